@@ -1,0 +1,275 @@
+/*
+ * tcpdiag's native helpers: the few syscalls Node.js does not expose.
+ *
+ *   sockDiagDump(family, statesMask, wantInfo) -> Buffer
+ *       One NETLINK_SOCK_DIAG dump of TCP sockets (inet_diag_req_v2, see
+ *       include/uapi/linux/inet_diag.h). Returns the raw netlink messages
+ *       concatenated; parsing happens in TypeScript (src/sources/sockdiag/).
+ *   getTcpInfo(fd) -> Buffer | null         getsockopt(TCP_INFO) on a socket we own.
+ *   setIntSockOpt(fd, level, name, value)   setsockopt with an int value.
+ *   getIntSockOpt(fd, level, name) -> int
+ *   connectWithMss(ip, port, mss) -> fd
+ *       socket() + TCP_MAXSEG + non-blocking connect(): the MSS must be set
+ *       before the SYN is sent (RFC 9293 3.7.1), and Node creates the fd inside
+ *       connect(). The fd is handed to net.Socket({ fd }).
+ *
+ * Everything here is bounded: the dump grows a buffer until NLMSG_DONE or an
+ * error, and reports errno as a JS Error with `code` set.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
+
+#define CHECK(call)                                                    \
+  do {                                                                 \
+    if ((call) != napi_ok) {                                           \
+      napi_throw_error(env, NULL, "N-API call failed: " #call);        \
+      return NULL;                                                     \
+    }                                                                  \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value code, message, error;
+  const char *name = "EUNKNOWN";
+  switch (err) {
+    case EPERM: name = "EPERM"; break;
+    case EACCES: name = "EACCES"; break;
+    case EBADF: name = "EBADF"; break;
+    case ENOTSOCK: name = "ENOTSOCK"; break;
+    case EINVAL: name = "EINVAL"; break;
+    case ENOENT: name = "ENOENT"; break;
+    case EPROTONOSUPPORT: name = "EPROTONOSUPPORT"; break;
+    case EAFNOSUPPORT: name = "EAFNOSUPPORT"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ENOPROTOOPT: name = "ENOPROTOOPT"; break;
+    case ECONNREFUSED: name = "ECONNREFUSED"; break;
+    case ENETUNREACH: name = "ENETUNREACH"; break;
+    case EMFILE: name = "EMFILE"; break;
+    default: break;
+  }
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, &error);
+  napi_set_named_property(env, error, "code", code);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static int get_int_arg(napi_env env, napi_value v, int32_t *out) {
+  return napi_get_value_int32(env, v, out) == napi_ok;
+}
+
+/* One dump request; the reply is read until NLMSG_DONE into a growing buffer. */
+static napi_value SockDiagDump(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t family = AF_INET, states = -1;
+  bool want_info = true;
+  if (argc < 2 || !get_int_arg(env, argv[0], &family) || !get_int_arg(env, argv[1], &states)) {
+    napi_throw_type_error(env, NULL, "sockDiagDump(family, statesMask, wantInfo)");
+    return NULL;
+  }
+  if (argc >= 3) napi_get_value_bool(env, argv[2], &want_info);
+
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return throw_errno(env, "socket(NETLINK_SOCK_DIAG)", errno);
+  int rcvbuf = 1 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+
+  struct {
+    struct nlmsghdr nlh;
+    struct inet_diag_req_v2 req;
+  } request;
+  memset(&request, 0, sizeof request);
+  request.nlh.nlmsg_len = sizeof request;
+  request.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  request.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  request.nlh.nlmsg_seq = 1;
+  request.req.sdiag_family = (uint8_t)family;
+  request.req.sdiag_protocol = IPPROTO_TCP;
+  request.req.idiag_states = (uint32_t)states;
+  if (want_info) {
+    request.req.idiag_ext = (1 << (INET_DIAG_INFO - 1)) | (1 << (INET_DIAG_SKMEMINFO - 1)) |
+                            (1 << (INET_DIAG_CONG - 1));
+  }
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  if (sendto(fd, &request, sizeof request, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "sendto(NETLINK_SOCK_DIAG)", err);
+  }
+
+  size_t cap = 1 << 20, len = 0;
+  char *out = malloc(cap);
+  if (!out) { close(fd); return throw_errno(env, "malloc", ENOMEM); }
+  const size_t chunk = 64 * 1024;
+  int done = 0;
+  while (!done) {
+    if (cap - len < chunk) {
+      size_t ncap = cap * 2;
+      char *grown = realloc(out, ncap);
+      if (!grown) { free(out); close(fd); return throw_errno(env, "realloc", ENOMEM); }
+      out = grown;
+      cap = ncap;
+    }
+    ssize_t n = recv(fd, out + len, chunk, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      free(out);
+      close(fd);
+      return throw_errno(env, "recv(NETLINK_SOCK_DIAG)", err);
+    }
+    if (n == 0) break;
+    /* Walk only to find DONE/ERROR; JS parses the payloads. */
+    struct nlmsghdr *h = (struct nlmsghdr *)(out + len);
+    int remaining = (int)n;
+    for (; NLMSG_OK(h, remaining); h = NLMSG_NEXT(h, remaining)) {
+      if (h->nlmsg_type == NLMSG_DONE) { done = 1; break; }
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        struct nlmsgerr *e = (struct nlmsgerr *)NLMSG_DATA(h);
+        int err = e->error < 0 ? -e->error : EINVAL;
+        free(out);
+        close(fd);
+        return throw_errno(env, "NETLINK_SOCK_DIAG dump", err);
+      }
+    }
+    len += (size_t)n;
+  }
+  close(fd);
+
+  napi_value result;
+  void *data;
+  if (napi_create_buffer_copy(env, len, out, &data, &result) != napi_ok) {
+    free(out);
+    napi_throw_error(env, NULL, "cannot allocate result buffer");
+    return NULL;
+  }
+  free(out);
+  return result;
+}
+
+static napi_value GetTcpInfo(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc < 1 || !get_int_arg(env, argv[0], &fd)) {
+    napi_throw_type_error(env, NULL, "getTcpInfo(fd)");
+    return NULL;
+  }
+  unsigned char buf[512];
+  socklen_t len = sizeof buf;
+  memset(buf, 0, sizeof buf);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, buf, &len) < 0) return throw_errno(env, "getsockopt(TCP_INFO)", errno);
+  napi_value result;
+  void *data;
+  CHECK(napi_create_buffer_copy(env, len, buf, &data, &result));
+  return result;
+}
+
+static napi_value SetIntSockOpt(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, level, name, value;
+  if (argc < 4 || !get_int_arg(env, argv[0], &fd) || !get_int_arg(env, argv[1], &level) ||
+      !get_int_arg(env, argv[2], &name) || !get_int_arg(env, argv[3], &value)) {
+    napi_throw_type_error(env, NULL, "setIntSockOpt(fd, level, name, value)");
+    return NULL;
+  }
+  if (setsockopt(fd, level, name, &value, sizeof value) < 0) return throw_errno(env, "setsockopt", errno);
+  return NULL;
+}
+
+static napi_value GetIntSockOpt(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, level, name, value = 0;
+  if (argc < 3 || !get_int_arg(env, argv[0], &fd) || !get_int_arg(env, argv[1], &level) ||
+      !get_int_arg(env, argv[2], &name)) {
+    napi_throw_type_error(env, NULL, "getIntSockOpt(fd, level, name)");
+    return NULL;
+  }
+  socklen_t len = sizeof value;
+  if (getsockopt(fd, level, name, &value, &len) < 0) return throw_errno(env, "getsockopt", errno);
+  napi_value result;
+  CHECK(napi_create_int32(env, value, &result));
+  return result;
+}
+
+static napi_value ConnectWithMss(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char ip[64];
+  size_t ip_len = 0;
+  int32_t port, mss;
+  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], ip, sizeof ip, &ip_len) != napi_ok ||
+      !get_int_arg(env, argv[1], &port) || !get_int_arg(env, argv[2], &mss) || port < 1 || port > 65535) {
+    napi_throw_type_error(env, NULL, "connectWithMss(ip, port, mss)");
+    return NULL;
+  }
+  struct sockaddr_storage ss;
+  socklen_t ss_len;
+  memset(&ss, 0, sizeof ss);
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+  if (inet_pton(AF_INET, ip, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    ss_len = sizeof *v4;
+  } else if (inet_pton(AF_INET6, ip, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)port);
+    ss_len = sizeof *v6;
+  } else {
+    napi_throw_type_error(env, NULL, "connectWithMss: ip must be a numeric IPv4 or IPv6 address");
+    return NULL;
+  }
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  if (mss > 0 && setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "setsockopt(TCP_MAXSEG)", err);
+  }
+  if (connect(fd, (struct sockaddr *)&ss, ss_len) < 0 && errno != EINPROGRESS) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "connect", err);
+  }
+  napi_value result;
+  CHECK(napi_create_int32(env, fd, &result));
+  return result;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"sockDiagDump", NULL, SockDiagDump, NULL, NULL, NULL, napi_default, NULL},
+    {"getTcpInfo", NULL, GetTcpInfo, NULL, NULL, NULL, napi_default, NULL},
+    {"setIntSockOpt", NULL, SetIntSockOpt, NULL, NULL, NULL, napi_default, NULL},
+    {"getIntSockOpt", NULL, GetIntSockOpt, NULL, NULL, NULL, napi_default, NULL},
+    {"connectWithMss", NULL, ConnectWithMss, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Sets up tcpdiag on a Debian 12 machine, as root: the Debian packages it drives (tcpdump,
+# iproute2, nftables, hping3, tshark, bpftrace, wrk) and builds with, the npm packages, the
+# native addon, the TypeScript build, and a mounted tracefs. Safe to run again: it installs
+# only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DEBIAN_FRONTEND=noninteractive
+# Tools tcpdiag drives or its tests use as reference/peers (see DEVELOPERS.md).
+PACKAGES=(
+  tcpdump iproute2 nftables hping3 tshark bpftrace wrk
+  procps psmisc openssl ca-certificates
+  python3 make g++
+)
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  log "run as root (it installs Debian packages and mounts tracefs): sudo $0"
+  exit 1
+fi
+
+if ! command -v node >/dev/null 2>&1 || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  log "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))"
+  log "install Node.js 20+ and rerun this script"
+  exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  # tshark asks whether non-root users may capture; preseed "no" so the install never waits.
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Kernel tracepoints live in tracefs; some images boot without it mounted.
+if [ ! -e /sys/kernel/tracing/trace_pipe ] && [ -d /sys/kernel/tracing ]; then
+  log "mounting tracefs at /sys/kernel/tracing"
+  mount -t tracefs nodev /sys/kernel/tracing || log "could not mount tracefs: kernel tracing will be unavailable"
+fi
+
+if [ -f package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  npm install --no-audit --no-fund --loglevel=error
+fi
+npm run --silent build
+log "ready: try 'npx tcpdiag --help'"

@@ -1,0 +1,44 @@
+/**
+ * The command tree. Each command lives in its own file under commands/ and lazy-imports its
+ * implementation, so `tcpdiag stats` does not load the pcap reader. parseCli() is exported for
+ * tests; only main.ts touches process.argv.
+ */
+import { Command } from 'commander';
+import { COMMANDS } from './commands/index.js';
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command('tcpdiag')
+    .version(VERSION)
+    .description(
+      'TCP debugging assistant for Linux servers: every connection and what the kernel does to it,\n' +
+        'what is wrong and why, and tools to reproduce and load-test on purpose.',
+    )
+    .option('-c, --config <file>', 'configuration file (default: $TCPDIAG_CONFIG, ./tcp_diag.conf, /etc/tcpdiag/tcp_diag.conf)')
+    .showHelpAfterError('(run with --help for usage and examples)')
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (text, write) => write(`tcpdiag: ${text.replace(/^error: /, '')}`) })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tcpdiag conns --state close-wait          who holds sockets in CLOSE_WAIT
+  tcpdiag listeners                         accept queues and half-open counts per listener
+  tcpdiag stats --interval 1                counters and rates every second
+Run "tcpdiag <command> --help" for each command's options and examples.`,
+    );
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+export async function parseCli(argv: readonly string[]): Promise<Command> {
+  const program = buildProgram();
+  program.exitOverride((error) => {
+    // Usage errors exit 2 like other Unix tools; --help and --version exit 0.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+    throw error;
+  });
+  await program.parseAsync([...argv], { from: 'user' });
+  return program;
+}

@@ -1,0 +1,126 @@
+/**
+ * Every error tcpdiag raises on purpose. Each has a stable `code` (for scripts and tests),
+ * a message that says what went wrong, and a `hint` that says what to do, with the exact
+ * command where one exists (style guide, habits 5 and 6).
+ *
+ * Library code throws these; only `src/cli/` turns them into text and exit codes.
+ */
+
+export interface ErrorDetails {
+  readonly hint?: string;
+  readonly cause?: unknown;
+}
+
+export class TcpdiagError extends Error {
+  readonly code: string;
+  readonly hint: string | undefined;
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode: number = 1;
+
+  constructor(code: string, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = details.hint;
+  }
+}
+
+/** The user asked for something malformed: a flag, an address, a filter. Exit code 2. */
+export class UsageError extends TcpdiagError {
+  override readonly exitCode = 2;
+  constructor(message: string, hint?: string) {
+    super('TCPDIAG_USAGE', message, hint === undefined ? {} : { hint });
+  }
+}
+
+/** The configuration file or environment holds a value the schema does not allow. */
+export class ConfigError extends TcpdiagError {
+  override readonly exitCode = 2;
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('TCPDIAG_CONFIG_INVALID', message, details);
+  }
+}
+
+/** A file the user named cannot be read (missing, unreadable, a directory). */
+export class FileUnreadableError extends TcpdiagError {
+  constructor(path: string, cause: unknown) {
+    const reason = describeSystemError(cause);
+    super('TCPDIAG_FILE_UNREADABLE', `cannot read ${path}: ${reason}`, {
+      hint: 'check the path and its permissions',
+      cause,
+    });
+  }
+}
+
+/** The operation needs root (or a capability) and we do not have it. */
+export class PrivilegeError extends TcpdiagError {
+  constructor(what: string, hint: string) {
+    super('TCPDIAG_NEEDS_ROOT', `${what} needs root (CAP_NET_ADMIN / CAP_SYS_ADMIN)`, { hint });
+  }
+}
+
+/** An external program tcpdiag drives (ss, tcpdump, nft, bpftrace, tshark) is not installed. */
+export class ToolMissingError extends TcpdiagError {
+  constructor(tool: string, debianPackage: string) {
+    super('TCPDIAG_TOOL_MISSING', `${tool} is not installed`, {
+      hint: `install it: apt-get install -y ${debianPackage}`,
+    });
+  }
+}
+
+/** A kernel facility is absent or not mounted (tracefs, BTF, netlink sock_diag). */
+export class KernelFeatureError extends TcpdiagError {
+  constructor(message: string, hint: string) {
+    super('TCPDIAG_KERNEL_FEATURE', message, { hint });
+  }
+}
+
+/** A source failed while collecting (a /proc file vanished, netlink returned an error). */
+export class SourceError extends TcpdiagError {
+  constructor(source: string, message: string, details: ErrorDetails = {}) {
+    super('TCPDIAG_SOURCE_FAILED', `${source}: ${message}`, details);
+  }
+}
+
+/** Bytes from outside (a pcap file, a packet, an HTTP request) do not parse. */
+export class MalformedInputError extends TcpdiagError {
+  /** Byte offset in the input where parsing stopped, when known. */
+  readonly offset: number | undefined;
+  constructor(what: string, message: string, offset?: number, hint?: string) {
+    super('TCPDIAG_MALFORMED_INPUT', `${what}: ${message}${offset === undefined ? '' : ` (at byte ${offset})`}`,
+      hint === undefined ? {} : { hint });
+    this.offset = offset;
+  }
+}
+
+/** A deadline passed; the message says what was being waited for (style guide, habit 7). */
+export class TimeoutError extends TcpdiagError {
+  constructor(message: string, hint?: string) {
+    super('TCPDIAG_TIMEOUT', message, hint === undefined ? {} : { hint });
+  }
+}
+
+/** Narrow an unknown thrown value to a Node system error with an errno code. */
+export function isErrnoException(value: unknown): value is NodeJS.ErrnoException {
+  return value instanceof Error && typeof (value as NodeJS.ErrnoException).code === 'string';
+}
+
+/** A short human reason for a system error: "no such file (ENOENT)". */
+export function describeSystemError(value: unknown): string {
+  if (!isErrnoException(value)) return value instanceof Error ? value.message : String(value);
+  const reasons: Record<string, string> = {
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EISDIR: 'is a directory',
+    ECONNREFUSED: 'connection refused',
+    ETIMEDOUT: 'timed out',
+    EHOSTUNREACH: 'no route to host',
+    ENETUNREACH: 'network unreachable',
+    ECONNRESET: 'connection reset by peer',
+    EADDRINUSE: 'address already in use',
+    EMFILE: 'too many open files',
+  };
+  const code = value.code ?? 'UNKNOWN';
+  return `${reasons[code] ?? value.message} (${code})`;
+}

@@ -1,0 +1,50 @@
+/**
+ * Loader for the optional N-API addon in native/ (built by `npm install`). Everything that uses
+ * it has a fallback; `nativeAddon()` returns null with the reason when it is not built, so
+ * callers can say what they fell back to.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export interface NativeAddon {
+  /** Raw netlink messages of one SOCK_DIAG_BY_FAMILY dump of TCP sockets. */
+  sockDiagDump(family: number, statesMask: number, wantInfo: boolean): Buffer;
+  /** getsockopt(TCP_INFO) on an fd this process owns; decode with decodeTcpInfo(). */
+  getTcpInfo(fd: number): Buffer;
+  setIntSockOpt(fd: number, level: number, name: number, value: number): void;
+  getIntSockOpt(fd: number, level: number, name: number): number;
+  /** socket() + TCP_MAXSEG + non-blocking connect(); returns the fd for net.Socket({ fd }). */
+  connectWithMss(ip: string, port: number, mss: number): number;
+}
+
+export type NativeLoad = { readonly addon: NativeAddon; readonly error: null } | { readonly addon: null; readonly error: string };
+
+/** Linux socket option numbers the addon is called with (include/uapi/linux/tcp.h, asm-generic/socket.h). */
+export const SOL_SOCKET = 1;
+export const IPPROTO_TCP = 6;
+export const TCP_MAXSEG = 2;
+export const TCP_NODELAY = 1;
+export const SO_RCVBUF = 8;
+export const SO_SNDBUF = 7;
+
+let cached: NativeLoad | undefined;
+
+export function loadNative(): NativeLoad {
+  if (cached) return cached;
+  // dist/src/native/index.js -> repository root is three levels up.
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const path = join(root, 'native', 'build', 'Release', 'tcpdiag.node');
+  try {
+    const require = createRequire(import.meta.url);
+    cached = { addon: require(path) as NativeAddon, error: null };
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error);
+    cached = { addon: null, error: `native addon not built (${reason}); run \`npm run install\` with python3, make and g++ present` };
+  }
+  return cached;
+}
+
+export function nativeAddon(): NativeAddon | null {
+  return loadNative().addon;
+}
