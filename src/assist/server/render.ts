@@ -1,0 +1,55 @@
+/**
+ * Text and JSON forms of server events: what `tcpdiag server` prints. Pure functions so the
+ * layout is tested against exact text.
+ */
+import { formatHostPort } from '../client/endpoint.js';
+import { hexDump, printable, toHex } from '../hexdump.js';
+import type { ServerEvent } from './server.js';
+
+/** `12:00:00.123` in UTC: short enough for a line prefix, unambiguous across hosts. */
+export function clockTime(date: Date): string {
+  return date.toISOString().slice(11, 23);
+}
+
+/** The contract line: `listening on ADDRESS:PORT` (IPv6 in brackets). */
+export function listeningLine(address: string, port: number): string {
+  return `listening on ${formatHostPort(address, port)}`;
+}
+
+export function renderServerEvent(event: ServerEvent, now: Date, showHex: boolean): string {
+  const at = `[${clockTime(now)}]`;
+  switch (event.type) {
+    case 'listening':
+      return event.accepting ? listeningLine(event.address, event.port) : `${listeningLine(event.address, event.port)}\n${at} never accepting: connections stay in the kernel's accept queue`;
+    case 'accept':
+      return `${at} #${event.peer.id} accepted ${event.peer.remote} -> ${event.peer.local}`;
+    case 'data': {
+      const head = `${at} #${event.peer.id} <- ${event.data.length} bytes: ${printable(event.data)}`;
+      return showHex ? `${head}\n${hexDump(event.data, event.totalBytes - event.data.length)}` : head;
+    }
+    case 'sent':
+      return `${at} #${event.peer.id} -> ${event.bytes} bytes (${event.reason})`;
+    case 'peer-closed':
+      return `${at} #${event.peer.id} peer closed its side (FIN)${event.keptOpen ? '; keeping ours open: CLOSE_WAIT here, FIN_WAIT2 there' : ''}`;
+    case 'reset':
+      return `${at} #${event.peer.id} sending RST after ${event.afterBytes} bytes`;
+    case 'error':
+      return `${at} ${event.peer === null ? 'server' : `#${event.peer.id}`} error: ${event.message}`;
+    case 'close':
+      return `${at} #${event.peer.id} closed${event.reset ? ' (reset)' : ''}: in ${event.bytesIn} B, out ${event.bytesOut} B, ${event.durationMs} ms`;
+  }
+}
+
+/** One JSON object per event (`--json`): buffers become text with escapes plus hex. */
+export function serverEventJson(event: ServerEvent, now: Date): Record<string, unknown> {
+  const base = { ts: now.toISOString() };
+  if (event.type === 'data') {
+    const { data, peer, ...rest } = event;
+    return { ...base, ...rest, id: peer.id, remote: peer.remote, bytes: data.length, text: printable(data), hex: toHex(data) };
+  }
+  if ('peer' in event && event.peer !== null) {
+    const { peer, ...rest } = event;
+    return { ...base, ...rest, id: peer.id, remote: peer.remote, local: peer.local };
+  }
+  return { ...base, ...event };
+}
