@@ -16,6 +16,12 @@ export function buildProgram(): Command {
         'what is wrong and why, and tools to reproduce and load-test on purpose.',
     )
     .option('-c, --config <file>', 'configuration file (default: $TCPDIAG_CONFIG, ./tcp_diag.conf, /etc/tcpdiag/tcp_diag.conf)')
+    // Throw instead of exiting so tests can call parseCli(); subcommands copy this setting
+    // when they are added, so it must come before the commands. Usage errors exit 2.
+    .exitOverride((error) => {
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      throw error;
+    })
     .showHelpAfterError('(run with --help for usage and examples)')
     .showSuggestionAfterError(true)
     .configureOutput({ outputError: (text, write) => write(`tcpdiag: ${text.replace(/^error: /, '')}`) })
@@ -34,11 +40,6 @@ Run "tcpdiag <command> --help" for each command's options and examples.`,
 
 export async function parseCli(argv: readonly string[]): Promise<Command> {
   const program = buildProgram();
-  program.exitOverride((error) => {
-    // Usage errors exit 2 like other Unix tools; --help and --version exit 0.
-    process.exitCode = error.exitCode === 0 ? 0 : 2;
-    throw error;
-  });
   await program.parseAsync([...argv], { from: 'user' });
   return program;
 }

@@ -1,0 +1,106 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { action, out, warn } from '../run.js';
+import { loadConfig, printJson } from '../context.js';
+import { addSocketFilterOptions, filterFromFlags } from '../socket-filter-options.js';
+import type { SocketFilterFlags } from '../socket-filter-options.js';
+import { parsePositiveNumber } from '../options.js';
+import { SORT_KEYS } from '../../analysis/socket-filter.js';
+import type { SortKey } from '../../analysis/socket-filter.js';
+import { onSignal } from '../../platform/shutdown.js';
+
+interface ConnsFlags extends SocketFilterFlags {
+  sort?: SortKey;
+  watch?: number;
+  json?: boolean;
+  wide?: boolean;
+  processes: boolean;
+  info: boolean;
+}
+
+export function registerConns(program: Command): void {
+  const command = program
+    .command('conns')
+    .description('every TCP socket (IPv4 and IPv6): state, addresses, queues, timer, owning process and tcp_info');
+  addSocketFilterOptions(command, true)
+    .addOption(new Option('--sort <key>', 'sort by this key (numbers: largest first)').choices(SORT_KEYS))
+    .option('-w, --watch <seconds>', 'refresh every SECONDS in place until Ctrl-C', parsePositiveNumber)
+    .option('--wide', 'more tcp_info columns (rttvar, lost, mss, pmtu, bytes, delivery rate, last send/receive...)')
+    .option('--json', 'print one JSON array of sockets')
+    .option('--no-processes', 'skip process attribution (faster on huge tables)')
+    .option('--no-info', 'skip tcp_info')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tcpdiag conns                                  every socket, like ss -tanpi
+  tcpdiag conns --state close-wait --sort recvq  sockets the application never closed
+  tcpdiag conns --dport 443 --addr 10.0.0.0/8    connections to port 443 in 10/8
+  tcpdiag conns --process nginx --sort rtt --wide
+  tcpdiag conns --state established --json | jq '.[] | select(.tcpInfo.totalRetrans > 0)'
+  tcpdiag conns --state time-wait --watch 1
+
+JSON fields: family, state, local {address, port}, remote, recvQ, sendQ, timer, uid, inode,
+cookie, pid, process, owners, tcpInfo (rttMs, rttvarMs, retrans, totalRetrans, lost, cwnd,
+ssthresh, mss, pmtu, bytesAcked, bytesReceived, deliveryRateBps, lastSendMs, lastReceiveMs,
+unacked, sndWnd, ...; null when unavailable), memory, congestion.
+Without root, processes of other users are not named and the command says so.`,
+    )
+    .action(
+      action(async (flags: ConnsFlags, command: Command) => {
+        loadConfig(command); // validates --config / $TCPDIAG_CONFIG even where no key applies yet
+        const { readSocketTable } = await import('../../sources/index.js');
+        const { filterSockets, sortSockets } = await import('../../analysis/socket-filter.js');
+        const { renderConns } = await import('../../sinks/socket-views.js');
+        const filter = filterFromFlags(flags);
+        const snapshot = () => {
+          const table = readSocketTable({
+            withInfo: flags.info,
+            withProcesses: flags.processes,
+            ...(filter.states ? { states: filter.states } : {}),
+            ...(filter.families ? { families: filter.families } : {}),
+            ...(flags.source ? { source: flags.source } : {}),
+          });
+          const sockets = filterSockets(table.sockets, filter);
+          return { ...table, sockets: flags.sort ? sortSockets(sockets, flags.sort) : sockets };
+        };
+        if (flags.watch === undefined) {
+          const table = snapshot();
+          for (const w of table.warnings) warn(w);
+          if (flags.json) printJson(table.sockets);
+          else out(renderConns(table.sockets, flags.wide ?? false));
+          return 0;
+        }
+        return watch(flags.watch * 1000, () => {
+          const table = snapshot();
+          if (flags.json) return JSON.stringify(table.sockets) + '\n';
+          const header = `${new Date(table.takenAtMs).toISOString()}  ${table.sockets.length} sockets (every ${flags.watch}s, Ctrl-C to stop)\n`;
+          return header + table.warnings.map((w) => `warning: ${w}\n`).join('') + renderConns(table.sockets, flags.wide ?? false);
+        });
+      }),
+    );
+}
+
+/** Redraw `render()` every intervalMs: in place on a terminal, appended otherwise. */
+export async function watch(intervalMs: number, render: () => string): Promise<number> {
+  const tty = process.stdout.isTTY;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const release = onSignal(() => {
+    stopped = true;
+    wake?.();
+  });
+  try {
+    while (!stopped) {
+      const text = render();
+      out(tty ? `\x1b[H\x1b[2J${text}` : `${text}\n`);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, intervalMs);
+      });
+    }
+  } finally {
+    release();
+  }
+  return 0;
+}

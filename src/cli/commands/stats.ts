@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { action, out, warn } from '../run.js';
+import { loadConfig, printJsonLine } from '../context.js';
+import { parsePositiveInt, parsePositiveNumber } from '../options.js';
+import { onSignal } from '../../platform/shutdown.js';
+
+interface StatsFlags {
+  interval?: number;
+  count?: number;
+  json?: boolean;
+  sysctl: boolean;
+}
+
+export function registerStats(program: Command): void {
+  program
+    .command('stats')
+    .description('TCP state summary, kernel counters (snmp, netstat, sockstat) with rates, retransmission ratio and sysctls')
+    .option('-i, --interval <seconds>', 'print deltas and per-second rates every SECONDS', parsePositiveNumber)
+    .option('-n, --count <n>', 'with --interval: stop after N reports', parsePositiveInt)
+    .option('--json', 'print a JSON object (one per line with --interval)')
+    .option('--no-sysctl', 'leave out the sysctl table')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tcpdiag stats                         states, counters since boot, retransmission ratio, sysctls
+  tcpdiag stats --interval 1            live view: deltas and rates every second (Ctrl-C stops)
+  tcpdiag stats --interval 5 --count 12 --json > minute.ndjson
+
+JSON: { "states": {STATE: count}, "counters": {NAME: value}, "rates": {NAME: perSecond} (with
+--interval), "deltas" (with --interval), "retransRatio" (RetransSegs/OutSegs: over the interval
+with --interval, else since boot), "sysctl": {name: value} }. Counter names are the kernel's
+(RetransSegs, ListenOverflows, TCPSynRetrans...); sockstat values are SockstatInuse,
+SockstatOrphan, SockstatTw, SockstatMem (pages).`,
+    )
+    .action(
+      action(async (flags: StatsFlags, command: Command) => {
+        loadConfig(command); // validates --config / $TCPDIAG_CONFIG even where no key applies yet
+        const { readCounterSnapshot } = await import('../../sources/index.js');
+        const { counterDelta, retransRatio } = await import('../../analysis/counter-rates.js');
+        const { renderStats } = await import('../../sinks/socket-views.js');
+        let previous = readCounterSnapshot();
+        for (const w of previous.warnings) warn(w);
+        const report = (snapshot: typeof previous, delta: ReturnType<typeof counterDelta> | null): void => {
+          const ratio = delta ? delta.retransRatio : retransRatio(snapshot.counters.RetransSegs, snapshot.counters.OutSegs);
+          if (flags.json) {
+            printJsonLine({
+              timestamp: new Date(snapshot.takenAtMs).toISOString(),
+              states: snapshot.states,
+              counters: snapshot.counters,
+              ...(delta ? { intervalMs: Math.round(delta.intervalMs), deltas: delta.deltas, rates: delta.rates } : {}),
+              retransRatio: ratio,
+              ...(flags.sysctl ? { sysctl: snapshot.sysctl } : {}),
+            });
+            return;
+          }
+          const text = renderStats({ states: snapshot.states, counters: snapshot.counters, delta, retransRatio: ratio, sysctl: snapshot.sysctl, showSysctl: flags.sysctl });
+          const live = delta !== null && process.stdout.isTTY;
+          const stamp = delta ? `${new Date(snapshot.takenAtMs).toISOString()} (every ${flags.interval}s, Ctrl-C to stop)\n` : '';
+          out(live ? `\x1b[H\x1b[2J${stamp}${text}` : `${stamp}${text}${delta ? '\n' : ''}`);
+        };
+        if (flags.interval === undefined) {
+          report(previous, null);
+          return 0;
+        }
+        const intervalMs = flags.interval * 1000;
+        let stopped = false;
+        let wake: (() => void) | undefined;
+        const release = onSignal(() => {
+          stopped = true;
+          wake?.();
+        });
+        try {
+          for (let n = 0; !stopped && (flags.count === undefined || n < flags.count); n++) {
+            await new Promise<void>((resolve) => {
+              wake = resolve;
+              setTimeout(resolve, intervalMs);
+            });
+            if (stopped) break;
+            const current = readCounterSnapshot();
+            report(current, counterDelta(previous.counters, current.counters, current.monotonicMs - previous.monotonicMs));
+            previous = current;
+          }
+        } finally {
+          release();
+        }
+        return 0;
+      }),
+    );
+}

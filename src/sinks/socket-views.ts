@@ -1,0 +1,135 @@
+/**
+ * Text views of the socket table, listeners and counters for the terminal. Pure: data in,
+ * string out; the CLI writes it.
+ */
+import type { TcpSocket } from '../model/socket.js';
+import { formatEndpoint } from '../model/socket.js';
+import type { TcpState } from '../model/tcp-state.js';
+import type { ListenerSummary } from '../analysis/listeners.js';
+import type { CounterDelta } from '../analysis/counter-rates.js';
+import type { Counters } from '../sources/procfs/counters.js';
+import { renderTable, humanNumber } from './table.js';
+import type { Column } from './table.js';
+
+const processLabel = (pid: number | null, name: string | null): string | null =>
+  pid === null ? null : `${pid}/${name ?? '?'}`;
+
+const ms = (v: number | null | undefined): string | null => (v === null || v === undefined ? null : v.toFixed(v < 10 ? 3 : 1));
+
+const timerLabel = (s: TcpSocket): string | null =>
+  s.timer.kind === 'none' || s.timer.expiresMs === null
+    ? null
+    : `${s.timer.kind}:${(s.timer.expiresMs / 1000).toFixed(1)}s${s.timer.retransmits > 0 ? `/${s.timer.retransmits}` : ''}`;
+
+const BASE_COLUMNS: readonly Column<TcpSocket>[] = [
+  { header: 'STATE', value: (s) => s.state },
+  { header: 'RECV-Q', value: (s) => s.recvQ, align: 'right' },
+  { header: 'SEND-Q', value: (s) => s.sendQ, align: 'right' },
+  { header: 'LOCAL', value: (s) => formatEndpoint(s.local, s.family) },
+  { header: 'REMOTE', value: (s) => formatEndpoint(s.remote, s.family) },
+  { header: 'PROCESS', value: (s) => processLabel(s.pid, s.process), maxWidth: 28 },
+  { header: 'RTT(ms)', value: (s) => ms(s.tcpInfo?.rttMs), align: 'right' },
+  { header: 'RETRANS', value: (s) => (s.tcpInfo ? `${s.tcpInfo.retrans}/${s.tcpInfo.totalRetrans}` : null), align: 'right' },
+  { header: 'CWND', value: (s) => s.tcpInfo?.cwnd, align: 'right' },
+  { header: 'TIMER', value: timerLabel },
+];
+
+const WIDE_COLUMNS: readonly Column<TcpSocket>[] = [
+  { header: 'RTTVAR', value: (s) => ms(s.tcpInfo?.rttvarMs), align: 'right' },
+  { header: 'LOST', value: (s) => s.tcpInfo?.lost, align: 'right' },
+  { header: 'SSTHRESH', value: (s) => s.tcpInfo?.ssthresh, align: 'right' },
+  { header: 'MSS', value: (s) => s.tcpInfo?.mss, align: 'right' },
+  { header: 'PMTU', value: (s) => s.tcpInfo?.pmtu, align: 'right' },
+  { header: 'ACKED', value: (s) => (s.tcpInfo?.bytesAcked == null ? null : humanNumber(s.tcpInfo.bytesAcked, true)), align: 'right' },
+  { header: 'RCVD', value: (s) => (s.tcpInfo?.bytesReceived == null ? null : humanNumber(s.tcpInfo.bytesReceived, true)), align: 'right' },
+  { header: 'DELIVERY', value: (s) => (s.tcpInfo?.deliveryRateBps == null ? null : `${humanNumber(s.tcpInfo.deliveryRateBps)}bps`), align: 'right' },
+  { header: 'LASTSND', value: (s) => s.tcpInfo?.lastSendMs, align: 'right' },
+  { header: 'LASTRCV', value: (s) => s.tcpInfo?.lastReceiveMs, align: 'right' },
+  { header: 'UNACKED', value: (s) => s.tcpInfo?.unacked, align: 'right' },
+  { header: 'SNDWND', value: (s) => s.tcpInfo?.sndWnd, align: 'right' },
+  { header: 'UID', value: (s) => s.uid, align: 'right' },
+  { header: 'INODE', value: (s) => s.inode, align: 'right' },
+];
+
+export function renderConns(sockets: readonly TcpSocket[], wide: boolean): string {
+  return renderTable(sockets, wide ? [...BASE_COLUMNS, ...WIDE_COLUMNS] : BASE_COLUMNS);
+}
+
+const LISTENER_COLUMNS: readonly Column<ListenerSummary>[] = [
+  { header: 'LOCAL', value: (l) => formatEndpoint(l.local, l.family) },
+  { header: 'PROCESS', value: (l) => processLabel(l.pid, l.process), maxWidth: 28 },
+  { header: 'BACKLOG', value: (l) => l.backlog, align: 'right' },
+  { header: 'ACCEPT-Q', value: (l) => l.acceptQueue, align: 'right' },
+  { header: 'SYN_RECV', value: (l) => l.synRecv, align: 'right' },
+  { header: 'ESTAB', value: (l) => l.established, align: 'right' },
+  {
+    header: 'QUEUE',
+    value: (l) => (l.backlog === null || l.backlog === 0 ? null : `${Math.round((l.acceptQueue / l.backlog) * 100)}%`),
+    align: 'right',
+  },
+];
+
+export function renderListeners(listeners: readonly ListenerSummary[]): string {
+  return renderTable(listeners, LISTENER_COLUMNS);
+}
+
+/** Counters shown in the text view (JSON has every counter the kernel exports). */
+export const KEY_COUNTERS = [
+  'ActiveOpens', 'PassiveOpens', 'AttemptFails', 'EstabResets', 'CurrEstab',
+  'InSegs', 'OutSegs', 'RetransSegs', 'InErrs', 'OutRsts',
+  'ListenOverflows', 'ListenDrops', 'SyncookiesSent', 'SyncookiesRecv', 'SyncookiesFailed',
+  'TCPSynRetrans', 'TCPTimeouts', 'TCPLostRetransmit', 'TCPFastRetrans',
+  'TCPAbortOnData', 'TCPAbortOnClose', 'TCPAbortOnMemory', 'TCPAbortOnTimeout', 'TCPAbortOnLinger', 'TCPAbortFailed',
+  'TCPReqQFullDrop', 'TCPReqQFullDoCookies', 'TCPBacklogDrop', 'TCPTimeWaitOverflow', 'TCPMemoryPressures',
+  'TCPZeroWindowDrop', 'TCPToZeroWindowAdv', 'TW',
+  'SockstatInuse', 'SockstatOrphan', 'SockstatTw', 'SockstatAlloc', 'SockstatMem', 'Sockstat6Inuse',
+] as const;
+
+export interface StatsView {
+  readonly states: Record<TcpState, number>;
+  readonly counters: Counters;
+  readonly delta: CounterDelta | null;
+  readonly retransRatio: number | null;
+  readonly sysctl: Record<string, string | null>;
+  readonly showSysctl: boolean;
+}
+
+const percent = (ratio: number | null): string => (ratio === null ? 'n/a (nothing sent)' : `${(ratio * 100).toFixed(3)}%`);
+
+export function renderStats(view: StatsView): string {
+  const total = Object.values(view.states).reduce((a, b) => a + b, 0);
+  const stateRows = Object.entries(view.states).map(([state, count]) => ({ state, count }));
+  let text = `TCP sockets: ${total}\n`;
+  text += renderTable(stateRows, [
+    { header: 'STATE', value: (r) => r.state },
+    { header: 'COUNT', value: (r) => r.count, align: 'right' },
+  ]);
+  const counterRows = KEY_COUNTERS.filter((name) => view.counters[name] !== undefined).map((name) => ({
+    name,
+    total: view.counters[name]!,
+    delta: view.delta?.deltas[name],
+    rate: view.delta?.rates[name],
+  }));
+  const columns: Column<(typeof counterRows)[number]>[] = [
+    { header: 'COUNTER', value: (r) => r.name },
+    { header: 'TOTAL', value: (r) => r.total, align: 'right' },
+  ];
+  if (view.delta) {
+    columns.push({ header: `DELTA(${(view.delta.intervalMs / 1000).toFixed(1)}s)`, value: (r) => r.delta, align: 'right' });
+    columns.push({ header: 'PER-SEC', value: (r) => r.rate, align: 'right' });
+  }
+  text += '\n' + renderTable(counterRows, columns);
+  const memPages = view.counters.SockstatMem;
+  if (memPages !== undefined) text += `TCP memory: ${humanNumber(memPages * 4096, true)}B (${memPages} pages)\n`;
+  text += `\nRetransmission ratio (RetransSegs/OutSegs${view.delta ? ', this interval' : ', since boot'}): ${percent(view.retransRatio)}\n`;
+  if (view.showSysctl) {
+    text += '\n' + renderTable(
+      Object.entries(view.sysctl).map(([name, value]) => ({ name, value })),
+      [
+        { header: 'SYSCTL', value: (r) => r.name },
+        { header: 'VALUE', value: (r) => r.value ?? '(absent)' },
+      ],
+    );
+  }
+  return text;
+}

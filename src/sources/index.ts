@@ -1,0 +1,110 @@
+/**
+ * The only module that imports concrete backends (style guide, habit 1). Commands and the agent
+ * ask for a socket table or a counter snapshot here and get data plus warnings that say what
+ * was degraded (no root, no addon), never a crash for a missing capability.
+ */
+import type { TcpSocket } from '../model/socket.js';
+import type { TcpState } from '../model/tcp-state.js';
+import { isRoot } from '../platform/capabilities.js';
+import { readProcTcpTable } from './procfs/tcp-table.js';
+import { scanSocketOwners } from './procfs/processes.js';
+import { readTcpCounters } from './procfs/counters.js';
+import type { Counters } from './procfs/counters.js';
+import { readTcpSysctls } from './procfs/sysctl.js';
+import { countTcpStates, dumpTcpSockets, sockDiagAvailable } from './sockdiag/index.js';
+
+export type SocketSourceName = 'sockdiag' | 'procfs';
+
+export interface SocketTableOptions {
+  /** Ask the kernel only for these states (filtered in the kernel by sock_diag). */
+  readonly states?: readonly TcpState[];
+  readonly families?: readonly (4 | 6)[];
+  readonly withInfo?: boolean;
+  readonly withProcesses?: boolean;
+  /** Force a backend (tests, or --source). */
+  readonly source?: SocketSourceName;
+}
+
+export interface SocketTable {
+  readonly sockets: TcpSocket[];
+  readonly source: SocketSourceName;
+  readonly takenAtMs: number;
+  /** What was degraded and how to get it back. */
+  readonly warnings: string[];
+}
+
+export function readSocketTable(options: SocketTableOptions = {}): SocketTable {
+  const warnings: string[] = [];
+  const diag = sockDiagAvailable();
+  let source: SocketSourceName = options.source ?? (diag.ok ? 'sockdiag' : 'procfs');
+  let sockets: TcpSocket[];
+  if (source === 'sockdiag' && !diag.ok) {
+    warnings.push(`netlink sock_diag unavailable (${diag.reason}); using /proc/net/tcp without tcp_info`);
+    source = 'procfs';
+  }
+  const takenAtMs = Date.now();
+  if (source === 'sockdiag') {
+    sockets = dumpTcpSockets({
+      withInfo: options.withInfo ?? true,
+      ...(options.states ? { states: options.states } : {}),
+      ...(options.families ? { families: options.families } : {}),
+    });
+  } else {
+    sockets = readProcTcpTable();
+    if (options.families) sockets = sockets.filter((s) => options.families!.includes(s.family));
+    if (options.states) sockets = sockets.filter((s) => options.states!.includes(s.state));
+    if (options.withInfo ?? true) warnings.push('tcp_info is not in /proc/net/tcp: tcpInfo is null (build the native addon for it)');
+  }
+  if (options.withProcesses ?? true) {
+    const inodes = new Set<number>();
+    for (const s of sockets) if (s.inode !== 0) inodes.add(s.inode);
+    const scan = scanSocketOwners({ inodes });
+    if (scan.unreadableProcesses > 0 && !isRoot()) {
+      warnings.push(`process names need root for other users' sockets (${scan.unreadableProcesses} processes unreadable): rerun with sudo`);
+    }
+    sockets = sockets.map((s) => {
+      const owners = s.inode === 0 ? undefined : scan.owners.get(s.inode);
+      if (owners === undefined) return s;
+      const first = owners[0]!;
+      return { ...s, owners, pid: first.pid, process: first.process };
+    });
+  }
+  return { sockets, source, takenAtMs, warnings };
+}
+
+export interface CounterSnapshot {
+  readonly takenAtMs: number;
+  /** Monotonic clock for rates, immune to wall-clock steps. */
+  readonly monotonicMs: number;
+  readonly states: Record<TcpState, number>;
+  readonly counters: Counters;
+  readonly sysctl: Record<string, string | null>;
+  readonly warnings: string[];
+}
+
+const ALL_STATES: readonly TcpState[] = [
+  'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT',
+  'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING',
+];
+
+export function readCounterSnapshot(): CounterSnapshot {
+  const warnings: string[] = [];
+  const states = Object.fromEntries(ALL_STATES.map((s) => [s, 0])) as Record<TcpState, number>;
+  const diag = sockDiagAvailable();
+  if (diag.ok) {
+    Object.assign(states, countTcpStates());
+  } else {
+    warnings.push(`netlink sock_diag unavailable (${diag.reason}); state counts from /proc/net/tcp`);
+    for (const s of readProcTcpTable()) states[s.state]++;
+  }
+  return {
+    takenAtMs: Date.now(),
+    monotonicMs: performance.now(),
+    states,
+    counters: readTcpCounters(),
+    sysctl: readTcpSysctls(),
+    warnings,
+  };
+}
+
+export type { Counters };

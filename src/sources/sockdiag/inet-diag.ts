@@ -1,0 +1,122 @@
+/**
+ * Decoding of NETLINK_SOCK_DIAG replies for TCP (include/uapi/linux/inet_diag.h): one
+ * nlmsghdr + struct inet_diag_msg + rtattrs per socket. The native addon does the syscalls and
+ * hands back the raw bytes; everything here is offset arithmetic over one Buffer, no
+ * per-byte allocation (style guide, "Size").
+ */
+import type { AddressFamily, SocketMemory, SocketTimer, TcpSocket } from '../../model/socket.js';
+import { formatIpv4, formatIpv6 } from '../../model/address.js';
+import { decodeTcpInfo } from '../../model/tcp-info.js';
+import { tcpStateFromKernel } from '../../model/tcp-state.js';
+import type { TcpState } from '../../model/tcp-state.js';
+import { MalformedInputError } from '../../errors.js';
+
+const NLMSG_HDRLEN = 16;
+const NLMSG_DONE = 3;
+const NLMSG_ERROR = 2;
+const SOCK_DIAG_BY_FAMILY = 20;
+const INET_DIAG_MSG_LEN = 72;
+
+// rtattr types (enum in inet_diag.h)
+const INET_DIAG_INFO = 2;
+const INET_DIAG_CONG = 4;
+const INET_DIAG_SKMEMINFO = 7;
+
+// idiag_timer values (net/ipv4/inet_diag.c inet_sk_diag_fill)
+const DIAG_TIMERS: readonly SocketTimer[] = ['none', 'retransmit', 'keepalive', 'timewait', 'probe'];
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+/** Decode every socket in a dump. `buf` holds whole netlink messages back to back. */
+export function decodeInetDiagDump(buf: Buffer, into: TcpSocket[] = []): TcpSocket[] {
+  const addr = new Uint8Array(16);
+  forEachMessage(buf, (offset, length) => {
+    const m = offset + NLMSG_HDRLEN;
+    const family: AddressFamily = buf[m] === 10 ? 6 : 4; // AF_INET6 = 10
+    const state = tcpStateFromKernel(buf[m + 1] ?? 0);
+    if (state === undefined) return;
+    const timerKind = DIAG_TIMERS[buf[m + 2] ?? 0] ?? 'other';
+    const local = readAddress(buf, m + 8, family, addr);
+    const remote = readAddress(buf, m + 24, family, addr);
+    const cookieLow = buf.readUInt32LE(m + 44);
+    const cookieHigh = buf.readUInt32LE(m + 48);
+    let tcpInfo = null;
+    let memory: SocketMemory | null = null;
+    let congestion: string | null = null;
+    const end = offset + length;
+    for (let a = m + INET_DIAG_MSG_LEN; a + 4 <= end; ) {
+      const attrLen = buf.readUInt16LE(a);
+      const attrType = buf.readUInt16LE(a + 2) & 0x3fff;
+      if (attrLen < 4 || a + attrLen > end) break;
+      const payload = a + 4;
+      const payloadLen = attrLen - 4;
+      if (attrType === INET_DIAG_INFO) tcpInfo = decodeTcpInfo(buf, payload, payloadLen);
+      else if (attrType === INET_DIAG_SKMEMINFO && payloadLen >= 16) {
+        memory = {
+          rmemAlloc: buf.readUInt32LE(payload),
+          rcvBuf: buf.readUInt32LE(payload + 4),
+          wmemAlloc: buf.readUInt32LE(payload + 8),
+          sndBuf: buf.readUInt32LE(payload + 12),
+        };
+      } else if (attrType === INET_DIAG_CONG) {
+        const nul = buf.indexOf(0, payload);
+        congestion = buf.toString('latin1', payload, nul >= payload && nul < payload + payloadLen ? nul : payload + payloadLen);
+      }
+      a += align4(attrLen);
+    }
+    into.push({
+      family,
+      state,
+      local: { address: local, port: buf.readUInt16BE(m + 4) },
+      remote: { address: remote, port: buf.readUInt16BE(m + 6) },
+      recvQ: buf.readUInt32LE(m + 56),
+      sendQ: buf.readUInt32LE(m + 60),
+      timer: {
+        kind: timerKind,
+        expiresMs: timerKind === 'none' ? null : buf.readUInt32LE(m + 52),
+        retransmits: buf[m + 3] ?? 0,
+      },
+      uid: buf.readUInt32LE(m + 64),
+      inode: buf.readUInt32LE(m + 68),
+      cookie: (BigInt(cookieHigh) * 0x100000000n + BigInt(cookieLow)).toString(),
+      pid: null,
+      process: null,
+      owners: [],
+      tcpInfo,
+      memory,
+      congestion,
+    });
+  });
+  return into;
+}
+
+/** Count sockets per state without decoding anything else (the `stats` fast path). */
+export function countStatesInDump(buf: Buffer, counts: Partial<Record<TcpState, number>> = {}): Partial<Record<TcpState, number>> {
+  forEachMessage(buf, (offset) => {
+    const state = tcpStateFromKernel(buf[offset + NLMSG_HDRLEN + 1] ?? 0);
+    if (state !== undefined) counts[state] = (counts[state] ?? 0) + 1;
+  });
+  return counts;
+}
+
+function forEachMessage(buf: Buffer, visit: (offset: number, length: number) => void): void {
+  for (let offset = 0; offset + NLMSG_HDRLEN <= buf.length; ) {
+    const length = buf.readUInt32LE(offset);
+    const type = buf.readUInt16LE(offset + 4);
+    if (length < NLMSG_HDRLEN || offset + length > buf.length) {
+      throw new MalformedInputError('netlink sock_diag reply', `message of ${length} bytes overruns the ${buf.length}-byte buffer`, offset);
+    }
+    if (type === NLMSG_DONE || type === NLMSG_ERROR) return;
+    if (type === SOCK_DIAG_BY_FAMILY && length >= NLMSG_HDRLEN + INET_DIAG_MSG_LEN) visit(offset, length);
+    offset += align4(length);
+  }
+}
+
+function readAddress(buf: Buffer, at: number, family: AddressFamily, scratch: Uint8Array): string {
+  if (family === 4) return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
+  for (let i = 0; i < 16; i++) scratch[i] = buf[at + i] ?? 0;
+  return formatIpv6(scratch);
+}
+
+// Exported for callers that format addresses the same way.
+export { formatIpv4 };

@@ -1,0 +1,217 @@
+/**
+ * A private tracefs instance (instances/NAME, Documentation/trace/ftrace.rst "Instances"): its
+ * own ring buffers, event enables and filters, so two tcpdiag processes, or tcpdiag and
+ * another tracer, never disturb each other. Removed on every exit path through onShutdown.
+ *
+ * Rules learned the hard way (architecture.md, "tracefs"): the default 1.4 MiB per-CPU buffer
+ * lost 35% of a burst, so the buffer is 16 MiB per CPU; a pending blocking read on a pipe
+ * keeps the instance busy (rmdir gives EBUSY) and hangs exit, so pipes are read non-blocking.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, writeFileSync, constants } from 'node:fs';
+import { join } from 'node:path';
+import { KernelFeatureError, SourceError, UsageError, describeSystemError, isErrnoException } from '../../errors.js';
+import { onShutdown } from '../../platform/shutdown.js';
+import type { EventFormat } from './format.js';
+import { parseEventFormat } from './format.js';
+
+export const INSTANCE_PREFIX = 'tcpdiag-';
+
+export interface InstanceOptions {
+  readonly root: string;
+  readonly name: string;
+  readonly bufferKb: number;
+}
+
+export interface CpuPipe {
+  readonly cpu: number;
+  readonly fd: number;
+}
+
+export interface CpuBufferStats {
+  readonly cpu: number;
+  /** Events overwritten before they were read (overwrite mode loss). */
+  readonly overrun: number;
+  /** Events dropped because the buffer was full (non-overwrite mode loss). */
+  readonly dropped: number;
+  readonly entries: number;
+}
+
+export class TracefsInstance {
+  readonly path: string;
+  readonly subbufBytes: number;
+  private readonly enabled: string[] = [];
+  private pipes: CpuPipe[] = [];
+  private removed = false;
+  private readonly unregister: () => void;
+
+  private constructor(readonly root: string, readonly name: string) {
+    this.path = join(root, 'instances', name);
+    this.unregister = onShutdown(`tracefs instance ${name}`, () => this.remove());
+    this.subbufBytes = readKbFile(join(this.path, 'buffer_subbuf_size_kb'), 4) * 1024;
+  }
+
+  /** Create and configure the instance; on any failure it is removed again before throwing. */
+  static create(options: InstanceOptions): TracefsInstance {
+    const path = join(options.root, 'instances', options.name);
+    try {
+      writeMkdir(path);
+    } catch (error: unknown) {
+      throw new SourceError('tracefs', `cannot create instance ${path}: ${describeSystemError(error)}`, {
+        hint: 'tcpdiag trace needs root; check that tracefs is mounted read-write',
+        cause: error,
+      });
+    }
+    const instance = new TracefsInstance(options.root, options.name);
+    try {
+      // "mono" is CLOCK_MONOTONIC (ktime_get_mono_fast_ns), the clock Node's hrtime and
+      // bpftrace's nsecs use, so event times convert to wall time and line up across sources.
+      instance.write('trace_clock', 'mono');
+      instance.write('buffer_size_kb', String(options.bufferKb));
+      // Overwrite mode (the default) makes the kernel report losses to the reader
+      // (RB_MISSED_EVENTS on the next page) instead of counting them silently.
+      instance.write('options/overwrite', '1');
+      instance.write('tracing_on', '1');
+    } catch (error: unknown) {
+      instance.remove();
+      throw error;
+    }
+    return instance;
+  }
+
+  readFormat(system: string, event: string): EventFormat {
+    const file = join(this.path, 'events', system, event, 'format');
+    try {
+      return parseEventFormat(readFileSync(file, 'utf8'));
+    } catch (error: unknown) {
+      throw new KernelFeatureError(`the kernel has no tracepoint ${system}:${event} (${describeSystemError(error)})`,
+        'tcpdiag trace needs Linux >= 4.16 with CONFIG_TRACEPOINTS; use `tcpdiag conns --watch` instead');
+    }
+  }
+
+  /** Set the kernel-side filter (Documentation/trace/events.rst, "Event filtering") and enable. */
+  enableEvent(system: string, event: string, filter: string | null): void {
+    const dir = join('events', system, event);
+    if (filter !== null && filter !== '') {
+      try {
+        this.write(join(dir, 'filter'), filter);
+      } catch (error: unknown) {
+        throw new UsageError(`the kernel rejected the filter for ${system}:${event}: ${filter}`,
+          `this is likely a bug in tcpdiag's filter translation (${describeSystemError(error)}); rerun without filters`);
+      }
+    }
+    this.write(join(dir, 'enable'), '1');
+    this.enabled.push(dir);
+  }
+
+  /** Open every CPU's trace_pipe_raw, non-blocking. */
+  openPipes(): CpuPipe[] {
+    const perCpu = join(this.path, 'per_cpu');
+    const cpus = readdirSync(perCpu)
+      .map((d) => /^cpu(\d+)$/.exec(d))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    this.pipes = cpus.map((cpu) => ({
+      cpu,
+      fd: openSync(join(perCpu, `cpu${cpu}`, 'trace_pipe_raw'), constants.O_RDONLY | constants.O_NONBLOCK),
+    }));
+    return this.pipes;
+  }
+
+  /** Read one page from a CPU's pipe into buf; 0 when that CPU's buffer is empty right now. */
+  readPage(pipe: CpuPipe, buf: Buffer): number {
+    try {
+      return readSync(pipe.fd, buf, 0, this.subbufBytes, null);
+    } catch (error: unknown) {
+      if (isErrnoException(error) && (error.code === 'EAGAIN' || error.code === 'EWOULDBLOCK' || error.code === 'EINTR')) return 0;
+      throw new SourceError('tracefs', `reading cpu${pipe.cpu}/trace_pipe_raw failed: ${describeSystemError(error)}`, { cause: error });
+    }
+  }
+
+  /** The kernel's own per-CPU loss counters (per_cpu/cpuN/stats), read before removal. */
+  bufferStats(): CpuBufferStats[] {
+    return this.pipes.map(({ cpu }) => {
+      let text = '';
+      try {
+        text = readFileSync(join(this.path, 'per_cpu', `cpu${cpu}`, 'stats'), 'utf8');
+      } catch {
+        // instance already gone
+      }
+      const num = (label: string) => Number(new RegExp(`^${label}:\\s*(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return { cpu, overrun: num('overrun'), dropped: num('dropped events'), entries: num('entries') };
+    });
+  }
+
+  /** Disable events, close pipes, remove the instance. Idempotent; never throws. */
+  remove(): void {
+    if (this.removed) return;
+    this.removed = true;
+    this.unregister();
+    disableAndRemove(this.path, this.pipes.map((p) => p.fd));
+    this.pipes = [];
+  }
+
+  private write(relative: string, value: string): void {
+    writeFileSync(join(this.path, relative), value);
+  }
+}
+
+function disableAndRemove(path: string, fds: readonly number[]): void {
+  for (const file of ['tracing_on', 'events/enable']) {
+    try {
+      writeFileSync(join(path, file), '0');
+    } catch {
+      // best effort: the instance may already be gone
+    }
+  }
+  for (const fd of fds) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      rmdirSync(path);
+      return;
+    } catch (error: unknown) {
+      if (isErrnoException(error) && error.code === 'ENOENT') return;
+    }
+  }
+}
+
+/** mkdir inside tracefs creates an instance with its own buffers and event files. */
+function writeMkdir(path: string): void {
+  mkdirSync(path);
+}
+
+function readKbFile(path: string, fallback: number): number {
+  try {
+    const n = Number(readFileSync(path, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : fallback;
+  } catch {
+    return fallback; // kernels before 6.8 have no buffer_subbuf_size_kb: pages are 4 KiB
+  }
+}
+
+/**
+ * Remove instances left by tcpdiag processes that no longer exist (killed with SIGKILL, where
+ * no cleanup can run). Instances of live processes are left alone. Returns the names removed.
+ */
+export function removeStaleInstances(root: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(join(root, 'instances'));
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = /^tcpdiag-(\d+)$/.exec(name);
+    if (!m || existsSync(`/proc/${m[1]}`)) continue;
+    disableAndRemove(join(root, 'instances', name), []);
+    if (!existsSync(join(root, 'instances', name))) removed.push(name);
+  }
+  return removed;
+}

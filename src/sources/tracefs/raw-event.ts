@@ -1,0 +1,58 @@
+/**
+ * One kernel TCP event as a source delivers it, before analysis: the tracepoint's fields,
+ * decoded but not interpreted. Both the tracefs reader and the eBPF (bpftrace) reader produce
+ * these, so src/analysis/trace/ does not care which one ran.
+ */
+import type { AddressFamily } from '../../model/socket.js';
+
+export type RawEventKind = 'state' | 'retransmit' | 'retransmit-synack' | 'send-reset' | 'receive-reset' | 'lost';
+
+/** Socket fields read at the moment of a state change (eBPF --detail only). */
+export interface SocketDetail {
+  readonly cwnd: number;
+  readonly rcvWnd: number;
+  readonly sndWnd: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly bytesAcked: number;
+  readonly ackBacklog: number;
+  readonly maxAckBacklog: number;
+  readonly totalRetrans: number;
+  readonly srttUs: number;
+}
+
+export interface RawTcpEvent {
+  readonly kind: RawEventKind;
+  /** CLOCK_MONOTONIC nanoseconds (trace_clock "mono"; bpftrace nsecs). */
+  readonly tsNs: number;
+  readonly cpu: number;
+  /** common_pid: the task running when the event fired (a thread id; 0 for idle/softirq on idle). */
+  readonly tid: number;
+  /** True when the event fired in softirq/hardirq/NMI: tid is then whoever was interrupted. */
+  readonly inInterrupt: boolean;
+  /** The struct sock's address, as hex: the key that ties one socket's events together. */
+  readonly skaddr: string;
+  readonly family: AddressFamily;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Kernel state numbers (include/net/tcp_states.h). state events: old/new; others: state or 0. */
+  readonly oldState: number;
+  readonly newState: number;
+  /** tcp_send_reset's sk_rst_reason, by the kernel's name. */
+  readonly reason: string | null;
+  /** lost events: how many (null when the kernel could not say). */
+  readonly count: number | null;
+  /** The process name when the source knows it (bpftrace's comm), else null. */
+  readonly comm: string | null;
+  readonly detail: SocketDetail | null;
+}
+
+export function lostEvent(tsNs: number, cpu: number, count: number | null): RawTcpEvent {
+  return {
+    kind: 'lost', tsNs, cpu, tid: 0, inInterrupt: false, skaddr: '', family: 4,
+    localAddress: '', localPort: 0, remoteAddress: '', remotePort: 0,
+    oldState: 0, newState: 0, reason: null, count, comm: null, detail: null,
+  };
+}
