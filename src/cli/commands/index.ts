@@ -4,8 +4,10 @@
  * Add a command: one import and one entry here, nothing else.
  */
 import type { Command } from 'commander';
+import { registerAnalyze } from './analyze.js';
 
 export type RegisterCommand = (program: Command) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [
+  registerAnalyze,
 ];

@@ -1,0 +1,51 @@
+/**
+ * Small bounded statistics: min/avg/max plus a p95 from a fixed-size reservoir, so a
+ * connection with a million RTT samples costs the same memory as one with a hundred.
+ */
+export class BoundedStats {
+  count = 0;
+  sum = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = Number.NEGATIVE_INFINITY;
+  private readonly reservoir: number[] = [];
+  /** Deterministic pseudo-random state for reservoir sampling (reproducible reports). */
+  private rng = 0x2545f491;
+
+  constructor(private readonly capacity = 256) {}
+
+  add(value: number): void {
+    this.count++;
+    this.sum += value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    if (this.reservoir.length < this.capacity) {
+      this.reservoir.push(value);
+      return;
+    }
+    // Algorithm R (Vitter): keep each of the n samples with probability capacity / n.
+    this.rng ^= this.rng << 13;
+    this.rng ^= this.rng >>> 17;
+    this.rng ^= this.rng << 5;
+    const j = (this.rng >>> 0) % this.count;
+    if (j < this.capacity) this.reservoir[j] = value;
+  }
+
+  percentile(p: number): number | null {
+    if (this.reservoir.length === 0) return null;
+    const sorted = [...this.reservoir].sort((a, b) => a - b);
+    const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+    return sorted[rank] ?? null;
+  }
+
+  summary(digits = 3): { samples: number; min: number; avg: number; max: number; p95: number } | null {
+    if (this.count === 0) return null;
+    const round = (v: number): number => Number(v.toFixed(digits));
+    return {
+      samples: this.count,
+      min: round(this.min),
+      avg: round(this.sum / this.count),
+      max: round(this.max),
+      p95: round(this.percentile(95) ?? this.max),
+    };
+  }
+}
