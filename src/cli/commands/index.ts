@@ -5,9 +5,11 @@
  */
 import type { Command } from 'commander';
 import { registerAnalyze } from './analyze.js';
+import { registerTrace } from './trace.js';
 
 export type RegisterCommand = (program: Command) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [
   registerAnalyze,
+  registerTrace,
 ];

@@ -1,0 +1,119 @@
+/**
+ * What `tcpdiag trace --json` prints, one object per line: the contract of issue 3. Every
+ * event has type, ts (ms since the epoch), family, local, remote, pid and process (null where
+ * unknown); each type adds the fields below.
+ */
+import type { AddressFamily, Endpoint } from '../../model/socket.js';
+import type { TcpState } from '../../model/tcp-state.js';
+
+export type TraceEventType = 'connect' | 'connect-failed' | 'accept' | 'state' | 'retransmit' | 'reset' | 'close' | 'lost';
+
+export interface SocketDetailJson {
+  readonly cwnd: number;
+  readonly rcvWnd: number;
+  readonly sndWnd: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly bytesAcked: number;
+  readonly ackBacklog: number;
+  readonly maxAckBacklog: number;
+  readonly totalRetrans: number;
+  readonly srttUs: number;
+}
+
+interface Common {
+  readonly ts: number;
+  readonly family: AddressFamily | null;
+  readonly local: Endpoint | null;
+  readonly remote: Endpoint | null;
+  readonly pid: number | null;
+  readonly process: string | null;
+}
+
+export interface ConnectEvent extends Common {
+  readonly type: 'connect';
+  /** SYN_SENT to ESTABLISHED; null when the SYN_SENT transition was not seen. */
+  readonly latencyMs: number | null;
+}
+
+export type ConnectFailReason = 'refused' | 'timeout' | 'unreachable' | 'reset';
+
+export interface ConnectFailedEvent extends Common {
+  readonly type: 'connect-failed';
+  readonly reason: ConnectFailReason;
+  /** How long the attempt lasted (SYN_SENT to CLOSE). */
+  readonly durationMs: number | null;
+  readonly synRetransmits: number;
+}
+
+export interface AcceptEvent extends Common {
+  readonly type: 'accept';
+  /** The listening endpoint the connection arrived on (its port; the address is the local one). */
+  readonly listener: Endpoint;
+  /** SYN_RECV to ESTABLISHED: the handshake's duration on the server. */
+  readonly handshakeMs: number | null;
+}
+
+export interface StateEvent extends Common {
+  readonly type: 'state';
+  readonly oldState: TcpState;
+  readonly newState: TcpState;
+  /** Time spent in oldState; null when the socket's previous transition was not seen. */
+  readonly durationMs: number | null;
+  /** Socket fields at this transition (--detail only). */
+  readonly detail?: SocketDetailJson;
+}
+
+export interface RetransmitEvent extends Common {
+  readonly type: 'retransmit';
+  readonly kind: 'data' | 'syn' | 'synack';
+  readonly state: TcpState | null;
+}
+
+export interface ResetEvent extends Common {
+  readonly type: 'reset';
+  readonly direction: 'sent' | 'received';
+  /** The kernel's sk_rst_reason for sent resets (NO_SOCKET, TCP_ABORT_ON_CLOSE...); null for received. */
+  readonly reason: string | null;
+  readonly state: TcpState | null;
+}
+
+export interface CloseEvent extends Common {
+  readonly type: 'close';
+  /** From the first transition seen (SYN_SENT or SYN_RECV) to CLOSE; null when it opened before the trace. */
+  readonly durationMs: number | null;
+  /** Bytes each way: need --detail (eBPF reads tcp_sock at CLOSE); null otherwise. */
+  readonly bytesSent: number | null;
+  readonly bytesReceived: number | null;
+  readonly origin: 'active' | 'passive' | null;
+}
+
+export interface LostEvent extends Common {
+  readonly type: 'lost';
+  readonly count: number | null;
+  readonly cpu: number;
+}
+
+export type TraceEvent =
+  | ConnectEvent
+  | ConnectFailedEvent
+  | AcceptEvent
+  | StateEvent
+  | RetransmitEvent
+  | ResetEvent
+  | CloseEvent
+  | LostEvent;
+
+export const TRACE_MODES = ['connect', 'accept', 'states', 'retrans', 'resets', 'life', 'all'] as const;
+export type TraceMode = (typeof TRACE_MODES)[number];
+
+/** Which event types each mode prints (lost is always printed). */
+export const MODE_EVENTS: Record<TraceMode, ReadonlySet<TraceEventType>> = {
+  connect: new Set(['connect', 'connect-failed', 'lost']),
+  accept: new Set(['accept', 'lost']),
+  states: new Set(['state', 'lost']),
+  retrans: new Set(['retransmit', 'lost']),
+  resets: new Set(['reset', 'lost']),
+  life: new Set(['close', 'lost']),
+  all: new Set(['connect', 'connect-failed', 'accept', 'state', 'retransmit', 'reset', 'close', 'lost']),
+};

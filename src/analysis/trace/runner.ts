@@ -1,0 +1,158 @@
+/**
+ * `tcpdiag trace`: wires an event source (tracefs, or bpftrace for --detail) to the tracker,
+ * the filters and the output, in a poll loop that never overlaps itself, stops on --duration,
+ * --count or a signal, and always removes what it set up in the kernel. Output goes through
+ * the `write` callback (the CLI owns stdout).
+ */
+import type { RawEventSource, SourceSummary } from '../../sources/tracefs/source.js';
+import type { RawTcpEvent } from '../../sources/tracefs/raw-event.js';
+import type { TcpSocket } from '../../model/socket.js';
+import type { TraceEvent, TraceMode } from './events.js';
+import { MODE_EVENTS } from './events.js';
+import type { TraceFilters, TracepointName } from './filters.js';
+import { MODE_TRACEPOINTS, hasUserFilters, kernelFilter, matchesFilters } from './filters.js';
+import { TRACE_HEADER, formatEventLine } from './format.js';
+import type { ProcessLookup } from './tracker.js';
+import { TraceTracker } from './tracker.js';
+import { RetransAggregator, buildStateStats } from './stats.js';
+import type { RetransReport, StateStatsReport } from './stats.js';
+import { formatRetransReport, formatStateStats } from './report-format.js';
+
+export interface TraceRunOptions {
+  readonly mode: TraceMode;
+  readonly filters: TraceFilters;
+  readonly durationMs: number | null;
+  readonly count: number | null;
+  readonly json: boolean;
+  readonly detail: boolean;
+  /** states --stats */
+  readonly stats: boolean;
+  /** retrans report / stats refresh period */
+  readonly intervalMs: number | null;
+  readonly ignore: number;
+  readonly bufferKb: number;
+  readonly pollIntervalMs: number;
+  readonly signal: AbortSignal;
+  readonly write: (text: string) => void;
+  readonly note: (text: string) => void;
+}
+
+export interface TraceRunSummary {
+  readonly printed: number;
+  readonly rawEvents: number;
+  readonly lost: number;
+  readonly source: SourceSummary;
+}
+
+/** I/O the runner needs besides the source, injectable for tests. */
+export interface TraceIo {
+  readonly openSource: (tracepoints: ReadonlyArray<{ name: TracepointName; filter: string | null }>, detail: boolean) => Promise<RawEventSource>;
+  readonly processes: ProcessLookup;
+  readonly socketTable: () => TcpSocket[];
+  readonly counters: () => Record<string, number>;
+}
+
+export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<TraceRunSummary> {
+  const { mode, filters } = options;
+  const tracepoints = MODE_TRACEPOINTS[mode].map((name) => ({ name, filter: kernelFilter(name, mode, filters) }));
+  const source = await io.openSource(tracepoints, options.detail);
+  const startNs = Number(process.hrtime.bigint());
+  const wallOffsetMs = Date.now() - startNs / 1e6;
+  const reportMode = (mode === 'states' && options.stats) || (mode === 'retrans' && options.intervalMs !== null);
+  const tracker = new TraceTracker({
+    emit: reportMode && mode === 'states' ? new Set(['lost']) : MODE_EVENTS[mode],
+    processes: io.processes,
+    wallOffsetMs,
+    forgetWhenOpen: mode === 'connect' || mode === 'accept',
+  });
+  const userFilter = hasUserFilters(filters);
+  const retrans = mode === 'retrans' && options.intervalMs !== null ? new RetransAggregator() : null;
+  let countersBefore = retrans === null ? {} : io.counters();
+  let lastReportNs = startNs;
+  let printed = 0;
+  let rawCount = 0;
+  let lost = 0;
+  let stop = false;
+
+  const filterNote = tracepoints.map((t) => `${t.name}${t.filter === null ? '' : ` [${t.filter}]`}`).join(', ');
+  options.note(`tracing ${mode} (${filterNote}); Ctrl-C to stop`);
+  if (!options.json && !reportMode) options.write(`${TRACE_HEADER}\n`);
+
+  const emitReport = (report: StateStatsReport | RetransReport) => {
+    options.write(options.json ? `${JSON.stringify(report)}\n` : report.type === 'stats' ? formatStateStats(report) : formatRetransReport(report));
+  };
+
+  const handle = (raws: RawTcpEvent[]) => {
+    rawCount += raws.length;
+    const produced: TraceEvent[] = [];
+    for (const raw of raws) tracker.process(raw, produced);
+    let text = '';
+    for (const event of produced) {
+      if (event.type === 'lost') lost += event.count ?? 0;
+      if (userFilter && !matchesFilters(event, filters)) continue;
+      if (retrans !== null && event.type === 'retransmit') {
+        retrans.add(event);
+        continue;
+      }
+      if (reportMode && event.type !== 'lost') continue;
+      if (options.count !== null && printed >= options.count) {
+        stop = true;
+        break;
+      }
+      text += options.json ? `${JSON.stringify(event)}\n` : formatEventLine(event);
+      if (event.type === 'lost' && options.json) options.note(`warning: the kernel lost ${event.count ?? 'some'} events on cpu${event.cpu}`);
+      printed++;
+    }
+    if (text !== '') options.write(text);
+    if (options.count !== null && printed >= options.count) stop = true;
+  };
+
+  const report = (nowNs: number) => {
+    if (mode === 'states' && options.stats) {
+      emitReport(buildStateStats(io.socketTable(), tracker.sockets, tracker.transitions, nowNs, startNs, Date.now()));
+    } else if (retrans !== null) {
+      const after = io.counters();
+      emitReport(retrans.report(countersBefore, after, (nowNs - lastReportNs) / 1e6, options.ignore, Date.now()));
+      countersBefore = after;
+    }
+    lastReportNs = nowNs;
+  };
+
+  const deadlineNs = options.durationMs === null ? Infinity : startNs + options.durationMs * 1e6;
+  let summary: SourceSummary;
+  try {
+    while (!stop && !options.signal.aborted) {
+      handle(source.poll());
+      const nowNs = Number(process.hrtime.bigint());
+      if (nowNs >= deadlineNs) break;
+      if (options.intervalMs !== null && reportMode && nowNs - lastReportNs >= options.intervalMs * 1e6) report(nowNs);
+      const waitMs = Math.max(1, Math.min(options.pollIntervalMs, (deadlineNs - nowNs) / 1e6));
+      await sleep(waitMs, options.signal);
+    }
+    if (!stop) {
+      handle(source.poll());
+      handle(source.drain());
+    }
+    if (reportMode && (options.intervalMs === null || Number(process.hrtime.bigint()) - lastReportNs > 0.2e9 || lastReportNs === startNs)) {
+      report(Number(process.hrtime.bigint()));
+    }
+  } finally {
+    summary = source.close();
+  }
+  const kernelSays = summary.kernelLost > lost ? `; the kernel's buffer counters say ${summary.kernelLost} lost` : '';
+  options.note(`${printed} events printed from ${rawCount} kernel events, ${lost} lost${kernelSays}`);
+  return { printed, rawEvents: rawCount, lost: Math.max(lost, summary.kernelLost), source: summary };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,313 @@
+/**
+ * Turns raw tracepoint events into tcpdiag's trace events: connects with their latency,
+ * failed connects with their cause, accepts with their listener's owner, state transitions
+ * with the time spent in the old state, retransmissions by kind, resets, and one close line
+ * per connection. Per-socket memory is keyed by the struct sock address (skaddr), which is
+ * stable for the socket's life and reused only after it reaches CLOSE, when we forget it.
+ *
+ * Kernel facts this rests on (net/ipv4/tcp*.c, observed on 6.18):
+ * - an active open is CLOSE->SYN_SENT (in connect(), process context, sport still 0), then
+ *   SYN_SENT->ESTABLISHED, or SYN_SENT->CLOSE on failure;
+ * - a passive open shows the child socket going LISTEN->SYN_RECV (it is cloned from the
+ *   listener, tcp_create_openreq_child) then SYN_RECV->ESTABLISHED, both in softirq, so the
+ *   task on the CPU is not the owner: the listener's owner is;
+ * - the full socket of an active closer goes FIN_WAIT2->CLOSE when its TIME_WAIT mini-socket
+ *   takes over (tcp_time_wait); TIME_WAIT itself has no transition of its own.
+ */
+import type { RawTcpEvent } from '../../sources/tracefs/raw-event.js';
+import type { AddressFamily } from '../../model/socket.js';
+import type { TcpState } from '../../model/tcp-state.js';
+import { tcpStateFromKernel } from '../../model/tcp-state.js';
+import type { ConnectFailReason, TraceEvent, TraceEventType } from './events.js';
+
+const ESTABLISHED = 1;
+const SYN_SENT = 2;
+const SYN_RECV = 3;
+const CLOSE = 7;
+const LISTEN = 10;
+const NOT_YET_OPEN = new Set([SYN_SENT, SYN_RECV, CLOSE, LISTEN, 12 /* NEW_SYN_RECV */]);
+
+export interface Owner {
+  readonly pid: number;
+  readonly process: string;
+}
+
+/** Who owns what; implemented over /proc (sources/tracefs/attribution.ts), faked in unit tests. */
+export interface ProcessLookup {
+  /** The process a thread id belongs to (common_pid is a thread id). */
+  byTid(tid: number): Owner | null;
+  /** The owner of the socket listening on this port. */
+  listenerOwner(family: AddressFamily, port: number): Owner | null;
+  /** A listener seen being created in process context: remember its owner. */
+  noteListener(family: AddressFamily, port: number, owner: Owner): void;
+}
+
+export interface TrackedSocket {
+  state: number;
+  sinceNs: number;
+  startNs: number | null;
+  origin: 'active' | 'passive' | null;
+  owner: Owner | null;
+  synSentNs: number | null;
+  synRecvNs: number | null;
+  rstReceived: boolean;
+  synRetransmits: number;
+  dataRetransmits: number;
+  everEstablished: boolean;
+  family: AddressFamily;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+export interface TrackerOptions {
+  /** Which event types to produce (others are still tracked, not emitted). */
+  readonly emit: ReadonlySet<TraceEventType>;
+  readonly processes: ProcessLookup;
+  /** Wall-clock ms at monotonic 0: ts = wallOffsetMs + tsNs / 1e6. */
+  readonly wallOffsetMs: number;
+  /** Forget a socket once its open completes or fails (the kernel filter hides the rest). */
+  readonly forgetWhenOpen?: boolean;
+}
+
+/** Upper bound on remembered sockets; beyond it the oldest knowledge is dropped (durations null). */
+const MAX_TRACKED = 1_000_000;
+
+export class TraceTracker {
+  readonly sockets = new Map<string, TrackedSocket>();
+  /** Transition counts, "OLD->NEW" -> n (states --stats). */
+  readonly transitions = new Map<string, number>();
+  private readonly emit: ReadonlySet<TraceEventType>;
+
+  constructor(private readonly options: TrackerOptions) {
+    this.emit = options.emit;
+  }
+
+  /** Process one raw event; appends what it produces to `out`. */
+  process(raw: RawTcpEvent, out: TraceEvent[]): void {
+    switch (raw.kind) {
+      case 'state':
+        this.onState(raw, out);
+        return;
+      case 'retransmit':
+      case 'retransmit-synack':
+        this.onRetransmit(raw, out);
+        return;
+      case 'receive-reset':
+      case 'send-reset':
+        this.onReset(raw, out);
+        return;
+      case 'lost':
+        if (this.emit.has('lost')) {
+          out.push({ type: 'lost', ts: this.ts(raw.tsNs), family: null, local: null, remote: null, pid: null, process: null, count: raw.count, cpu: raw.cpu });
+        }
+        return;
+    }
+  }
+
+  private onState(raw: RawTcpEvent, out: TraceEvent[]): void {
+    const { oldState, newState, tsNs } = raw;
+    const key = `${stateName(oldState)}->${stateName(newState)}`;
+    this.transitions.set(key, (this.transitions.get(key) ?? 0) + 1);
+    let sock = this.sockets.get(raw.skaddr);
+    let carriedOwner: Owner | null = null;
+    if (sock !== undefined && sock.state !== oldState) {
+      // The socket's last known state is not this event's old state: events in between were
+      // lost (or filtered out). Its timing is unknown from here; only its owner carries over.
+      carriedOwner = sock.owner;
+      this.sockets.delete(raw.skaddr);
+      sock = undefined;
+    }
+    let durationNs: number | null = sock === undefined || oldState === CLOSE ? null : tsNs - sock.sinceNs;
+    if (oldState === CLOSE && (newState === SYN_SENT || newState === LISTEN)) {
+      sock = this.track(raw, 'active');
+      sock.synSentNs = newState === SYN_SENT ? tsNs : null;
+      if (newState === LISTEN) {
+        sock.origin = null;
+        if (sock.owner !== null) this.options.processes.noteListener(raw.family, raw.localPort, sock.owner);
+      }
+    } else if (oldState === LISTEN && newState === SYN_RECV) {
+      // The child of a listener: the listener's time in LISTEN is not this socket's.
+      durationNs = null;
+      sock = this.track(raw, 'passive');
+      sock.synRecvNs = tsNs;
+      sock.owner = this.options.processes.listenerOwner(raw.family, raw.localPort);
+    } else if (sock === undefined) {
+      sock = this.track(raw, null);
+      sock.owner = carriedOwner;
+    }
+    if (sock.owner === null && !raw.inInterrupt && raw.tid > 0) sock.owner = this.options.processes.byTid(raw.tid);
+    // The 4-tuple is complete from the first transition after connect() picked a port.
+    if (raw.localPort !== 0) {
+      sock.localPort = raw.localPort;
+      sock.localAddress = raw.localAddress;
+    }
+    sock.remotePort = raw.remotePort;
+    sock.remoteAddress = raw.remoteAddress;
+    sock.state = newState;
+    sock.sinceNs = tsNs;
+    if (newState === ESTABLISHED) sock.everEstablished = true;
+
+    const emit = this.emit;
+    if (emit.has('state')) {
+      const event = {
+        ...this.common('state' as const, raw, sock),
+        oldState: stateName(oldState),
+        newState: stateName(newState),
+        durationMs: durationNs === null ? null : round3(durationNs / 1e6),
+      };
+      out.push(raw.detail === null ? event : { ...event, detail: raw.detail });
+    }
+    if (oldState === SYN_SENT && newState === ESTABLISHED && emit.has('connect')) {
+      out.push({ ...this.common('connect', raw, sock), latencyMs: sock.synSentNs === null ? null : round3((tsNs - sock.synSentNs) / 1e6) });
+    }
+    if (oldState === SYN_SENT && newState === CLOSE && emit.has('connect-failed')) {
+      out.push({
+        ...this.common('connect-failed', raw, sock),
+        reason: failReason(sock, raw),
+        durationMs: sock.synSentNs === null ? null : round3((tsNs - sock.synSentNs) / 1e6),
+        synRetransmits: sock.synRetransmits,
+      });
+    }
+    if (oldState === SYN_RECV && newState === ESTABLISHED && sock.origin === 'passive' && emit.has('accept')) {
+      out.push({
+        ...this.common('accept', raw, sock),
+        listener: { address: sock.localAddress, port: sock.localPort },
+        handshakeMs: sock.synRecvNs === null ? null : round3((tsNs - sock.synRecvNs) / 1e6),
+      });
+    }
+    if (newState === CLOSE) {
+      if (oldState !== LISTEN && sock.everEstablished && emit.has('close')) {
+        out.push({
+          ...this.common('close', raw, sock),
+          durationMs: sock.startNs === null ? null : round3((tsNs - sock.startNs) / 1e6),
+          bytesSent: raw.detail?.bytesAcked ?? null,
+          bytesReceived: raw.detail?.bytesReceived ?? null,
+          origin: sock.origin,
+        });
+      }
+      this.sockets.delete(raw.skaddr);
+    } else if (this.options.forgetWhenOpen === true && (oldState === SYN_SENT || oldState === SYN_RECV)) {
+      // connect/accept modes filter later transitions out in the kernel: no CLOSE will come.
+      this.sockets.delete(raw.skaddr);
+    }
+  }
+
+  private onRetransmit(raw: RawTcpEvent, out: TraceEvent[]): void {
+    const synack = raw.kind === 'retransmit-synack';
+    const sock = synack ? undefined : this.sockets.get(raw.skaddr);
+    const kind = synack ? 'synack' : raw.oldState === SYN_SENT ? 'syn' : 'data';
+    if (sock !== undefined) {
+      if (kind === 'syn') sock.synRetransmits++;
+      else sock.dataRetransmits++;
+    }
+    if (!this.emit.has('retransmit')) return;
+    // For a SYN-ACK, skaddr is the listener: its owner is the listener's.
+    const owner = synack ? this.options.processes.listenerOwner(raw.family, raw.localPort) : this.ownerOf(raw, sock);
+    out.push({
+      type: 'retransmit',
+      ts: this.ts(raw.tsNs),
+      family: raw.family,
+      local: { address: raw.localAddress, port: raw.localPort },
+      remote: { address: raw.remoteAddress, port: raw.remotePort },
+      pid: owner?.pid ?? null,
+      process: owner?.process ?? null,
+      kind,
+      state: synack ? 'SYN_RECV' : stateOrNull(raw.oldState),
+    });
+  }
+
+  private onReset(raw: RawTcpEvent, out: TraceEvent[]): void {
+    const sock = raw.skaddr === '0' ? undefined : this.sockets.get(raw.skaddr);
+    const received = raw.kind === 'receive-reset';
+    if (received && sock !== undefined) sock.rstReceived = true;
+    if (!this.emit.has('reset')) return;
+    const owner = this.ownerOf(raw, sock);
+    const state = received ? (sock === undefined ? null : stateOrNull(sock.state)) : stateOrNull(raw.oldState);
+    out.push({
+      type: 'reset',
+      ts: this.ts(raw.tsNs),
+      family: raw.family,
+      local: { address: raw.localAddress, port: raw.localPort },
+      remote: { address: raw.remoteAddress, port: raw.remotePort },
+      pid: owner?.pid ?? null,
+      process: owner?.process ?? null,
+      direction: received ? 'received' : 'sent',
+      reason: received ? null : raw.reason,
+      state,
+    });
+  }
+
+  private ownerOf(raw: RawTcpEvent, sock: TrackedSocket | undefined): Owner | null {
+    if (sock?.owner) return sock.owner;
+    if (raw.comm !== null && !raw.inInterrupt && raw.tid > 0) return { pid: raw.tid, process: raw.comm };
+    return !raw.inInterrupt && raw.tid > 0 ? this.options.processes.byTid(raw.tid) : null;
+  }
+
+  private track(raw: RawTcpEvent, origin: 'active' | 'passive' | null): TrackedSocket {
+    if (this.sockets.size >= MAX_TRACKED) this.sockets.clear();
+    const sock: TrackedSocket = {
+      state: raw.oldState,
+      sinceNs: raw.tsNs,
+      startNs: origin === null ? null : raw.tsNs,
+      origin,
+      owner: null,
+      synSentNs: null,
+      synRecvNs: null,
+      rstReceived: false,
+      synRetransmits: 0,
+      dataRetransmits: 0,
+      // First seen mid-life (opened before the trace) in ESTABLISHED or a closing state.
+      everEstablished: origin === null && !NOT_YET_OPEN.has(raw.oldState),
+      family: raw.family,
+      localAddress: raw.localAddress,
+      localPort: raw.localPort,
+      remoteAddress: raw.remoteAddress,
+      remotePort: raw.remotePort,
+    };
+    this.sockets.set(raw.skaddr, sock);
+    return sock;
+  }
+
+  private common<T extends TraceEventType>(type: T, raw: RawTcpEvent, sock: TrackedSocket) {
+    const owner = sock.owner ?? (raw.comm !== null && !raw.inInterrupt ? { pid: raw.tid, process: raw.comm } : null);
+    return {
+      type,
+      ts: this.ts(raw.tsNs),
+      family: sock.family,
+      local: { address: sock.localAddress, port: sock.localPort },
+      remote: { address: sock.remoteAddress, port: sock.remotePort },
+      pid: owner?.pid ?? null,
+      process: owner?.process ?? null,
+    };
+  }
+
+  private ts(tsNs: number): number {
+    return round3(this.options.wallOffsetMs + tsNs / 1e6);
+  }
+}
+
+/**
+ * Why a connect failed, from what the socket went through in SYN_SENT: an RST in answer to the
+ * first SYN is "refused" (ECONNREFUSED); an RST after SYN retransmissions is "reset"; SYN
+ * retransmissions without answer, or the application giving up (close() in process context),
+ * is "timeout"; an abort from softirq without RST is an ICMP error (tcp_v4_err: "unreachable").
+ */
+export function failReason(sock: TrackedSocket, raw: RawTcpEvent): ConnectFailReason {
+  if (sock.rstReceived) return sock.synRetransmits > 0 ? 'reset' : 'refused';
+  if (sock.synRetransmits > 0 || !raw.inInterrupt) return 'timeout';
+  return 'unreachable';
+}
+
+function stateName(n: number): TcpState {
+  return tcpStateFromKernel(n) ?? 'CLOSE';
+}
+
+function stateOrNull(n: number): TcpState | null {
+  return n === 0 ? null : (tcpStateFromKernel(n) ?? null);
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

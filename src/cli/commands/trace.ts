@@ -1,0 +1,139 @@
+/**
+ * `tcpdiag trace [mode]`: kernel TCP events as they happen (issue 3). Wiring only: parse and
+ * check flags, find tracefs, hand over to analysis/trace/runner.ts, print.
+ */
+import type { Command } from 'commander';
+import { Argument } from 'commander';
+import { UsageError } from '../../errors.js';
+import { action, out } from '../run.js';
+import { loadConfig } from '../context.js';
+import { collect, parseDurationMs, parseNonNegativeInt, parsePort, parsePositiveInt, parsePositiveNumber } from '../options.js';
+
+interface TraceFlags {
+  port?: number[];
+  sport?: number[];
+  dport?: number[];
+  addr?: string[];
+  pid?: number[];
+  duration?: number;
+  count?: number;
+  json?: boolean;
+  detail?: boolean;
+  stats?: boolean;
+  interval?: number;
+  ignore?: number;
+  bufferKb?: number;
+}
+
+const MODES = ['connect', 'accept', 'states', 'retrans', 'resets', 'life', 'all'];
+
+export function registerTrace(program: Command): void {
+  program
+    .command('trace')
+    .description('kernel TCP events as they happen: connects, accepts, state changes, retransmissions, resets, closes (root)')
+    .addArgument(new Argument('[mode]', 'which events').choices(MODES).default('all'))
+    .option('--port <port>', 'either end\'s port (repeatable; filtered in the kernel)', collect(parsePort))
+    .option('--sport <port>', 'local port (repeatable; kernel)', collect(parsePort))
+    .option('--dport <port>', 'remote port (repeatable; kernel)', collect(parsePort))
+    .option('--addr <cidr>', 'local or remote address in this range (repeatable; user space)', collect((t: string) => t))
+    .option('--pid <pid>', 'only sockets owned by this process (repeatable; user space)', collect(parsePositiveInt))
+    .option('--duration <time>', 'stop after this long (500ms, 10s, 2m)', parseDurationMs)
+    .option('--count <n>', 'stop after printing n events', parsePositiveInt)
+    .option('--json', 'one JSON object per line')
+    .option('--detail', 'read socket fields at each state change through eBPF (bpftrace + BTF): cwnd, windows, bytes, backlog, retransmissions, srtt; also fills close bytes')
+    .option('--stats', 'states mode: every socket\'s current state and time in it, and transition counts (at the end, or every --interval)')
+    .option('--interval <seconds>', 'retrans: report counters and per-connection counts every S seconds; states --stats: refresh period', parsePositiveNumber)
+    .option('--ignore <n>', 'retrans --interval: hide connections with fewer than n retransmissions', parseNonNegativeInt)
+    .option('--buffer-kb <kb>', 'per-CPU trace buffer (default trace.buffer_kb, 16384)', parsePositiveInt)
+    .addHelpText(
+      'after',
+      `
+Modes:
+  connect   active opens: 4-tuple, process, latency (SYN_SENT -> ESTABLISHED); failures with
+            their cause: refused (RST), timeout (SYN retransmissions / gave up), reset, unreachable
+  accept    passive opens: 4-tuple, the listener and its owning process
+  states    every transition with the time spent in the old state; --stats for a summary
+  retrans   each retransmission (data, syn, synack); --interval S for counters per interval
+  resets    RSTs sent (with the kernel's reason, e.g. NO_SOCKET) and received
+  life      one line per closed connection: duration, bytes each way, process
+  all       everything (default)
+
+Fields that need --detail: bytes sent/received in close events (null without it), and the
+socket fields (cwnd, windows, bytes, backlog, retransmissions, srtt) on state events.
+Without --detail tcpdiag reads tracefs (cheapest, 150k+ events/s); --detail runs bpftrace.
+The kernel's lost-event reports are always printed (a "lost" line / JSON event) and counted.
+--sport/--dport are the socket's local/remote port; a connect's first transition (SYN_SENT)
+has no local port yet, so --sport misses it (use --dport or --port). --pid and --addr are
+applied after the kernel (softirq events run in no particular process).
+
+JSON events: {type, ts (ms since epoch), family, local {address,port}, remote, pid, process}
+plus: state: oldState newState durationMs; connect: latencyMs; connect-failed: reason;
+accept: listener; retransmit: kind; reset: direction reason; close: durationMs bytesSent
+bytesReceived; lost: count.
+
+Examples:
+  tcpdiag trace connect --dport 5432               every connection to PostgreSQL, with latency
+  tcpdiag trace accept --port 443 --json           passive opens on :443 as JSON lines
+  tcpdiag trace states --port 8080 --duration 30s  transitions with time spent in each state
+  tcpdiag trace states --stats --interval 5        current state of every socket, and counts
+  tcpdiag trace retrans --interval 1 --ignore 3    per-second retransmission report
+  tcpdiag trace resets                             RSTs with the kernel's reason
+  tcpdiag trace life --detail                      one line per closed connection with bytes`,
+    )
+    .action(
+      action(async (mode: string, flags: TraceFlags, command: Command) => {
+        checkFlagCombinations(mode, flags);
+        const config = loadConfig(command, flags.bufferKb === undefined ? {} : { trace: { buffer_kb: flags.bufferKb } });
+        const { parseCidr } = await import('../../model/address.js');
+        const filters = {
+          ports: flags.port ?? [],
+          sports: flags.sport ?? [],
+          dports: flags.dport ?? [],
+          cidrs: (flags.addr ?? []).map(parseCidr),
+          pids: flags.pid ?? [],
+        };
+        const { ensureTracefs } = await import('../../sources/tracefs/mount.js');
+        const { createTraceIo } = await import('../../sources/tracefs/trace-io.js');
+        const { runTrace } = await import('../../analysis/trace/runner.js');
+        const { onSignal } = await import('../../platform/shutdown.js');
+        const location = ensureTracefs('tcpdiag trace');
+        if (location.note !== null) process.stderr.write(`tcpdiag: ${location.note}\n`);
+        const controller = new AbortController();
+        const release = onSignal(() => controller.abort());
+        try {
+          await runTrace(
+            {
+              mode: mode as 'all',
+              filters,
+              durationMs: flags.duration ?? null,
+              count: flags.count ?? null,
+              json: flags.json === true,
+              detail: flags.detail === true,
+              stats: flags.stats === true,
+              intervalMs: flags.interval === undefined ? null : flags.interval * 1000,
+              ignore: flags.ignore ?? 0,
+              bufferKb: config.trace.buffer_kb,
+              pollIntervalMs: config.trace.poll_interval_ms,
+              signal: controller.signal,
+              write: out,
+              note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),
+            },
+            createTraceIo({ root: location.root, bufferKb: config.trace.buffer_kb }),
+          );
+        } finally {
+          release();
+        }
+        return 0;
+      }),
+    );
+}
+
+function checkFlagCombinations(mode: string, flags: TraceFlags): void {
+  if (flags.stats === true && mode !== 'states') throw new UsageError('--stats works with the states mode', 'tcpdiag trace states --stats');
+  if (flags.interval !== undefined && mode !== 'retrans' && !(mode === 'states' && flags.stats === true)) {
+    throw new UsageError('--interval works with retrans, or states --stats', 'tcpdiag trace retrans --interval 1');
+  }
+  if (flags.ignore !== undefined && !(mode === 'retrans' && flags.interval !== undefined)) {
+    throw new UsageError('--ignore works with retrans --interval', 'tcpdiag trace retrans --interval 1 --ignore 3');
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The --detail source: bpftrace on the same tracepoints, reading socket fields through BTF at
+ * the moment of each state change (struct tcp_sock: snd_cwnd, rcv_wnd, snd_wnd, bytes_sent,
+ * bytes_received, bytes_acked, total_retrans, srtt_us; struct sock: sk_ack_backlog,
+ * sk_max_ack_backlog). tracefs cannot: it only records the tracepoint's own fields.
+ *
+ * Facts from architecture.md ("eBPF"): bpftrace 0.17 with tracepoints works on this kernel (no
+ * kprobes), prints a harmless RLIMIT_MEMLOCK error on start, and its default perf buffer lost
+ * 67% of a 100k/s burst, so BPFTRACE_PERF_RB_PAGES=8192. Its lost-event notices ("Lost N
+ * events") become lost events like the tracefs ones.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { KernelFeatureError, SourceError, ToolMissingError } from '../../errors.js';
+import { findExecutable, hasKernelBtf } from '../../platform/capabilities.js';
+import { onShutdown } from '../../platform/shutdown.js';
+import type { RawTcpEvent } from '../tracefs/raw-event.js';
+import { lostEvent } from '../tracefs/raw-event.js';
+import type { RawEventSource, SourceSummary } from '../tracefs/source.js';
+import { buildBpftraceScript } from './script.js';
+import type { BpftraceProbe } from './script.js';
+import { parseBpftraceLine } from './parse.js';
+
+export interface BpftraceSourceOptions {
+  readonly probes: readonly BpftraceProbe[];
+  readonly startTimeoutMs?: number;
+}
+
+export class BpftraceSource implements RawEventSource {
+  private queue: RawTcpEvent[] = [];
+  private lost = 0;
+  private partial = '';
+  private stderr = '';
+  private exited = false;
+  private stopped = false;
+  private readonly unregister: () => void;
+
+  private constructor(private readonly child: ChildProcess) {
+    this.unregister = onShutdown(`bpftrace pid ${child.pid ?? '?'}`, () => this.stop());
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => this.onData(chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      if (this.stderr.length < 65536) this.stderr += chunk;
+    });
+    child.on('exit', () => {
+      this.exited = true;
+    });
+  }
+
+  static async open(options: BpftraceSourceOptions): Promise<BpftraceSource> {
+    const bpftrace = findExecutable('bpftrace');
+    if (bpftrace === null) throw new ToolMissingError('bpftrace (needed for --detail)', 'bpftrace');
+    if (!hasKernelBtf()) {
+      throw new KernelFeatureError('--detail needs the kernel\'s BTF (/sys/kernel/btf/vmlinux) to read socket fields',
+        'use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or trace without --detail');
+    }
+    const child = spawn(bpftrace, ['-B', 'line', '-e', buildBpftraceScript(options.probes)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BPFTRACE_PERF_RB_PAGES: '8192' },
+    });
+    const source = new BpftraceSource(child);
+    await source.waitAttached(options.startTimeoutMs ?? 30_000);
+    return source;
+  }
+
+  poll(): RawTcpEvent[] {
+    if (this.exited && this.queue.length === 0 && !this.stopped) {
+      this.stopped = true;
+      throw new SourceError('bpftrace', `exited unexpectedly: ${meaningfulStderr(this.stderr) || 'no message'}`, {
+        hint: 'run the same with --detail off, or check `bpftrace -l "tracepoint:sock:*"`',
+      });
+    }
+    // bpftrace reads each CPU's perf buffer in turn: order by time, holding the newest 50 ms
+    // back so a slower CPU's events can still slot in before them.
+    const watermarkNs = Number(process.hrtime.bigint()) - 50e6;
+    this.queue.sort((a, b) => a.tsNs - b.tsNs);
+    let cut = this.queue.length;
+    while (cut > 0 && this.queue[cut - 1]!.tsNs > watermarkNs) cut--;
+    const ready = this.queue.slice(0, cut);
+    this.queue = this.queue.slice(cut);
+    return ready;
+  }
+
+  drain(): RawTcpEvent[] {
+    const rest = this.queue.sort((a, b) => a.tsNs - b.tsNs);
+    this.queue = [];
+    return rest;
+  }
+
+  close(): SourceSummary {
+    this.stop();
+    return { lostReported: this.lost, kernelLost: this.lost, perCpu: [] };
+  }
+
+  private stop(): void {
+    this.stopped = true;
+    this.unregister();
+    if (!this.exited && this.child.pid !== undefined) {
+      try {
+        this.child.kill('SIGINT');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  private onData(chunk: string): void {
+    const text = this.partial + chunk;
+    const lines = text.split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const lostMatch = /^Lost (\d+) events/.exec(line);
+      if (lostMatch) {
+        const count = Number(lostMatch[1]);
+        this.lost += count;
+        this.queue.push(lostEvent(Number(process.hrtime.bigint()), -1, count));
+        continue;
+      }
+      const event = parseBpftraceLine(line);
+      if (event !== null) this.queue.push(event);
+    }
+  }
+
+  private waitAttached(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.stop();
+        reject(new SourceError('bpftrace', `did not attach its probes within ${timeoutMs} ms: ${meaningfulStderr(this.stderr)}`));
+      }, timeoutMs);
+      const onData = (chunk: string) => {
+        if (chunk.includes('Attaching')) {
+          clearTimeout(timer);
+          this.child.stdout?.off('data', onData);
+          resolve();
+        }
+      };
+      this.child.stdout?.on('data', onData);
+      this.child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new SourceError('bpftrace', `exited with code ${code ?? '?'} before attaching: ${meaningfulStderr(this.stderr) || 'no message'}`, {
+          hint: 'check that the kernel has BTF and that you are root',
+        }));
+      });
+    });
+  }
+}
+
+/** bpftrace's stderr without the harmless RLIMIT_MEMLOCK line it prints on every start. */
+export function meaningfulStderr(text: string): string {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.includes('RLIMIT_MEMLOCK'))
+    .join(' ')
+    .slice(0, 500);
+}

@@ -1,0 +1,68 @@
+/**
+ * The bpftrace program for `trace --detail`: one probe per tracepoint, each printing one line
+ * with a leading tag (S state, R retransmit, A SYN-ACK retransmit, V reset received, X reset
+ * sent) that parse.ts reads back. Kernel filters written in tracefs syntax ("sport == 80 &&
+ * protocol == 6") become bpftrace predicates over the same fields.
+ */
+
+export type BpftraceTracepoint = 'inet_sock_set_state' | 'tcp_retransmit_skb' | 'tcp_retransmit_synack' | 'tcp_send_reset' | 'tcp_receive_reset';
+
+export interface BpftraceProbe {
+  readonly name: BpftraceTracepoint;
+  /** A filter in tracefs syntax over the tracepoint's own fields, or null. */
+  readonly filter: string | null;
+}
+
+/** Field names our filters use; anything else in a filter is rejected, never passed through. */
+const FILTER_FIELDS = /\b(sport|dport|protocol|oldstate|newstate|state)\b/g;
+const FILTER_ALLOWED = /^[\sa-z_0-9()=!<>&|]*$/;
+
+export function toPredicate(filter: string | null): string {
+  if (filter === null || filter === '') return '';
+  if (!FILTER_ALLOWED.test(filter)) throw new Error(`unexpected characters in filter: ${filter}`);
+  return ` /${filter.replace(FILTER_FIELDS, 'args->$1')}/`;
+}
+
+const TUPLE = 'ntop(2, args->saddr), ntop(10, args->saddr_v6), args->sport, ntop(2, args->daddr), ntop(10, args->daddr_v6), args->dport';
+const TUPLE_FMT = '%s %s %d %s %s %d';
+
+const BODIES: Record<BpftraceTracepoint, string> = {
+  // tcp_sock and sock fields at the moment of the transition (include/linux/tcp.h, net/sock.h).
+  inet_sock_set_state: `{
+  $tp = (struct tcp_sock *)args->skaddr;
+  $sk = (struct sock *)args->skaddr;
+  printf("S %llu %d %d %llx %d %d %d ${TUPLE_FMT} %u %u %u %llu %llu %llu %u %u %u %u %s\\n", nsecs, cpu, tid, (uint64)args->skaddr, args->family,
+    args->oldstate, args->newstate, ${TUPLE},
+    $tp->snd_cwnd, $tp->rcv_wnd, $tp->snd_wnd, $tp->bytes_sent, $tp->bytes_received, $tp->bytes_acked,
+    $sk->sk_ack_backlog, $sk->sk_max_ack_backlog, $tp->total_retrans, $tp->srtt_us >> 3, comm);
+}`,
+  tcp_retransmit_skb: `{
+  printf("R %llu %d %d %llx %d %d %d ${TUPLE_FMT} %s\\n", nsecs, cpu, tid, (uint64)args->skaddr, args->family, args->state, args->state, ${TUPLE}, comm);
+}`,
+  tcp_retransmit_synack: `{
+  printf("A %llu %d %d %llx %d 0 0 ${TUPLE_FMT} %s\\n", nsecs, cpu, tid, (uint64)args->skaddr, args->family, ${TUPLE}, comm);
+}`,
+  tcp_receive_reset: `{
+  printf("V %llu %d %d %llx %d 0 0 ${TUPLE_FMT} %s\\n", nsecs, cpu, tid, (uint64)args->skaddr, args->family, ${TUPLE}, comm);
+}`,
+  // saddr/daddr are struct sockaddr_in or sockaddr_in6 bytes; the port is big endian.
+  tcp_send_reset: `{
+  $s4 = (struct sockaddr_in *)args->saddr; $s6 = (struct sockaddr_in6 *)args->saddr;
+  $d4 = (struct sockaddr_in *)args->daddr; $d6 = (struct sockaddr_in6 *)args->daddr;
+  printf("X %llu %d %d %llx %d %d %d %s %s %d %s %s %d %d %s\\n", nsecs, cpu, tid, (uint64)args->skaddr, $s4->sin_family == 10 ? 10 : 2, args->state, args->state,
+    ntop(2, $s4->sin_addr.s_addr), ntop(10, $s6->sin6_addr.in6_u.u6_addr8), (args->saddr[2] << 8) | args->saddr[3],
+    ntop(2, $d4->sin_addr.s_addr), ntop(10, $d6->sin6_addr.in6_u.u6_addr8), (args->daddr[2] << 8) | args->daddr[3], args->reason, comm);
+}`,
+};
+
+const SYSTEMS: Record<BpftraceTracepoint, string> = {
+  inet_sock_set_state: 'sock',
+  tcp_retransmit_skb: 'tcp',
+  tcp_retransmit_synack: 'tcp',
+  tcp_send_reset: 'tcp',
+  tcp_receive_reset: 'tcp',
+};
+
+export function buildBpftraceScript(probes: readonly BpftraceProbe[]): string {
+  return probes.map((p) => `tracepoint:${SYSTEMS[p.name]}:${p.name}${toPredicate(p.filter)}\n${BODIES[p.name]}\n`).join('\n');
+}

@@ -1,0 +1,51 @@
+/**
+ * The real I/O behind `tcpdiag trace`: tracefs (or bpftrace for --detail) as the event
+ * source, /proc for process attribution, the socket table and the kernel's counters.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TraceIo } from '../../analysis/trace/runner.js';
+import { readTcpCounters } from '../procfs/counters.js';
+import { readProcTcpTable } from '../procfs/tcp-table.js';
+import { ProcProcessLookup } from './attribution.js';
+import { parseEventFormat, symbolicNames } from './format.js';
+import { TracefsTcpSource } from './source.js';
+import { TCP_TRACEPOINTS } from './tcp-events.js';
+
+export interface TraceIoOptions {
+  readonly root: string;
+  readonly bufferKb: number;
+}
+
+export function createTraceIo(options: TraceIoOptions): TraceIo {
+  return {
+    openSource: async (tracepoints, detail) => {
+      if (detail) {
+        const { BpftraceSource } = await import('../ebpf/bpftrace.js');
+        const { setResetReasonNames } = await import('../ebpf/parse.js');
+        setResetReasonNames(resetReasonNames(options.root));
+        return BpftraceSource.open({ probes: tracepoints });
+      }
+      return TracefsTcpSource.open({
+        root: options.root,
+        bufferKb: options.bufferKb,
+        tracepoints: tracepoints.map(({ name, filter }) => {
+          const spec = TCP_TRACEPOINTS.find((t) => t.event === name);
+          if (spec === undefined) throw new Error(`unknown tracepoint ${name}`);
+          return { spec, filter };
+        }),
+      });
+    },
+    processes: new ProcProcessLookup(),
+    socketTable: () => readProcTcpTable(),
+    counters: () => readTcpCounters(),
+  };
+}
+
+function resetReasonNames(root: string): Map<number, string> {
+  try {
+    return symbolicNames(parseEventFormat(readFileSync(join(root, 'events/tcp/tcp_send_reset/format'), 'utf8')), 'reason');
+  } catch {
+    return new Map();
+  }
+}
