@@ -232,7 +232,7 @@ test('bad flags and values exit 2 with a message that says what is allowed', asy
   const port = await runCli(['listeners', '--port', '70000']);
   assert.equal(port.code, 2);
   assert.match(port.stderr, /not a port: expected 1-65535/);
-  const config = await runCli(['stats', '--config', '/nonexistent.conf']);
+  const config = await runCli(['conns', '--config', '/nonexistent.conf']);
   assert.equal(config.code, 2);
   assert.match(config.stderr, /does not exist/);
   assert.doesNotMatch(config.stderr + state.stderr, /at .*\.js:\d+/); // no stack traces

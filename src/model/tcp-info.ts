@@ -69,6 +69,11 @@ const OPTION_BITS: ReadonlyArray<readonly [number, string]> = [
   [64, 'usec_ts'],
 ];
 
+// Every possible tcpi_options byte maps to one shared, frozen list: no allocation per socket.
+const OPTIONS_BY_BYTE: readonly (readonly string[])[] = Array.from({ length: 128 }, (_, byte) =>
+  Object.freeze(OPTION_BITS.filter(([bit]) => (byte & bit) !== 0).map(([, name]) => name)),
+);
+
 /** Decode tcp_info from `length` bytes at `offset` of `buf` (host byte order: little-endian here). */
 export function decodeTcpInfo(buf: Buffer, offset = 0, length = buf.length - offset): TcpInfo | null {
   if (length < 104) return null; // everything up to tcpi_total_retrans is in every kernel since 2.6
@@ -76,8 +81,9 @@ export function decodeTcpInfo(buf: Buffer, offset = 0, length = buf.length - off
   const u8 = (at: number): number => buf[offset + at] ?? 0;
   const u32 = (at: number): number => buf.readUInt32LE(offset + at);
   const opt32 = (at: number): number | null => (offset + at + 4 <= end ? buf.readUInt32LE(offset + at) : null);
+  // Two u32 reads instead of a BigInt: exact up to 2^53, which byte counters do not reach.
   const opt64 = (at: number): number | null =>
-    offset + at + 8 <= end ? Number(buf.readBigUInt64LE(offset + at)) : null;
+    offset + at + 8 <= end ? buf.readUInt32LE(offset + at) + buf.readUInt32LE(offset + at + 4) * 4294967296 : null;
   const ms = (us: number): number => Math.round(us) / 1000;
 
   const ssthresh = u32(76);
@@ -113,7 +119,7 @@ export function decodeTcpInfo(buf: Buffer, offset = 0, length = buf.length - off
     segsIn: opt32(140),
     deliveryRateBps: deliveryRate === null ? null : deliveryRate * 8,
     // ~0ULL means "no pacing limit".
-    pacingRateBps: pacingRate === null || pacingRate >= Number.MAX_SAFE_INTEGER ? null : pacingRate * 8,
+    pacingRateBps: pacingRate === null || pacingRate >= 2 ** 53 ? null : pacingRate * 8,
     lastSendMs: u32(44),
     lastReceiveMs: u32(52),
     lastAckReceiveMs: u32(56),
@@ -124,7 +130,7 @@ export function decodeTcpInfo(buf: Buffer, offset = 0, length = buf.length - off
     notsentBytes: opt32(144),
     reordering: u32(88),
     dsackDups: opt32(216),
-    options: OPTION_BITS.filter(([bit]) => (optionsByte & bit) !== 0).map(([, name]) => name),
+    options: OPTIONS_BY_BYTE[optionsByte & 0x7f]!,
     caState: CA_STATES[u8(1)] ?? `unknown(${u8(1)})`,
   };
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, out, warn } from '../run.js';
-import { loadConfig, printJsonLine } from '../context.js';
+import { printJsonLine } from '../context.js';
 import { parsePositiveInt, parsePositiveNumber } from '../options.js';
 import { onSignal } from '../../platform/shutdown.js';
 
@@ -34,8 +34,9 @@ with --interval, else since boot), "sysctl": {name: value} }. Counter names are 
 SockstatOrphan, SockstatTw, SockstatMem (pages).`,
     )
     .action(
-      action(async (flags: StatsFlags, command: Command) => {
-        loadConfig(command); // validates --config / $TCPDIAG_CONFIG even where no key applies yet
+      // stats reads no configuration key, so it does not load (or pay for validating) the file:
+      // it must answer in well under 100 ms (foundation issue).
+      action(async (flags: StatsFlags) => {
         const { readCounterSnapshot } = await import('../../sources/index.js');
         const { counterDelta, retransRatio } = await import('../../analysis/counter-rates.js');
         const { renderStats } = await import('../../sinks/socket-views.js');

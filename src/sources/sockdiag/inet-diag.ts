@@ -78,7 +78,8 @@ export function decodeInetDiagDump(buf: Buffer, into: TcpSocket[] = []): TcpSock
       },
       uid: buf.readUInt32LE(m + 64),
       inode: buf.readUInt32LE(m + 68),
-      cookie: (BigInt(cookieHigh) * 0x100000000n + BigInt(cookieLow)).toString(),
+      // A 64-bit counter (net/core/sock_diag.c); it stays far below 2^53, so a number is exact.
+      cookie: String(cookieHigh * 4294967296 + cookieLow),
       pid: null,
       process: null,
       owners: [],

@@ -1,0 +1,93 @@
+/**
+ * Foundation issue benchmark: on 60,000 TCP sockets held by several processes,
+ * `tcpdiag conns --json` (tcp_info + processes) vs `ss -tinpHO` producing its text
+ * (target: at most 1.5x), and `tcpdiag stats` wall time (target: under 100 ms).
+ *
+ * Usage: node dist/bench/conns.js [sockets=60000] [processes=4] [runs=5]
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = join(here, '..', 'src', 'cli', 'main.js');
+const HOLDER = join(here, 'fixtures', 'socket-holder.js');
+
+const sockets = Number(process.argv[2] ?? 60_000);
+const processes = Number(process.argv[3] ?? 4);
+const runs = Number(process.argv[4] ?? 5);
+
+interface Timed {
+  readonly ms: number;
+  readonly bytes: number;
+}
+
+function timeCommand(file: string, args: readonly string[]): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let bytes = 0;
+    child.stdout.on('data', (d: Buffer) => (bytes += d.length));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${file} ${args.join(' ')} exited ${code}`));
+      resolve({ ms: Number(process.hrtime.bigint() - started) / 1e6, bytes });
+    });
+  });
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+async function startHolders(): Promise<ChildProcess[]> {
+  const perProcess = Math.ceil(sockets / 2 / processes);
+  const children = Array.from({ length: processes }, () => spawn(process.execPath, [HOLDER, String(perProcess)], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve, reject) => {
+          const lines = createInterface({ input: child.stdout! });
+          lines.once('line', (line) => (line.startsWith('ready') ? resolve() : reject(new Error(line))));
+          child.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
+        }),
+    ),
+  );
+  return children;
+}
+
+async function main(): Promise<void> {
+  console.log(`building ${sockets} sockets in ${processes} processes...`);
+  const holders = await startHolders();
+  try {
+    const ss: number[] = [];
+    const conns: number[] = [];
+    const stats: number[] = [];
+    let ssBytes = 0;
+    let connsBytes = 0;
+    for (let i = 0; i < runs; i++) {
+      const a = await timeCommand('ss', ['-tinpHO']);
+      const b = await timeCommand(process.execPath, [CLI, 'conns', '--json']);
+      const c = await timeCommand(process.execPath, [CLI, 'stats']);
+      ss.push(a.ms);
+      conns.push(b.ms);
+      stats.push(c.ms);
+      ssBytes = a.bytes;
+      connsBytes = b.bytes;
+    }
+    const ratio = median(conns) / median(ss);
+    console.log(`ss -tinpHO:            median ${median(ss).toFixed(0)} ms (${(ssBytes / 1e6).toFixed(1)} MB of text)`);
+    console.log(`tcpdiag conns --json:  median ${median(conns).toFixed(0)} ms (${(connsBytes / 1e6).toFixed(1)} MB of JSON)`);
+    console.log(`ratio tcpdiag/ss:      ${ratio.toFixed(2)}x (target <= 1.5x) ${ratio <= 1.5 ? 'PASS' : 'MISS'}`);
+    console.log(`tcpdiag stats:         median ${median(stats).toFixed(0)} ms (target < 100 ms) ${median(stats) < 100 ? 'PASS' : 'MISS'}`);
+    const node = await timeCommand(process.execPath, ['-e', '0']);
+    console.log(`(node -e 0 startup on this machine now: ${node.ms.toFixed(0)} ms)`);
+  } finally {
+    for (const h of holders) h.stdin?.end();
+  }
+}
+
+await main();
