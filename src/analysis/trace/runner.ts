@@ -56,6 +56,9 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   const { mode, filters } = options;
   const tracepoints = MODE_TRACEPOINTS[mode].map((name) => ({ name, filter: kernelFilter(name, mode, filters) }));
   const source = await io.openSource(tracepoints, options.detail);
+  // Listeners that exist now: their owners are looked up once, so a socket that is closed by
+  // the time its events are read (up to a poll interval later) is still attributed.
+  if (mode === 'accept' || mode === 'all' || mode === 'states' || mode === 'life' || mode === 'retrans') io.processes.prime?.();
   const startNs = Number(process.hrtime.bigint());
   const wallOffsetMs = Date.now() - startNs / 1e6;
   const reportMode = (mode === 'states' && options.stats) || (mode === 'retrans' && options.intervalMs !== null);

@@ -40,6 +40,8 @@ export interface ProcessLookup {
   listenerOwner(family: AddressFamily, port: number): Owner | null;
   /** A listener seen being created in process context: remember its owner. */
   noteListener(family: AddressFamily, port: number, owner: Owner): void;
+  /** Learn the listeners that exist now (called once tracing is on), before a burst needs them. */
+  prime?(): void;
 }
 
 export interface TrackedSocket {

@@ -39,6 +39,10 @@ export class ProcProcessLookup implements ProcessLookup {
     return this.listeners.get(port) ?? null;
   }
 
+  prime(): void {
+    this.scanListeners();
+  }
+
   noteListener(_family: AddressFamily, port: number, owner: Owner): void {
     this.listeners.set(port, owner);
   }

@@ -1,0 +1,171 @@
+/**
+ * tcpdiag trace end to end: real loopback connections, the real kernel's tracepoints, the
+ * built CLI. Needs root (tracefs); skips with the reason otherwise.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import net from 'node:net';
+import { isRoot, tracefsRoot } from '../src/platform/capabilities.js';
+import { CLI } from './helpers/cli.js';
+import { closedPort, closingServer, roundTrip, startTrace } from './trace-support.js';
+
+const ROOT = isRoot() && tracefsRoot() !== null;
+const SKIP = ROOT ? false : 'needs root and tracefs';
+
+type Ev = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON from the CLI
+
+test('every transition of N loopback connections is reported with correct states and durations', { skip: SKIP }, async () => {
+  const N = 25;
+  const { server, port } = await closingServer('bye');
+  const trace = await startTrace(['all', '--json', '--port', String(port)]);
+  let result;
+  try {
+    for (let i = 0; i < N; i++) await roundTrip(port);
+    result = await trace.stop();
+  } finally {
+    server.close();
+  }
+  const { code, events, stderr } = result;
+  assert.equal(code, 0, stderr);
+  const of = (type: string) => events.filter((e) => e.type === type) as Ev[];
+  assert.equal(of('lost').length, 0, 'no events lost');
+
+  const count = (o: string, n: string) => of('state').filter((e) => e.oldState === o && e.newState === n).length;
+  // Client (active open, server closes first) and server (passive open, active close): 5 each.
+  for (const [o, n] of [
+    ['CLOSE', 'SYN_SENT'], ['SYN_SENT', 'ESTABLISHED'], ['ESTABLISHED', 'CLOSE_WAIT'], ['CLOSE_WAIT', 'LAST_ACK'], ['LAST_ACK', 'CLOSE'],
+    ['LISTEN', 'SYN_RECV'], ['SYN_RECV', 'ESTABLISHED'], ['ESTABLISHED', 'FIN_WAIT1'], ['FIN_WAIT1', 'FIN_WAIT2'], ['FIN_WAIT2', 'CLOSE'],
+  ] as const) {
+    assert.equal(count(o, n), N, `${o} -> ${n}`);
+  }
+
+  const connects = of('connect');
+  const accepts = of('accept');
+  assert.equal(connects.length, N);
+  assert.equal(accepts.length, N);
+  for (const c of connects) {
+    assert.equal(c.pid, process.pid);
+    assert.equal(c.remote.port, port);
+    assert.ok(c.local.port > 0);
+    assert.ok(typeof c.latencyMs === 'number' && c.latencyMs >= 0);
+    assert.equal(c.family, 4);
+  }
+  for (const a of accepts) {
+    assert.equal(a.pid, process.pid, 'passive opens are attributed to the listener owner');
+    assert.equal(a.process, 'node');
+    assert.equal(a.listener.port, port);
+  }
+  assert.equal(of('close').length, 2 * N);
+
+  // Durations: for each socket (by 4-tuple, after its port is known) the time spent in the old
+  // state equals the gap between its consecutive transitions, and connect latency equals the
+  // SYN_SENT -> ESTABLISHED duration.
+  const bySocket = new Map<string, Ev[]>();
+  for (const e of of('state')) {
+    if (e.local.port === 0) continue; // SYN_SENT: no local port yet
+    const key = `${e.local.port}>${e.remote.port}`;
+    bySocket.set(key, [...(bySocket.get(key) ?? []), e]);
+  }
+  assert.equal(bySocket.size, 2 * N);
+  for (const [key, list] of bySocket) {
+    for (let i = 1; i < list.length; i++) {
+      const gap = list[i]!.ts - list[i - 1]!.ts;
+      assert.ok(typeof list[i]!.durationMs === 'number', `${key} ${list[i]!.oldState}`);
+      assert.ok(Math.abs(list[i]!.durationMs - gap) < 0.01, `${key}: durationMs ${list[i]!.durationMs} vs gap ${gap}`);
+    }
+    const close = of('close').find((c) => `${c.local.port}>${c.remote.port}` === key);
+    assert.ok(close && typeof close.durationMs === 'number' && close.durationMs >= 0, key);
+  }
+  for (const c of connects) {
+    const established = of('state').find((e) => e.oldState === 'SYN_SENT' && e.local.port === c.local.port);
+    assert.equal(established?.durationMs, c.latencyMs);
+  }
+});
+
+test('connections to a closed port are reported as refused, with the RST both ways', { skip: SKIP }, async () => {
+  const port = await closedPort();
+  const trace = await startTrace(['all', '--json', '--port', String(port)]);
+  const errors: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    await new Promise<void>((resolve) => {
+      const c = net.connect(port, '127.0.0.1');
+      c.on('error', (e: NodeJS.ErrnoException) => {
+        errors.push(e.code ?? '');
+        resolve();
+      });
+      c.on('connect', () => resolve());
+    });
+  }
+  const { code, events } = await trace.stop();
+  assert.equal(code, 0);
+  assert.deepEqual(errors, ['ECONNREFUSED', 'ECONNREFUSED', 'ECONNREFUSED']);
+  const failed = events.filter((e) => e.type === 'connect-failed') as Ev[];
+  assert.equal(failed.length, 3);
+  for (const f of failed) {
+    assert.equal(f.reason, 'refused');
+    assert.equal(f.remote.port, port);
+    assert.equal(f.pid, process.pid);
+    assert.equal(f.synRetransmits, 0);
+  }
+  const resets = events.filter((e) => e.type === 'reset') as Ev[];
+  assert.equal(resets.filter((r) => r.direction === 'received').length, 3);
+  const sent = resets.filter((r) => r.direction === 'sent');
+  assert.equal(sent.length, 3);
+  for (const r of sent) assert.equal(r.reason, 'NO_SOCKET', 'tcp_send_reset reason by name');
+  assert.equal(events.filter((e) => e.type === 'connect').length, 0);
+});
+
+test('two traces at once both see every event, and each removes its own instance on Ctrl-C', { skip: SKIP }, async () => {
+  const { server, port } = await closingServer();
+  const a = await startTrace(['states', '--json', '--port', String(port)]);
+  const b = await startTrace(['connect', '--json', '--port', String(port)]);
+  const instances = readdirSync(`${tracefsRoot()}/instances`);
+  assert.ok(instances.includes(`tcpdiag-${a.child.pid}`));
+  assert.ok(instances.includes(`tcpdiag-${b.child.pid}`));
+  try {
+    for (let i = 0; i < 4; i++) await roundTrip(port);
+  } finally {
+    server.close();
+  }
+  const [ra, rb] = await Promise.all([a.stop(), b.stop()]);
+  assert.equal(ra.code, 0);
+  assert.equal(rb.code, 0);
+  // 10 transitions per connection, plus the listener's own LISTEN -> CLOSE if it was seen.
+  assert.equal(ra.events.filter((e) => e.type === 'state' && !(e.oldState === 'LISTEN' && e.newState === 'CLOSE')).length, 40);
+  assert.equal(rb.events.filter((e) => e.type === 'connect').length, 4);
+  assert.ok(!existsSync(`${tracefsRoot()}/instances/tcpdiag-${a.child.pid}`));
+  assert.ok(!existsSync(`${tracefsRoot()}/instances/tcpdiag-${b.child.pid}`));
+});
+
+test('SIGTERM and --duration both leave no tracing instance behind', { skip: SKIP }, async () => {
+  const t = await startTrace(['states', '--json', '--port', '9']);
+  t.child.kill('SIGTERM');
+  const code = await new Promise<number | null>((r) => t.child.on('close', (c) => r(c)));
+  assert.equal(code, 0, 'SIGTERM is a graceful stop, like Ctrl-C');
+  assert.ok(!existsSync(`${tracefsRoot()}/instances/tcpdiag-${t.child.pid}`));
+  const d = await startTrace(['resets', '--duration', '500ms', '--port', '9']);
+  const dcode = await new Promise<number | null>((r) => d.child.on('close', (c) => r(c)));
+  assert.equal(dcode, 0);
+  assert.ok(!existsSync(`${tracefsRoot()}/instances/tcpdiag-${d.child.pid}`));
+});
+
+test('without root, trace fails with TCPDIAG_NEEDS_ROOT and says how to run it', { skip: isRoot() ? false : 'needs root to drop to an unprivileged user' }, async () => {
+  const child = spawn(process.execPath, [CLI, 'trace', 'connect', '--duration', '1s'], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /TCPDIAG_NEEDS_ROOT/);
+  assert.match(stderr, /sudo tcpdiag trace/);
+});
+
+test('flag combinations that make no sense are usage errors (exit 2)', async () => {
+  const child = spawn(process.execPath, [CLI, 'trace', 'connect', '--stats'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  assert.equal(code, 2);
+  assert.match(stderr, /--stats works with the states mode/);
+});
