@@ -50,7 +50,7 @@ async function startHolders(): Promise<ChildProcess[]> {
     children.map(
       (child) =>
         new Promise<void>((resolve, reject) => {
-          const lines = createInterface({ input: child.stdout! });
+          const lines = createInterface({ input: child.stdout });
           lines.once('line', (line) => (line.startsWith('ready') ? resolve() : reject(new Error(line))));
           child.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
         }),

@@ -243,6 +243,7 @@ test('without root, conns still works from procfs/netlink and names only its own
   const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'conns', '--json'], {
     encoding: 'utf8',
     timeout: 30_000,
+    maxBuffer: 512 * 1024 * 1024,
   });
   assert.equal(result.status, 0, result.stderr);
   const sockets = JSON.parse(result.stdout) as SocketJson[];
