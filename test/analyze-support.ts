@@ -1,0 +1,140 @@
+/**
+ * Shared by the analyze/capture tests: run tshark on a file and count what it flags, run
+ * tcpdump around some loopback traffic, and nftables tables that clean up after themselves.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import assert from 'node:assert/strict';
+import { findExecutable, isRoot } from '../src/platform/capabilities.js';
+import { runCli } from './helpers/cli.js';
+
+export const TSHARK_FLAGS: ReadonlyArray<[string, string]> = [
+  ['retransmissions', 'tcp.analysis.retransmission'],
+  ['fastRetransmissions', 'tcp.analysis.fast_retransmission'],
+  ['spuriousRetransmissions', 'tcp.analysis.spurious_retransmission'],
+  ['duplicateAcks', 'tcp.analysis.duplicate_ack'],
+  ['zeroWindows', 'tcp.analysis.zero_window'],
+  ['outOfOrder', 'tcp.analysis.out_of_order'],
+  ['lostSegments', 'tcp.analysis.lost_segment'],
+  ['keepAlives', 'tcp.analysis.keep_alive'],
+  ['syn', 'tcp.flags.syn == 1 && tcp.flags.ack == 0'],
+  ['synAck', 'tcp.flags.syn == 1 && tcp.flags.ack == 1'],
+  ['fin', 'tcp.flags.fin == 1'],
+  ['rst', 'tcp.flags.reset == 1'],
+];
+
+export const hasTshark = (): boolean => findExecutable('tshark') !== null;
+
+/** Why a privileged capture test cannot run here, or null. */
+export function captureSkipReason(...tools: string[]): string | null {
+  if (!isRoot()) return 'needs root: packet capture and nft rules';
+  for (const tool of ['tcpdump', 'tshark', ...tools]) if (findExecutable(tool) === null) return `needs ${tool} (scripts/setup.sh installs it)`;
+  return null;
+}
+
+interface TsharkCounts {
+  packets: number;
+  tcpPackets: number;
+  connections: number;
+  summary: Record<string, number>;
+  /** Per stream: frame numbers flagged retransmission. */
+}
+
+/**
+ * tshark's own verdicts on a file: one pass over the file with the fields we need, one line
+ * per frame (frame number, tcp.stream, and each analysis flag as a field presence).
+ */
+export function tsharkCounts(file: string): TsharkCounts {
+  const summary: Record<string, number> = {};
+  for (const [key, filter] of TSHARK_FLAGS) {
+    const r = spawnSync('tshark', ['-n', '-r', file, '-Y', filter, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    summary[key] = r.stdout.split('\n').filter((l) => l.trim() !== '').length;
+  }
+  const all = spawnSync('tshark', ['-n', '-r', file, '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const lines = all.stdout.split('\n').filter((l) => l.trim() !== '');
+  const streams = new Set<string>();
+  let tcpPackets = 0;
+  for (const line of lines) {
+    const stream = line.split('\t')[1] ?? '';
+    if (stream !== '') {
+      tcpPackets++;
+      streams.add(stream);
+    }
+  }
+  return { packets: lines.length, tcpPackets, connections: streams.size, summary };
+}
+
+export interface AnalyzeJson {
+  packets: number;
+  tcpPackets: number;
+  summary: Record<string, number>;
+  connections: Array<Record<string, unknown> & { id: number; state: string; history: string; client: { address: string; port: number }; server: { address: string; port: number }; retransmissions: number; resets: { client: number; server: number } }>;
+  timeline: Array<Record<string, number>>;
+  findings: Array<{ id: string; severity: string; title: string; evidence: Record<string, unknown> }>;
+  error: { message: string; offset: number | null; afterPacket: number } | null;
+  [key: string]: unknown;
+}
+
+export async function analyzeJson(file: string, extra: string[] = []): Promise<{ code: number | null; json: AnalyzeJson; stderr: string }> {
+  const r = await runCli(['analyze', file, '--json', ...extra], { timeoutMs: 120_000 });
+  assert.notEqual(r.stdout, '', `analyze printed nothing: ${r.stderr}`);
+  return { code: r.code, json: JSON.parse(r.stdout) as AnalyzeJson, stderr: r.stderr };
+}
+
+/** Assert that every count of the contract equals tshark's on the same file; returns both. */
+export async function assertAgreesWithTshark(file: string): Promise<{ ours: AnalyzeJson; theirs: TsharkCounts }> {
+  const { code, json, stderr } = await analyzeJson(file);
+  assert.equal(code, 0, stderr);
+  const theirs = tsharkCounts(file);
+  const mismatches: string[] = [];
+  for (const [key] of TSHARK_FLAGS) {
+    if (json.summary[key] !== theirs.summary[key]) mismatches.push(`${key}: tcpdiag ${json.summary[key]} vs tshark ${theirs.summary[key]}`);
+  }
+  if (json.packets !== theirs.packets) mismatches.push(`packets: ${json.packets} vs ${theirs.packets}`);
+  if (json.tcpPackets !== theirs.tcpPackets) mismatches.push(`tcpPackets: ${json.tcpPackets} vs ${theirs.tcpPackets}`);
+  if (json.summary.connections !== theirs.connections) mismatches.push(`connections: ${json.summary.connections} vs tshark streams ${theirs.connections}`);
+  assert.deepEqual(mismatches, [], `${file} disagrees with tshark:\n${mismatches.join('\n')}`);
+  return { ours: json, theirs };
+}
+
+/** tcpdump writing `file` until stop(); resolves once it is listening. */
+export async function startTcpdump(file: string, args: string[]): Promise<{ stop(): Promise<void>; child: ChildProcess }> {
+  const child = spawn('tcpdump', ['-U', '--immediate-mode', '-w', file, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${stderr}`)), 10_000);
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (stderr.includes('listening on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', () => reject(new Error(`tcpdump exited: ${stderr}`)));
+  });
+  return {
+    child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      // Give the last packets time to reach the file, then SIGINT so tcpdump flushes and exits.
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill('SIGINT');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/** An nftables table with one input chain; `drop(rule)` adds a rule; remove() deletes the table. */
+export function nftTable(name: string): { add(rule: string[]): void; remove(): void } {
+  const nft = (args: string[]): void => {
+    const r = spawnSync('nft', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`nft ${args.join(' ')}: ${r.stderr}`);
+  };
+  nft(['add', 'table', 'inet', name]);
+  nft(['add', 'chain', 'inet', name, 'input', '{ type filter hook input priority 0; policy accept; }']);
+  return {
+    add: (rule) => nft(['add', 'rule', 'inet', name, 'input', ...rule]),
+    remove: () => void spawnSync('nft', ['delete', 'table', 'inet', name]),
+  };
+}

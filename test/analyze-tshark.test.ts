@@ -1,0 +1,200 @@
+/**
+ * tcpdiag analyze against tshark on real loopback captures: loss from an nft rule, a refused
+ * port, a zero window from a reader that stops reading, keep-alives, and a SYN flood. Every
+ * count of the contract must equal tshark's on the same file.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assertAgreesWithTshark, captureSkipReason, nftTable, startTcpdump } from './analyze-support.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-analyze-'));
+if (process.env.TCPDIAG_KEEP_TEST_FILES !== "1") process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+
+async function listen(onSocket: (s: net.Socket) => void, host = '127.0.0.1'): Promise<{ server: net.Server; port: number }> {
+  const server = net.createServer(onSocket);
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return { server, port: (server.address() as net.AddressInfo).port };
+}
+
+/** A client that writes `messages` small segments (no coalescing), then ends and waits for close. */
+async function chatty(port: number, messages: number, size: number, host = '127.0.0.1'): Promise<void> {
+  const socket = net.connect({ port, host, noDelay: true });
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  const payload = Buffer.alloc(size, 0x61);
+  for (let i = 0; i < messages; i++) {
+    if (!socket.write(payload)) await once(socket, 'drain');
+    if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+  }
+  socket.end();
+  socket.resume();
+  await Promise.race([once(socket, 'close'), new Promise((r) => setTimeout(r, 20_000))]);
+  socket.destroy();
+}
+
+test('loss from an nft drop rule: retransmissions, dup ACKs and lost segments agree with tshark', { timeout: 120_000 }, async (t) => {
+  const skip = captureSkipReason('nft');
+  if (skip !== null) return t.skip(skip);
+  const { server, port } = await listen((s) => {
+    s.on('data', () => undefined);
+    s.on('end', () => s.end());
+    s.on('error', () => undefined);
+  });
+  const table = nftTable(`tcpdiag_test_${process.pid}_loss`);
+  const file = join(dir, 'loss.pcap');
+  try {
+    // Drop 8% of what reaches the server (on INPUT, so the sender's kernel counts retransmits).
+    table.add(['meta', 'l4proto', 'tcp', 'tcp', 'dport', String(port), 'numgen', 'random', 'mod', '100', '<', '8', 'drop']);
+    const dump = await startTcpdump(file, ['-i', 'lo', '-s', '200', 'tcp', 'port', String(port)]);
+    await Promise.all([chatty(port, 600, 900), chatty(port, 600, 900), chatty(port, 300, 3000)]);
+    await dump.stop();
+  } finally {
+    table.remove();
+    server.close();
+  }
+  const { ours } = await assertAgreesWithTshark(file);
+  assert.ok((ours.summary.retransmissions ?? 0) > 0, 'an 8% drop rule must cause retransmissions');
+  assert.equal(ours.summary.connections, 3);
+  assert.equal(ours.summary.handshakesCompleted, 3);
+  for (const c of ours.connections) assert.equal(c.server.port, port);
+});
+
+test('a refused port: RST answers the SYN, state REJ, and a connection-refused finding', { timeout: 60_000 }, async (t) => {
+  const skip = captureSkipReason();
+  if (skip !== null) return t.skip(skip);
+  // A port nobody listens on: bind an ephemeral port, then close it.
+  const probe = await listen(() => undefined);
+  const port = probe.port;
+  await new Promise((r) => probe.server.close(r));
+  const file = join(dir, 'refused.pcap');
+  const dump = await startTcpdump(file, ['-i', 'lo', 'tcp', 'port', String(port)]);
+  for (let i = 0; i < 3; i++) {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    const [error] = (await once(s, 'error')) as [NodeJS.ErrnoException];
+    assert.equal(error.code, 'ECONNREFUSED');
+  }
+  await dump.stop();
+  const { ours } = await assertAgreesWithTshark(file);
+  assert.equal(ours.summary.rst, 3);
+  assert.equal(ours.summary.handshakesFailed, 3);
+  assert.deepEqual(ours.connections.map((c) => c.state), ['REJ', 'REJ', 'REJ']);
+  assert.deepEqual(ours.connections.map((c) => c.history), ['Sr', 'Sr', 'Sr']);
+  const refused = ours.findings.find((f) => f.id === 'connection-refused');
+  assert.ok(refused, 'a connection-refused finding');
+  assert.equal(refused.evidence.refused, 3);
+});
+
+test('a reader that stops reading: zero windows and a zero-window stall agree with tshark', { timeout: 60_000 }, async (t) => {
+  const skip = captureSkipReason();
+  if (skip !== null) return t.skip(skip);
+  const sockets: net.Socket[] = [];
+  const { server, port } = await listen((s) => {
+    sockets.push(s);
+    s.pause(); // never read: the receive buffer fills and the window closes
+    s.on('error', () => undefined);
+  });
+  const file = join(dir, 'zero-window.pcap');
+  const dump = await startTcpdump(file, ['-i', 'lo', '-s', '128', 'tcp', 'port', String(port)]);
+  const client = net.connect({ port, host: '127.0.0.1' });
+  client.on('error', () => undefined);
+  await once(client, 'connect');
+  const chunk = Buffer.alloc(64 * 1024, 0x62);
+  const deadline = Date.now() + 2500;
+  // Keep the send buffer full for 2.5 s so the kernel sends zero-window probes.
+  while (Date.now() < deadline) {
+    if (!client.write(chunk)) await Promise.race([once(client, 'drain'), new Promise((r) => setTimeout(r, 100))]);
+  }
+  await dump.stop();
+  client.destroy();
+  for (const s of sockets) s.destroy();
+  server.close();
+  const { ours } = await assertAgreesWithTshark(file);
+  assert.ok((ours.summary.zeroWindows ?? 0) > 0, 'the paused reader advertises a zero window');
+  const conn = ours.connections[0]!;
+  assert.ok((conn.zeroWindows as number) > 0);
+  assert.match(conn.history, /w/, 'Zeek history marks the server zero window with w');
+  assert.ok(ours.findings.some((f) => f.id === 'zero-window-stall'), `a zero-window-stall finding: ${JSON.stringify(ours.findings)}`);
+});
+
+test('keep-alives from an idle connection agree with tshark', { timeout: 60_000 }, async (t) => {
+  const skip = captureSkipReason();
+  if (skip !== null) return t.skip(skip);
+  const sockets: net.Socket[] = [];
+  const { server, port } = await listen((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+  });
+  const file = join(dir, 'keepalive.pcap');
+  const dump = await startTcpdump(file, ['-i', 'lo', 'tcp', 'port', String(port)]);
+  const client = net.connect({ port, host: '127.0.0.1' });
+  client.on('error', () => undefined);
+  await once(client, 'connect');
+  // TCP_KEEPIDLE 1 s (Linux's smallest); the first probe follows one idle second.
+  client.setKeepAlive(true, 1000);
+  client.write('hello');
+  await new Promise((r) => setTimeout(r, 2600));
+  client.end();
+  await new Promise((r) => setTimeout(r, 200));
+  await dump.stop();
+  client.destroy();
+  for (const s of sockets) s.destroy();
+  server.close();
+  const { ours } = await assertAgreesWithTshark(file);
+  assert.ok((ours.summary.keepAlives ?? 0) >= 1, 'at least one keep-alive probe');
+});
+
+test('a SYN flood (hping3, SYN-ACKs dropped): SYN counts agree with tshark and the syn-flood finding fires', { timeout: 120_000 }, async (t) => {
+  const skip = captureSkipReason('hping3', 'nft', 'timeout');
+  if (skip !== null) return t.skip(skip);
+  const { server, port } = await listen(() => undefined);
+  const table = nftTable(`tcpdiag_test_${process.pid}_flood`);
+  const file = join(dir, 'synflood.pcap');
+  try {
+    // Drop the SYN-ACKs on their way back to hping3 so no RST tears the half-open sockets down.
+    table.add(['tcp', 'sport', String(port), 'tcp', 'flags', '&', '(syn|ack)', '==', '(syn|ack)', 'drop']);
+    // -c bounds the capture; hping3 ignores -c with --flood, so `timeout` bounds it.
+    const dump = await startTcpdump(file, ['-i', 'lo', '-c', '3000', 'tcp', 'dst', 'port', String(port), 'or', 'tcp', 'src', 'port', String(port)]);
+    const flood = spawn('timeout', ['0.5', 'hping3', '-S', '--flood', '-p', String(port), '127.0.0.1'], { stdio: 'ignore' });
+    await once(flood, 'exit');
+    await dump.stop();
+  } finally {
+    table.remove();
+    server.close();
+  }
+  const { ours } = await assertAgreesWithTshark(file);
+  assert.ok((ours.summary.syn ?? 0) >= 200, `a flood sends many SYNs (saw ${ours.summary.syn})`);
+  const flood = ours.findings.find((f) => f.id === 'syn-flood');
+  assert.ok(flood, `a syn-flood finding: ${JSON.stringify(ours.findings)}`);
+  assert.equal(flood.severity, 'critical');
+  assert.ok(ours.timeline.some((b) => (b.syn ?? 0) > 0), 'the timeline carries the SYNs');
+});
+
+test('IPv6 loopback traffic with loss agrees with tshark', { timeout: 120_000 }, async (t) => {
+  const skip = captureSkipReason('nft');
+  if (skip !== null) return t.skip(skip);
+  const { server, port } = await listen((s) => {
+    s.on('data', () => undefined);
+    s.on('end', () => s.end());
+    s.on('error', () => undefined);
+  }, '::1');
+  const table = nftTable(`tcpdiag_test_${process.pid}_loss6`);
+  const file = join(dir, 'loss6.pcap');
+  try {
+    table.add(['meta', 'l4proto', 'tcp', 'tcp', 'dport', String(port), 'numgen', 'random', 'mod', '100', '<', '5', 'drop']);
+    const dump = await startTcpdump(file, ['-i', 'any', '-s', '200', 'tcp', 'port', String(port)]);
+    await Promise.all([chatty(port, 400, 1200, '::1'), chatty(port, 400, 1200, '::1')]);
+    await dump.stop();
+  } finally {
+    table.remove();
+    server.close();
+  }
+  const { ours } = await assertAgreesWithTshark(file);
+  assert.equal(ours.connections[0]?.client.address, '::1');
+  assert.ok((ours.summary.retransmissions ?? 0) > 0);
+});
