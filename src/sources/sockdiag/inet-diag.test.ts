@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { decodeInetDiagDump, countStatesInDump } from './inet-diag.js';
+import { loadNative } from '../../native/index.js';
+import { MalformedInputError } from '../../errors.js';
+
+test('a message that overruns the buffer is a MalformedInputError with the offset', () => {
+  const buf = Buffer.alloc(32);
+  buf.writeUInt32LE(5000, 0); // nlmsg_len far past the end
+  buf.writeUInt16LE(20, 4);
+  assert.throws(() => decodeInetDiagDump(buf), (e: unknown) => e instanceof MalformedInputError && e.offset === 0);
+  const tiny = Buffer.alloc(32);
+  tiny.writeUInt32LE(4, 0); // shorter than its own header
+  assert.throws(() => decodeInetDiagDump(tiny), MalformedInputError);
+});
+
+test('empty and DONE-only dumps decode to nothing', () => {
+  assert.deepEqual(decodeInetDiagDump(Buffer.alloc(0)), []);
+  const done = Buffer.alloc(20);
+  done.writeUInt32LE(20, 0);
+  done.writeUInt16LE(3, 4); // NLMSG_DONE
+  assert.deepEqual(decodeInetDiagDump(done), []);
+});
+
+test('a live dump finds our own listener and connection with tcp_info', async (t) => {
+  const { addon, error } = loadNative();
+  if (addon === null) return t.skip(`native addon not built: ${error}`);
+  const server = net.createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const client = net.connect(port, '127.0.0.1');
+  await new Promise((r) => client.once('connect', r));
+  client.write('ping');
+  await new Promise((r) => client.once('data', r));
+  try {
+    const dump = addon.sockDiagDump(2, -1, true);
+    const sockets = decodeInetDiagDump(dump);
+    const listener = sockets.find((s) => s.state === 'LISTEN' && s.local.port === port);
+    assert.ok(listener);
+    assert.equal(listener.sendQ, 511); // Node's default backlog, as sk_max_ack_backlog
+    const mine = sockets.find((s) => s.local.port === client.localPort && s.remote.port === port);
+    assert.ok(mine?.tcpInfo);
+    assert.equal(mine.state, 'ESTABLISHED');
+    assert.equal(mine.tcpInfo.bytesAcked, 5); // 4 bytes + SYN
+    assert.equal(mine.tcpInfo.bytesReceived, 4);
+    assert.ok(mine.memory && mine.memory.sndBuf > 0);
+    assert.ok(mine.congestion && mine.congestion.length > 0);
+    const counts = countStatesInDump(addon.sockDiagDump(2, -1, false));
+    assert.ok((counts.LISTEN ?? 0) >= 1 && (counts.ESTABLISHED ?? 0) >= 2);
+  } finally {
+    client.destroy();
+    server.close();
+  }
+});
