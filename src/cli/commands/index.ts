@@ -4,12 +4,22 @@
  * Add a command: one import and one entry here, nothing else.
  */
 import type { Command } from 'commander';
-import { registerAnalyze } from './analyze.js';
+import { registerConns } from './conns.js';
+import { registerListeners } from './listeners.js';
+import { registerStats } from './stats.js';
 import { registerTrace } from './trace.js';
+import { registerAnalyze } from './analyze.js';
+import { registerClient } from './client.js';
+import { registerServer } from './server.js';
 
 export type RegisterCommand = (program: Command) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [
-  registerAnalyze,
+  registerConns,
+  registerListeners,
+  registerStats,
   registerTrace,
+  registerAnalyze,
+  registerClient,
+  registerServer,
 ];
