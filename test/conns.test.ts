@@ -254,3 +254,16 @@ test('without root, conns still works from procfs/netlink and names only its own
 function pick(l: ListenerJson): Pick<ListenerJson, 'backlog' | 'acceptQueue' | 'synRecv' | 'established' | 'pid' | 'process'> {
   return { backlog: l.backlog, acceptQueue: l.acceptQueue, synRecv: l.synRecv, established: l.established, pid: l.pid, process: l.process };
 }
+
+test('conns --watch redraws until Ctrl-C and then exits 0', async () => {
+  const child = spawn(process.execPath, [CLI, 'conns', '--watch', '0.2', '--state', 'listen', '--no-processes']);
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  await new Promise((r) => setTimeout(r, 1200));
+  child.kill('SIGINT');
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  assert.equal(code, 0);
+  const snapshots = stdout.split('\n').filter((l) => /sockets \(every 0\.2s, Ctrl-C to stop\)/.test(l));
+  assert.ok(snapshots.length >= 3, `got ${snapshots.length} snapshots`);
+  assert.match(stdout, /^STATE +RECV-Q +SEND-Q +LOCAL +REMOTE/m);
+});
