@@ -104,7 +104,7 @@ export async function startTcpdump(file: string, args: string[]): Promise<{ stop
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`tcpdump did not start: ${stderr}`)), 10_000);
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
       if (stderr.includes('listening on')) {
         clearTimeout(timer);
