@@ -1,0 +1,96 @@
+/**
+ * A live capture session: tcpdump packets -> redaction -> verdicts (the same analyser as
+ * `analyze`) -> a line per packet and pcap files (one, or a rotating ring). Stops after a
+ * duration, a packet count, a size, or on the caller's signal; always reports tcpdump's kernel
+ * drop counters.
+ */
+import type { Redactor, RedactionCounts } from '../../privacy/redact.js';
+import { decodeFrame, newDecodedTcp } from '../../sources/pcap/decode.js';
+import { FileRing } from '../../sources/pcap/file-ring.js';
+import { TcpdumpCapture } from '../../sources/pcap/tcpdump.js';
+import type { KernelStats, TcpdumpOptions } from '../../sources/pcap/tcpdump.js';
+import type { RawPacket } from '../../sources/pcap/types.js';
+import type { DecodedTcp } from '../../sources/pcap/decode.js';
+import { TcpAnalyzer } from './analyzer.js';
+import type { AnalysisSummary } from './report-types.js';
+
+export interface LiveCaptureOptions extends TcpdumpOptions {
+  readonly durationMs?: number;
+  readonly maxBytes?: number;
+  /** pcap file to write (with ringFiles > 0: the name pattern of the ring). */
+  readonly output?: string;
+  readonly ringFiles: number;
+  readonly ringFileBytes: number;
+  readonly redactor: Redactor | null;
+  readonly signal: AbortSignal;
+  /** Called per packet after redaction and analysis. */
+  readonly onPacket?: (packet: RawPacket, tcp: DecodedTcp | null, flags: number) => void;
+  /** Called once tcpdump listens. */
+  readonly onStarted?: (pid: number | undefined) => void;
+}
+
+export type StopReason = 'count' | 'duration' | 'size' | 'signal' | 'tcpdump-exit';
+
+export interface LiveCaptureResult {
+  packets: number;
+  bytes: number;
+  files: string[];
+  bytesWritten: number;
+  kernel: KernelStats;
+  stoppedBy: StopReason;
+  redactions: RedactionCounts | null;
+  tcpdumpPid: number | null;
+  summary: AnalysisSummary;
+}
+
+export async function runLiveCapture(o: LiveCaptureOptions): Promise<LiveCaptureResult> {
+  const ring = o.output === undefined ? null : new FileRing({ path: o.output, ringFiles: o.ringFiles, ringFileBytes: o.ringFileBytes, snaplen: o.snaplen });
+  const analyzer = new TcpAnalyzer({ maxConnections: 1, ...(o.onPacket === undefined ? {} : { onVerdict: o.onPacket }) });
+  const scratch = newDecodedTcp();
+  let stoppedBy: StopReason | null = null;
+  let capture: TcpdumpCapture | null = null;
+  let bytes = 0;
+  const stop = (reason: StopReason): void => {
+    stoppedBy ??= reason;
+    void capture?.stop();
+  };
+
+  const onPacket = (p: RawPacket): void => {
+    if (stoppedBy === 'size') return; // past the limit: tcpdump is stopping
+    bytes += p.origLen;
+    // Redact before anything is shown or written: only TCP payload bytes change, in place.
+    if (o.redactor !== null && decodeFrame(p.linkType, p.buf, p.offset, p.capLen, p.origLen, scratch) === 'tcp' && scratch.payloadCaptured > 0) {
+      o.redactor.redact(p.buf, scratch.payloadOffset, scratch.payloadOffset + scratch.payloadCaptured);
+    }
+    analyzer.add(p);
+    ring?.write(p.linkType, p.tsSec, p.tsNsec, p.buf, p.offset, p.capLen, p.origLen);
+    if (o.maxBytes !== undefined && (ring?.bytesWritten ?? bytes) >= o.maxBytes) stop('size');
+  };
+
+  capture = await TcpdumpCapture.start(o, onPacket);
+  o.onStarted?.(capture.pid);
+  const timer = o.durationMs === undefined ? null : setTimeout(() => stop('duration'), o.durationMs);
+  const onAbort = (): void => stop('signal');
+  if (o.signal.aborted) onAbort();
+  o.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const { stats, error } = await capture.done;
+    if (error !== null) throw error instanceof Error ? error : new Error(String(error));
+    const report = analyzer.finish({ file: null, format: 'pcap', linkTypes: [] });
+    return {
+      packets: report.packets,
+      bytes,
+      files: ring?.files ?? [],
+      bytesWritten: ring?.bytesWritten ?? 0,
+      kernel: stats,
+      stoppedBy: stoppedBy ?? (o.count !== undefined ? 'count' : 'tcpdump-exit'),
+      redactions: o.redactor === null ? null : { ...o.redactor.counts },
+      tcpdumpPid: capture.pid ?? null,
+      summary: report.summary,
+    };
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+    o.signal.removeEventListener('abort', onAbort);
+    ring?.close();
+  }
+}

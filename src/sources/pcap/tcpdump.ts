@@ -1,0 +1,170 @@
+/**
+ * Live capture through tcpdump (libpcap), the capture engine architecture.md settles on:
+ * `tcpdump -U --immediate-mode -w -` streams pcap to our reader as packets arrive. `-i any`
+ * gives LINUX_SLL2 frames, `-Q` picks a direction, `-s` the snaplen. At exit tcpdump prints
+ * "N packets captured / received by filter / dropped by kernel" on stderr; those are parsed and
+ * reported, since a fast link drops packets in the kernel ring and the operator must know.
+ *
+ * The child is killed on exit, Ctrl-C and SIGTERM through onShutdown().
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { PrivilegeError, SourceError, ToolMissingError, UsageError } from '../../errors.js';
+import { findExecutable, isRoot } from '../../platform/capabilities.js';
+import { onShutdown } from '../../platform/shutdown.js';
+import { PcapParser } from './reader.js';
+import type { PacketHandler } from './reader.js';
+
+export type Direction = 'in' | 'out' | 'both';
+
+export interface TcpdumpOptions {
+  readonly interface: string;
+  readonly direction: Direction;
+  readonly snaplen: number;
+  /** BPF filter expression words (pcap-filter(7)), passed as arguments, never through a shell. */
+  readonly filter: readonly string[];
+  /** Let tcpdump stop after this many packets (-c). */
+  readonly count?: number;
+  /** How long to wait for tcpdump to start listening. */
+  readonly startTimeoutMs?: number;
+}
+
+export interface KernelStats {
+  captured: number | null;
+  receivedByFilter: number | null;
+  droppedByKernel: number | null;
+  droppedByInterface: number | null;
+}
+
+export function tcpdumpArgs(o: TcpdumpOptions): string[] {
+  const args = ['-U', '--immediate-mode', '-w', '-', '-i', o.interface, '-s', String(o.snaplen)];
+  if (o.direction !== 'both') args.push('-Q', o.direction);
+  if (o.count !== undefined) args.push('-c', String(o.count));
+  args.push(...o.filter);
+  return args;
+}
+
+/** tcpdump's closing statistics (stderr), e.g. "12 packets dropped by kernel". */
+export function parseTcpdumpStats(stderr: string): KernelStats {
+  const num = (re: RegExp): number | null => {
+    const m = re.exec(stderr);
+    return m === null ? null : Number(m[1]);
+  };
+  return {
+    captured: num(/(\d+) packets? captured/),
+    receivedByFilter: num(/(\d+) packets? received by filter/),
+    droppedByKernel: num(/(\d+) packets? dropped by kernel/),
+    droppedByInterface: num(/(\d+) packets? dropped by interface/),
+  };
+}
+
+function startupError(stderr: string, o: TcpdumpOptions): Error {
+  const text = stderr.replace(/^tcpdump: /gm, '').trim();
+  if (/syntax error|can't parse filter|illegal|unknown (host|port|proto)|expression rejects/i.test(text)) {
+    return new UsageError(`bad capture filter "${o.filter.join(' ')}": ${text.split('\n')[0] ?? text}`, 'write a pcap-filter(7) expression, e.g. "tcp port 443" or "host 10.0.0.5 and tcp"');
+  }
+  if (/no such device|doesn't exist|not found|No such device exists/i.test(text)) {
+    return new UsageError(`interface "${o.interface}": ${text.split('\n')[0] ?? text}`, 'list interfaces with `ip -br link`, or use --interface any');
+  }
+  if (/permission|not permitted/i.test(text)) {
+    return new PrivilegeError('packet capture', 'run tcpdiag as root (sudo tcpdiag capture ...)');
+  }
+  return new SourceError('tcpdump', text === '' ? 'exited before capturing' : text);
+}
+
+export class TcpdumpCapture {
+  private stderr = '';
+  private stopping = false;
+  private parseError: unknown = null;
+  readonly done: Promise<{ stats: KernelStats; exitCode: number | null; error: unknown }>;
+
+  private constructor(private readonly child: ChildProcessByStdio<null, Readable, Readable>, private readonly parser: PcapParser) {
+    const unregister = onShutdown(`tcpdump ${child.pid ?? ''}`, () => this.kill('SIGTERM'));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      if (this.stderr.length < 65_536) this.stderr += d;
+    });
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (this.parseError !== null) return;
+      try {
+        parser.push(chunk);
+      } catch (error: unknown) {
+        this.parseError = error;
+        this.kill('SIGTERM');
+      }
+    });
+    this.done = new Promise((resolve) => {
+      child.on('close', (code) => {
+        unregister();
+        if (this.parseError === null && code === 0) {
+          try {
+            parser.end();
+          } catch (error: unknown) {
+            this.parseError = error;
+          }
+        }
+        resolve({ stats: parseTcpdumpStats(this.stderr), exitCode: code, error: this.parseError });
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get errorOutput(): string {
+    return this.stderr;
+  }
+
+  /** Start tcpdump; resolves once it listens, rejects with a typed error if it cannot. */
+  static async start(options: TcpdumpOptions, onPacket: PacketHandler): Promise<TcpdumpCapture> {
+    const tcpdump = findExecutable('tcpdump');
+    if (tcpdump === null) throw new ToolMissingError('tcpdump', 'tcpdump');
+    if (!isRoot()) throw new PrivilegeError('packet capture', 'run it as root: sudo tcpdiag capture ... (tcpdump needs CAP_NET_RAW and CAP_NET_ADMIN)');
+    const child = spawn(tcpdump, tcpdumpArgs(options), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const capture = new TcpdumpCapture(child, new PcapParser(onPacket, 'tcpdump output'));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        capture.kill('SIGKILL');
+        reject(new SourceError('tcpdump', `did not start listening within ${options.startTimeoutMs ?? 10_000} ms: ${capture.stderr.trim()}`));
+      }, options.startTimeoutMs ?? 10_000);
+      timer.unref();
+      const onData = (): void => {
+        if (/listening on/.test(capture.stderr)) {
+          clearTimeout(timer);
+          child.stderr.off('data', onData);
+          resolve();
+        }
+      };
+      child.stderr.on('data', onData);
+      child.on('error', (error) => {
+        clearTimeout(timer);
+        reject(new SourceError('tcpdump', error.message));
+      });
+      void capture.done.then(({ exitCode }) => {
+        clearTimeout(timer);
+        if (!/listening on/.test(capture.stderr)) reject(startupError(capture.stderr, options));
+        else if (exitCode !== 0 && exitCode !== null) reject(startupError(capture.stderr, options));
+      });
+    });
+    return capture;
+  }
+
+  /** Ask tcpdump to stop (SIGINT: it flushes, prints its statistics and exits). */
+  async stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = true;
+      this.kill('SIGINT');
+      const timer = setTimeout(() => this.kill('SIGKILL'), 5000);
+      timer.unref();
+      await this.done;
+      clearTimeout(timer);
+    } else {
+      await this.done;
+    }
+  }
+
+  private kill(signal: NodeJS.Signals): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+}
