@@ -4,6 +4,7 @@
  * duration, a packet count, a size, or on the caller's signal; always reports tcpdump's kernel
  * drop counters.
  */
+import { SourceError } from '../../errors.js';
 import type { Redactor, RedactionCounts } from '../../privacy/redact.js';
 import { decodeFrame, newDecodedTcp } from '../../sources/pcap/decode.js';
 import { FileRing } from '../../sources/pcap/file-ring.js';
@@ -75,7 +76,7 @@ export async function runLiveCapture(o: LiveCaptureOptions): Promise<LiveCapture
   o.signal.addEventListener('abort', onAbort, { once: true });
   try {
     const { stats, error } = await capture.done;
-    if (error !== null) throw error instanceof Error ? error : new Error(String(error));
+    if (error !== null) throw error instanceof Error ? error : new SourceError('tcpdump', 'the capture stream failed');
     const report = analyzer.finish({ file: null, format: 'pcap', linkTypes: [] });
     return {
       packets: report.packets,
