@@ -38,7 +38,7 @@ export function tupleKey(family: AddressFamily, la: string, lp: number, ra: stri
 
 export function buildStateStats(
   table: readonly TcpSocket[],
-  tracked: ReadonlyMap<string, TrackedSocket>,
+  tracked: ReadonlyMap<number, TrackedSocket>,
   transitions: ReadonlyMap<string, number>,
   nowNs: number,
   startNs: number,

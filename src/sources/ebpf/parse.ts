@@ -34,7 +34,7 @@ export function parseBpftraceLine(line: string): RawTcpEvent | null {
     // bpftrace cannot tell softirq from process context here: attribution falls back on the
     // socket's known owner and the listener's (tracker.ts), which covers passive opens.
     inInterrupt: false,
-    skaddr: f[4]!,
+    skaddr: parseInt((f[4] ?? '0').slice(-12), 16) || 0,
     family,
     oldState: num(6),
     newState: num(7),

@@ -30,8 +30,8 @@ export interface RawTcpEvent {
   readonly tid: number;
   /** True when the event fired in softirq/hardirq/NMI: tid is then whoever was interrupted. */
   readonly inInterrupt: boolean;
-  /** The struct sock's address, as hex: the key that ties one socket's events together. */
-  readonly skaddr: string;
+  /** The struct sock's address (its low 48 bits): the key that ties one socket's events together; 0 when none. */
+  readonly skaddr: number;
   readonly family: AddressFamily;
   readonly localAddress: string;
   readonly localPort: number;
@@ -51,7 +51,7 @@ export interface RawTcpEvent {
 
 export function lostEvent(tsNs: number, cpu: number, count: number | null): RawTcpEvent {
   return {
-    kind: 'lost', tsNs, cpu, tid: 0, inInterrupt: false, skaddr: '', family: 4,
+    kind: 'lost', tsNs, cpu, tid: 0, inInterrupt: false, skaddr: 0, family: 4,
     localAddress: '', localPort: 0, remoteAddress: '', remotePort: 0,
     oldState: 0, newState: 0, reason: null, count, comm: null, detail: null,
   };

@@ -43,10 +43,25 @@ function ipv4At(buf: Buffer, off: number): string {
   return text;
 }
 
-function pointerHex(buf: Buffer, off: number): string {
-  const lo = buf.readUInt32LE(off);
-  const hi = buf.readUInt32LE(off + 4);
-  return hi === 0 ? lo.toString(16) : hi.toString(16) + lo.toString(16).padStart(8, '0');
+/**
+ * The socket address as a number: its low 48 bits. x86-64 and arm64 kernel pointers differ only
+ * there (the top 16 bits are all ones), and 48 bits fit a double exactly, so a Map keyed by it
+ * is exact and far cheaper than a hex string per event.
+ */
+function pointerKey(buf: Buffer, off: number): number {
+  return (buf.readUInt32LE(off + 4) & 0xffff) * 4294967296 + buf.readUInt32LE(off);
+}
+
+/** One shape for every event (a literal with the same keys in the same order keeps V8's inline caches monomorphic). */
+function rawEvent(
+  kind: Exclude<RawEventKind, 'lost'>, tsNs: number, cpu: number, tid: number, inInterrupt: boolean, skaddr: number,
+  family: AddressFamily, localAddress: string, localPort: number, remoteAddress: string, remotePort: number,
+  oldState: number, newState: number, reason: string | null,
+): RawTcpEvent {
+  return {
+    kind, tsNs, cpu, tid, inInterrupt, skaddr, family, localAddress, localPort, remoteAddress, remotePort,
+    oldState, newState, reason, count: null, comm: null, detail: null,
+  };
 }
 
 function offsetOf(format: EventFormat, name: string): number {
@@ -57,105 +72,65 @@ function optionalField(format: EventFormat, name: string): FieldLayout | undefin
   return format.fields.get(name);
 }
 
-/** Fields shared by the tracepoints that carry family/sport/dport/saddr/daddr(_v6). */
-function tupleReader(format: EventFormat) {
-  const family = offsetOf(format, 'family');
-  const sport = offsetOf(format, 'sport');
-  const dport = offsetOf(format, 'dport');
-  const saddr = offsetOf(format, 'saddr');
-  const daddr = offsetOf(format, 'daddr');
-  const saddr6 = offsetOf(format, 'saddr_v6');
-  const daddr6 = offsetOf(format, 'daddr_v6');
-  return (buf: Buffer, off: number) => {
-    const fam: AddressFamily = buf.readUInt16LE(off + family) === AF_INET6 ? 6 : 4;
-    return {
-      family: fam,
-      localPort: buf.readUInt16LE(off + sport),
-      remotePort: buf.readUInt16LE(off + dport),
-      localAddress: fam === 4 ? ipv4At(buf, off + saddr) : formatIpv6(buf, off + saddr6),
-      remoteAddress: fam === 4 ? ipv4At(buf, off + daddr) : formatIpv6(buf, off + daddr6),
-    };
-  };
-}
-
 /** Build the decoder for one tracepoint from its format. */
 export function buildDecoder(spec: TracepointSpec, format: EventFormat): Decode {
   const flagsOff = offsetOf(format, 'common_flags');
   const pidOff = offsetOf(format, 'common_pid');
-  const skaddrOff = offsetOf(format, 'skaddr');
-  const base = (buf: Buffer, off: number, tsNs: number, cpu: number) => ({
-    kind: spec.kind,
-    tsNs,
-    cpu,
-    tid: buf.readInt32LE(off + pidOff),
-    inInterrupt: (buf[off + flagsOff]! & INTERRUPT_FLAGS) !== 0,
-    skaddr: pointerHex(buf, off + skaddrOff),
-    reason: null,
-    count: null,
-    comm: null,
-    detail: null,
-  });
-  switch (spec.kind) {
-    case 'state': {
-      const tuple = tupleReader(format);
-      const protocol = offsetOf(format, 'protocol');
-      const oldOff = offsetOf(format, 'oldstate');
-      const newOff = offsetOf(format, 'newstate');
-      return (buf, off, tsNs, cpu) => {
-        // IPPROTO_TCP only: SCTP and the MPTCP meta-socket use the same tracepoint.
-        if (buf.readUInt16LE(off + protocol) !== 6) return null;
-        return { ...base(buf, off, tsNs, cpu), ...tuple(buf, off), oldState: buf.readInt32LE(off + oldOff), newState: buf.readInt32LE(off + newOff) };
-      };
+  const skOff = offsetOf(format, 'skaddr');
+  const kind = spec.kind;
+  if (kind === 'send-reset') return sendResetDecoder(format, flagsOff, pidOff, skOff);
+  const familyOff = offsetOf(format, 'family');
+  const sportOff = offsetOf(format, 'sport');
+  const dportOff = offsetOf(format, 'dport');
+  const saddrOff = offsetOf(format, 'saddr');
+  const daddrOff = offsetOf(format, 'daddr');
+  const saddr6Off = offsetOf(format, 'saddr_v6');
+  const daddr6Off = offsetOf(format, 'daddr_v6');
+  // state events: old/new state; retransmits: the socket's state in both; others: none.
+  const oldOff = kind === 'state' ? offsetOf(format, 'oldstate') : kind === 'retransmit' ? offsetOf(format, 'state') : -1;
+  const newOff = kind === 'state' ? offsetOf(format, 'newstate') : oldOff;
+  const protocolOff = kind === 'state' ? offsetOf(format, 'protocol') : -1;
+  return (buf, off, tsNs, cpu) => {
+    // IPPROTO_TCP only: SCTP and the MPTCP meta-socket use inet_sock_set_state too.
+    if (protocolOff >= 0 && buf.readUInt16LE(off + protocolOff) !== 6) return null;
+    const v6 = buf.readUInt16LE(off + familyOff) === AF_INET6;
+    return rawEvent(
+      kind, tsNs, cpu, buf.readInt32LE(off + pidOff), (buf[off + flagsOff]! & INTERRUPT_FLAGS) !== 0, pointerKey(buf, off + skOff),
+      v6 ? 6 : 4,
+      v6 ? formatIpv6(buf, off + saddr6Off) : ipv4At(buf, off + saddrOff), buf.readUInt16LE(off + sportOff),
+      v6 ? formatIpv6(buf, off + daddr6Off) : ipv4At(buf, off + daddrOff), buf.readUInt16LE(off + dportOff),
+      oldOff >= 0 ? buf.readInt32LE(off + oldOff) : 0, newOff >= 0 ? buf.readInt32LE(off + newOff) : 0, null,
+    );
+  };
+}
+
+/**
+ * tcp_send_reset: saddr/daddr are a struct sockaddr_in or sockaddr_in6 (28 bytes): family,
+ * port (big endian), then the IPv4 address at 4 or the IPv6 address at 8. src is our side.
+ */
+function sendResetDecoder(format: EventFormat, flagsOff: number, pidOff: number, skOff: number): Decode {
+  const saddr = offsetOf(format, 'saddr');
+  const daddr = offsetOf(format, 'daddr');
+  const state = optionalField(format, 'state');
+  const reason = optionalField(format, 'reason');
+  const reasonNames = symbolicNames(format, 'reason');
+  const address = (buf: Buffer, at: number): string => {
+    const fam = buf.readUInt16LE(at);
+    return fam === AF_INET ? ipv4At(buf, at + 4) : fam === AF_INET6 ? formatIpv6(buf, at + 8) : '0.0.0.0';
+  };
+  return (buf, off, tsNs, cpu) => {
+    const s = state === undefined ? 0 : buf.readInt32LE(off + state.offset);
+    let reasonName: string | null = null;
+    if (reason !== undefined) {
+      const n = buf.readUInt32LE(off + reason.offset);
+      reasonName = reasonNames.get(n) ?? `reason ${n}`;
     }
-    case 'retransmit': {
-      const tuple = tupleReader(format);
-      const state = offsetOf(format, 'state');
-      return (buf, off, tsNs, cpu) => {
-        const s = buf.readInt32LE(off + state);
-        return { ...base(buf, off, tsNs, cpu), ...tuple(buf, off), oldState: s, newState: s };
-      };
-    }
-    case 'retransmit-synack':
-    case 'receive-reset': {
-      const tuple = tupleReader(format);
-      return (buf, off, tsNs, cpu) => ({ ...base(buf, off, tsNs, cpu), ...tuple(buf, off), oldState: 0, newState: 0 });
-    }
-    case 'send-reset': {
-      // saddr/daddr are a struct sockaddr_in or sockaddr_in6 (28 bytes): family, port (big
-      // endian), then the IPv4 address at 4 or the IPv6 address at 8. src is our side.
-      const saddr = offsetOf(format, 'saddr');
-      const daddr = offsetOf(format, 'daddr');
-      const state = optionalField(format, 'state');
-      const reason = optionalField(format, 'reason');
-      const reasonNames = symbolicNames(format, 'reason');
-      const sockaddr = (buf: Buffer, at: number) => {
-        const fam = buf.readUInt16LE(at);
-        const port = buf.readUInt16BE(at + 2);
-        if (fam === AF_INET) return { family: 4 as const, port, address: ipv4At(buf, at + 4) };
-        if (fam === AF_INET6) return { family: 6 as const, port, address: formatIpv6(buf, at + 8) };
-        return { family: 4 as const, port, address: '0.0.0.0' };
-      };
-      return (buf, off, tsNs, cpu) => {
-        const src = sockaddr(buf, off + saddr);
-        const dst = sockaddr(buf, off + daddr);
-        const s = state === undefined ? 0 : buf.readInt32LE(off + state.offset);
-        let reasonName: string | null = null;
-        if (reason !== undefined) {
-          const n = buf.readUInt32LE(off + reason.offset);
-          reasonName = reasonNames.get(n) ?? `reason ${n}`;
-        }
-        return {
-          ...base(buf, off, tsNs, cpu),
-          family: src.family,
-          localAddress: src.address,
-          localPort: src.port,
-          remoteAddress: dst.address,
-          remotePort: dst.port,
-          oldState: s,
-          newState: s,
-          reason: reasonName,
-        };
-      };
-    }
-  }
+    return rawEvent(
+      'send-reset', tsNs, cpu, buf.readInt32LE(off + pidOff), (buf[off + flagsOff]! & INTERRUPT_FLAGS) !== 0, pointerKey(buf, off + skOff),
+      buf.readUInt16LE(off + saddr) === AF_INET6 ? 6 : 4,
+      address(buf, off + saddr), buf.readUInt16BE(off + saddr + 2),
+      address(buf, off + daddr), buf.readUInt16BE(off + daddr + 2),
+      s, s, reasonName,
+    );
+  };
 }

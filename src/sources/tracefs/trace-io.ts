@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TraceIo } from '../../analysis/trace/runner.js';
 import { readTcpCounters } from '../procfs/counters.js';
-import { readProcTcpTable } from '../procfs/tcp-table.js';
+import { readSocketTable } from '../index.js';
 import { ProcProcessLookup } from './attribution.js';
 import { parseEventFormat, symbolicNames } from './format.js';
 import { TracefsTcpSource } from './source.js';
@@ -37,7 +37,7 @@ export function createTraceIo(options: TraceIoOptions): TraceIo {
       });
     },
     processes: new ProcProcessLookup(),
-    socketTable: () => readProcTcpTable(),
+    socketTable: () => readSocketTable({ withInfo: false, withProcesses: false }).sockets,
     counters: () => readTcpCounters(),
   };
 }

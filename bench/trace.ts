@@ -1,0 +1,245 @@
+/**
+ * Benchmark for `tcpdiag trace` (issue 3): 20,000 loopback connections opened and closed as
+ * fast as one core can (a small C loop, compiled here with cc: connect, accept, close, close;
+ * 10 state transitions each), and
+ *   1. tcpdiag traces every transition (`trace states --json --port P`) with zero lost events;
+ *   2. tcpdiag's CPU for that run vs bpftrace printing the same events (a printf per
+ *      transition, BPFTRACE_PERF_RB_PAGES=8192): target ratio <= 0.5;
+ *   3. the connection rate with tcpdiag tracing vs without: target >= 95%.
+ * Each run uses its own 127.x.y.z address so TIME_WAIT sockets of one run never slow the next.
+ * Run as root: node dist/bench/trace.js [connections]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CONNECTIONS = Number(process.argv[2] ?? 20_000);
+const CLI = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli', 'main.js');
+const CLOCK_TICKS_PER_S = 100; // USER_HZ: /proc/PID/stat utime/stime units
+
+const CONNECT_LOOP_C = `
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+/* usage: connloop ADDR PORT COUNT. Binds ADDR:PORT, prints "ready", waits for a line on
+   stdin, then opens and closes COUNT connections (client closes first) and prints the rate. */
+int main(int argc, char **argv) {
+  if (argc != 4) return 2;
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(atoi(argv[2]));
+  if (inet_pton(AF_INET, argv[1], &a.sin_addr) != 1) return 2;
+  long n = atol(argv[3]);
+  int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 128)) { perror("listen"); return 1; }
+  printf("ready\\n"); fflush(stdout);
+  char line[16];
+  if (!fgets(line, sizeof line, stdin)) return 1;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  long ok = 0;
+  for (long i = 0; i < n; i++) {
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(c, (struct sockaddr *)&a, sizeof a)) { perror("connect"); close(c); continue; }
+    int s = accept(l, NULL, NULL);
+    close(c);
+    if (s >= 0) close(s);
+    ok++;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  printf("{\\"connections\\":%ld,\\"seconds\\":%.6f,\\"perSecond\\":%.1f}\\n", ok, secs, ok / secs);
+  close(l);
+  return 0;
+}
+`;
+
+const BPFTRACE_SCRIPT = (port: number) => `
+tracepoint:sock:inet_sock_set_state /args->protocol == 6 && (args->sport == ${port} || args->dport == ${port})/ {
+  printf("%llu %d %s %llx %d %s %d %s %d %d %d\\n", nsecs, pid, comm, (uint64)args->skaddr, args->family,
+    ntop(2, args->saddr), args->sport, ntop(2, args->daddr), args->dport, args->oldstate, args->newstate);
+}`;
+
+interface LoopResult {
+  readonly connections: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+}
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[11], fields[12] are utime, stime (fields 14 and 15 of proc(5), after pid and comm)
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Start the loop (bound and waiting), let `during` set up tracing, then run it. */
+async function connectLoop(binary: string, address: string, port: number): Promise<{ child: ChildProcess; go: () => Promise<LoopResult> }> {
+  const child = spawn(binary, [address, String(port), String(CONNECTIONS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const closed = new Promise<void>((r) => child.on('close', () => r()));
+  await waitFor(() => out.includes('ready'), 10_000, 'the connect loop to bind');
+  return {
+    child,
+    go: async () => {
+      child.stdin.end('go\n');
+      await closed;
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line === undefined) throw new Error(`connect loop failed: ${out}`);
+      return JSON.parse(line) as LoopResult;
+    },
+  };
+}
+
+let runIndex = 0;
+function nextAddress(): string {
+  runIndex++;
+  return `127.${100 + (process.pid % 100)}.${Math.floor(runIndex / 250)}.${(runIndex % 250) + 1}`;
+}
+
+async function runPlain(binary: string): Promise<LoopResult> {
+  const loop = await connectLoop(binary, nextAddress(), await freePort());
+  return loop.go();
+}
+
+interface TracedRun {
+  readonly loop: LoopResult;
+  readonly cpuS: number;
+  readonly lines: number;
+  readonly lost: string;
+}
+
+async function runTcpdiag(binary: string, dir: string): Promise<TracedRun> {
+  const port = await freePort();
+  const loop = await connectLoop(binary, nextAddress(), port);
+  const outFile = join(dir, 'tcpdiag.out');
+  const fd = openSync(outFile, 'w');
+  const tracer = spawn(process.execPath, [CLI, 'trace', 'states', '--json', '--port', String(port)], { stdio: ['ignore', fd, 'pipe'] });
+  closeSync(fd);
+  let stderr = '';
+  tracer.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<void>((r) => tracer.on('close', () => r()));
+  await waitFor(() => stderr.includes('Ctrl-C to stop'), 20_000, 'tcpdiag to start tracing');
+  const cpu0 = cpuSeconds(tracer.pid!);
+  const result = await loop.go();
+  const expected = 10 * CONNECTIONS;
+  await waitFor(() => countLines(outFile) >= expected, 30_000, `tcpdiag to print ${expected} events`).catch(() => undefined);
+  await sleep(300);
+  const cpuS = cpuSeconds(tracer.pid!) - cpu0;
+  tracer.kill('SIGINT');
+  await exited;
+  const summary = /(\d+) events printed from (\d+) kernel events, (\d+) lost(.*)/.exec(stderr);
+  return { loop: result, cpuS, lines: countLines(outFile), lost: summary === null ? `? (${stderr.trim()})` : `${summary[3]}${summary[4] ?? ''}` };
+}
+
+async function runBpftrace(binary: string, dir: string): Promise<TracedRun> {
+  const port = await freePort();
+  const loop = await connectLoop(binary, nextAddress(), port);
+  const outFile = join(dir, 'bpftrace.out');
+  const fd = openSync(outFile, 'w');
+  const tracer = spawn('bpftrace', ['-e', BPFTRACE_SCRIPT(port)], {
+    stdio: ['ignore', fd, 'pipe'],
+    env: { ...process.env, BPFTRACE_PERF_RB_PAGES: '8192' },
+  });
+  closeSync(fd);
+  let stderr = '';
+  tracer.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<void>((r) => tracer.on('close', () => r()));
+  await waitFor(() => readFileSync(outFile, 'utf8').includes('Attaching'), 60_000, 'bpftrace to attach');
+  const cpu0 = cpuSeconds(tracer.pid!);
+  const result = await loop.go();
+  const expected = 10 * CONNECTIONS + 1;
+  await waitFor(() => countLines(outFile) >= expected, 30_000, `bpftrace to print ${expected} lines`).catch(() => undefined);
+  await sleep(300);
+  const cpuS = cpuSeconds(tracer.pid!) - cpu0;
+  tracer.kill('SIGINT');
+  await exited;
+  const text = readFileSync(outFile, 'utf8');
+  const lost = [...text.matchAll(/Lost (\d+) events/g)].reduce((n, m) => n + Number(m[1]), 0);
+  return { loop: result, cpuS, lines: countLines(outFile) - 1, lost: String(lost) };
+}
+
+function countLines(file: string): number {
+  let n = 0;
+  const buf = readFileSync(file);
+  for (let i = 0; i < buf.length; i++) if (buf[i] === 10) n++;
+  return n;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  if (process.geteuid?.() !== 0) throw new Error('run as root (tracefs, bpftrace)');
+  const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-bench-trace-'));
+  try {
+    writeFileSync(join(dir, 'connloop.c'), CONNECT_LOOP_C);
+    const cc = spawnSync('cc', ['-O2', '-o', join(dir, 'connloop'), join(dir, 'connloop.c')], { encoding: 'utf8' });
+    if (cc.status !== 0) throw new Error(`cc failed: ${cc.stderr}`);
+    const binary = join(dir, 'connloop');
+
+    console.log(`trace bench: ${CONNECTIONS} loopback connections per run (10 transitions each), 2 CPUs shared with other work`);
+    // Rates alternate off/on so drift in the machine's load hits both alike; medians of 3.
+    const off: number[] = [];
+    const on: TracedRun[] = [];
+    for (let i = 0; i < 3; i++) {
+      off.push((await runPlain(binary)).perSecond);
+      on.push(await runTcpdiag(binary, dir));
+    }
+    const bpf: TracedRun[] = [];
+    for (let i = 0; i < 2; i++) bpf.push(await runBpftrace(binary, dir));
+
+    for (const r of on) console.log(`  tcpdiag run: ${r.loop.perSecond.toFixed(0)} conn/s, ${r.lines} events printed (expected ${10 * CONNECTIONS}), lost ${r.lost}, CPU ${r.cpuS.toFixed(2)} s`);
+    for (const r of bpf) console.log(`  bpftrace run: ${r.loop.perSecond.toFixed(0)} conn/s, ${r.lines} lines printed, lost ${r.lost}, CPU ${r.cpuS.toFixed(2)} s`);
+    console.log(`  untraced runs: ${off.map((x) => x.toFixed(0)).join(', ')} conn/s`);
+
+    const rateOff = median(off);
+    const rateOn = median(on.map((r) => r.loop.perSecond));
+    const cpuTcpdiag = median(on.map((r) => r.cpuS));
+    const cpuBpf = median(bpf.map((r) => r.cpuS));
+    const allEvents = on.every((r) => r.lines >= 10 * CONNECTIONS && r.lost.startsWith('0'));
+    console.log('');
+    console.log(`zero lost events, every transition printed: ${allEvents ? 'yes' : 'NO'}`);
+    console.log(`CPU: tcpdiag ${cpuTcpdiag.toFixed(2)} s vs bpftrace ${cpuBpf.toFixed(2)} s -> ratio ${(cpuTcpdiag / cpuBpf).toFixed(2)} (target <= 0.50)`);
+    console.log(`rate: traced ${rateOn.toFixed(0)}/s vs untraced ${rateOff.toFixed(0)}/s -> ${((100 * rateOn) / rateOff).toFixed(1)}% (target >= 95%)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench/trace: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});
