@@ -98,7 +98,7 @@ files, stoppedBy, summary, redactions} at the end.`,
             redactor,
             signal: controller.signal,
             onStarted: (pid) => {
-              if (!json && !quiet) process.stderr.write(`tcpdiag: capturing on ${flags.interface ?? config.capture.interface} (tcpdump pid ${pid ?? '?'})${redact ? ', payloads redacted' : ''}; Ctrl-C stops\n`);
+              process.stderr.write(`tcpdiag: capturing on ${flags.interface ?? config.capture.interface} (tcpdump pid ${pid ?? '?'})${redact ? ', payloads redacted' : ''}; Ctrl-C stops\n`);
             },
             ...(quiet ? {} : { onPacket: json ? (p, t, f) => printJsonLine(packetJson(p, t, f)) : (p, t, f) => out(packetLine(p, t, f) + '\n') }),
           });

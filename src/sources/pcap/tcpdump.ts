@@ -61,8 +61,9 @@ export function parseTcpdumpStats(stderr: string): KernelStats {
 
 function startupError(stderr: string, o: TcpdumpOptions): Error {
   const text = stderr.replace(/^tcpdump: /gm, '').trim();
-  if (/syntax error|can't parse filter|illegal|unknown (host|port|proto)|expression rejects/i.test(text)) {
-    return new UsageError(`bad capture filter "${o.filter.join(' ')}": ${text.split('\n')[0] ?? text}`, 'write a pcap-filter(7) expression, e.g. "tcp port 443" or "host 10.0.0.5 and tcp"');
+  const filterLine = text.split('\n').find((l) => /syntax error|can't parse filter|illegal|unknown (host|port|proto)|expression rejects/i.test(l));
+  if (filterLine !== undefined) {
+    return new UsageError(`bad capture filter "${o.filter.join(' ')}": ${filterLine}`, 'write a pcap-filter(7) expression, e.g. "tcp port 443" or "host 10.0.0.5 and tcp"');
   }
   if (/no such device|doesn't exist|not found|No such device exists/i.test(text)) {
     return new UsageError(`interface "${o.interface}": ${text.split('\n')[0] ?? text}`, 'list interfaces with `ip -br link`, or use --interface any');
