@@ -11,6 +11,7 @@ import { registerTrace } from './trace.js';
 import { registerAnalyze } from './analyze.js';
 import { registerClient } from './client.js';
 import { registerServer } from './server.js';
+import { registerBench } from './bench.js';
 import { registerCapture } from './capture.js';
 
 export type RegisterCommand = (program: Command) => void;
@@ -23,5 +24,6 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerAnalyze,
   registerClient,
   registerServer,
+  registerBench,
   registerCapture,
 ];

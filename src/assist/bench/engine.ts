@@ -1,0 +1,452 @@
+/**
+ * The load loop of one event loop: C connection slots that each carry one request at a time
+ * (no pipelining, like wrk). Closed loop: a slot sends its next request as soon as the previous
+ * reply arrives. Open loop (--rate): requests are due at fixed intended times; a due request
+ * waits for a free slot and its latency counts from its intended time, not from when it was
+ * finally written, so a stalled server shows in the percentiles instead of silently slowing
+ * the sender (coordinated omission, corrected as wrk2 does).
+ *
+ * Engines in several worker threads share one control block (SharedArrayBuffer) so a request
+ * limit holds exactly across them, a stop reaches all, and progress can be read from outside.
+ */
+import net from 'node:net';
+import type { Histogram } from 'hdr-histogram-js';
+import { TimeoutError } from '../../errors.js';
+import { connectWithMss, tcpInfoOf } from '../socket-options.js';
+import { loadNative } from '../../native/index.js';
+import { HttpResponseParser, MalformedResponseError, NEED_MORE } from './http-response.js';
+import { RawReplyMatcher } from './raw-reply.js';
+import type { ReplyRule } from './raw-reply.js';
+import { classifyError } from './error-class.js';
+import type { ErrorClass } from './error-class.js';
+import { encodeHistogram, newHistogram, recordMs } from './histogram.js';
+
+/** Int32 slots of the shared control block. */
+export const CTL_ISSUED = 0;
+export const CTL_COMPLETED = 1;
+export const CTL_FAILED = 2;
+export const CTL_STOP = 3;
+export const CTL_SLOTS = 4;
+
+export function newControlBlock(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(CTL_SLOTS * Int32Array.BYTES_PER_ELEMENT));
+}
+
+export interface EngineConfig {
+  /** Numeric address (resolved once by the caller). */
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: 'http' | 'tcp';
+  /** The bytes of one request, written as is each time. */
+  readonly request: Uint8Array;
+  /** HTTP HEAD: the response has no body whatever its headers say. */
+  readonly headRequest: boolean;
+  /** Raw TCP: when a reply is complete (required in raw mode). */
+  readonly reply: ReplyRule | null;
+  readonly connections: number;
+  /** Open a connection per request instead of keeping connections alive. */
+  readonly newConnection: boolean;
+  /** Open loop at this many requests per second (this engine's share); null = closed loop. */
+  readonly ratePerSecond: number | null;
+  readonly durationMs: number | null;
+  /** Total requests across all engines sharing `control`; null = until the duration ends. */
+  readonly requestLimit: number | null;
+  /** Per connect and per request (from its write to the end of its reply). */
+  readonly timeoutMs: number;
+  /** TCP_MAXSEG before the SYN (connectWithMss); null = the kernel's default. */
+  readonly mss: number | null;
+  readonly control: Int32Array;
+}
+
+export interface EngineResult {
+  /** Requests that ended, either way: successes + sum(errors). */
+  readonly requests: number;
+  readonly successes: number;
+  readonly errors: Partial<Record<ErrorClass, number>>;
+  /** One message per error class, the first seen, for the report. */
+  readonly errorSamples: Partial<Record<ErrorClass, string>>;
+  readonly statusCodes: Record<string, number>;
+  readonly connects: number;
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  /** tcp_info total_retrans summed over the sockets sampled at close. */
+  readonly retransmits: number;
+  readonly socketsSampled: number;
+  /** Open loop: requests that were due but never sent before the run ended. */
+  readonly unsent: number;
+  readonly elapsedMs: number;
+  readonly connectHistogram: string;
+  readonly latencyHistogram: string;
+}
+
+interface Slot {
+  socket: net.Socket | null;
+  connected: boolean;
+  busy: boolean;
+  /** When the current request was due (open loop) or written (closed loop). */
+  intendedMs: number;
+  /** When the current phase (connect or request) started, for the timeout sweep. */
+  phaseStartMs: number;
+  readonly readBuffer: Buffer;
+  readonly http: HttpResponseParser | null;
+  readonly raw: RawReplyMatcher | null;
+}
+
+const READ_BUFFER_BYTES = 64 * 1024;
+const SWEEP_INTERVAL_MS = 25;
+
+export function runEngine(config: EngineConfig): Promise<EngineResult> {
+  return new Engine(config).run();
+}
+
+class Engine {
+  private readonly request: Buffer;
+  private readonly slots: Slot[] = [];
+  private readonly connectHist: Histogram = newHistogram();
+  private readonly latencyHist: Histogram = newHistogram();
+  private readonly errors: Partial<Record<ErrorClass, number>> = {};
+  private readonly errorSamples: Partial<Record<ErrorClass, string>> = {};
+  /** Counts by status code 0-999 (the parser accepts three digits). */
+  private readonly statusCounts = new Float64Array(1000);
+  private readonly due: number[] = [];
+  private dueHead = 0;
+  private readonly sampleTcpInfo = loadNative().addon !== null;
+  private requests = 0;
+  private successes = 0;
+  private connects = 0;
+  private bytesSent = 0;
+  private bytesReceived = 0;
+  private retransmits = 0;
+  private socketsSampled = 0;
+  private startMs = 0;
+  private endMs = 0;
+  private nextDueMs = 0;
+  private stopping = false;
+  private generatorDone = false;
+  private finished = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private scheduleTimer: NodeJS.Timeout | undefined;
+  private resolve: ((result: EngineResult) => void) | undefined;
+
+  constructor(private readonly config: EngineConfig) {
+    this.request = Buffer.from(config.request.buffer, config.request.byteOffset, config.request.byteLength);
+  }
+
+  run(): Promise<EngineResult> {
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      this.startMs = performance.now();
+      this.nextDueMs = this.startMs;
+      const { config } = this;
+      for (let i = 0; i < config.connections; i++) {
+        this.slots.push({
+          socket: null,
+          connected: false,
+          busy: false,
+          intendedMs: 0,
+          phaseStartMs: 0,
+          readBuffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+          http: config.protocol === 'http' ? new HttpResponseParser() : null,
+          raw: config.protocol === 'tcp' && config.reply !== null ? new RawReplyMatcher(config.reply) : null,
+        });
+      }
+      this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+      if (config.ratePerSecond === null) {
+        for (const slot of this.slots) this.next(slot);
+      } else {
+        this.schedule();
+      }
+      this.checkDone();
+    });
+  }
+
+  // ---- admission -------------------------------------------------------------------------
+
+  /**
+   * Take one request from the shared budget. At the limit, no new requests are generated but
+   * those already due still go out (the count stays exact); at the deadline or an outside stop
+   * nothing more starts.
+   */
+  private claim(now: number): boolean {
+    if (this.generatorDone) return false;
+    const { durationMs, requestLimit, control } = this.config;
+    if ((durationMs !== null && now - this.startMs >= durationMs) || Atomics.load(control, CTL_STOP) !== 0) {
+      this.stopping = true;
+      this.generatorDone = true;
+      return false;
+    }
+    if (requestLimit !== null && Atomics.add(control, CTL_ISSUED, 1) >= requestLimit) {
+      this.generatorDone = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** Open loop: move every request whose intended time has come into the due queue. */
+  private schedule(): void {
+    this.scheduleTimer = undefined;
+    if (this.finished) return;
+    const intervalMs = 1000 / (this.config.ratePerSecond ?? 1);
+    const now = performance.now();
+    while (!this.generatorDone && this.nextDueMs <= now) {
+      if (!this.claim(this.nextDueMs)) break;
+      this.due.push(this.nextDueMs);
+      this.nextDueMs += intervalMs;
+    }
+    for (const slot of this.slots) {
+      if (this.dueHead >= this.due.length) break;
+      if (!slot.busy) this.next(slot);
+    }
+    if (this.generatorDone) {
+      this.checkDone();
+      return;
+    }
+    // Timers have 1 ms granularity: at high rates each tick releases a batch of due requests.
+    this.scheduleTimer = setTimeout(() => this.schedule(), Math.max(0, Math.min(1, this.nextDueMs - performance.now())));
+  }
+
+  /** Give a free slot its next request, or leave it idle. */
+  private next(slot: Slot, now = performance.now()): void {
+    if (this.finished) return;
+    if (this.config.ratePerSecond === null) {
+      if (!this.claim(now)) {
+        this.checkDone();
+        return;
+      }
+      this.start(slot, now, now);
+      return;
+    }
+    if (!this.stopping && this.dueHead < this.due.length) {
+      const intended = this.due[this.dueHead++] ?? now;
+      if (this.dueHead > 4096 && this.dueHead * 2 > this.due.length) {
+        this.due.splice(0, this.dueHead);
+        this.dueHead = 0;
+      }
+      this.start(slot, intended, now);
+      return;
+    }
+    this.checkDone();
+  }
+
+  // ---- one request -----------------------------------------------------------------------
+
+  private start(slot: Slot, intendedMs: number, now: number): void {
+    slot.busy = true;
+    slot.intendedMs = intendedMs;
+    if (slot.socket !== null && slot.connected) this.send(slot, now);
+    else this.connect(slot);
+  }
+
+  private connect(slot: Slot): void {
+    const { address, port, mss, timeoutMs } = this.config;
+    const startedMs = performance.now();
+    slot.phaseStartMs = startedMs;
+    slot.connected = false;
+    if (mss !== null) {
+      connectWithMss({ address, port, mss, timeoutMs }).then(
+        (socket) => {
+          if (this.finished || !slot.busy) {
+            socket.destroy();
+            return;
+          }
+          this.attach(slot, socket, false);
+          this.onConnect(slot, socket, startedMs);
+        },
+        (error: unknown) => this.fail(slot, null, error),
+      );
+      return;
+    }
+    const socket: net.Socket = net.connect({
+      host: address,
+      port,
+      noDelay: true,
+      onread: { buffer: slot.readBuffer, callback: (nread: number, buf: Uint8Array): boolean => {
+        this.onRead(slot, socket, nread, buf as Buffer);
+        return true;
+      } },
+    });
+    this.attach(slot, socket, true);
+    socket.once('connect', () => this.onConnect(slot, socket, startedMs));
+  }
+
+  private attach(slot: Slot, socket: net.Socket, usesOnread: boolean): void {
+    slot.socket = socket;
+    socket.on('error', (error: Error) => this.fail(slot, socket, error));
+    socket.on('end', () => this.onEnd(slot, socket));
+    socket.on('close', () => {
+      if (slot.socket === socket) {
+        slot.socket = null;
+        slot.connected = false;
+        if (slot.busy) this.fail(slot, socket, Object.assign(new Error('connection closed before the reply'), { code: 'TCPDIAG_CLOSED' }));
+      }
+    });
+    if (!usesOnread) socket.on('data', (chunk: Buffer) => this.onRead(slot, socket, chunk.length, chunk));
+  }
+
+  private onConnect(slot: Slot, socket: net.Socket, startedMs: number): void {
+    if (slot.socket !== socket) return;
+    const now = performance.now();
+    this.connects++;
+    recordMs(this.connectHist, now - startedMs);
+    slot.connected = true;
+    if (this.config.mss !== null) socket.setNoDelay(true);
+    if (slot.busy) this.send(slot, now);
+  }
+
+  /** `now` is fresh: the caller just read the clock. */
+  private send(slot: Slot, now: number): void {
+    const socket = slot.socket;
+    if (socket === null) return;
+    if (this.config.ratePerSecond === null) slot.intendedMs = now;
+    slot.phaseStartMs = now;
+    slot.http?.reset(this.config.headRequest);
+    slot.raw?.reset();
+    this.bytesSent += this.request.length;
+    socket.write(this.request);
+  }
+
+  private onRead(slot: Slot, socket: net.Socket, nread: number, buf: Buffer): void {
+    this.bytesReceived += nread;
+    if (!slot.busy || slot.socket !== socket) return; // bytes nobody asked for: counted, ignored
+    let end: number;
+    try {
+      end = slot.http !== null ? slot.http.feed(buf, 0, nread) : slot.raw !== null ? slot.raw.feed(buf, 0, nread) : 0;
+    } catch (error: unknown) {
+      this.fail(slot, socket, error);
+      return;
+    }
+    if (end === NEED_MORE) return;
+    this.succeed(slot, socket, performance.now(), slot.http?.statusCode ?? 0);
+  }
+
+  private onEnd(slot: Slot, socket: net.Socket): void {
+    if (slot.socket !== socket) return;
+    slot.connected = false;
+    if (!slot.busy) return this.closeSocket(slot, socket);
+    if (slot.http !== null) {
+      try {
+        slot.http.endOfStream();
+      } catch (error: unknown) {
+        return this.fail(slot, socket, error);
+      }
+      this.succeed(slot, socket, performance.now(), slot.http.statusCode);
+      return;
+    }
+    this.fail(slot, socket, Object.assign(new Error('connection closed before the reply was complete'), { code: 'TCPDIAG_CLOSED' }));
+  }
+
+  private succeed(slot: Slot, socket: net.Socket, now: number, status: number): void {
+    recordMs(this.latencyHist, now - slot.intendedMs);
+    this.requests++;
+    if (status !== 0) this.statusCounts[status % 1000]! += 1;
+    // As wrk: a 4xx/5xx is an answered request but a failed one.
+    if (status >= 400) this.countError('http', `HTTP ${status}`);
+    else this.successes++;
+    Atomics.add(this.config.control, CTL_COMPLETED, 1);
+    slot.busy = false;
+    const keep = !this.config.newConnection && slot.connected && (slot.http === null || slot.http.keepAlive);
+    if (!keep) this.closeSocket(slot, socket);
+    this.next(slot, now);
+  }
+
+  private fail(slot: Slot, socket: net.Socket | null, error: unknown): void {
+    if (socket !== null && slot.socket !== socket) return;
+    if (socket !== null) this.closeSocket(slot, socket);
+    // An idle kept-alive connection that the server closed or reset is not a failed request.
+    if (!slot.busy) return;
+    slot.busy = false;
+    this.requests++;
+    const kind = errorClassOf(error);
+    this.countError(kind, error instanceof Error ? error.message : String(error));
+    Atomics.add(this.config.control, CTL_COMPLETED, 1);
+    Atomics.add(this.config.control, CTL_FAILED, 1);
+    // Let the loop breathe before reconnecting (a refused port fails within microseconds).
+    setImmediate(() => this.next(slot));
+  }
+
+  private countError(kind: ErrorClass, message: string): void {
+    this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+    this.errorSamples[kind] ??= message;
+  }
+
+  /** Sample tcp_info (retransmissions this socket saw) while the fd still exists, then close. */
+  private closeSocket(slot: Slot, socket: net.Socket): void {
+    if (slot.socket === socket) {
+      slot.socket = null;
+      slot.connected = false;
+    }
+    if (this.sampleTcpInfo && !socket.destroyed) {
+      const info = tcpInfoOf(socket);
+      if (info !== null) {
+        this.retransmits += info.totalRetrans;
+        this.socketsSampled++;
+      }
+    }
+    socket.destroy();
+  }
+
+  /** Every SWEEP_INTERVAL_MS: request and connect timeouts, the deadline and an outside stop. */
+  private sweep(): void {
+    const now = performance.now();
+    const { timeoutMs, durationMs, control } = this.config;
+    if (!this.stopping && ((durationMs !== null && now - this.startMs >= durationMs) || Atomics.load(control, CTL_STOP) !== 0)) {
+      this.stopping = true;
+      this.generatorDone = true;
+    }
+    for (const slot of this.slots) {
+      if (slot.busy && now - slot.phaseStartMs > timeoutMs) {
+        const what = slot.connected ? `no complete reply within ${timeoutMs} ms` : `connect not established within ${timeoutMs} ms`;
+        const socket = slot.socket;
+        if (socket !== null) this.fail(slot, socket, new TimeoutError(what));
+        else if (this.config.mss === null) this.fail(slot, null, new TimeoutError(what));
+      }
+    }
+    this.checkDone();
+  }
+
+  /** Done when nothing more will start and nothing is in flight. */
+  private checkDone(): void {
+    if (this.finished || !this.generatorDone) return;
+    if (!this.stopping && this.dueHead < this.due.length) return;
+    if (this.slots.some((slot) => slot.busy)) return;
+    this.finish();
+  }
+
+  private statusCodesRecord(): Record<string, number> {
+    const codes: Record<string, number> = {};
+    this.statusCounts.forEach((count, code) => {
+      if (count > 0) codes[String(code)] = count;
+    });
+    return codes;
+  }
+
+  private finish(): void {
+    this.finished = true;
+    this.endMs = performance.now();
+    clearInterval(this.sweepTimer);
+    if (this.scheduleTimer !== undefined) clearTimeout(this.scheduleTimer);
+    for (const slot of this.slots) if (slot.socket !== null) this.closeSocket(slot, slot.socket);
+    this.resolve?.({
+      requests: this.requests,
+      successes: this.successes,
+      errors: this.errors,
+      errorSamples: this.errorSamples,
+      statusCodes: this.statusCodesRecord(),
+      connects: this.connects,
+      bytesSent: this.bytesSent,
+      bytesReceived: this.bytesReceived,
+      retransmits: this.retransmits,
+      socketsSampled: this.socketsSampled,
+      unsent: this.due.length - this.dueHead,
+      elapsedMs: this.endMs - this.startMs,
+      connectHistogram: encodeHistogram(this.connectHist),
+      latencyHistogram: encodeHistogram(this.latencyHist),
+    });
+  }
+}
+
+function errorClassOf(error: unknown): ErrorClass {
+  if (error instanceof MalformedResponseError) return 'malformed';
+  if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'TCPDIAG_CLOSED') return 'closed';
+  return classifyError(error);
+}

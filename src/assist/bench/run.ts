@@ -1,0 +1,203 @@
+/**
+ * `tcpdiag bench TARGET`: resolve the target once, build the request bytes, then run the load
+ * for each MSS (--mss-sweep) and each payload size (--payload-sizes), one after another, on one
+ * event loop or split over worker threads (--threads), and merge everything into one report.
+ */
+import { Worker } from 'node:worker_threads';
+import { UsageError, TcpdiagError } from '../../errors.js';
+import { CTL_COMPLETED, CTL_FAILED, CTL_STOP, newControlBlock, runEngine } from './engine.js';
+import type { EngineConfig, EngineResult } from './engine.js';
+import { buildHttpRequest, fillerPayload, parseBenchTarget, resolveTargetAddress } from './target.js';
+import type { BenchTarget } from './target.js';
+import { buildReport, mergeEngineResults } from './report.js';
+import type { BenchReport, BenchSettings, RunResult } from './report.js';
+import { compareWithBaseline, readBaseline } from './baseline.js';
+import type { BaselineThresholds } from './baseline.js';
+import type { ReplyRule } from './raw-reply.js';
+
+export interface BenchOptions {
+  readonly target: string;
+  readonly connections: number;
+  /** Per run; null with a request limit = until the requests are done. */
+  readonly durationMs: number | null;
+  readonly requests: number | null;
+  /** Open loop, requests per second in total; null = closed loop. */
+  readonly rate: number | null;
+  /** One run per size: the raw payload, or the HTTP request body (POST). */
+  readonly payloadSizes: readonly number[] | null;
+  /** Raw payload bytes or HTTP body, when given literally (--payload, --payload-hex). */
+  readonly payload: Buffer | null;
+  readonly method: string | null;
+  readonly headers: readonly string[];
+  /** Raw TCP: the reply is complete after this many bytes (default: as many as were sent, an echo). */
+  readonly replyBytes: number | null;
+  /** Raw TCP: the reply is complete at this delimiter. */
+  readonly delimiter: Buffer | null;
+  readonly newConnection: boolean;
+  readonly timeoutMs: number;
+  readonly threads: number;
+  readonly mss: number | null;
+  readonly mssSweep: readonly number[] | null;
+  readonly baselineFile: string | null;
+  readonly thresholds: BaselineThresholds;
+  readonly signal?: AbortSignal;
+  /** Called about 5 times a second while a run is going (for a progress bar). */
+  readonly onProgress?: (progress: BenchProgress) => void;
+}
+
+export interface BenchProgress {
+  readonly label: string;
+  readonly run: number;
+  readonly runs: number;
+  readonly elapsedMs: number;
+  readonly durationMs: number | null;
+  readonly completed: number;
+  readonly failed: number;
+  readonly requestLimit: number | null;
+}
+
+export const DEFAULT_DURATION_MS = 10_000;
+export const DEFAULT_RAW_PAYLOAD_BYTES = 64;
+const PROGRESS_INTERVAL_MS = 200;
+
+interface RunPlan {
+  readonly payloadBytes: number;
+  readonly mss: number | null;
+  readonly request: Buffer;
+  readonly reply: ReplyRule | null;
+}
+
+function validate(options: BenchOptions): void {
+  if (options.requests === null && options.durationMs === null) throw new UsageError('bench needs a bound: --duration or --requests');
+  if (options.threads > options.connections) {
+    throw new UsageError(`--threads ${options.threads} is more than --connections ${options.connections}`, 'each thread needs at least one connection');
+  }
+  if (options.mss !== null && options.mssSweep !== null) throw new UsageError('give --mss or --mss-sweep, not both');
+  if (options.payload !== null && options.payloadSizes !== null) throw new UsageError('give --payload or --payload-sizes, not both');
+  if (options.replyBytes !== null && options.delimiter !== null) throw new UsageError('give --reply-bytes or --delimiter, not both');
+  for (const mss of options.mssSweep ?? (options.mss === null ? [] : [options.mss])) {
+    // The kernel clamps TCP_MAXSEG to [TCP_MIN_MSS=88, MAX_TCP_WINDOW] (net/ipv4/tcp.c, do_tcp_setsockopt).
+    if (mss < 88 || mss > 65535) throw new UsageError(`MSS ${mss} is out of range`, 'the kernel accepts 88-65535; typical values are 536, 1220, 1460');
+  }
+}
+
+function planRuns(options: BenchOptions, target: BenchTarget): RunPlan[] {
+  const sizes: Array<number | null> = options.payloadSizes !== null ? [...options.payloadSizes] : [null];
+  const msses: Array<number | null> = options.mssSweep !== null ? [...options.mssSweep] : [options.mss];
+  const plans: RunPlan[] = [];
+  for (const mss of msses) {
+    for (const size of sizes) {
+      let body: Buffer | null = size !== null ? fillerPayload(size) : options.payload;
+      if (target.kind === 'tcp') {
+        body ??= fillerPayload(DEFAULT_RAW_PAYLOAD_BYTES);
+        if (body.length === 0) throw new UsageError('the raw TCP payload is empty', 'give --payload TEXT, --payload-hex HEX or --payload-sizes 64');
+        const reply: ReplyRule = options.delimiter !== null
+          ? { kind: 'delimiter', delimiter: options.delimiter }
+          : { kind: 'length', bytes: options.replyBytes ?? body.length };
+        plans.push({ payloadBytes: body.length, mss, request: body, reply });
+      } else {
+        const method = options.method ?? (body === null ? 'GET' : 'POST');
+        const request = buildHttpRequest({ method, path: target.path, hostHeader: target.hostHeader, headers: options.headers, body });
+        plans.push({ payloadBytes: body?.length ?? 0, mss, request, reply: null });
+      }
+    }
+  }
+  return plans;
+}
+
+export async function runBench(options: BenchOptions): Promise<{ report: BenchReport; regressed: boolean }> {
+  validate(options);
+  const target = parseBenchTarget(options.target);
+  if (target.kind === 'http' && (options.replyBytes !== null || options.delimiter !== null)) {
+    throw new UsageError('--reply-bytes and --delimiter are for raw TCP targets', 'HTTP responses are framed by Content-Length or chunked encoding');
+  }
+  // Read the baseline first: a typo in its path should not cost a whole run.
+  const baseline = options.baselineFile === null ? null : await readBaseline(options.baselineFile);
+  const address = await resolveTargetAddress(target.host);
+  const plans = planRuns(options, target);
+  const runs: RunResult[] = [];
+  for (const [index, plan] of plans.entries()) {
+    if (options.signal?.aborted === true) break;
+    runs.push(await runOne(options, target, address, plan, index, plans.length));
+  }
+  const settings: BenchSettings = {
+    target: options.target,
+    protocol: target.kind,
+    connections: options.connections,
+    threads: options.threads,
+    newConnection: options.newConnection,
+    rate: options.rate,
+    durationMs: options.durationMs,
+    requestLimit: options.requests,
+    timeoutMs: options.timeoutMs,
+  };
+  let report = buildReport(settings, runs);
+  if (baseline !== null && options.baselineFile !== null) {
+    report = { ...report, baseline: compareWithBaseline(options.baselineFile, baseline, report, options.thresholds) };
+  }
+  return { report, regressed: report.baseline?.verdict === 'regressed' };
+}
+
+async function runOne(options: BenchOptions, target: BenchTarget, address: string, plan: RunPlan, index: number, total: number): Promise<RunResult> {
+  const control = newControlBlock();
+  const threads = options.threads;
+  const configs: EngineConfig[] = [];
+  for (let t = 0; t < threads; t++) {
+    // Spread connections (and the rate) as evenly as the counts allow.
+    const connections = Math.floor(options.connections / threads) + (t < options.connections % threads ? 1 : 0);
+    configs.push({
+      address,
+      port: target.port,
+      protocol: target.kind,
+      request: plan.request,
+      headRequest: options.method === 'HEAD',
+      reply: plan.reply,
+      connections,
+      newConnection: options.newConnection,
+      ratePerSecond: options.rate === null ? null : (options.rate * connections) / options.connections,
+      durationMs: options.durationMs,
+      requestLimit: options.requests,
+      timeoutMs: options.timeoutMs,
+      mss: plan.mss,
+      control,
+    });
+  }
+  const onAbort = (): void => {
+    Atomics.store(control, CTL_STOP, 1);
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const label = `${plan.payloadBytes} B${plan.mss === null ? '' : `, MSS ${plan.mss}`}`;
+  const startedMs = performance.now();
+  const progress = options.onProgress === undefined ? undefined : setInterval(() => {
+    options.onProgress?.({
+      label, run: index + 1, runs: total, elapsedMs: performance.now() - startedMs, durationMs: options.durationMs,
+      completed: Atomics.load(control, CTL_COMPLETED), failed: Atomics.load(control, CTL_FAILED), requestLimit: options.requests,
+    });
+  }, PROGRESS_INTERVAL_MS);
+  try {
+    const results = await Promise.all(configs.map((config) => (threads === 1 ? runEngine(config) : runInWorker(config))));
+    return mergeEngineResults(results, plan.payloadBytes, plan.mss);
+  } finally {
+    if (progress !== undefined) clearInterval(progress);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function runInWorker(config: EngineConfig): Promise<EngineResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { config } });
+    let settled = false;
+    worker.once('message', (message: { ok: true; result: EngineResult } | { ok: false; message: string }) => {
+      settled = true;
+      if (message.ok) resolve(message.result);
+      else reject(new TcpdiagError('TCPDIAG_BENCH_WORKER', `a load worker failed: ${message.message}`));
+    });
+    worker.once('error', (error: Error) => {
+      settled = true;
+      reject(new TcpdiagError('TCPDIAG_BENCH_WORKER', `a load worker crashed: ${error.message}`, { cause: error }));
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new TcpdiagError('TCPDIAG_BENCH_WORKER', `a load worker exited (code ${code}) without a result`));
+    });
+  });
+}

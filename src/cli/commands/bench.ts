@@ -1,0 +1,190 @@
+/**
+ * `tcpdiag bench TARGET`: the load generator (issue 5, part 4). Wiring only: flags in, report
+ * out; the load loop lives in src/assist/bench/.
+ */
+import { InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { action, out } from '../run.js';
+import { printJson } from '../context.js';
+import { collect, parseDurationMs, parsePositiveInt, parsePositiveNumber, parseSizeBytes } from '../options.js';
+
+interface BenchFlags {
+  connections: number;
+  duration?: number;
+  requests?: number;
+  rate?: number;
+  payload?: string;
+  payloadHex?: Buffer;
+  payloadSizes?: number[];
+  method?: string;
+  header?: string[];
+  replyBytes?: number;
+  delimiter?: string;
+  newConnection?: boolean;
+  timeout: number;
+  threads: number;
+  mss?: number;
+  mssSweep?: number[];
+  baseline?: string;
+  maxLatencyIncrease: number;
+  maxThroughputDrop: number;
+  maxErrorRateIncrease: number;
+  progress: boolean;
+  json?: boolean;
+}
+
+function parseList<T>(parse: (text: string) => T): (text: string) => T[] {
+  return (text) => {
+    const items = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    if (items.length === 0) throw new InvalidArgumentError(`"${text}" is an empty list`);
+    return items.map(parse);
+  };
+}
+
+function parseHex(text: string): Buffer {
+  const digits = text.replace(/0x/gi, '').replace(/[\s:,-]/g, '');
+  if (digits.length === 0 || digits.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(digits)) {
+    throw new InvalidArgumentError(`"${text}" is not hex bytes: write "48 65 6c 6c 6f" or 48656c6c6f`);
+  }
+  return Buffer.from(digits, 'hex');
+}
+
+function parseMethod(text: string): string {
+  const method = text.toUpperCase();
+  if (!/^[A-Z]{1,20}$/.test(method)) throw new InvalidArgumentError(`"${text}" is not an HTTP method`);
+  return method;
+}
+
+/** "\n", "\r\n", "\t", "\\" and "\xNN" escapes, so a delimiter can be typed on a shell line. */
+export function unescapeDelimiter(text: string): Buffer {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] ?? '';
+    if (ch !== '\\' || i === text.length - 1) {
+      bytes.push(...Buffer.from(ch, 'utf8'));
+      continue;
+    }
+    const next = text[++i];
+    if (next === 'n') bytes.push(0x0a);
+    else if (next === 'r') bytes.push(0x0d);
+    else if (next === 't') bytes.push(0x09);
+    else if (next === '0') bytes.push(0x00);
+    else if (next === '\\') bytes.push(0x5c);
+    else if (next === 'x' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else throw new InvalidArgumentError(`unknown escape "\\${next ?? ''}" in the delimiter: use \\n, \\r, \\t, \\0, \\\\ or \\xNN`);
+  }
+  if (bytes.length === 0) throw new InvalidArgumentError('the delimiter is empty');
+  return Buffer.from(bytes);
+}
+
+function parseMss(text: string): number {
+  const n = parsePositiveInt(text);
+  if (n < 88 || n > 65535) throw new InvalidArgumentError(`MSS "${text}" is out of range: the kernel accepts 88-65535`);
+  return n;
+}
+
+function progressLine(p: { label: string; run: number; runs: number; elapsedMs: number; durationMs: number | null; completed: number; failed: number; requestLimit: number | null }): string {
+  const fraction = Math.min(1, Math.max(
+    p.durationMs === null ? 0 : p.elapsedMs / p.durationMs,
+    p.requestLimit === null ? 0 : p.completed / p.requestLimit,
+  ));
+  const width = 24;
+  const filled = Math.round(fraction * width);
+  const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
+  const rate = p.elapsedMs > 0 ? Math.round((p.completed / p.elapsedMs) * 1000) : 0;
+  const run = p.runs > 1 ? `run ${p.run}/${p.runs} (${p.label}) ` : '';
+  return `\r${run}[${bar}] ${(p.elapsedMs / 1000).toFixed(1)} s  ${p.completed} done  ${p.failed} failed  ${rate}/s\u001b[K`;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('load-test a TCP or HTTP/1.1 service: connect and response-time percentiles, throughput, status codes, errors by class, retransmissions')
+    .argument('<target>', 'http://HOST[:PORT]/PATH (HTTP/1.1 keep-alive) or HOST:PORT (raw TCP)')
+    .option('--connections <n>', 'concurrent connections (no -c: that is the global --config)', parsePositiveInt, 10)
+    .option('-d, --duration <time>', 'how long each run lasts (default 10s unless --requests is given)', parseDurationMs)
+    .option('-n, --requests <n>', 'stop after exactly this many requests (per run)', parsePositiveInt)
+    .option('-r, --rate <per-second>', 'open loop at this many requests/s in total; latency counts from the intended send time', parsePositiveNumber)
+    .option('--payload <text>', 'raw TCP payload, or HTTP request body (POST)')
+    .option('--payload-hex <hex>', 'payload as hex bytes ("48 65 6c 6c 6f")', parseHex)
+    .option('--payload-sizes <list>', 'one run per payload size: 64,1k,64k', parseList(parseSizeBytes))
+    .option('-m, --method <method>', 'HTTP method (default GET, or POST with a payload)', parseMethod)
+    .option('-H, --header <header>', 'extra HTTP header "Name: value" (repeatable)', collect((s: string) => s))
+    .option('--reply-bytes <n>', 'raw TCP: a reply is complete after N bytes (default: as many as sent, an echo)', parsePositiveInt)
+    .option('--delimiter <text>', 'raw TCP: a reply is complete at this delimiter (escapes: \\n \\r \\t \\xNN)')
+    .option('--new-connection', 'open a new connection for every request instead of keeping them alive')
+    .option('--timeout <time>', 'connect and per-request timeout', parseDurationMs, 5000)
+    .option('--threads <n>', 'run the load loop on N worker threads (connections are split between them)', parsePositiveInt, 1)
+    .option('--mss <bytes>', 'set TCP_MAXSEG before each SYN (needs the native addon)', parseMss)
+    .option('--mss-sweep <list>', 'run the same load at each MSS and compare throughput: 536,1220,1460', parseList(parseMss))
+    .option('--baseline <file>', 'compare with an earlier --json result; exit status 3 when regressed')
+    .option('--max-latency-increase <pct>', 'with --baseline: allowed p50/p99 response-time growth, percent', parsePositiveNumber, 20)
+    .option('--max-throughput-drop <pct>', 'with --baseline: allowed requests/s drop, percent', parsePositiveNumber, 10)
+    .option('--max-error-rate-increase <points>', 'with --baseline: allowed error-rate rise, percentage points', parsePositiveNumber, 1)
+    .option('--no-progress', 'no progress bar (it is only drawn when stderr is a terminal)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', `
+Examples:
+  tcpdiag bench http://127.0.0.1:8080/ --connections 50 -d 10s          keep-alive HTTP load, closed loop
+  tcpdiag bench http://127.0.0.1:8080/api --connections 20 -r 2000 -d 30s   open loop at 2000 req/s (no coordinated omission)
+  tcpdiag bench 127.0.0.1:7000 --payload-sizes 64,1k,64k -n 10000  raw TCP against an echo server
+  tcpdiag bench 127.0.0.1:6379 --payload $'PING\\r\\n' --delimiter '\\r\\n'   a line protocol
+  tcpdiag bench http://127.0.0.1:8080/ --new-connection --connections 20 -d 5s   connection setup cost
+  tcpdiag bench 10.0.0.5:9000 --payload-sizes 64k --mss-sweep 536,1220,1460 -d 5s
+  tcpdiag bench http://svc:8080/ -d 20s --json > before.json
+  tcpdiag bench http://svc:8080/ -d 20s --baseline before.json   PASS or REGRESSED (exit 3)
+
+Errors are counted by class: refused, timeout, reset, unreachable, closed (before the reply),
+malformed (reply does not parse), http (status >= 400), ports (no local port), fds, other.
+requests = successes + all errors. Retransmissions come from each socket's tcp_info at close.
+`)
+    .action(action(async (targetText: string, flags: BenchFlags) => {
+      const { runBench } = await import('../../assist/bench/run.js');
+      const { renderReportText } = await import('../../assist/bench/report.js');
+      const { onSignal } = await import('../../platform/shutdown.js');
+      if (flags.payload !== undefined && flags.payloadHex !== undefined) {
+        throw new UsageError('give --payload or --payload-hex, not both');
+      }
+      const controller = new AbortController();
+      const release = onSignal(() => controller.abort());
+      const showProgress = flags.progress && process.stderr.isTTY === true;
+      let drew = false;
+      try {
+        const { report, regressed } = await runBench({
+          target: targetText,
+          connections: flags.connections,
+          durationMs: flags.duration ?? (flags.requests === undefined ? 10_000 : null),
+          requests: flags.requests ?? null,
+          rate: flags.rate ?? null,
+          payloadSizes: flags.payloadSizes ?? null,
+          payload: flags.payloadHex ?? (flags.payload === undefined ? null : Buffer.from(flags.payload, 'utf8')),
+          method: flags.method ?? null,
+          headers: flags.header ?? [],
+          replyBytes: flags.replyBytes ?? null,
+          delimiter: flags.delimiter === undefined ? null : unescapeDelimiter(flags.delimiter),
+          newConnection: flags.newConnection === true,
+          timeoutMs: flags.timeout,
+          threads: flags.threads,
+          mss: flags.mss ?? null,
+          mssSweep: flags.mssSweep ?? null,
+          baselineFile: flags.baseline ?? null,
+          thresholds: {
+            latencyPct: flags.maxLatencyIncrease,
+            throughputPct: flags.maxThroughputDrop,
+            errorRatePoints: flags.maxErrorRateIncrease,
+          },
+          signal: controller.signal,
+          ...(showProgress ? { onProgress: (p) => { drew = true; process.stderr.write(progressLine(p)); } } : {}),
+        });
+        if (drew) process.stderr.write('\r\u001b[K');
+        if (flags.json === true) printJson(report, true);
+        else out(renderReportText(report));
+        return regressed ? 3 : 0;
+      } finally {
+        release();
+      }
+    }));
+}
