@@ -1,0 +1,83 @@
+/**
+ * The few nft operations `tcpdiag fault` needs, run through spawn with argument arrays (and a
+ * ruleset on stdin for `nft -f -`): no shell, no user text on the command line.
+ */
+import { spawn } from 'node:child_process';
+import { TcpdiagError, ToolMissingError } from '../../errors.js';
+import { findExecutable } from '../../platform/capabilities.js';
+import { FAULT_TABLE_FAMILY, pidOfFaultTable } from './ruleset.js';
+
+export interface NftResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function nftPath(): string {
+  const path = findExecutable('nft');
+  if (path === null) throw new ToolMissingError('nft', 'nftables');
+  return path;
+}
+
+export function runNft(args: readonly string[], input?: string): Promise<NftResult> {
+  const nft = nftPath();
+  return new Promise((resolve, reject) => {
+    const child = spawn(nft, [...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    if (input !== undefined && child.stdin !== null) {
+      // nft may exit before reading all of it (a syntax error): that is reported by its exit code.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input);
+    }
+  });
+}
+
+async function mustNft(args: readonly string[], input?: string): Promise<string> {
+  const result = await runNft(args, input);
+  if (result.code !== 0) {
+    throw new TcpdiagError('TCPDIAG_NFT_FAILED', `nft ${args.join(' ')} failed: ${result.stderr.trim()}`, {
+      hint: 'check that nftables works here: nft list ruleset',
+    });
+  }
+  return result.stdout;
+}
+
+export function applyRuleset(ruleset: string): Promise<string> {
+  return mustNft(['-f', '-'], ruleset);
+}
+
+export async function deleteTable(name: string): Promise<boolean> {
+  if (pidOfFaultTable(name) === null) throw new TcpdiagError('TCPDIAG_NFT_FAILED', `refusing to delete "${name}": not a tcpdiag fault table`);
+  const result = await runNft(['delete', 'table', FAULT_TABLE_FAMILY, name]);
+  return result.code === 0;
+}
+
+/** Names of the tcpdiag fault tables present in the kernel. */
+export async function listFaultTables(): Promise<string[]> {
+  const json = JSON.parse(await mustNft(['-j', 'list', 'tables', FAULT_TABLE_FAMILY])) as { nftables?: Array<{ table?: { name?: string } }> };
+  return (json.nftables ?? []).flatMap((item) => (item.table?.name !== undefined && pidOfFaultTable(item.table.name) !== null ? [item.table.name] : []));
+}
+
+/** The rules of one table as nft prints them, and the packets its counters matched. */
+export async function describeTable(name: string): Promise<{ rules: string[]; droppedPackets: number }> {
+  const json = JSON.parse(await mustNft(['-j', 'list', 'table', FAULT_TABLE_FAMILY, name])) as { nftables?: Array<{ rule?: { expr?: Array<Record<string, unknown>> } }> };
+  let dropped = 0;
+  for (const item of json.nftables ?? []) {
+    for (const expr of item.rule?.expr ?? []) {
+      const counter = expr.counter as { packets?: number } | undefined;
+      if (counter !== undefined && typeof counter.packets === 'number') dropped += counter.packets;
+    }
+  }
+  const text = await mustNft(['list', 'table', FAULT_TABLE_FAMILY, name]);
+  const rules = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /\bdrop$/.test(l))
+    .map((l) => l.replace(/ counter packets \d+ bytes \d+/, ' counter'));
+  return { rules, droppedPackets: dropped };
+}

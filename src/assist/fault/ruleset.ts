@@ -1,0 +1,75 @@
+/**
+ * nftables rulesets for `tcpdiag fault`, built from validated numbers only (never from raw
+ * user text), so nothing a user types can inject nft syntax. Pure.
+ *
+ * Loss goes on the INPUT hook: dropping on OUTPUT makes the kernel re-send locally without
+ * counting a retransmission (architecture.md, "Reproducing faults on purpose"); on INPUT the
+ * sender's RTO fires and the retransmission counters move as on a real lossy link.
+ */
+import { UsageError } from '../../errors.js';
+
+export type FaultKind = 'loss' | 'synack-drop';
+
+export interface FaultSpec {
+  readonly kind: FaultKind;
+  readonly port: number;
+  /** 1-100: share of matching packets dropped. */
+  readonly percent: number;
+}
+
+/** Every table tcpdiag installs starts with this, so list/clear touch only ours. */
+export const FAULT_TABLE_PREFIX = 'tcpdiag_fault_';
+export const FAULT_TABLE_FAMILY = 'inet';
+
+export function faultTableName(pid: number): string {
+  if (!Number.isInteger(pid) || pid <= 0) throw new UsageError(`invalid pid ${pid}`);
+  return `${FAULT_TABLE_PREFIX}${pid}`;
+}
+
+/** The pid a fault table belongs to, or null when the name is not one of ours. */
+export function pidOfFaultTable(name: string): number | null {
+  const match = /^tcpdiag_fault_(\d+)$/.exec(name);
+  return match ? Number(match[1]) : null;
+}
+
+export function validateFaultSpec(spec: FaultSpec): FaultSpec {
+  if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535) throw new UsageError(`--port ${spec.port}: expected 1-65535`);
+  if (!Number.isInteger(spec.percent) || spec.percent < 1 || spec.percent > 100) {
+    throw new UsageError(`--percent ${spec.percent}: expected an integer 1-100`, 'e.g. --percent 5 drops about one packet in twenty');
+  }
+  if (spec.kind !== 'loss' && spec.kind !== 'synack-drop') throw new UsageError(`unknown fault "${String(spec.kind)}"`, 'use loss or synack-drop');
+  return spec;
+}
+
+/** The match for "N percent of packets": numgen random mod 100 is uniform over 0..99. */
+function sample(percent: number): string {
+  return percent >= 100 ? '' : ` numgen random mod 100 < ${percent}`;
+}
+
+/** Rules of the chain, one per line, each with a counter so the command can report drops. */
+export function faultRules(input: FaultSpec): string[] {
+  const spec = validateFaultSpec(input);
+  const p = spec.port;
+  if (spec.kind === 'synack-drop') {
+    // SYN-ACKs from the server port: the client stays in SYN_SENT, the server in SYN_RECV
+    // and retransmits its SYN-ACK (tcp_retransmit_synack, net/ipv4/tcp_output.c).
+    return [`tcp sport ${p} tcp flags & (syn | ack) == syn | ack${sample(spec.percent)} counter drop`];
+  }
+  // Both directions of every connection on the port: towards it (dport) and from it (sport).
+  return [`tcp dport ${p}${sample(spec.percent)} counter drop`, `tcp sport ${p}${sample(spec.percent)} counter drop`];
+}
+
+/** A complete `nft -f -` ruleset creating the table with its INPUT-hook chain. */
+export function faultRuleset(table: string, spec: FaultSpec): string {
+  if (pidOfFaultTable(table) === null) throw new UsageError(`"${table}" is not a tcpdiag fault table name`);
+  const rules = faultRules(spec).map((rule) => `    ${rule}\n`).join('');
+  return (
+    `table ${FAULT_TABLE_FAMILY} ${table} {\n` +
+    `  chain input {\n` +
+    // Before the usual filter chains (priority 0), so an accept elsewhere cannot skip the fault.
+    `    type filter hook input priority -10; policy accept;\n` +
+    rules +
+    `  }\n` +
+    `}\n`
+  );
+}
