@@ -33,7 +33,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function tryConnect(port: number, timeoutMs: number): Promise<'connected' | 'timeout' | string> {
+function tryConnect(port: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host: '127.0.0.1' });
     const timer = setTimeout(() => {
