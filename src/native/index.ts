@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 
 export interface NativeAddon {
   /** Raw netlink messages of one SOCK_DIAG_BY_FAMILY dump of TCP sockets. */
@@ -32,9 +33,7 @@ let cached: NativeLoad | undefined;
 
 export function loadNative(): NativeLoad {
   if (cached) return cached;
-  // dist/src/native/index.js -> repository root is three levels up.
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  const path = join(root, 'native', 'build', 'Release', 'tcpdiag.node');
+  const path = findAddon(dirname(fileURLToPath(import.meta.url)));
   try {
     const require = createRequire(import.meta.url);
     cached = { addon: require(path) as NativeAddon, error: null };
@@ -43,6 +42,17 @@ export function loadNative(): NativeLoad {
     cached = { addon: null, error: `native addon not built (${reason}); run \`npm run install\` with python3, make and g++ present` };
   }
   return cached;
+}
+
+const ADDON = join('native', 'build', 'Release', 'tcpdiag.node');
+
+/** The addon sits at <package root>/native/build/...; search upwards so any build layout finds it. */
+function findAddon(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const candidate = join(dir, ADDON);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return join(start, '..', '..', '..', ADDON); // not built: report the expected path
+  }
 }
 
 export function nativeAddon(): NativeAddon | null {
