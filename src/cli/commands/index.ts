@@ -11,6 +11,9 @@ import { registerTrace } from './trace.js';
 import { registerAnalyze } from './analyze.js';
 import { registerClient } from './client.js';
 import { registerServer } from './server.js';
+import { registerProbe } from './probe.js';
+import { registerProxy } from './proxy.js';
+import { registerFault } from './fault.js';
 import { registerBench } from './bench.js';
 import { registerCapture } from './capture.js';
 
@@ -24,6 +27,9 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerAnalyze,
   registerClient,
   registerServer,
+  registerProbe,
+  registerProxy,
+  registerFault,
   registerBench,
   registerCapture,
 ];
