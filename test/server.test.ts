@@ -225,3 +225,41 @@ test('server refuses a port in use with a clear error', async () => {
     await server.stop();
   }
 });
+
+test('--host :: accepts IPv4 and IPv6 clients on one port', async () => {
+  const { server, port } = await startServer(['--host', '::', '--mode', 'echo']);
+  try {
+    assert.match(server.stdout(), /^listening on \[::\]:\d+$/m);
+    for (const host of ['127.0.0.1', '::1']) {
+      const client = await connect(port, host);
+      client.write(host);
+      assert.equal((await receive(client, host.length)).toString(), host);
+      client.destroy();
+    }
+    await server.waitFor(/#2 accepted \[::1\]:\d+/);
+    assert.match(server.stdout(), /#1 accepted 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('--json prints one event per line and the listening line on stderr', async () => {
+  const server = startCli(['server', '0', '--host', '127.0.0.1', '--mode', 'echo', '--json']);
+  try {
+    await server.waitFor(/"type":"listening"/);
+    assert.match(server.stderr(), /^listening on 127\.0\.0\.1:\d+$/m);
+    const listening = JSON.parse(server.stdout().split('\n')[0] ?? '{}') as { port: number };
+    const client = await connect(listening.port);
+    client.end('hi');
+    await receive(client, 2);
+    await server.waitFor(/"type":"close"/);
+    await server.stop();
+    const events = server.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(events.map((e) => e.type), ['listening', 'accept', 'data', 'sent', 'peer-closed', 'close', 'summary']);
+    assert.equal(events[2]?.text, 'hi');
+    assert.equal(events[2]?.hex, '6869');
+    assert.deepEqual({ bytesIn: events[5]?.bytesIn, bytesOut: events[5]?.bytesOut }, { bytesIn: 2, bytesOut: 2 });
+  } finally {
+    await server.stop();
+  }
+});

@@ -41,6 +41,7 @@ test('parseHostPort reads IPv4, names and bracketed IPv6, and formats them back'
   assert.throws(() => parseHostPort('[nope]:1'), /not an IPv6 address/);
   assert.equal(formatHostPort('::1', 80), '[::1]:80');
   assert.equal(formatHostPort('10.0.0.1', 80), '10.0.0.1:80');
+  assert.equal(formatHostPort('::ffff:10.0.0.1', 80), '10.0.0.1:80');
 });
 
 test('reply rules match across reads and fire in stream order', () => {

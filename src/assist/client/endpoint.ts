@@ -40,7 +40,12 @@ export function parseHostPort(text: string, what = 'address', defaultPort?: numb
   return { host, port };
 }
 
-/** "127.0.0.1:80", "[::1]:80" (RFC 3986 brackets for IPv6). */
+/**
+ * "127.0.0.1:80", "[::1]:80" (RFC 3986 brackets for IPv6). An IPv4-mapped address on a
+ * dual-stack socket (::ffff:10.0.0.1, RFC 4291 2.5.5.2) is shown as the IPv4 it is.
+ */
 export function formatHostPort(host: string, port: number): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+  if (mapped) return `${mapped[1]}:${port}`;
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
