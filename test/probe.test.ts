@@ -301,3 +301,19 @@ test('the text report names each step and the failure', async () => {
   assert.match(result.stdout, /connect {2}FAIL/);
   assert.match(result.stdout, /refused \(ECONNREFUSED\): connect to 127\.0\.0\.1:\d+: connection refused/);
 });
+
+test('https:// against a plain-HTTP port is a "tls" failure and HTTP is not attempted', async () => {
+  const server = http.createServer((_req, res) => res.end('plain'));
+  const port = await listen(server);
+  try {
+    const { code, report } = await probeJson([`https://127.0.0.1:${port}/`, '--timeout', '3s']);
+    assert.equal(code, 1);
+    assertContract(report);
+    const tlsStep = stepOf(report, 'tls');
+    assert.equal(tlsStep.error?.class, 'tls');
+    assert.match(tlsStep.error?.code ?? '', /^ERR_SSL_/);
+    assert.deepEqual(report.attempts[0]?.steps.map((s) => s.name), ['dns', 'connect', 'tls']);
+  } finally {
+    server.close();
+  }
+});

@@ -175,7 +175,8 @@ export async function probeOnce(options: ProbeOptions): Promise<ProbeAttempt> {
       address = first.address;
       const ms = round(performance.now() - started);
       log.push(`resolved ${target.host} -> ${found.map((a) => a.address).join(', ')} in ${ms} ms`);
-      steps.push({ name: 'dns', ok: true, ms, error: null, detail: { address, addresses: found.map((a) => a.address) } });
+      const literal = net.isIP(target.host) !== 0;
+      steps.push({ name: 'dns', ok: true, ms: literal ? 0 : ms, error: null, detail: { address, addresses: found.map((a) => a.address), literal } });
     } catch (error: unknown) {
       const stepError = classifyError('dns', error);
       const dnsError = stepError.class === 'timeout' ? { ...stepError, class: 'dns' as const } : stepError;

@@ -28,6 +28,25 @@ function registerInject(fault: Command, kind: 'loss' | 'synack-drop'): void {
     .option('--percent <n>', `share of matching packets to drop, 1-100 (default ${kind === 'loss' ? 'required' : '100'})`, parsePositiveInt)
     .option('--duration <duration>', 'remove the rule after this long (default: when stopped with Ctrl-C)', parseDurationMs)
     .option('--json', 'print {"type":"installed",...} when the rule is in place and {"type":"removed",...} at the end, one per line')
+    .addHelpText(
+      'after',
+      kind === 'loss'
+        ? `
+Drops about --percent of the TCP packets to and from the port as they arrive (INPUT hook),
+so senders time out and retransmit as on a lossy link; the retransmission counters move.
+
+Examples:
+  sudo tcpdiag fault loss --port 8080 --percent 5 --duration 60s
+  sudo tcpdiag fault loss --port 5432 --percent 20          until Ctrl-C`
+        : `
+Drops SYN-ACKs sent from the port: clients see their connect time out (SYN unanswered), the
+server retransmits SYN-ACKs from SYN_RECV. --percent below 100 makes some connects slow
+(SYN retransmitted after 1 s, 3 s...) instead of failing.
+
+Examples:
+  sudo tcpdiag fault synack-drop --port 443 --duration 30s
+  sudo tcpdiag fault synack-drop --port 8080 --percent 50 --duration 2m`,
+    )
     .action(
       action(async (flags: InjectFlags, command: Command) => {
         loadConfig(command);
