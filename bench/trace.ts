@@ -94,6 +94,21 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Wait until the process has used no CPU for `quietMs` (it has caught up with the burst). */
+async function waitIdle(pid: number, quietMs = 1000, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = cpuSeconds(pid);
+  let quietSince = Date.now();
+  while (Date.now() < deadline) {
+    await sleep(100);
+    const now = cpuSeconds(pid);
+    if (now !== last) {
+      last = now;
+      quietSince = Date.now();
+    } else if (Date.now() - quietSince >= quietMs) return;
+  }
+}
+
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -139,12 +154,13 @@ interface TracedRun {
   readonly lost: string;
 }
 
-async function runTcpdiag(binary: string, dir: string): Promise<TracedRun> {
+async function runTcpdiag(binary: string, dir: string, json = true): Promise<TracedRun> {
   const port = await freePort();
   const loop = await connectLoop(binary, nextAddress(), port);
   const outFile = join(dir, 'tcpdiag.out');
   const fd = openSync(outFile, 'w');
-  const tracer = spawn(process.execPath, [CLI, 'trace', 'states', '--json', '--port', String(port)], { stdio: ['ignore', fd, 'pipe'] });
+  const args = ['trace', 'states', ...(json ? ['--json'] : []), '--port', String(port)];
+  const tracer = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', fd, 'pipe'] });
   closeSync(fd);
   let stderr = '';
   tracer.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -152,14 +168,12 @@ async function runTcpdiag(binary: string, dir: string): Promise<TracedRun> {
   await waitFor(() => stderr.includes('Ctrl-C to stop'), 20_000, 'tcpdiag to start tracing');
   const cpu0 = cpuSeconds(tracer.pid!);
   const result = await loop.go();
-  const expected = 10 * CONNECTIONS;
-  await waitFor(() => countLines(outFile) >= expected, 30_000, `tcpdiag to print ${expected} events`).catch(() => undefined);
-  await sleep(300);
+  await waitIdle(tracer.pid!);
   const cpuS = cpuSeconds(tracer.pid!) - cpu0;
   tracer.kill('SIGINT');
   await exited;
   const summary = /(\d+) events printed from (\d+) kernel events, (\d+) lost(.*)/.exec(stderr);
-  return { loop: result, cpuS, lines: countLines(outFile), lost: summary === null ? `? (${stderr.trim()})` : `${summary[3]}${summary[4] ?? ''}` };
+  return { loop: result, cpuS, lines: countLines(outFile) - (json ? 0 : 1), lost: summary === null ? `? (${stderr.trim()})` : `${summary[3]}${summary[4] ?? ''}` };
 }
 
 async function runBpftrace(binary: string, dir: string): Promise<TracedRun> {
@@ -178,15 +192,14 @@ async function runBpftrace(binary: string, dir: string): Promise<TracedRun> {
   await waitFor(() => readFileSync(outFile, 'utf8').includes('Attaching'), 60_000, 'bpftrace to attach');
   const cpu0 = cpuSeconds(tracer.pid!);
   const result = await loop.go();
-  const expected = 10 * CONNECTIONS + 1;
-  await waitFor(() => countLines(outFile) >= expected, 30_000, `bpftrace to print ${expected} lines`).catch(() => undefined);
-  await sleep(300);
+  await waitIdle(tracer.pid!);
   const cpuS = cpuSeconds(tracer.pid!) - cpu0;
   tracer.kill('SIGINT');
   await exited;
   const text = readFileSync(outFile, 'utf8');
-  const lost = [...text.matchAll(/Lost (\d+) events/g)].reduce((n, m) => n + Number(m[1]), 0);
-  return { loop: result, cpuS, lines: countLines(outFile) - 1, lost: String(lost) };
+  const lost = [...(text + stderr).matchAll(/Lost (\d+) events/g)].reduce((n, m) => n + Number(m[1]), 0);
+  const lines = text.split('\n').filter((l) => /^\d+ /.test(l)).length;
+  return { loop: result, cpuS, lines, lost: String(lost) };
 }
 
 function countLines(file: string): number {
@@ -211,18 +224,21 @@ async function main(): Promise<void> {
     const binary = join(dir, 'connloop');
 
     console.log(`trace bench: ${CONNECTIONS} loopback connections per run (10 transitions each), 2 CPUs shared with other work`);
-    // Rates alternate off/on so drift in the machine's load hits both alike; medians of 3.
+    // Runs alternate (untraced, tcpdiag, bpftrace) so drift in the machine's load hits all
+    // alike; the figures are medians.
     const off: number[] = [];
     const on: TracedRun[] = [];
-    for (let i = 0; i < 3; i++) {
+    const bpf: TracedRun[] = [];
+    for (let i = 0; i < 5; i++) {
       off.push((await runPlain(binary)).perSecond);
       on.push(await runTcpdiag(binary, dir));
+      if (i < 3) bpf.push(await runBpftrace(binary, dir));
     }
-    const bpf: TracedRun[] = [];
-    for (let i = 0; i < 2; i++) bpf.push(await runBpftrace(binary, dir));
+    const table = await runTcpdiag(binary, dir, false);
 
     for (const r of on) console.log(`  tcpdiag run: ${r.loop.perSecond.toFixed(0)} conn/s, ${r.lines} events printed (expected ${10 * CONNECTIONS}), lost ${r.lost}, CPU ${r.cpuS.toFixed(2)} s`);
     for (const r of bpf) console.log(`  bpftrace run: ${r.loop.perSecond.toFixed(0)} conn/s, ${r.lines} lines printed, lost ${r.lost}, CPU ${r.cpuS.toFixed(2)} s`);
+    console.log(`  tcpdiag table output (no --json): ${table.loop.perSecond.toFixed(0)} conn/s, ${table.lines} lines, lost ${table.lost}, CPU ${table.cpuS.toFixed(2)} s`);
     console.log(`  untraced runs: ${off.map((x) => x.toFixed(0)).join(', ')} conn/s`);
 
     const rateOff = median(off);

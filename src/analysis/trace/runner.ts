@@ -12,6 +12,7 @@ import { MODE_EVENTS } from './events.js';
 import type { TraceFilters, TracepointName } from './filters.js';
 import { MODE_TRACEPOINTS, hasUserFilters, kernelFilter, matchesFilters } from './filters.js';
 import { TRACE_HEADER, formatEventLine } from './format.js';
+import { JsonLineWriter } from './json-writer.js';
 import type { ProcessLookup } from './tracker.js';
 import { TraceTracker } from './tracker.js';
 import { RetransAggregator, buildStateStats } from './stats.js';
@@ -33,7 +34,8 @@ export interface TraceRunOptions {
   readonly bufferKb: number;
   readonly pollIntervalMs: number;
   readonly signal: AbortSignal;
-  readonly write: (text: string) => void;
+  /** stdout: text or bytes (JSON lines are written as bytes). */
+  readonly write: (chunk: string | Buffer) => void;
   readonly note: (text: string) => void;
 }
 
@@ -85,29 +87,42 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
     options.write(options.json ? `${JSON.stringify(report)}\n` : report.type === 'stats' ? formatStateStats(report) : formatRetransReport(report));
   };
 
-  const handle = (raws: RawTcpEvent[]) => {
-    rawCount += raws.length;
-    const produced: TraceEvent[] = [];
-    for (const raw of raws) tracker.process(raw, produced);
-    let text = '';
-    for (const event of produced) {
-      if (event.type === 'lost') lost += event.count ?? 0;
-      if (userFilter && !matchesFilters(event, filters)) continue;
-      if (retrans !== null && event.type === 'retransmit') {
-        retrans.add(event);
-        continue;
-      }
-      if (reportMode && event.type !== 'lost') continue;
-      if (options.count !== null && printed >= options.count) {
-        stop = true;
-        break;
-      }
-      text += options.json ? `${JSON.stringify(event)}\n` : formatEventLine(event);
-      if (event.type === 'lost' && options.json) options.note(`warning: the kernel lost ${event.count ?? 'some'} events on cpu${event.cpu}`);
-      printed++;
+  // Streaming: each raw event is decoded, tracked, filtered and serialized as the source hands
+  // it over, and output is written in chunks, so a poll of 10^5 events never holds 10^5 objects.
+  const jsonWriter = options.json ? new JsonLineWriter((chunk) => options.write(chunk)) : null;
+  let parts: string[] = [];
+  const flush = () => {
+    jsonWriter?.flush();
+    if (parts.length > 0) options.write(parts.join(''));
+    parts = [];
+  };
+  const onEvent = (event: TraceEvent) => {
+    if (event.type === 'lost') {
+      lost += event.count ?? 0;
+      if (options.json) options.note(`warning: the kernel lost ${event.count ?? 'some'} events on cpu${event.cpu}`);
     }
-    if (text !== '') options.write(text);
+    if (stop) return;
+    if (userFilter && !matchesFilters(event, filters)) return;
+    if (retrans !== null && event.type === 'retransmit') {
+      retrans.add(event);
+      return;
+    }
+    if (reportMode && event.type !== 'lost') return;
+    if (jsonWriter !== null) jsonWriter.write(event);
+    else {
+      parts.push(formatEventLine(event));
+      if (parts.length >= 2048) flush();
+    }
+    printed++;
     if (options.count !== null && printed >= options.count) stop = true;
+  };
+  const onRaw = (raw: RawTcpEvent) => {
+    rawCount++;
+    tracker.process(raw, onEvent);
+  };
+  const handle = (poll: (visit: (raw: RawTcpEvent) => void) => number) => {
+    poll(onRaw);
+    flush();
   };
 
   const report = (nowNs: number) => {
@@ -125,7 +140,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   let summary: SourceSummary;
   try {
     while (!stop && !options.signal.aborted) {
-      handle(source.poll());
+      handle((v) => source.poll(v));
       const nowNs = Number(process.hrtime.bigint());
       if (nowNs >= deadlineNs) break;
       if (options.intervalMs !== null && reportMode && nowNs - lastReportNs >= options.intervalMs * 1e6) report(nowNs);
@@ -133,8 +148,8 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
       await sleep(waitMs, options.signal);
     }
     if (!stop) {
-      handle(source.poll());
-      handle(source.drain());
+      handle((v) => source.poll(v));
+      handle((v) => source.drain(v));
     }
     if (reportMode && (options.intervalMs === null || Number(process.hrtime.bigint()) - lastReportNs > 0.2e9 || lastReportNs === startNs)) {
       report(Number(process.hrtime.bigint()));

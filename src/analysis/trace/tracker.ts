@@ -15,7 +15,7 @@
  *   takes over (tcp_time_wait); TIME_WAIT itself has no transition of its own.
  */
 import type { RawTcpEvent } from '../../sources/tracefs/raw-event.js';
-import type { AddressFamily } from '../../model/socket.js';
+import type { AddressFamily, Endpoint } from '../../model/socket.js';
 import type { TcpState } from '../../model/tcp-state.js';
 import { tcpStateFromKernel } from '../../model/tcp-state.js';
 import type { ConnectFailReason, StateEvent, TraceEvent, TraceEventType } from './events.js';
@@ -61,6 +61,9 @@ export interface TrackedSocket {
   localPort: number;
   remoteAddress: string;
   remotePort: number;
+  /** The endpoints as objects, replaced only when they change: events share them (and the JSON writer caches by them). */
+  local: Endpoint;
+  remote: Endpoint;
 }
 
 export interface TrackerOptions {
@@ -78,16 +81,35 @@ const MAX_TRACKED = 1_000_000;
 
 export class TraceTracker {
   readonly sockets = new Map<number, TrackedSocket>();
-  /** Transition counts, "OLD->NEW" -> n (states --stats). */
-  readonly transitions = new Map<string, number>();
+  /** Transition counts by kernel state numbers, old * 16 + new (a string key per event cost more than the rest of the bookkeeping). */
+  private readonly transitionCounts = new Float64Array(256);
   private readonly emit: ReadonlySet<TraceEventType>;
+  private readonly emitState: boolean;
+  private readonly emitConnect: boolean;
+  private readonly emitFailed: boolean;
+  private readonly emitAccept: boolean;
+  private readonly emitClose: boolean;
 
   constructor(private readonly options: TrackerOptions) {
     this.emit = options.emit;
+    this.emitState = options.emit.has('state');
+    this.emitConnect = options.emit.has('connect');
+    this.emitFailed = options.emit.has('connect-failed');
+    this.emitAccept = options.emit.has('accept');
+    this.emitClose = options.emit.has('close');
   }
 
-  /** Process one raw event; appends what it produces to `out`. */
-  process(raw: RawTcpEvent, out: TraceEvent[]): void {
+  /** Transition counts, "OLD->NEW" -> n (states --stats). */
+  get transitions(): Map<string, number> {
+    const counts = new Map<string, number>();
+    this.transitionCounts.forEach((n, i) => {
+      if (n > 0) counts.set(`${stateName(Math.floor(i / 16))}->${stateName(i % 16)}`, n);
+    });
+    return counts;
+  }
+
+  /** Process one raw event; hands what it produces to `out`. */
+  process(raw: RawTcpEvent, out: (event: TraceEvent) => void): void {
     switch (raw.kind) {
       case 'state':
         this.onState(raw, out);
@@ -102,16 +124,18 @@ export class TraceTracker {
         return;
       case 'lost':
         if (this.emit.has('lost')) {
-          out.push({ type: 'lost', ts: this.ts(raw.tsNs), family: null, local: null, remote: null, pid: null, process: null, count: raw.count, cpu: raw.cpu });
+          out({ type: 'lost', ts: this.ts(raw.tsNs), family: null, local: null, remote: null, pid: null, process: null, count: raw.count, cpu: raw.cpu });
         }
         return;
     }
   }
 
-  private onState(raw: RawTcpEvent, out: TraceEvent[]): void {
+  private onState(raw: RawTcpEvent, out: (event: TraceEvent) => void): void {
     const { oldState, newState, tsNs } = raw;
-    const key = `${stateName(oldState)}->${stateName(newState)}`;
-    this.transitions.set(key, (this.transitions.get(key) ?? 0) + 1);
+    if (oldState >= 0 && oldState < 16 && newState >= 0 && newState < 16) {
+      const index = oldState * 16 + newState;
+      this.transitionCounts[index] = (this.transitionCounts[index] ?? 0) + 1;
+    }
     let sock = this.sockets.get(raw.skaddr);
     let carriedOwner: Owner | null = null;
     if (sock !== undefined && sock.state !== oldState) {
@@ -125,10 +149,7 @@ export class TraceTracker {
     if (oldState === CLOSE && (newState === SYN_SENT || newState === LISTEN)) {
       sock = this.track(raw, 'active');
       sock.synSentNs = newState === SYN_SENT ? tsNs : null;
-      if (newState === LISTEN) {
-        sock.origin = null;
-        if (sock.owner !== null) this.options.processes.noteListener(raw.family, raw.localPort, sock.owner);
-      }
+      if (newState === LISTEN) sock.origin = null;
     } else if (oldState === LISTEN && newState === SYN_RECV) {
       // The child of a listener: the listener's time in LISTEN is not this socket's.
       durationNs = null;
@@ -140,63 +161,67 @@ export class TraceTracker {
       sock.owner = carriedOwner;
     }
     if (sock.owner === null && !raw.inInterrupt && raw.tid > 0) sock.owner = this.options.processes.byTid(raw.tid);
+    if (oldState === CLOSE && newState === LISTEN && sock.owner !== null) this.options.processes.noteListener(raw.family, raw.localPort, sock.owner);
     // The 4-tuple is complete from the first transition after connect() picked a port.
-    if (raw.localPort !== 0) {
+    if (raw.localPort !== 0 && (raw.localPort !== sock.localPort || raw.localAddress !== sock.localAddress)) {
       sock.localPort = raw.localPort;
       sock.localAddress = raw.localAddress;
+      sock.local = { address: raw.localAddress, port: raw.localPort };
     }
-    sock.remotePort = raw.remotePort;
-    sock.remoteAddress = raw.remoteAddress;
+    if (raw.remotePort !== sock.remotePort || raw.remoteAddress !== sock.remoteAddress) {
+      sock.remotePort = raw.remotePort;
+      sock.remoteAddress = raw.remoteAddress;
+      sock.remote = { address: raw.remoteAddress, port: raw.remotePort };
+    }
     sock.state = newState;
     sock.sinceNs = tsNs;
     if (newState === ESTABLISHED) sock.everEstablished = true;
 
-    const emit = this.emit;
     // Explicit literals, not spreads: this runs 10^5 times a second.
-    if (emit.has('state')) {
+    if (this.emitState) {
       const owner = this.owner(raw, sock);
       const event: StateEvent = {
         type: 'state',
         ts: this.ts(tsNs),
         family: sock.family,
-        local: { address: sock.localAddress, port: sock.localPort },
-        remote: { address: sock.remoteAddress, port: sock.remotePort },
+        local: sock.local,
+        remote: sock.remote,
         pid: owner === null ? null : owner.pid,
         process: owner === null ? null : owner.process,
         oldState: stateName(oldState),
         newState: stateName(newState),
         durationMs: durationNs === null ? null : round3(durationNs / 1e6),
       };
-      out.push(raw.detail === null ? event : { ...event, detail: raw.detail });
+      out(raw.detail === null ? event : { ...event, detail: raw.detail });
     }
-    if (oldState === SYN_SENT && newState === ESTABLISHED && emit.has('connect')) {
+    if (oldState === SYN_SENT && newState === ESTABLISHED && this.emitConnect) {
       const c = this.common(raw, sock);
-      out.push({
+      out({
         type: 'connect', ts: c.ts, family: c.family, local: c.local, remote: c.remote, pid: c.pid, process: c.process,
         latencyMs: sock.synSentNs === null ? null : round3((tsNs - sock.synSentNs) / 1e6),
       });
     }
-    if (oldState === SYN_SENT && newState === CLOSE && emit.has('connect-failed')) {
+    if (oldState === SYN_SENT && newState === CLOSE && this.emitFailed) {
       const c = this.common(raw, sock);
-      out.push({
+      out({
         type: 'connect-failed', ts: c.ts, family: c.family, local: c.local, remote: c.remote, pid: c.pid, process: c.process,
         reason: failReason(sock, raw),
         durationMs: sock.synSentNs === null ? null : round3((tsNs - sock.synSentNs) / 1e6),
         synRetransmits: sock.synRetransmits,
       });
     }
-    if (oldState === SYN_RECV && newState === ESTABLISHED && sock.origin === 'passive' && emit.has('accept')) {
+    if (oldState === SYN_RECV && newState === ESTABLISHED && sock.origin === 'passive' && this.emitAccept) {
       const c = this.common(raw, sock);
-      out.push({
+      out({
         type: 'accept', ts: c.ts, family: c.family, local: c.local, remote: c.remote, pid: c.pid, process: c.process,
         listener: { address: sock.localAddress, port: sock.localPort },
         handshakeMs: sock.synRecvNs === null ? null : round3((tsNs - sock.synRecvNs) / 1e6),
       });
     }
     if (newState === CLOSE) {
-      if (oldState !== LISTEN && sock.everEstablished && emit.has('close')) {
+      if (oldState !== LISTEN && sock.everEstablished && this.emitClose) {
         const c = this.common(raw, sock);
-        out.push({
+        out({
           type: 'close', ts: c.ts, family: c.family, local: c.local, remote: c.remote, pid: c.pid, process: c.process,
           durationMs: sock.startNs === null ? null : round3((tsNs - sock.startNs) / 1e6),
           bytesSent: raw.detail?.bytesAcked ?? null,
@@ -211,7 +236,7 @@ export class TraceTracker {
     }
   }
 
-  private onRetransmit(raw: RawTcpEvent, out: TraceEvent[]): void {
+  private onRetransmit(raw: RawTcpEvent, out: (event: TraceEvent) => void): void {
     const synack = raw.kind === 'retransmit-synack';
     const sock = synack ? undefined : this.sockets.get(raw.skaddr);
     const kind = synack ? 'synack' : raw.oldState === SYN_SENT ? 'syn' : 'data';
@@ -222,7 +247,7 @@ export class TraceTracker {
     if (!this.emit.has('retransmit')) return;
     // For a SYN-ACK, skaddr is the listener: its owner is the listener's.
     const owner = synack ? this.options.processes.listenerOwner(raw.family, raw.localPort) : this.ownerOf(raw, sock);
-    out.push({
+    out({
       type: 'retransmit',
       ts: this.ts(raw.tsNs),
       family: raw.family,
@@ -235,14 +260,14 @@ export class TraceTracker {
     });
   }
 
-  private onReset(raw: RawTcpEvent, out: TraceEvent[]): void {
+  private onReset(raw: RawTcpEvent, out: (event: TraceEvent) => void): void {
     const sock = raw.skaddr === 0 ? undefined : this.sockets.get(raw.skaddr);
     const received = raw.kind === 'receive-reset';
     if (received && sock !== undefined) sock.rstReceived = true;
     if (!this.emit.has('reset')) return;
     const owner = this.ownerOf(raw, sock);
     const state = received ? (sock === undefined ? null : stateOrNull(sock.state)) : stateOrNull(raw.oldState);
-    out.push({
+    out({
       type: 'reset',
       ts: this.ts(raw.tsNs),
       family: raw.family,
@@ -282,6 +307,8 @@ export class TraceTracker {
       localPort: raw.localPort,
       remoteAddress: raw.remoteAddress,
       remotePort: raw.remotePort,
+      local: { address: raw.localAddress, port: raw.localPort },
+      remote: { address: raw.remoteAddress, port: raw.remotePort },
     };
     this.sockets.set(raw.skaddr, sock);
     return sock;
@@ -297,8 +324,8 @@ export class TraceTracker {
     return {
       ts: this.ts(raw.tsNs),
       family: sock.family,
-      local: { address: sock.localAddress, port: sock.localPort },
-      remote: { address: sock.remoteAddress, port: sock.remotePort },
+      local: sock.local,
+      remote: sock.remote,
       pid: owner === null ? null : owner.pid,
       process: owner === null ? null : owner.process,
     };

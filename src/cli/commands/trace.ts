@@ -115,7 +115,10 @@ Examples:
               bufferKb: config.trace.buffer_kb,
               pollIntervalMs: config.trace.poll_interval_ms,
               signal: controller.signal,
-              write: out,
+              write: (chunk) => {
+                if (typeof chunk === 'string') out(chunk);
+                else process.stdout.write(chunk);
+              },
               note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),
             },
             createTraceIo({ root: location.root, bufferKb: config.trace.buffer_kb }),

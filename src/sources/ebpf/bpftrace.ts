@@ -16,7 +16,7 @@ import { findExecutable, hasKernelBtf } from '../../platform/capabilities.js';
 import { onShutdown } from '../../platform/shutdown.js';
 import type { RawTcpEvent } from '../tracefs/raw-event.js';
 import { lostEvent } from '../tracefs/raw-event.js';
-import type { RawEventSource, SourceSummary } from '../tracefs/source.js';
+import type { RawEventSource, RawEventVisitor, SourceSummary } from '../tracefs/source.js';
 import { buildBpftraceScript } from './script.js';
 import type { BpftraceProbe } from './script.js';
 import { parseBpftraceLine } from './parse.js';
@@ -62,7 +62,7 @@ export class BpftraceSource implements RawEventSource {
     return source;
   }
 
-  poll(): RawTcpEvent[] {
+  poll(visit: RawEventVisitor): number {
     if (this.exited && this.queue.length === 0 && !this.stopped) {
       this.stopped = true;
       throw new SourceError('bpftrace', `exited unexpectedly: ${meaningfulStderr(this.stderr) || 'no message'}`, {
@@ -77,13 +77,15 @@ export class BpftraceSource implements RawEventSource {
     while (cut > 0 && this.queue[cut - 1]!.tsNs > watermarkNs) cut--;
     const ready = this.queue.slice(0, cut);
     this.queue = this.queue.slice(cut);
-    return ready;
+    for (const event of ready) visit(event);
+    return ready.length;
   }
 
-  drain(): RawTcpEvent[] {
+  drain(visit: RawEventVisitor): number {
     const rest = this.queue.sort((a, b) => a.tsNs - b.tsNs);
     this.queue = [];
-    return rest;
+    for (const event of rest) visit(event);
+    return rest.length;
   }
 
   close(): SourceSummary {

@@ -15,6 +15,7 @@ import type { EventFormat } from './format.js';
 import { parseEventFormat } from './format.js';
 
 export const INSTANCE_PREFIX = 'tcpdiag-';
+const SUBBUF_KB = 64;
 
 export interface InstanceOptions {
   readonly root: string;
@@ -38,7 +39,7 @@ export interface CpuBufferStats {
 
 export class TracefsInstance {
   readonly path: string;
-  readonly subbufBytes: number;
+  subbufBytes: number;
   private readonly enabled: string[] = [];
   private pipes: CpuPipe[] = [];
   private removed = false;
@@ -66,6 +67,12 @@ export class TracefsInstance {
       // "mono" is CLOCK_MONOTONIC (ktime_get_mono_fast_ns), the clock Node's hrtime and
       // bpftrace's nsecs use, so event times convert to wall time and line up across sources.
       instance.write('trace_clock', 'mono');
+      // Bigger sub-buffers (6.8+) mean one read returns 64 KiB instead of 4 KiB: 16 times fewer
+      // syscalls at 170k events/s. Older kernels lack the file and keep 4 KiB pages.
+      if (existsSync(join(instance.path, 'buffer_subbuf_size_kb'))) {
+        instance.write('buffer_subbuf_size_kb', String(SUBBUF_KB));
+        instance.subbufBytes = readKbFile(join(instance.path, 'buffer_subbuf_size_kb'), 4) * 1024;
+      }
       instance.write('buffer_size_kb', String(options.bufferKb));
       // Overwrite mode (the default) makes the kernel report losses to the reader
       // (RB_MISSED_EVENTS on the next page) instead of counting them silently.

@@ -12,6 +12,7 @@ import type { CpuBufferStats, CpuPipe } from './instance.js';
 import { INSTANCE_PREFIX, TracefsInstance, removeStaleInstances } from './instance.js';
 import { parseRingBufferPage } from './ring-buffer.js';
 import type { RawTcpEvent } from './raw-event.js';
+import { CpuRun } from './cpu-run.js';
 import { lostEvent } from './raw-event.js';
 import type { TracepointSpec } from './tcp-events.js';
 import { buildDecoder } from './tcp-events.js';
@@ -38,12 +39,18 @@ export interface SourceSummary {
   readonly perCpu: readonly CpuBufferStats[];
 }
 
+/**
+ * Receives each event in time order. The object may be reused for the next event once the
+ * visitor returns (tracefs decodes into one scratch object): copy it to keep it.
+ */
+export type RawEventVisitor = (event: RawTcpEvent) => void;
+
 /** What the analysis needs from any event source (tracefs here, bpftrace in ../ebpf). */
 export interface RawEventSource {
-  /** Events ready now, in time order. */
-  poll(): RawTcpEvent[];
+  /** Hand every event ready now to `visit`, in time order; returns how many. */
+  poll(visit: RawEventVisitor): number;
   /** Everything still held (call once at the end, after a last poll). */
-  drain(): RawTcpEvent[];
+  drain(visit: RawEventVisitor): number;
   close(): SourceSummary;
 }
 
@@ -52,10 +59,14 @@ type Decode = ReturnType<typeof buildDecoder>;
 export class TracefsTcpSource implements RawEventSource {
   private readonly decoders = new Map<number, Decode>();
   private readonly pipes: CpuPipe[];
-  private readonly page: Buffer;
+  private readonly pageBytes: number;
+  /** Events stamped after the last poll's watermark, decoded, waiting for the next poll. */
   private held: RawTcpEvent[] = [];
   private lostReported = 0;
   private closed: SourceSummary | null = null;
+  /** Page buffers reused from poll to poll (a poll's pages are dead once it has emitted). */
+  private readonly pagePool: Buffer[] = [];
+  private pagesUsed = 0;
 
   private constructor(private readonly instance: TracefsInstance, tracepoints: readonly EnabledTracepoint[]) {
     for (const { spec, filter } of tracepoints) {
@@ -64,7 +75,7 @@ export class TracefsTcpSource implements RawEventSource {
       instance.enableEvent(spec.system, spec.event, filter);
     }
     this.pipes = instance.openPipes();
-    this.page = Buffer.alloc(instance.subbufBytes);
+    this.pageBytes = instance.subbufBytes;
   }
 
   static open(options: TracefsSourceOptions): TracefsTcpSource {
@@ -86,20 +97,12 @@ export class TracefsTcpSource implements RawEventSource {
     return this.instance.path;
   }
 
-  poll(): RawTcpEvent[] {
-    const watermarkNs = Number(process.hrtime.bigint());
-    let pending = mergeByTime([this.held, ...this.readAll()]);
-    let cut = pending.length;
-    while (cut > 0 && pending[cut - 1]!.tsNs > watermarkNs) cut--;
-    this.held = pending.slice(cut);
-    pending = cut === pending.length ? pending : pending.slice(0, cut);
-    return pending;
+  poll(visit: RawEventVisitor): number {
+    return this.emit(this.readAll(), Number(process.hrtime.bigint()), visit);
   }
 
-  drain(): RawTcpEvent[] {
-    const rest = mergeByTime([this.held, ...this.readAll()]);
-    this.held = [];
-    return rest;
+  drain(visit: RawEventVisitor): number {
+    return this.emit(this.readAll(), Infinity, visit);
   }
 
   close(): SourceSummary {
@@ -114,58 +117,84 @@ export class TracefsTcpSource implements RawEventSource {
     return this.closed;
   }
 
+  /**
+   * Merge the held events and every CPU's run by time (k is the CPU count + 1, so a linear
+   * scan for the minimum beats a heap), decoding each event as it is handed over. Events after
+   * the watermark are decoded and held for the next poll.
+   */
+  private emit(runs: CpuRun[], watermarkNs: number, visit: RawEventVisitor): number {
+    const held = this.held;
+    this.held = [];
+    let h = 0;
+    let count = 0;
+    for (;;) {
+      let best: CpuRun | null = null;
+      let bestTs = held.length > h ? held[h]!.tsNs : Infinity;
+      for (const run of runs) {
+        if (!run.done && run.peekTs() < bestTs) {
+          best = run;
+          bestTs = run.peekTs();
+        }
+      }
+      if (bestTs === Infinity) break;
+      const event = best === null ? held[h++]! : this.decodeAt(best);
+      if (event === null) continue;
+      if (bestTs > watermarkNs) this.held.push({ ...event });
+      else {
+        visit(event);
+        count++;
+      }
+    }
+    return count;
+  }
+
+  private decodeAt(run: CpuRun): RawTcpEvent | null {
+    const i = run.cursor++;
+    const offset = run.offset[i]!;
+    if (offset < 0) {
+      const n = run.lostCount[i]!;
+      return lostEvent(run.ts[i]!, run.cpu, n < 0 ? null : n);
+    }
+    const page = run.pages[run.page[i]!]!;
+    const decode = this.decoders.get(page.readUInt16LE(offset));
+    return decode === undefined ? null : decode(page, offset, run.ts[i]!, run.cpu);
+  }
+
   /** Everything each CPU's buffer holds now: one time-ordered run per CPU. */
-  private readAll(): RawTcpEvent[][] {
-    const runs: RawTcpEvent[][] = [];
-    const decoders = this.decoders;
+  private readAll(): CpuRun[] {
+    const runs: CpuRun[] = [];
+    this.pagesUsed = 0;
     for (const pipe of this.pipes) {
-      const cpu = pipe.cpu;
-      const out: RawTcpEvent[] = [];
-      runs.push(out);
+      const run = new CpuRun(pipe.cpu);
+      runs.push(run);
+      let pageIndex = 0;
+      let page = this.nextPage();
       const visitor = {
-        event: (buf: Buffer, offset: number, _length: number, tsNs: number) => {
-          const decode = decoders.get(buf.readUInt16LE(offset));
-          if (decode === undefined) return;
-          const event = decode(buf, offset, tsNs, cpu);
-          if (event !== null) out.push(event);
-        },
+        event: (_buf: Buffer, offset: number, _length: number, tsNs: number) => run.push(tsNs, pageIndex, offset, 0),
         lost: (count: number | null, tsNs: number) => {
           this.lostReported += count ?? 0;
-          out.push(lostEvent(tsNs, cpu, count));
+          run.push(tsNs, pageIndex, -1, count ?? -1);
         },
       };
       // A bounded drain per poll: 16 MiB of 4 KiB pages is 4096 reads.
       for (let pages = 0; pages < 65536; pages++) {
-        const n = this.instance.readPage(pipe, this.page);
+        const n = this.instance.readPage(pipe, page);
         if (n <= 0) break;
-        parseRingBufferPage(this.page, n, visitor);
+        pageIndex = run.addPage(page);
+        parseRingBufferPage(page, n, visitor);
+        this.pagesUsed++;
+        page = this.nextPage();
       }
     }
     return runs;
   }
-}
 
-/**
- * Merge runs that are each in time order (one per CPU: a CPU's ring buffer is written in
- * order) into one, in linear time: sorting 10^5 events a poll with a comparator was a
- * measurable share of the CPU.
- */
-export function mergeByTime(runs: readonly RawTcpEvent[][]): RawTcpEvent[] {
-  let result: RawTcpEvent[] = [];
-  for (const run of runs) {
-    if (run.length === 0) continue;
-    result = result.length === 0 ? run : mergeTwo(result, run);
+  private nextPage(): Buffer {
+    let page = this.pagePool[this.pagesUsed];
+    if (page === undefined) {
+      page = Buffer.allocUnsafe(this.pageBytes);
+      this.pagePool.push(page);
+    }
+    return page;
   }
-  return result;
-}
-
-function mergeTwo(a: readonly RawTcpEvent[], b: readonly RawTcpEvent[]): RawTcpEvent[] {
-  const out = new Array<RawTcpEvent>(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) out[k++] = a[i]!.tsNs <= b[j]!.tsNs ? a[i++]! : b[j++]!;
-  while (i < a.length) out[k++] = a[i++]!;
-  while (j < b.length) out[k++] = b[j++]!;
-  return out;
 }

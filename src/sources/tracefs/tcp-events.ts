@@ -32,14 +32,19 @@ type Decode = (buf: Buffer, off: number, tsNs: number, cpu: number) => RawTcpEve
 
 /** IPv4 text by the address's 32-bit value: loopback tests see the same few addresses 10^5 times. */
 const v4Cache = new Map<number, string>();
+let lastV4Key = -1;
+let lastV4Text = '';
 function ipv4At(buf: Buffer, off: number): string {
   const key = buf.readUInt32LE(off);
+  if (key === lastV4Key) return lastV4Text;
   let text = v4Cache.get(key);
   if (text === undefined) {
     text = formatIpv4(buf, off);
     if (v4Cache.size > 65536) v4Cache.clear();
     v4Cache.set(key, text);
   }
+  lastV4Key = key;
+  lastV4Text = text;
   return text;
 }
 
@@ -52,16 +57,39 @@ function pointerKey(buf: Buffer, off: number): number {
   return (buf.readUInt32LE(off + 4) & 0xffff) * 4294967296 + buf.readUInt32LE(off);
 }
 
-/** One shape for every event (a literal with the same keys in the same order keeps V8's inline caches monomorphic). */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Every decoder fills this one object: 10^5 short-lived event objects a second were a large
+ * share of the garbage collector's work. Consumers see it only during their callback
+ * (RawEventSource says so); the source copies it when it must hold an event across polls.
+ */
+const scratch: Mutable<RawTcpEvent> = {
+  kind: 'state', tsNs: 0, cpu: 0, tid: 0, inInterrupt: false, skaddr: 0, family: 4, localAddress: '', localPort: 0,
+  remoteAddress: '', remotePort: 0, oldState: 0, newState: 0, reason: null, count: null, comm: null, detail: null,
+};
+
 function rawEvent(
   kind: Exclude<RawEventKind, 'lost'>, tsNs: number, cpu: number, tid: number, inInterrupt: boolean, skaddr: number,
   family: AddressFamily, localAddress: string, localPort: number, remoteAddress: string, remotePort: number,
   oldState: number, newState: number, reason: string | null,
 ): RawTcpEvent {
-  return {
-    kind, tsNs, cpu, tid, inInterrupt, skaddr, family, localAddress, localPort, remoteAddress, remotePort,
-    oldState, newState, reason, count: null, comm: null, detail: null,
-  };
+  const e = scratch;
+  e.kind = kind;
+  e.tsNs = tsNs;
+  e.cpu = cpu;
+  e.tid = tid;
+  e.inInterrupt = inInterrupt;
+  e.skaddr = skaddr;
+  e.family = family;
+  e.localAddress = localAddress;
+  e.localPort = localPort;
+  e.remoteAddress = remoteAddress;
+  e.remotePort = remotePort;
+  e.oldState = oldState;
+  e.newState = newState;
+  e.reason = reason;
+  return e;
 }
 
 function offsetOf(format: EventFormat, name: string): number {
