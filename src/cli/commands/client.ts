@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { action, out } from '../run.js';
 import { loadConfig, printJsonLine } from '../context.js';
+import { InvalidArgumentError } from 'commander';
 import { parseDurationMs, parsePositiveInt } from '../options.js';
 import { FileUnreadableError, UsageError } from '../../errors.js';
 import { onSignal } from '../../platform/shutdown.js';
@@ -21,6 +22,19 @@ interface ClientFlags {
   json?: boolean;
 }
 
+/**
+ * A duration where a bare number means milliseconds, as the issue writes `--interval MS`:
+ * `--interval 500` must not wait 500 s. Units work too (500ms, 2s).
+ */
+export function parseMillis(text: string): number {
+  if (/^\s*\d+(\.\d+)?\s*$/.test(text)) {
+    const ms = Number(text);
+    if (ms <= 0) throw new InvalidArgumentError(`"${text}": the duration must be positive`);
+    return ms;
+  }
+  return parseDurationMs(text);
+}
+
 const EOL = { lf: Buffer.from('\n'), crlf: Buffer.from('\r\n'), none: Buffer.alloc(0) } as const;
 
 export function registerClient(program: Command): void {
@@ -33,9 +47,9 @@ export function registerClient(program: Command): void {
     .option('--hex <bytes>', 'send these bytes, written in hex: "48 65 6c 6c 6f"')
     .option('--file <path>', 'send the contents of this file')
     .option('--repeat <n>', 'send the payload n times', parsePositiveInt, 1)
-    .option('--interval <duration>', 'time between repeats', parseDurationMs, 1000)
-    .option('--wait <duration>', 'after the last send, close once nothing arrived for this long', parseDurationMs, 1000)
-    .option('--timeout <duration>', 'connect timeout', parseDurationMs, 5000)
+    .option('--interval <ms>', 'time between repeats (500, 500ms, 2s; a bare number is ms)', parseMillis, 1000)
+    .option('--wait <ms>', 'after the last send, close once nothing arrived for this long (bare number: ms)', parseMillis, 1000)
+    .option('--timeout <ms>', 'connect timeout (bare number: ms)', parseMillis, 5000)
     .option('--mss <bytes>', 'TCP_MAXSEG before the SYN: the MSS this client advertises (88-65535)', parsePositiveInt)
     .addOption(new Option('--eol <eol>', 'interactive mode: line ending sent after each line').choices(['lf', 'crlf', 'none']).default('lf'))
     .option('--no-hex-dump', 'show data as text only')

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { action, out } from '../run.js';
 import { loadConfig, printJsonLine } from '../context.js';
-import { collect, parseDurationMs, parseNonNegativeInt, parsePositiveInt, parseSizeBytes } from '../options.js';
+import { collect, parseNonNegativeInt, parsePositiveInt, parseSizeBytes } from '../options.js';
+import { parseMillis } from './client.js';
 import { UsageError } from '../../errors.js';
 import { onSignal } from '../../platform/shutdown.js';
 
@@ -32,7 +33,7 @@ export function registerServer(program: Command): void {
     .option('--never-close', "never close after the peer's FIN: this side stays in CLOSE_WAIT, the peer in FIN_WAIT2")
     .option('--never-read', 'never read: the receive queue fills and the window the server advertises drops to zero')
     .option('--reset-after <bytes>', 'send RST (instead of FIN) once a connection has received this many bytes', parseSizeBytes)
-    .option('--accept-delay <duration>', 'wait this long after accepting a connection before reading or answering it', parseDurationMs)
+    .option('--accept-delay <ms>', 'wait this long after accepting a connection before reading or answering it (bare number: ms)', parseMillis)
     .option('--backlog <n>', 'listen() backlog (capped by net.core.somaxconn)', parsePositiveInt)
     .option('--no-accept', 'never accept(): with a small --backlog the accept queue overflows (ListenOverflows)')
     .option('--mss <bytes>', 'TCP_MAXSEG on the listener: the MSS advertised in SYN-ACKs (88-65535)', parsePositiveInt)
