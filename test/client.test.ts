@@ -57,7 +57,10 @@ test('client sends text with escapes, repeats it every --interval ms, and its co
     assert.equal(server.received().toString(), 'ping\r\nping\r\nping\r\n');
     const events = jsonLines(result.stdout);
     assert.equal(events[0]?.type, 'connected');
-    assert.equal(events.filter((e) => e.type === 'sent').length, 3);
+    const sent = events.filter((e) => e.type === 'sent');
+    assert.equal(sent.length, 3);
+    const times = sent.map((e) => Date.parse(String(e.ts)));
+    for (let i = 1; i < times.length; i++) assert.ok((times[i] ?? 0) - (times[i - 1] ?? 0) >= 45, `sends ${times.join(', ')} are --interval 50 apart`);
     const received = events.filter((e) => e.type === 'received');
     assert.equal(received.reduce((n, e) => n + Number(e.bytes), 0), 18);
     const summary = events.at(-1);
