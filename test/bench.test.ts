@@ -277,3 +277,21 @@ test('--threads splits the connections over worker threads and the request limit
   assert.equal(r.connects, 6);
   assertAddsUp(r);
 });
+
+test('the net.Socket transport gives the same exact counts as the default libuv-handle transport', async () => {
+  const srv = await httpServer((n) => (n % 4 === 0 ? 504 : 200));
+  for (const mode of [[], ['--new-connection']]) {
+    const before = srv.seen();
+    const r = await runCliJson<BenchJson & { settings: { transport: string } }>(['bench', `http://127.0.0.1:${srv.port}/`, '--requests', '200',
+      '--connections', '4', '--transport', 'net', ...mode, '--json']);
+    assert.equal(r.settings.transport, 'net');
+    assert.equal(r.requests, 200);
+    assert.equal(srv.seen() - before, 200);
+    assert.equal(r.statusCodes['504'], 50);
+    assert.equal(r.errors.http, 50);
+    assertAddsUp(r);
+  }
+  const resetPort = await listen(net.createServer((socket) => socket.once('data', () => socket.resetAndDestroy())));
+  const reset = await runCliJson<BenchJson>(['bench', `127.0.0.1:${resetPort}`, '--payload', 'x', '--requests', '10', '--transport', 'net', '--json']);
+  assert.deepEqual(reset.errors, { reset: 10 });
+});

@@ -1,8 +1,8 @@
 /*
  * The reference for bench/loadgen's new-connection rate: C threads (one per "connection")
- * each doing connect -> write one HTTP request -> read the response -> close, in a loop for
- * a fixed time, with blocking sockets. The same work per connection as
- * `tcpdiag bench --new-connection`.
+ * each doing connect -> write one HTTP request (Connection: close) -> read the response -> close,
+ * in a loop for a fixed time, with blocking sockets. The same work per connection as
+ * `tcpdiag bench --new-connection`, which also says Connection: close (RFC 9112 section 9.6).
  *
  * usage: connect-loop PORT CONNECTIONS SECONDS   prints "connections=N seconds=S rate=R errors=E"
  */
@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char REQUEST[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: connect-loop\r\n\r\n";
+static const char REQUEST[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: connect-loop\r\nConnection: close\r\n\r\n";
 static int port;
 static double deadline;
 static atomic_long done, errors;

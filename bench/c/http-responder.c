@@ -2,6 +2,8 @@
  * A tiny HTTP/1.1 responder for bench/loadgen: epoll, one thread, keep-alive, answers every
  * request head ("\r\n\r\n") with a fixed 200 and a 13-byte body, so that the server is not
  * what limits the load generators being compared. Not a real server: no request bodies.
+ * A request carrying "Connection: close" is answered and then closed by the server (so the
+ * server, the active closer, holds the TIME_WAIT, as with any HTTP server).
  *
  * usage: http-responder PORT_FILE   (listens on 127.0.0.1, an ephemeral port, and writes the
  *        port number to PORT_FILE once it accepts connections; exits on SIGTERM)
@@ -78,6 +80,7 @@ int main(int argc, char **argv) {
           }
         }
         if (outlen > 0 && write(c->fd, out, outlen) < 0 && errno != EAGAIN) { closed = 1; break; }
+        if (outlen > 0 && memmem(buf, r, "Connection: close", 17) != NULL) { closed = 1; break; }
         if ((size_t)r < sizeof buf) break;
       }
       if (closed || (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {

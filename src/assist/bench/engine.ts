@@ -9,10 +9,12 @@
  * Engines in several worker threads share one control block (SharedArrayBuffer) so a request
  * limit holds exactly across them, a stop reaches all, and progress can be read from outside.
  */
-import net from 'node:net';
 import type { Histogram } from 'hdr-histogram-js';
 import { TimeoutError } from '../../errors.js';
-import { connectWithMss, tcpInfoOf } from '../socket-options.js';
+import { connectWithMss } from '../socket-options.js';
+import { decodeTcpInfo } from '../../model/tcp-info.js';
+import { adoptSocket, dialerFor } from './transport.js';
+import type { Conn, ConnEvents, Dialer, TransportKind } from './transport.js';
 import { loadNative } from '../../native/index.js';
 import { HttpResponseParser, MalformedResponseError, NEED_MORE } from './http-response.js';
 import { RawReplyMatcher } from './raw-reply.js';
@@ -55,6 +57,8 @@ export interface EngineConfig {
   readonly timeoutMs: number;
   /** TCP_MAXSEG before the SYN (connectWithMss); null = the kernel's default. */
   readonly mss: number | null;
+  /** How connections are opened (transport.ts); `handle` falls back to `net` when unusable. */
+  readonly transport: TransportKind;
   readonly control: Int32Array;
 }
 
@@ -75,12 +79,14 @@ export interface EngineResult {
   /** Open loop: requests that were due but never sent before the run ended. */
   readonly unsent: number;
   readonly elapsedMs: number;
+  /** The transport actually used (after any fallback). */
+  readonly transport: TransportKind;
   readonly connectHistogram: string;
   readonly latencyHistogram: string;
 }
 
 interface Slot {
-  socket: net.Socket | null;
+  conn: Conn | null;
   connected: boolean;
   busy: boolean;
   /** When the current request was due (open loop) or written (closed loop). */
@@ -110,7 +116,9 @@ class Engine {
   private readonly statusCounts = new Float64Array(1000);
   private readonly due: number[] = [];
   private dueHead = 0;
-  private readonly sampleTcpInfo = loadNative().addon !== null;
+  private readonly addon = loadNative().addon;
+  private readonly dial: Dialer;
+  readonly transport: TransportKind;
   private requests = 0;
   private successes = 0;
   private connects = 0;
@@ -130,6 +138,9 @@ class Engine {
 
   constructor(private readonly config: EngineConfig) {
     this.request = Buffer.from(config.request.buffer, config.request.byteOffset, config.request.byteLength);
+    const { dial, kind } = dialerFor(config.transport);
+    this.dial = dial;
+    this.transport = kind;
   }
 
   run(): Promise<EngineResult> {
@@ -140,7 +151,7 @@ class Engine {
       const { config } = this;
       for (let i = 0; i < config.connections; i++) {
         this.slots.push({
-          socket: null,
+          conn: null,
           connected: false,
           busy: false,
           intendedMs: 0,
@@ -233,7 +244,7 @@ class Engine {
   private start(slot: Slot, intendedMs: number, now: number): void {
     slot.busy = true;
     slot.intendedMs = intendedMs;
-    if (slot.socket !== null && slot.connected) this.send(slot, now);
+    if (slot.conn !== null && slot.connected) this.send(slot, now);
     else this.connect(slot);
   }
 
@@ -249,93 +260,91 @@ class Engine {
             socket.destroy();
             return;
           }
-          this.attach(slot, socket, false);
-          this.onConnect(slot, socket, startedMs);
+          let conn: Conn | null = null;
+          conn = adoptSocket(socket, this.eventsFor(slot, () => conn));
+          slot.conn = conn;
+          this.onConnect(slot, conn, startedMs);
         },
         (error: unknown) => this.fail(slot, null, error),
       );
       return;
     }
-    const socket: net.Socket = net.connect({
-      host: address,
-      port,
-      noDelay: true,
-      onread: { buffer: slot.readBuffer, callback: (nread: number, buf: Uint8Array): boolean => {
-        this.onRead(slot, socket, nread, buf as Buffer);
-        return true;
-      } },
-    });
-    this.attach(slot, socket, true);
-    socket.once('connect', () => this.onConnect(slot, socket, startedMs));
+    let conn: Conn | null = null;
+    conn = this.dial(address, port, slot.readBuffer, this.eventsFor(slot, () => conn, startedMs));
+    slot.conn = conn;
   }
 
-  private attach(slot: Slot, socket: net.Socket, usesOnread: boolean): void {
-    slot.socket = socket;
-    socket.on('error', (error: Error) => this.fail(slot, socket, error));
-    socket.on('end', () => this.onEnd(slot, socket));
-    socket.on('close', () => {
-      if (slot.socket === socket) {
-        slot.socket = null;
-        slot.connected = false;
-        if (slot.busy) this.fail(slot, socket, Object.assign(new Error('connection closed before the reply'), { code: 'TCPDIAG_CLOSED' }));
-      }
-    });
-    if (!usesOnread) socket.on('data', (chunk: Buffer) => this.onRead(slot, socket, chunk.length, chunk));
+  /** Events of one connection, ignored once the slot has moved on to another connection. */
+  private eventsFor(slot: Slot, self: () => Conn | null, startedMs = 0): ConnEvents {
+    return {
+      onConnect: () => {
+        const conn = self();
+        if (conn !== null) this.onConnect(slot, conn, startedMs);
+      },
+      onData: (nread, buf) => {
+        const conn = self();
+        if (conn !== null) this.onRead(slot, conn, nread, buf);
+      },
+      onEnd: () => {
+        const conn = self();
+        if (conn !== null) this.onEnd(slot, conn);
+      },
+      onError: (error) => this.fail(slot, self(), error),
+    };
   }
 
-  private onConnect(slot: Slot, socket: net.Socket, startedMs: number): void {
-    if (slot.socket !== socket) return;
+  private onConnect(slot: Slot, conn: Conn, startedMs: number): void {
+    if (slot.conn !== conn) return;
     const now = performance.now();
     this.connects++;
     recordMs(this.connectHist, now - startedMs);
     slot.connected = true;
-    if (this.config.mss !== null) socket.setNoDelay(true);
     if (slot.busy) this.send(slot, now);
   }
 
   /** `now` is fresh: the caller just read the clock. */
   private send(slot: Slot, now: number): void {
-    const socket = slot.socket;
-    if (socket === null) return;
+    const conn = slot.conn;
+    if (conn === null) return;
     if (this.config.ratePerSecond === null) slot.intendedMs = now;
     slot.phaseStartMs = now;
     slot.http?.reset(this.config.headRequest);
     slot.raw?.reset();
     this.bytesSent += this.request.length;
-    socket.write(this.request);
+    conn.write(this.request);
   }
 
-  private onRead(slot: Slot, socket: net.Socket, nread: number, buf: Buffer): void {
+  private onRead(slot: Slot, conn: Conn, nread: number, buf: Buffer): void {
     this.bytesReceived += nread;
-    if (!slot.busy || slot.socket !== socket) return; // bytes nobody asked for: counted, ignored
+    if (!slot.busy || slot.conn !== conn) return; // bytes nobody asked for: counted, ignored
     let end: number;
     try {
       end = slot.http !== null ? slot.http.feed(buf, 0, nread) : slot.raw !== null ? slot.raw.feed(buf, 0, nread) : 0;
     } catch (error: unknown) {
-      this.fail(slot, socket, error);
+      this.fail(slot, conn, error);
       return;
     }
     if (end === NEED_MORE) return;
-    this.succeed(slot, socket, performance.now(), slot.http?.statusCode ?? 0);
+    this.succeed(slot, conn, performance.now(), slot.http?.statusCode ?? 0);
   }
 
-  private onEnd(slot: Slot, socket: net.Socket): void {
-    if (slot.socket !== socket) return;
+  private onEnd(slot: Slot, conn: Conn): void {
+    if (slot.conn !== conn) return;
     slot.connected = false;
-    if (!slot.busy) return this.closeSocket(slot, socket);
+    if (!slot.busy) return this.closeConn(slot, conn);
     if (slot.http !== null) {
       try {
         slot.http.endOfStream();
       } catch (error: unknown) {
-        return this.fail(slot, socket, error);
+        return this.fail(slot, conn, error);
       }
-      this.succeed(slot, socket, performance.now(), slot.http.statusCode);
+      this.succeed(slot, conn, performance.now(), slot.http.statusCode);
       return;
     }
-    this.fail(slot, socket, Object.assign(new Error('connection closed before the reply was complete'), { code: 'TCPDIAG_CLOSED' }));
+    this.fail(slot, conn, Object.assign(new Error('connection closed before the reply was complete'), { code: 'TCPDIAG_CLOSED' }));
   }
 
-  private succeed(slot: Slot, socket: net.Socket, now: number, status: number): void {
+  private succeed(slot: Slot, conn: Conn, now: number, status: number): void {
     recordMs(this.latencyHist, now - slot.intendedMs);
     this.requests++;
     if (status !== 0) this.statusCounts[status % 1000]! += 1;
@@ -345,13 +354,13 @@ class Engine {
     Atomics.add(this.config.control, CTL_COMPLETED, 1);
     slot.busy = false;
     const keep = !this.config.newConnection && slot.connected && (slot.http === null || slot.http.keepAlive);
-    if (!keep) this.closeSocket(slot, socket);
+    if (!keep) this.closeConn(slot, conn);
     this.next(slot, now);
   }
 
-  private fail(slot: Slot, socket: net.Socket | null, error: unknown): void {
-    if (socket !== null && slot.socket !== socket) return;
-    if (socket !== null) this.closeSocket(slot, socket);
+  private fail(slot: Slot, conn: Conn | null, error: unknown): void {
+    if (conn !== null && slot.conn !== conn) return;
+    if (conn !== null) this.closeConn(slot, conn);
     // An idle kept-alive connection that the server closed or reset is not a failed request.
     if (!slot.busy) return;
     slot.busy = false;
@@ -370,19 +379,24 @@ class Engine {
   }
 
   /** Sample tcp_info (retransmissions this socket saw) while the fd still exists, then close. */
-  private closeSocket(slot: Slot, socket: net.Socket): void {
-    if (slot.socket === socket) {
-      slot.socket = null;
+  private closeConn(slot: Slot, conn: Conn): void {
+    if (slot.conn === conn) {
+      slot.conn = null;
       slot.connected = false;
     }
-    if (this.sampleTcpInfo && !socket.destroyed) {
-      const info = tcpInfoOf(socket);
-      if (info !== null) {
-        this.retransmits += info.totalRetrans;
-        this.socketsSampled++;
+    const fd = this.addon === null ? null : conn.fd();
+    if (fd !== null && fd >= 0 && this.addon !== null) {
+      try {
+        const info = decodeTcpInfo(this.addon.getTcpInfo(fd));
+        if (info !== null) {
+          this.retransmits += info.totalRetrans;
+          this.socketsSampled++;
+        }
+      } catch {
+        // The socket is already gone (reset): nothing to sample.
       }
     }
-    socket.destroy();
+    conn.close();
   }
 
   /** Every SWEEP_INTERVAL_MS: request and connect timeouts, the deadline and an outside stop. */
@@ -396,8 +410,8 @@ class Engine {
     for (const slot of this.slots) {
       if (slot.busy && now - slot.phaseStartMs > timeoutMs) {
         const what = slot.connected ? `no complete reply within ${timeoutMs} ms` : `connect not established within ${timeoutMs} ms`;
-        const socket = slot.socket;
-        if (socket !== null) this.fail(slot, socket, new TimeoutError(what));
+        const conn = slot.conn;
+        if (conn !== null) this.fail(slot, conn, new TimeoutError(what));
         else if (this.config.mss === null) this.fail(slot, null, new TimeoutError(what));
       }
     }
@@ -425,7 +439,7 @@ class Engine {
     this.endMs = performance.now();
     clearInterval(this.sweepTimer);
     if (this.scheduleTimer !== undefined) clearTimeout(this.scheduleTimer);
-    for (const slot of this.slots) if (slot.socket !== null) this.closeSocket(slot, slot.socket);
+    for (const slot of this.slots) if (slot.conn !== null) this.closeConn(slot, slot.conn);
     this.resolve?.({
       requests: this.requests,
       successes: this.successes,
@@ -439,6 +453,7 @@ class Engine {
       socketsSampled: this.socketsSampled,
       unsent: this.due.length - this.dueHead,
       elapsedMs: this.endMs - this.startMs,
+      transport: this.transport,
       connectHistogram: encodeHistogram(this.connectHist),
       latencyHistogram: encodeHistogram(this.latencyHist),
     });

@@ -10,6 +10,7 @@ import { encodeHistogram as encodeOf, mergeEncoded, newHistogram, percentilesMs 
 import type { PercentilesMs } from './histogram.js';
 import { renderBaselineText } from './baseline.js';
 import type { BaselineComparison } from './baseline.js';
+import type { TransportKind } from './transport.js';
 
 export interface RunResult {
   /** Request (or HTTP body) payload size of this run, bytes. */
@@ -35,6 +36,8 @@ export interface RunResult {
   readonly socketsSampled: number;
   readonly unsent: number;
   readonly elapsedMs: number;
+  /** net.Socket or libuv handles (the fallback may differ from what was asked). */
+  readonly transport: TransportKind;
   /** Base64 HDR histograms (microseconds) so runs and files can be merged later. */
   readonly histograms: { readonly connectUs: string; readonly latencyUs: string };
 }
@@ -49,9 +52,10 @@ export interface BenchSettings {
   readonly durationMs: number | null;
   readonly requestLimit: number | null;
   readonly timeoutMs: number;
+  readonly transport: TransportKind;
 }
 
-export interface BenchReport extends Omit<RunResult, 'payloadBytes' | 'mss'> {
+export interface BenchReport extends Omit<RunResult, 'payloadBytes' | 'mss' | 'transport'> {
   readonly settings: BenchSettings;
   readonly runs: readonly RunResult[];
   /** --mss-sweep: throughput per MSS relative to the best one. */
@@ -99,7 +103,7 @@ interface Mergeable {
  * Merge parts into one result. `parallel`: the parts ran at the same time (worker threads),
  * so the elapsed time is the longest one; otherwise they ran one after another (runs) and add.
  */
-function merge(parts: readonly Mergeable[], parallel: boolean): Omit<RunResult, 'payloadBytes' | 'mss'> {
+function merge(parts: readonly Mergeable[], parallel: boolean): Omit<RunResult, 'payloadBytes' | 'mss' | 'transport'> {
   const connectHist = newHistogram();
   const latencyHist = newHistogram();
   const errors: Partial<Record<ErrorClass, number>> = {};
@@ -150,7 +154,7 @@ function merge(parts: readonly Mergeable[], parallel: boolean): Omit<RunResult, 
 /** One run (one payload size at one MSS) from the engines that ran it in parallel. */
 export function mergeEngineResults(results: readonly EngineResult[], payloadBytes: number, mss: number | null): RunResult {
   const parts = results.map((r) => ({ ...r, connectUs: r.connectHistogram, latencyUs: r.latencyHistogram }));
-  return { payloadBytes, mss, ...merge(parts, true) };
+  return { payloadBytes, mss, transport: results[0]?.transport ?? 'net', ...merge(parts, true) };
 }
 
 export function buildReport(settings: BenchSettings, runs: readonly RunResult[], baseline: BaselineComparison | null = null): BenchReport {
@@ -200,7 +204,7 @@ function percentileTable(rows: ReadonlyArray<{ name: string; p: PercentilesMs }>
   ]);
 }
 
-export function renderRunText(run: Omit<RunResult, 'payloadBytes' | 'mss'>): string {
+export function renderRunText(run: Omit<RunResult, 'payloadBytes' | 'mss' | 'transport'>): string {
   const lines: string[] = [];
   lines.push(percentileTable([
     { name: 'connect', p: run.connectMs },

@@ -14,6 +14,7 @@ import type { BenchReport, BenchSettings, RunResult } from './report.js';
 import { compareWithBaseline, readBaseline } from './baseline.js';
 import type { BaselineThresholds } from './baseline.js';
 import type { ReplyRule } from './raw-reply.js';
+import type { TransportKind } from './transport.js';
 
 export interface BenchOptions {
   readonly target: string;
@@ -37,6 +38,8 @@ export interface BenchOptions {
   readonly timeoutMs: number;
   readonly threads: number;
   readonly mss: number | null;
+  /** How connections are opened: libuv handles (fast) or net.Socket (transport.ts). */
+  readonly transport: TransportKind;
   readonly mssSweep: readonly number[] | null;
   readonly baselineFile: string | null;
   readonly thresholds: BaselineThresholds;
@@ -97,7 +100,11 @@ function planRuns(options: BenchOptions, target: BenchTarget): RunPlan[] {
         plans.push({ payloadBytes: body.length, mss, request: body, reply });
       } else {
         const method = options.method ?? (body === null ? 'GET' : 'POST');
-        const request = buildHttpRequest({ method, path: target.path, hostHeader: target.hostHeader, headers: options.headers, body });
+        // A client that closes after one request says so (RFC 9112 section 9.6); the server then
+        // closes first and holds the TIME_WAIT, so the client's port search stays cheap.
+        const saysConnection = options.headers.some((h) => /^connection\s*:/i.test(h));
+        const headers = options.newConnection && !saysConnection ? [...options.headers, 'Connection: close'] : options.headers;
+        const request = buildHttpRequest({ method, path: target.path, hostHeader: target.hostHeader, headers, body });
         plans.push({ payloadBytes: body?.length ?? 0, mss, request, reply: null });
       }
     }
@@ -130,6 +137,7 @@ export async function runBench(options: BenchOptions): Promise<{ report: BenchRe
     durationMs: options.durationMs,
     requestLimit: options.requests,
     timeoutMs: options.timeoutMs,
+    transport: runs[0]?.transport ?? options.transport,
   };
   let report = buildReport(settings, runs);
   if (baseline !== null && options.baselineFile !== null) {
@@ -159,6 +167,7 @@ async function runOne(options: BenchOptions, target: BenchTarget, address: strin
       requestLimit: options.requests,
       timeoutMs: options.timeoutMs,
       mss: plan.mss,
+      transport: options.transport,
       control,
     });
   }

@@ -25,6 +25,7 @@ interface BenchFlags {
   timeout: number;
   threads: number;
   mss?: number;
+  transport: 'handle' | 'net';
   mssSweep?: number[];
   baseline?: string;
   maxLatencyIncrease: number;
@@ -80,6 +81,11 @@ export function unescapeDelimiter(text: string): Buffer {
   return Buffer.from(bytes);
 }
 
+function parseTransport(text: string): 'handle' | 'net' {
+  if (text !== 'handle' && text !== 'net') throw new InvalidArgumentError(`"${text}" is not a transport: write handle or net`);
+  return text;
+}
+
 function parseMss(text: string): number {
   const n = parsePositiveInt(text);
   if (n < 88 || n > 65535) throw new InvalidArgumentError(`MSS "${text}" is out of range: the kernel accepts 88-65535`);
@@ -118,6 +124,7 @@ export function registerBench(program: Command): void {
     .option('--new-connection', 'open a new connection for every request instead of keeping them alive')
     .option('--timeout <time>', 'connect and per-request timeout', parseDurationMs, 5000)
     .option('--threads <n>', 'run the load loop on N worker threads (connections are split between them)', parsePositiveInt, 1)
+    .option('--transport <kind>', 'how connections are opened: handle (libuv handles, fast) or net (net.Socket)', parseTransport, 'handle')
     .option('--mss <bytes>', 'set TCP_MAXSEG before each SYN (needs the native addon)', parseMss)
     .option('--mss-sweep <list>', 'run the same load at each MSS and compare throughput: 536,1220,1460', parseList(parseMss))
     .option('--baseline <file>', 'compare with an earlier --json result; exit status 3 when regressed')
@@ -169,6 +176,7 @@ requests = successes + all errors. Retransmissions come from each socket's tcp_i
           timeoutMs: flags.timeout,
           threads: flags.threads,
           mss: flags.mss ?? null,
+          transport: flags.transport,
           mssSweep: flags.mssSweep ?? null,
           baselineFile: flags.baseline ?? null,
           thresholds: {
