@@ -52,3 +52,12 @@ export function renderSummary(report: ProbeReport): string {
     ...(codes === '' ? [] : [`  HTTP status: ${codes}`]),
   ].join('\n');
 }
+
+/** One line per attempt for `--count N`: `#3 ok 1.234 ms: dns 0 connect 0.21 http 0.9 (200)`. */
+export function renderAttemptLine(attempt: ProbeAttempt, index: number): string {
+  const steps = attempt.steps.map((step) => `${step.name} ${step.ms}${step.name === 'http' && typeof step.detail.status === 'number' ? ` (${step.detail.status})` : ''}`).join('  ');
+  const failed = attempt.steps.find((step) => step.error !== null);
+  const why = failed?.error ? `  ${failed.error.class} (${failed.error.code}): ${failed.error.message}` : '';
+  const rtt = attempt.tcpInfo === null ? '' : `  rtt ${attempt.tcpInfo.rttMs} ms, retrans ${attempt.tcpInfo.totalRetrans}`;
+  return `#${index + 1} ${attempt.ok ? 'ok  ' : 'FAIL'} ${attempt.ms} ms: ${steps}${rtt}${why}`;
+}

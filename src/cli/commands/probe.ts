@@ -57,7 +57,7 @@ Examples:
         loadConfig(command);
         const { parseProbeTarget } = await import('../../assist/probe/target.js');
         const { runProbe } = await import('../../assist/probe/probe.js');
-        const { renderAttempt, renderSummary } = await import('../../assist/probe/render.js');
+        const { renderAttempt, renderAttemptLine, renderSummary } = await import('../../assist/probe/render.js');
         const target = parseProbeTarget(targetText);
         let ca: string | null = null;
         if (flags.ca !== undefined) {
@@ -84,7 +84,10 @@ Examples:
               signal: controller.signal,
             },
             (attempt, index) => {
-              if (!flags.json) out(renderAttempt(attempt, index, flags.count, target.display) + '\n');
+              if (flags.json) return;
+              // One attempt: the full step report; several: one line each, then the summary.
+              if (flags.count === 1) out(renderAttempt(attempt, index, 1, target.display) + '\n');
+              else out((index === 0 ? `probe ${target.display}, ${flags.count} attempts\n` : '') + renderAttemptLine(attempt, index) + '\n');
             },
           );
           if (flags.json) printJson(report);
