@@ -123,7 +123,7 @@ test("the proxy's latency shows in probe's HTTP timings and can be removed live"
     const slowed = await probeHttp(port);
     const directP50 = direct.summary.steps.http?.p50Ms ?? NaN;
     const slowedMin = slowed.summary.steps.http?.minMs ?? NaN;
-    assert.ok(directP50 < 50, `direct HTTP p50 ${directP50} ms`);
+    assert.ok(directP50 < 100, `direct HTTP p50 ${directP50} ms`);
     assert.ok(slowedMin >= 145 && slowedMin < 1000, `through the proxy: HTTP min ${slowedMin} ms`);
     // Add 100 ms upstream as well, live: the request now waits both ways.
     const added = await control(url, 'POST', '/toxics', 'up:latency=100ms');
@@ -134,7 +134,7 @@ test("the proxy's latency shows in probe's HTTP timings and can be removed live"
     // Remove everything: back to loopback speed.
     assert.equal((await control(url, 'DELETE', '/toxics')).json.toxics?.length, 0);
     const cleared = await probeHttp(port);
-    assert.ok((cleared.summary.steps.http?.p50Ms ?? Infinity) < 50, `cleared: ${cleared.summary.steps.http?.p50Ms} ms`);
+    assert.ok((cleared.summary.steps.http?.p50Ms ?? Infinity) < 100, `cleared: ${cleared.summary.steps.http?.p50Ms} ms`);
   } finally {
     await proxy.stop();
     server.close();
@@ -252,7 +252,7 @@ test('toxics can be changed through stdin commands', async () => {
     await proxy.waitFor(/error: unknown command "bogus"/);
     await proxy.waitFor(/toxics: none/);
     const fast = await roundTrip(port, Buffer.from('a'));
-    assert.ok((fast.firstByteMs ?? Infinity) < 100, `first byte after ${fast.firstByteMs} ms`);
+    assert.ok((fast.firstByteMs ?? Infinity) < 150, `first byte after ${fast.firstByteMs} ms`);
   } finally {
     await proxy.stop();
     await upstream.close();
