@@ -18,7 +18,11 @@ test('server events render with a UTC clock, peer id, escaped text and a hex dum
     '[03:04:05.678] #7 <- 3 bytes: ok\\n\n00000010  6f 6b 0a                                          |ok.|',
   );
   assert.equal(renderServerEvent({ type: 'peer-closed', peer, keptOpen: true }, at, true), '[03:04:05.678] #7 peer closed its side (FIN); keeping ours open: CLOSE_WAIT here, FIN_WAIT2 there');
-  assert.equal(renderServerEvent({ type: 'close', peer, bytesIn: 3, bytesOut: 0, durationMs: 12, reset: true }, at, true), '[03:04:05.678] #7 closed (reset): in 3 B, out 0 B, 12 ms');
+  assert.equal(renderServerEvent({ type: 'close', peer, bytesIn: 3, bytesOut: 0, durationMs: 12, reset: true, kernel: null }, at, true), '[03:04:05.678] #7 closed (reset): in 3 B, out 0 B, 12 ms');
+  assert.equal(
+    renderServerEvent({ type: 'close', peer, bytesIn: 3, bytesOut: 3, durationMs: 5, reset: false, kernel: { rttMs: 0.04, totalRetrans: 1, mss: 1448 } }, at, true),
+    '[03:04:05.678] #7 closed: in 3 B, out 3 B, 5 ms; rtt 0.04 ms, retransmits 1, mss 1448',
+  );
 });
 
 test('server JSON events carry text and hex instead of buffers', () => {

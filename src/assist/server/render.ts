@@ -36,7 +36,10 @@ export function renderServerEvent(event: ServerEvent, now: Date, showHex: boolea
     case 'error':
       return `${at} ${event.peer === null ? 'server' : `#${event.peer.id}`} error: ${event.message}`;
     case 'close':
-      return `${at} #${event.peer.id} closed${event.reset ? ' (reset)' : ''}: in ${event.bytesIn} B, out ${event.bytesOut} B, ${event.durationMs} ms`;
+      return (
+        `${at} #${event.peer.id} closed${event.reset ? ' (reset)' : ''}: in ${event.bytesIn} B, out ${event.bytesOut} B, ${event.durationMs} ms` +
+        (event.kernel === null ? '' : `; rtt ${event.kernel.rttMs} ms, retransmits ${event.kernel.totalRetrans}, mss ${event.kernel.mss}`)
+      );
   }
 }
 

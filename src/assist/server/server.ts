@@ -9,6 +9,7 @@ import net from 'node:net';
 import { TcpdiagError, KernelFeatureError, describeSystemError } from '../../errors.js';
 import { IPPROTO_TCP, TCP_MAXSEG, loadNative } from '../../native/index.js';
 import { formatHostPort } from '../client/endpoint.js';
+import { tcpInfoOf } from '../socket-options.js';
 import { listenWithoutAccepting } from './no-accept.js';
 import { ReplyMatcher } from './reply-rules.js';
 import type { ReplyRule } from './reply-rules.js';
@@ -51,7 +52,14 @@ export type ServerEvent =
   | { readonly type: 'peer-closed'; readonly peer: Peer; readonly keptOpen: boolean }
   | { readonly type: 'reset'; readonly peer: Peer; readonly afterBytes: number }
   | { readonly type: 'error'; readonly peer: Peer | null; readonly code: string; readonly message: string }
-  | { readonly type: 'close'; readonly peer: Peer; readonly bytesIn: number; readonly bytesOut: number; readonly durationMs: number; readonly reset: boolean };
+  | { readonly type: 'close'; readonly peer: Peer; readonly bytesIn: number; readonly bytesOut: number; readonly durationMs: number; readonly reset: boolean; readonly kernel: ServerTcpInfo | null };
+
+/** tcp_info of a client connection, sampled at the peer's FIN or before a reset. */
+export interface ServerTcpInfo {
+  readonly rttMs: number;
+  readonly totalRetrans: number;
+  readonly mss: number;
+}
 
 export interface ServerSummary {
   readonly connections: number;
@@ -102,6 +110,12 @@ export async function runServer(options: ServerOptions, emit: (event: ServerEven
     let bytesIn = 0;
     let bytesOut = 0;
     let wasReset = false;
+    // The kernel's view of the connection, read while the fd still exists (before close).
+    let kernel: ServerTcpInfo | null = null;
+    const sampleKernel = (): void => {
+      const info = tcpInfoOf(socket);
+      if (info !== null) kernel = { rttMs: info.rttMs, totalRetrans: info.totalRetrans, mss: info.mss };
+    };
     sockets.add(socket);
     emit({ type: 'accept', peer });
     const matcher = new ReplyMatcher(options.replies);
@@ -125,12 +139,14 @@ export async function runServer(options: ServerOptions, emit: (event: ServerEven
       for (const rule of matcher.feed(data)) send(rule.reply, `reply ${rule.source}`);
       if (over) {
         wasReset = true;
+        sampleKernel();
         emit({ type: 'reset', peer, afterBytes: bytesIn });
         // RST instead of FIN: SO_LINGER {1, 0} then close (tcp_disconnect, net/ipv4/tcp.c).
         socket.resetAndDestroy();
       }
     });
     socket.on('end', () => {
+      sampleKernel();
       emit({ type: 'peer-closed', peer, keptOpen: options.neverClose });
       // Not closing leaves this socket in CLOSE_WAIT and the peer in FIN_WAIT2 (RFC 9293 3.6).
       if (!options.neverClose) socket.end();
@@ -140,7 +156,7 @@ export async function runServer(options: ServerOptions, emit: (event: ServerEven
     });
     socket.on('close', () => {
       sockets.delete(socket);
-      emit({ type: 'close', peer, bytesIn, bytesOut, durationMs: Date.now() - started, reset: wasReset });
+      emit({ type: 'close', peer, bytesIn, bytesOut, durationMs: Date.now() - started, reset: wasReset, kernel });
     });
 
     const start = (): void => {
