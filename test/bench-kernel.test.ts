@@ -56,7 +56,7 @@ test('--mss-sweep runs the same load at each MSS, and the server sees the MSS se
   if (loadNative().addon === null) return t.skip('needs the native addon (npm run install): connectWithMss');
   const srv = await echoServer();
   const r = await runCliJson<BenchJson>(['bench', `127.0.0.1:${srv.port}`, '--payload-sizes', '16k', '--mss-sweep', '536,1460',
-    '--requests', '50', '--connections', '2', '--json']);
+    '--requests', '50', '--connections', '2', '--threads', '1', '--json']);
   assert.deepEqual(r.runs.map((run) => [run.mss, run.requests, run.successes]), [[536, 50, 50], [1460, 50, 50]]);
   assert.equal(r.mssSweep?.length, 2);
   assert.ok(r.mssSweep?.every((row) => row.bytesPerSecond > 0 && row.relativeThroughput > 0 && row.relativeThroughput <= 1));

@@ -28,7 +28,10 @@ export const CTL_ISSUED = 0;
 export const CTL_COMPLETED = 1;
 export const CTL_FAILED = 2;
 export const CTL_STOP = 3;
-export const CTL_SLOTS = 4;
+/** Worker threads count themselves ready here, then wait for CTL_GO so they all start together. */
+export const CTL_READY = 4;
+export const CTL_GO = 5;
+export const CTL_SLOTS = 6;
 
 export function newControlBlock(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(CTL_SLOTS * Int32Array.BYTES_PER_ELEMENT));

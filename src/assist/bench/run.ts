@@ -4,8 +4,9 @@
  * event loop or split over worker threads (--threads), and merge everything into one report.
  */
 import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { UsageError, TcpdiagError } from '../../errors.js';
-import { CTL_COMPLETED, CTL_FAILED, CTL_STOP, newControlBlock, runEngine } from './engine.js';
+import { CTL_COMPLETED, CTL_FAILED, CTL_GO, CTL_READY, CTL_STOP, newControlBlock, runEngine } from './engine.js';
 import type { EngineConfig, EngineResult } from './engine.js';
 import { buildHttpRequest, fillerPayload, parseBenchTarget, resolveTargetAddress } from './target.js';
 import type { BenchTarget } from './target.js';
@@ -36,7 +37,8 @@ export interface BenchOptions {
   readonly delimiter: Buffer | null;
   readonly newConnection: boolean;
   readonly timeoutMs: number;
-  readonly threads: number;
+  /** Event loops to run the connections on; 'auto' = one per CPU (at most 4), never more than connections. */
+  readonly threads: number | 'auto';
   readonly mss: number | null;
   /** How connections are opened: libuv handles (fast) or net.Socket (transport.ts). */
   readonly transport: TransportKind;
@@ -72,7 +74,7 @@ interface RunPlan {
 
 function validate(options: BenchOptions): void {
   if (options.requests === null && options.durationMs === null) throw new UsageError('bench needs a bound: --duration or --requests');
-  if (options.threads > options.connections) {
+  if (options.threads !== 'auto' && options.threads > options.connections) {
     throw new UsageError(`--threads ${options.threads} is more than --connections ${options.connections}`, 'each thread needs at least one connection');
   }
   if (options.mss !== null && options.mssSweep !== null) throw new UsageError('give --mss or --mss-sweep, not both');
@@ -112,8 +114,20 @@ function planRuns(options: BenchOptions, target: BenchTarget): RunPlan[] {
   return plans;
 }
 
-export async function runBench(options: BenchOptions): Promise<{ report: BenchReport; regressed: boolean }> {
-  validate(options);
+/**
+ * One event loop per CPU, up to 4: a single loop saturates one core on small requests, and the
+ * server under test usually shares the machine, so more loops than CPUs only add switching.
+ */
+export function resolveThreads(threads: number | 'auto', connections: number): number {
+  if (threads !== 'auto') return threads;
+  return Math.max(1, Math.min(availableParallelism(), MAX_AUTO_THREADS, connections));
+}
+
+const MAX_AUTO_THREADS = 4;
+
+export async function runBench(requested: BenchOptions): Promise<{ report: BenchReport; regressed: boolean }> {
+  validate(requested);
+  const options = { ...requested, threads: resolveThreads(requested.threads, requested.connections) };
   const target = parseBenchTarget(options.target);
   if (target.kind === 'http' && (options.replyBytes !== null || options.delimiter !== null)) {
     throw new UsageError('--reply-bytes and --delimiter are for raw TCP targets', 'HTTP responses are framed by Content-Length or chunked encoding');
@@ -146,7 +160,7 @@ export async function runBench(options: BenchOptions): Promise<{ report: BenchRe
   return { report, regressed: report.baseline?.verdict === 'regressed' };
 }
 
-async function runOne(options: BenchOptions, target: BenchTarget, address: string, plan: RunPlan, index: number, total: number): Promise<RunResult> {
+async function runOne(options: BenchOptions & { readonly threads: number }, target: BenchTarget, address: string, plan: RunPlan, index: number, total: number): Promise<RunResult> {
   const control = newControlBlock();
   const threads = options.threads;
   const configs: EngineConfig[] = [];
@@ -184,12 +198,24 @@ async function runOne(options: BenchOptions, target: BenchTarget, address: strin
     });
   }, PROGRESS_INTERVAL_MS);
   try {
-    const results = await Promise.all(configs.map((config) => (threads === 1 ? runEngine(config) : runInWorker(config))));
+    const running = configs.map((config) => (threads === 1 ? runEngine(config) : runInWorker(config)));
+    if (threads > 1) void releaseWhenReady(control, threads);
+    const results = await Promise.all(running);
     return mergeEngineResults(results, plan.payloadBytes, plan.mss);
   } finally {
     if (progress !== undefined) clearInterval(progress);
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Let the workers go once all have loaded (they block on CTL_GO; 10 s at most). */
+async function releaseWhenReady(control: Int32Array, threads: number): Promise<void> {
+  const deadline = performance.now() + 10_000;
+  while (Atomics.load(control, CTL_READY) < threads && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  Atomics.store(control, CTL_GO, 1);
+  Atomics.notify(control, CTL_GO);
 }
 
 function runInWorker(config: EngineConfig): Promise<EngineResult> {

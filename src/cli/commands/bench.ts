@@ -23,7 +23,7 @@ interface BenchFlags {
   delimiter?: string;
   newConnection?: boolean;
   timeout: number;
-  threads: number;
+  threads: number | 'auto';
   mss?: number;
   transport: 'handle' | 'net';
   mssSweep?: number[];
@@ -81,6 +81,10 @@ export function unescapeDelimiter(text: string): Buffer {
   return Buffer.from(bytes);
 }
 
+function parseThreads(text: string): number | 'auto' {
+  return text === 'auto' ? 'auto' : parsePositiveInt(text);
+}
+
 function parseTransport(text: string): 'handle' | 'net' {
   if (text !== 'handle' && text !== 'net') throw new InvalidArgumentError(`"${text}" is not a transport: write handle or net`);
   return text;
@@ -123,7 +127,7 @@ export function registerBench(program: Command): void {
     .option('--delimiter <text>', 'raw TCP: a reply is complete at this delimiter (escapes: \\n \\r \\t \\xNN)')
     .option('--new-connection', 'open a new connection for every request instead of keeping them alive')
     .option('--timeout <time>', 'connect and per-request timeout', parseDurationMs, 5000)
-    .option('--threads <n>', 'run the load loop on N worker threads (connections are split between them)', parsePositiveInt, 1)
+    .option('--threads <n>', 'run the load loop on N event loops (worker threads; connections are split between them); auto = one per CPU, at most 4', parseThreads, 'auto')
     .option('--transport <kind>', 'how connections are opened: handle (libuv handles, fast) or net (net.Socket)', parseTransport, 'handle')
     .option('--mss <bytes>', 'set TCP_MAXSEG before each SYN (needs the native addon)', parseMss)
     .option('--mss-sweep <list>', 'run the same load at each MSS and compare throughput: 536,1220,1460', parseList(parseMss))
