@@ -8,7 +8,9 @@ import net from 'node:net';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from './helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { runCli, CLI } from './helpers/cli.js';
 import { tcpInfoOf } from '../src/assist/socket-options.js';
 import { nativeAddon } from '../src/native/index.js';
 
@@ -174,4 +176,26 @@ test('client rejects malformed hex with a usage error', async () => {
   const result = await runCli(['client', '127.0.0.1:9', '--hex', '4g']);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /--hex: "g" is not a hex digit/);
+});
+
+test('an interactive session ends when the server closes, even with stdin still open', async () => {
+  const server = net.createServer((s) => s.once('data', () => s.end('bye\n')));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  try {
+    const child = spawn(process.execPath, [CLI, 'client', `127.0.0.1:${port}`, '--json'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stdin.write('hello\n'); // and never end stdin
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+    clearTimeout(timer);
+    assert.equal(signal, null, 'exited by itself');
+    assert.equal(code, 0);
+    const summary = jsonLines(stdout).at(-1);
+    assert.equal(summary?.closedBy, 'peer');
+    assert.equal(summary?.bytesReceived, 4);
+  } finally {
+    server.close();
+  }
 });

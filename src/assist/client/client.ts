@@ -177,9 +177,16 @@ export async function runClient(options: ClientOptions, emit: (event: ClientEven
       send(options.payload);
     }
   } else if (options.input !== null) {
-    await sendLines(options.input, options.eol, send, stopped, options.signal, (error) =>
+    // Stop reading the terminal when the server goes away, not only on Ctrl-C: otherwise the
+    // session would sit waiting for a line to send to a closed connection.
+    const session = new AbortController();
+    const endSession = (): void => session.abort();
+    options.signal.addEventListener('abort', endSession, { once: true });
+    void peerEnd.then(endSession);
+    await sendLines(options.input, options.eol, send, stopped, session.signal, (error) =>
       emit({ type: 'error', code: error.code, message: error.message }),
     );
+    options.signal.removeEventListener('abort', endSession);
     // End of input: half-close (FIN) and keep reading what the server still sends.
     if (!socket.destroyed && !peerEnded) {
       weEnded = true;
