@@ -2,12 +2,22 @@
 import { CommanderError } from 'commander';
 import { parseCli } from './program.js';
 import { formatError } from './run.js';
+import { runCleanups } from '../platform/shutdown.js';
 
 // Writing into a closed pipe (`tcpdiag conns | head`) is not an error worth a stack trace.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(0);
   throw error;
 });
+
+// A bug that escapes every catch still removes what tcpdiag installed in the kernel (tracefs
+// instances, nft tables, capture children) before the process dies.
+function crash(error: unknown): void {
+  process.stderr.write(formatError(error));
+  void runCleanups().finally(() => process.exit(70));
+}
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
 
 try {
   await parseCli(process.argv.slice(2));
