@@ -12,9 +12,10 @@ import { decodeFrame, newDecodedTcp, TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../.
 import type { DecodedTcp } from '../../sources/pcap/decode.js';
 import type { RawPacket } from '../../sources/pcap/types.js';
 import {
-  Connection, H_ACK, H_DATA, H_FIN, H_RETRANS, H_RST, H_SYN, H_SYNACK, H_ZERO_WINDOW, RTT_PENDING_MAX, isoTime, round3,
+  Connection, H_ACK, H_DATA, H_FIN, H_RETRANS, H_RST, H_SYN, H_SYNACK, H_ZERO_WINDOW, isoTime, round3,
 } from './connection.js';
 import type { Side } from './connection.js';
+import { ConnTable } from './conn-table.js';
 import { buildFindings } from './findings.js';
 import type { FindingInputs } from './findings.js';
 import type {
@@ -26,16 +27,30 @@ import {
 } from './seq-analysis.js';
 import { BoundedStats } from './stats.js';
 
-/** A closed connection (FIN both ways, or RST) is forgotten after 2 minutes of capture time. */
-const CLOSED_EXPIRY_S = 120;
+/**
+ * A closed connection (FIN both ways, or RST) is forgotten after TIME-WAIT's 60 s of capture time
+ * (TCP_TIMEWAIT_LEN, include/net/tcp.h): later packets on its ports are a new connection then.
+ */
+const CLOSED_EXPIRY_S = 60;
+/**
+ * At most this many closed connections wait out their 60 s; beyond it the oldest are folded in
+ * early, so memory stays bounded on captures with very high connection rates. (Wireshark keeps
+ * every conversation; a stray retransmission after this point would start a new connection.)
+ */
+const MAX_CLOSED_RETAINED = 4096;
 /** Any connection silent for 15 minutes of capture time is forgotten. */
 const IDLE_EXPIRY_S = 900;
 /** Sweep for expired connections every this many packets. */
 const SWEEP_EVERY_PACKETS = 65_536;
-const MAX_TALKERS = 100_000;
+/**
+ * Per-host tables (talkers, retransmissions per peer) hold at most this many hosts; when full,
+ * the smaller half is dropped (heavy hitters stay, their counts exact from their first packet
+ * on), so memory does not grow with the number of distinct addresses.
+ */
+const MAX_HOSTS_TRACKED = 8192;
 const MAX_TIMELINE_BUCKETS = 7 * 86_400;
 const MAX_FAILED_LISTED = 200;
-const MAX_PEERS_TRACKED = 100_000;
+const MAX_SERVICES_TRACKED = 8192;
 
 export interface AnalyzerOptions {
   /** How many connections the report lists (the most interesting ones). */
@@ -60,7 +75,7 @@ interface ServiceSyn {
 
 export class TcpAnalyzer {
   private readonly tcp = newDecodedTcp();
-  private readonly conns = new Map<string, Connection>();
+  private readonly conns = new ConnTable();
   private nextStream = 0;
   packets = 0;
   tcpPackets = 0;
@@ -86,6 +101,13 @@ export class TcpAnalyzer {
   private readonly services = new Map<string, ServiceSyn>();
   private readonly stalls: Array<{ id: number; client: string; server: string; stallMs: number; zeroWindows: number }> = [];
   private readonly maxConnections: number;
+  /** Closed connections in the order they closed, with their keys (a queue; head index below). */
+  private closedQueue: Connection[] = [];
+  private closedHead = 0;
+  /** Retired connections kept for reuse (see Connection.init). */
+  private readonly pool: Connection[] = [];
+  /** Interest of the least interesting listed connection once the listing is full. */
+  private listedFloor = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: AnalyzerOptions = {}) {
     this.maxConnections = options.maxConnections ?? 1000;
@@ -120,8 +142,7 @@ export class TcpAnalyzer {
     const dstAddr = t.family === 4 ? t.dst4 : t.dst6;
     const srcKey = t.family === 4 ? t.src4 * 65536 + t.srcPort : `${t.src6}.${t.srcPort}`;
     const dstKey = t.family === 4 ? t.dst4 * 65536 + t.dstPort : `${t.dst6}.${t.dstPort}`;
-    const key = srcKey < dstKey ? `${srcKey}-${dstKey}` : `${dstKey}-${srcKey}`;
-    let conn = this.conns.get(key);
+    let conn = this.conns.get(srcKey, dstKey);
     let fromA = true;
     if (conn !== undefined) {
       fromA = conn.aKey === srcKey;
@@ -129,19 +150,28 @@ export class TcpAnalyzer {
       // A SYN with a new ISN on a known 4-tuple is a new connection (port reuse), as Wireshark does.
       if ((flags & (TH_SYN | TH_ACK)) === TH_SYN && fwd.seq.baseSeqSet && t.seq !== fwd.seq.baseSeq) {
         this.retire(conn);
-        this.conns.delete(key);
+        this.conns.delete(conn);
         conn = undefined;
       }
     }
     if (conn === undefined) {
       const srcText = this.formatAddress(srcAddr, t.family);
       const dstText = this.formatAddress(dstAddr, t.family);
-      conn = new Connection(this.nextStream++, t.family, srcText, t.srcPort, dstText, t.dstPort, sec, nsec);
+      const reused = this.pool.pop();
+      conn = reused === undefined
+        ? new Connection(this.nextStream++, t.family, srcText, t.srcPort, dstText, t.dstPort, sec, nsec)
+        : reused.init(this.nextStream++, t.family, srcText, t.srcPort, dstText, t.dstPort, sec, nsec);
       conn.aKey = srcKey;
-      this.conns.set(key, conn);
+      conn.bKey = dstKey;
+      this.conns.add(conn);
       fromA = true;
     }
     this.onSegment(conn, fromA, t, p, sec, nsec, bucket);
+    if (conn.closed && !conn.queuedClosed) {
+      conn.queuedClosed = true;
+      this.closedQueue.push(conn);
+      if (this.closedQueue.length - this.closedHead > MAX_CLOSED_RETAINED) this.expireClosed(sec);
+    }
     if (++this.sinceSweep >= SWEEP_EVERY_PACKETS) this.sweep();
   }
 
@@ -247,7 +277,7 @@ export class TcpAnalyzer {
         s.spuriousRetransmissions++;
       }
       const peer = this.peer(fromA ? conn.bAddress : conn.aAddress);
-      if (peer !== null) peer.retransmissions++;
+      peer.retransmissions++;
     }
     if ((ta & A_DUPLICATE_ACK) !== 0) {
       conn.duplicateAcks++;
@@ -275,36 +305,26 @@ export class TcpAnalyzer {
   private sampleRtt(conn: Connection, fwd: Side, rev: Side, t: DecodedTcp, ta: number, sec: number, nsec: number): void {
     if (t.seglen > 0) {
       if ((ta & A_ANY_RETRANSMISSION) !== 0 || (ta & A_OUT_OF_ORDER) !== 0) {
-        fwd.pending.length = 0; // ambiguous from here on
+        fwd.pendingCount = 0; // ambiguous from here on (Karn)
       } else {
-        if (fwd.pending.length >= RTT_PENDING_MAX * 3) fwd.pending.splice(0, 3);
-        fwd.pending.push((t.seq + t.seglen) >>> 0, sec, nsec);
+        fwd.addPending((t.seq + t.seglen) >>> 0, sec, nsec);
       }
       const peer = this.peer(fwd === conn.a ? conn.bAddress : conn.aAddress);
-      if (peer !== null) peer.dataSegments++;
+      peer.dataSegments++;
     }
-    if ((t.flags & TH_ACK) !== 0 && rev.pending.length > 0) {
-      const pending = rev.pending;
-      let covered = -1;
-      for (let i = 0; i < pending.length; i += 3) {
-        if (((t.ack - pending[i]!) | 0) >= 0) covered = i;
-        else break;
-      }
-      if (covered >= 0) {
-        const rttMs = ((sec - pending[covered + 1]!) * 1e9 + (nsec - pending[covered + 2]!)) / 1e6;
-        if (rttMs >= 0) {
-          conn.rtt.add(rttMs);
-          this.dataRtt.add(rttMs);
-        }
-        pending.splice(0, covered + 3);
+    if ((t.flags & TH_ACK) !== 0 && rev.pendingCount > 0) {
+      const rttNs = rev.ackPending(t.ack, sec, nsec);
+      if (rttNs >= 0) {
+        conn.rtt.add(rttNs / 1e6);
+        this.dataRtt.add(rttNs / 1e6);
       }
     }
   }
 
-  private peer(address: string): PeerRetrans | null {
+  private peer(address: string): PeerRetrans {
     let peer = this.peers.get(address);
     if (peer === undefined) {
-      if (this.peers.size >= MAX_PEERS_TRACKED) return null;
+      if (this.peers.size >= MAX_HOSTS_TRACKED) pruneHalf(this.peers, (p) => p.retransmissions * 1e6 + p.dataSegments);
       peer = { dataSegments: 0, retransmissions: 0 };
       this.peers.set(address, peer);
     }
@@ -321,35 +341,72 @@ export class TcpAnalyzer {
     return b;
   }
 
+  private release(conn: Connection): void {
+    if (this.pool.length < 1024) this.pool.push(conn);
+  }
+
+  /** Retire closed connections past TIME-WAIT, and the oldest beyond MAX_CLOSED_RETAINED. */
+  private expireClosed(nowSec: number): void {
+    const q = this.closedQueue;
+    while (this.closedHead < q.length) {
+      const head = q[this.closedHead]!;
+      const over = q.length - this.closedHead > MAX_CLOSED_RETAINED;
+      if (!over && nowSec - head.lastSec <= CLOSED_EXPIRY_S) break;
+      this.closedHead++;
+      // Only if it is still in the table (a new SYN may have replaced it, a sweep retired it).
+      if (this.conns.has(head)) {
+        this.retire(head);
+        this.conns.delete(head);
+        this.release(head);
+      }
+    }
+    if (this.closedHead > 1024 && this.closedHead * 2 > q.length) {
+      this.closedQueue = q.slice(this.closedHead);
+      this.closedHead = 0;
+    }
+  }
+
   /** Fold expired connections into the totals so memory follows the live ones. */
   private sweep(): void {
     this.sinceSweep = 0;
-    for (const [key, conn] of this.conns) {
+    this.expireClosed(this.lastSec);
+    const expired: Connection[] = [];
+    for (const conn of this.conns.values()) {
       const idleS = this.lastSec - conn.lastSec;
-      if ((conn.closed && idleS > CLOSED_EXPIRY_S) || idleS > IDLE_EXPIRY_S) {
-        this.retire(conn);
-        this.conns.delete(key);
-      }
+      if ((conn.closed && idleS > CLOSED_EXPIRY_S) || idleS > IDLE_EXPIRY_S) expired.push(conn);
+    }
+    for (const conn of expired) {
+      this.retire(conn);
+      this.conns.delete(conn);
+      // Not pooled: the closed queue may still hold it (expireClosed checks the table first).
     }
   }
 
   /** A connection is done: account it and keep its report if it is among the most interesting. */
   private retire(conn: Connection): void {
-    const report = conn.toReport();
+    // Built from the connection's own fields: a full report object is made only for the
+    // connections the listing keeps (fewer short-lived objects on captures with many connections).
+    const state = conn.connState();
+    const client = conn.client;
+    const server = conn.server;
+    const clientAddress = conn.aIsClient ? conn.aAddress : conn.bAddress;
+    const clientPort = conn.aIsClient ? conn.aPort : conn.bPort;
+    const serverAddress = conn.aIsClient ? conn.bAddress : conn.aAddress;
+    const serverPort = conn.aIsClient ? conn.bPort : conn.aPort;
     this.summary.connections++;
-    this.connStates[report.state] = (this.connStates[report.state] ?? 0) + 1;
-    const clientSyn = report.history.includes('S');
+    this.connStates[state] = (this.connStates[state] ?? 0) + 1;
+    const clientSyn = (client.historyBits & H_SYN) !== 0;
     if (conn.handshakeDone) this.summary.handshakesCompleted++;
     else if (clientSyn) {
       this.summary.handshakesFailed++;
       if (this.failed.length < MAX_FAILED_LISTED) {
-        this.failed.push({ id: report.id, client: report.client, server: report.server, state: report.state, history: report.history, synCount: conn.synCount, start: report.start });
+        this.failed.push({ id: conn.id, client: { address: clientAddress, port: clientPort }, server: { address: serverAddress, port: serverPort }, state, history: conn.history, synCount: conn.synCount, start: isoTime(conn.firstSec, conn.firstNsec) });
       }
     }
     if (clientSyn) {
-      const key = `${report.server.address} ${report.server.port}`;
+      const key = `${serverAddress} ${serverPort}`;
       let svc = this.services.get(key);
-      if (svc === undefined && this.services.size < MAX_PEERS_TRACKED) {
+      if (svc === undefined && this.services.size < MAX_SERVICES_TRACKED) {
         svc = { syn: 0, completed: 0, refused: 0, sources: new Set(), sourcePorts: 0 };
         this.services.set(key, svc);
       }
@@ -357,27 +414,30 @@ export class TcpAnalyzer {
         svc.syn += conn.synCount;
         svc.sourcePorts++;
         if (conn.handshakeDone) svc.completed++;
-        if (report.state === 'REJ') svc.refused++;
-        if (svc.sources.size < 10_000) svc.sources.add(report.client.address);
+        if (state === 'REJ') svc.refused++;
+        if (svc.sources.size < 10_000) svc.sources.add(clientAddress);
       }
     }
-    if (report.zeroWindowStallMs > 0) {
-      this.stalls.push({ id: report.id, client: `${report.client.address}:${report.client.port}`, server: `${report.server.address}:${report.server.port}`, stallMs: report.zeroWindowStallMs, zeroWindows: report.zeroWindows });
+    const stallNs = Math.max(client.maxZeroWindowNs, server.maxZeroWindowNs);
+    if (stallNs > 0) {
+      this.stalls.push({ id: conn.id, client: `${clientAddress}:${clientPort}`, server: `${serverAddress}:${serverPort}`, stallMs: round3(stallNs / 1e6), zeroWindows: conn.zeroWindows });
       if (this.stalls.length > 200) {
         this.stalls.sort((x, y) => y.stallMs - x.stallMs);
         this.stalls.length = 100;
       }
     }
-    this.addTalker(report.client.address, conn.client.packets, conn.client.payloadBytes);
-    this.addTalker(report.server.address, conn.server.packets, conn.server.payloadBytes);
-    this.listed.push(report);
+    this.addTalker(clientAddress, client.packets, client.payloadBytes);
+    this.addTalker(serverAddress, server.packets, server.payloadBytes);
+    const score = connectionInterest(conn, state);
+    if (this.listed.length >= this.maxConnections && score < this.listedFloor) return;
+    this.listed.push(conn.toReport());
     if (this.listed.length >= this.maxConnections * 2) this.trimListed();
   }
 
   private addTalker(address: string, packets: number, bytes: number): void {
     let t = this.talkers.get(address);
     if (t === undefined) {
-      if (this.talkers.size >= MAX_TALKERS) return;
+      if (this.talkers.size >= MAX_HOSTS_TRACKED) pruneHalf(this.talkers, (x) => x.bytes + x.packets);
       t = { address, packets: 0, bytes: 0 };
       this.talkers.set(address, t);
     }
@@ -388,12 +448,16 @@ export class TcpAnalyzer {
   private trimListed(): void {
     this.listed.sort((x, y) => interest(y) - interest(x) || x.id - y.id);
     this.listed.length = Math.min(this.listed.length, this.maxConnections);
+    const last = this.listed.at(-1);
+    if (this.listed.length >= this.maxConnections && last !== undefined) this.listedFloor = interest(last);
   }
 
   /** Close every live connection and build the report. */
   finish(meta: { file: string | null; format: string | null; linkTypes: string[] }): AnalysisReport {
     for (const conn of this.conns.values()) this.retire(conn);
     this.conns.clear();
+    this.closedQueue = [];
+    this.closedHead = 0;
     if (this.listed.length > this.maxConnections) this.trimListed();
     const connections = [...this.listed].sort((x, y) => x.id - y.id);
     const durationS = this.firstSec < 0 ? 0 : round3(((this.lastSec - this.firstSec) * 1e9 + (this.lastNsec - this.firstNsec)) / 1e9);
@@ -438,9 +502,25 @@ export class TcpAnalyzer {
   }
 }
 
-/** How much a connection deserves a place in a truncated listing. */
+/** Drop the lower-scoring half of a bounded per-host table. */
+function pruneHalf<V>(map: Map<string, V>, score: (v: V) => number): void {
+  const entries = [...map.entries()].sort((x, y) => score(y[1]) - score(x[1]));
+  map.clear();
+  for (const [k, v] of entries.slice(0, entries.length >> 1)) map.set(k, v);
+}
+
+/** How much a connection deserves a place in a truncated listing: trouble first, then size. */
+function interestScore(trouble: number, state: string, payloadBytes: number): number {
+  const failed = state === 'S0' || state === 'REJ' || state.startsWith('RST') ? 1 : 0;
+  return trouble * 1000 + failed * 500 + Math.log2(1 + payloadBytes);
+}
+
 function interest(c: ConnectionReport): number {
   const trouble = c.retransmissions + c.duplicateAcks + c.zeroWindows + c.outOfOrder + c.lostSegments + c.resets.client + c.resets.server;
-  const failed = c.state === 'S0' || c.state === 'REJ' || c.state.startsWith('RST') ? 1 : 0;
-  return trouble * 1000 + failed * 500 + Math.log2(1 + c.payloadBytes.client + c.payloadBytes.server);
+  return interestScore(trouble, c.state, c.payloadBytes.client + c.payloadBytes.server);
+}
+
+function connectionInterest(c: Connection, state: string): number {
+  const trouble = c.retransmissions + c.duplicateAcks + c.zeroWindows + c.outOfOrder + c.lostSegments + c.a.resets + c.b.resets;
+  return interestScore(trouble, state, c.a.payloadBytes + c.b.payloadBytes);
 }

@@ -40,8 +40,60 @@ export class Side {
   zeroWindowSinceSec = -1;
   zeroWindowSinceNsec = 0;
   maxZeroWindowNs = 0;
-  /** Ring of [endSeq, sec, nsec] for segments awaiting an ACK (RTT sampling, Karn's rule). */
-  readonly pending: number[] = [];
+  /**
+   * Ring of [endSeq, sec, nsec] for data segments awaiting an ACK (RTT sampling, Karn's rule).
+   * A typed array allocated once: no garbage per packet.
+   */
+  readonly pending = new Float64Array(RTT_PENDING_MAX * 3);
+  pendingHead = 0;
+  pendingCount = 0;
+
+  /** Remember a segment ending at `endSeq`, sent at sec/nsec (drops the oldest when full). */
+  addPending(endSeq: number, sec: number, nsec: number): void {
+    if (this.pendingCount === RTT_PENDING_MAX) {
+      this.pendingHead = (this.pendingHead + 1) % RTT_PENDING_MAX;
+      this.pendingCount--;
+    }
+    const at = ((this.pendingHead + this.pendingCount) % RTT_PENDING_MAX) * 3;
+    this.pending[at] = endSeq;
+    this.pending[at + 1] = sec;
+    this.pending[at + 2] = nsec;
+    this.pendingCount++;
+  }
+
+  /**
+   * An ACK up to `ack` arrived: drop the segments it covers and return the RTT in ns to the
+   * newest of them, or -1 when it covers none.
+   */
+  ackPending(ack: number, sec: number, nsec: number): number {
+    let rttNs = -1;
+    while (this.pendingCount > 0) {
+      const at = this.pendingHead * 3;
+      if (((ack - this.pending[at]!) | 0) < 0) break;
+      rttNs = (sec - this.pending[at + 1]!) * 1e9 + (nsec - this.pending[at + 2]!);
+      this.pendingHead = (this.pendingHead + 1) % RTT_PENDING_MAX;
+      this.pendingCount--;
+    }
+    return rttNs;
+  }
+
+  reset(): void {
+    this.seq.reset();
+    this.packets = 0;
+    this.payloadBytes = 0;
+    this.fins = 0;
+    this.resets = 0;
+    this.mss = -1;
+    this.windowScale = -1;
+    this.sackPermitted = false;
+    this.timestamps = false;
+    this.historyBits = 0;
+    this.zeroWindowSinceSec = -1;
+    this.zeroWindowSinceNsec = 0;
+    this.maxZeroWindowNs = 0;
+    this.pendingHead = 0;
+    this.pendingCount = 0;
+  }
 }
 
 export class Connection {
@@ -52,6 +104,7 @@ export class Connection {
   aIsClient = true;
   /** Numeric (IPv4) or string (IPv6) key of side A's address and port, to tell directions apart. */
   aKey: number | string = 0;
+  bKey: number | string = 0;
   roleDecided = false;
   history = '';
   firstSec: number;
@@ -65,6 +118,8 @@ export class Connection {
   handshakeRttNs = -1;
   resetBy: 'a' | 'b' | null = null;
   closed = false;
+  /** Already in the analyser's queue of closed connections. */
+  queuedClosed = false;
   retransmissions = 0;
   fastRetransmissions = 0;
   spuriousRetransmissions = 0;
@@ -75,18 +130,58 @@ export class Connection {
   keepAlives = 0;
   readonly rtt = new BoundedStats(64);
 
-  constructor(
-    readonly id: number,
-    readonly family: 4 | 6,
-    readonly aAddress: string,
-    readonly aPort: number,
-    readonly bAddress: string,
-    readonly bPort: number,
-    sec: number,
-    nsec: number,
-  ) {
+  id = 0;
+  family: 4 | 6 = 4;
+  aAddress = '';
+  aPort = 0;
+  bAddress = '';
+  bPort = 0;
+
+  constructor(id: number, family: 4 | 6, aAddress: string, aPort: number, bAddress: string, bPort: number, sec: number, nsec: number) {
     this.firstSec = this.lastSec = sec;
     this.firstNsec = this.lastNsec = nsec;
+    this.init(id, family, aAddress, aPort, bAddress, bPort, sec, nsec);
+  }
+
+  /**
+   * (Re)initialise, so the analyser can reuse retired connections: on captures with millions of
+   * connections this keeps them out of the old generation as garbage, and memory flat.
+   */
+  init(id: number, family: 4 | 6, aAddress: string, aPort: number, bAddress: string, bPort: number, sec: number, nsec: number): this {
+    this.id = id;
+    this.family = family;
+    this.aAddress = aAddress;
+    this.aPort = aPort;
+    this.bAddress = bAddress;
+    this.bPort = bPort;
+    this.seqState.reset();
+    this.a.reset();
+    this.b.reset();
+    this.aIsClient = true;
+    this.aKey = 0;
+    this.bKey = 0;
+    this.roleDecided = false;
+    this.history = '';
+    this.firstSec = this.lastSec = sec;
+    this.firstNsec = this.lastNsec = nsec;
+    this.synSec = -1;
+    this.synNsec = 0;
+    this.synCount = 0;
+    this.handshakeDone = false;
+    this.handshakeRttNs = -1;
+    this.resetBy = null;
+    this.closed = false;
+    this.queuedClosed = false;
+    this.retransmissions = 0;
+    this.fastRetransmissions = 0;
+    this.spuriousRetransmissions = 0;
+    this.duplicateAcks = 0;
+    this.zeroWindows = 0;
+    this.outOfOrder = 0;
+    this.lostSegments = 0;
+    this.keepAlives = 0;
+    this.rtt.reset();
+    return this;
   }
 
   /** Record a Zeek history letter for side A (upper case when A is the client) or B. */

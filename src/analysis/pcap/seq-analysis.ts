@@ -53,6 +53,21 @@ export class FlowSeqState {
   window = 0xffffffff;
   dupacknum = 0;
   lastsegmentflags = 0;
+
+  reset(): void {
+    this.baseSeq = 0;
+    this.baseSeqSet = false;
+    this.nextseq = 0;
+    this.nextseqSec = 0;
+    this.nextseqNsec = 0;
+    this.maxseqtobeacked = 0;
+    this.lastack = 0;
+    this.lastackSec = 0;
+    this.lastackNsec = 0;
+    this.window = 0xffffffff;
+    this.dupacknum = 0;
+    this.lastsegmentflags = 0;
+  }
 }
 
 /** Per-connection state the rules share between directions. */
@@ -62,6 +77,13 @@ export class ConnSeqState {
   mruSynSec = 0;
   mruSynNsec = 0;
   mruSynSet = false;
+
+  reset(): void {
+    this.firstRttNs = 0;
+    this.mruSynSec = 0;
+    this.mruSynNsec = 0;
+    this.mruSynSet = false;
+  }
 }
 
 /** unsigned 32-bit sequence arithmetic (RFC 9293 3.4): a - b as a signed 32-bit number. */

@@ -7,17 +7,29 @@ export class BoundedStats {
   sum = 0;
   min = Number.POSITIVE_INFINITY;
   max = Number.NEGATIVE_INFINITY;
-  private readonly reservoir: number[] = [];
+  /** Allocated on the first sample: most connections of a big capture never get one. */
+  private reservoir: number[] | null = null;
   /** Deterministic pseudo-random state for reservoir sampling (reproducible reports). */
   private rng = 0x2545f491;
 
   constructor(private readonly capacity = 256) {}
+
+  /** Empty it for reuse (keeps the reservoir's storage). */
+  reset(): void {
+    this.count = 0;
+    this.sum = 0;
+    this.min = Number.POSITIVE_INFINITY;
+    this.max = Number.NEGATIVE_INFINITY;
+    if (this.reservoir !== null) this.reservoir.length = 0;
+    this.rng = 0x2545f491;
+  }
 
   add(value: number): void {
     this.count++;
     this.sum += value;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
+    this.reservoir ??= [];
     if (this.reservoir.length < this.capacity) {
       this.reservoir.push(value);
       return;
@@ -31,7 +43,7 @@ export class BoundedStats {
   }
 
   percentile(p: number): number | null {
-    if (this.reservoir.length === 0) return null;
+    if (this.reservoir === null || this.reservoir.length === 0) return null;
     const sorted = [...this.reservoir].sort((a, b) => a - b);
     const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
     return sorted[rank] ?? null;

@@ -86,18 +86,35 @@ export class PcapParser {
   }
 
   push(chunk: Buffer): void {
-    let buf: Buffer;
-    if (this.pending !== null && this.pending.length > 0) {
-      buf = Buffer.concat([this.pending, chunk]);
-    } else {
-      buf = chunk;
+    let rest = chunk;
+    if (this.pending !== null) {
+      // Finish the record cut by the previous chunk with just enough of this one (never copy
+      // whole chunks: that would allocate a chunk-sized buffer per read and bloat RSS).
+      const take = Math.min(rest.length, MAX_BLOCK_BYTES + 64);
+      const held = this.pending.length;
+      const buf = Buffer.concat([this.pending, rest.subarray(0, take)]);
+      const used = this.parseAny(buf);
+      this.base += used;
+      if (used <= held) {
+        // Still unfinished: keep what we have (take covers any valid record, so rest is done).
+        this.pending = Buffer.from(buf.subarray(used));
+        if (take === rest.length) return;
+        rest = rest.subarray(take);
+        this.pending = Buffer.concat([this.pending, rest]);
+        return;
+      }
+      this.pending = null;
+      rest = rest.subarray(used - held);
     }
-    const used = this.format === 'pcapng' || (this.format === null && buf.length >= 4 && buf.readUInt32LE(0) === PCAPNG_SHB)
-      ? this.parseNg(buf)
-      : this.parsePcap(buf);
+    const used = this.parseAny(rest);
     this.base += used;
-    // Copy the unfinished tail so the (large) chunk it came from can be freed.
-    this.pending = used >= buf.length ? null : Buffer.from(buf.subarray(used));
+    // Copy the unfinished tail so the (large, reused) chunk it came from can be freed.
+    this.pending = used >= rest.length ? null : Buffer.from(rest.subarray(used));
+  }
+
+  private parseAny(buf: Buffer): number {
+    const ng = this.format === 'pcapng' || (this.format === null && buf.length >= 4 && buf.readUInt32LE(0) === PCAPNG_SHB);
+    return ng ? this.parseNg(buf) : this.parsePcap(buf);
   }
 
   /** The input ended: anything left over is a truncated record. */
