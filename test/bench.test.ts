@@ -295,3 +295,20 @@ test('the net.Socket transport gives the same exact counts as the default libuv-
   const reset = await runCliJson<BenchJson>(['bench', `127.0.0.1:${resetPort}`, '--payload', 'x', '--requests', '10', '--transport', 'net', '--json']);
   assert.deepEqual(reset.errors, { reset: 10 });
 });
+
+test('IPv6 targets work with both transports', async () => {
+  let n = 0;
+  const server = http.createServer((req, res) => {
+    n++;
+    req.resume();
+    res.end('v6');
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  for (const transport of ['handle', 'net']) {
+    const r = await runCliJson<BenchJson>(['bench', `http://[::1]:${port}/`, '--requests', '30', '--connections', '2', '--transport', transport, '--json']);
+    assert.equal(r.successes, 30, transport);
+  }
+  assert.equal(n, 60);
+});

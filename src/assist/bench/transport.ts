@@ -131,6 +131,17 @@ interface Bindings {
 
 const ignoreRead = (): void => undefined;
 
+// The load loop dials one address over and over: test its family once (net.isIPv6 is a regex).
+let lastAddress = '';
+let lastIsIPv6 = false;
+function isIPv6Cached(address: string): boolean {
+  if (address !== lastAddress) {
+    lastAddress = address;
+    lastIsIPv6 = net.isIPv6(address);
+  }
+  return lastIsIPv6;
+}
+
 /** libuv's UV_EOF (uv-errno.h): the read side ended with a FIN. */
 const UV_EOF = -4095;
 
@@ -184,7 +195,7 @@ class HandleConn implements Conn {
   start(): void {
     const req = new this.b.TCPConnectWrap();
     req.oncomplete = (status: number) => this.afterConnect(status);
-    const err = net.isIPv6(this.address)
+    const err = isIPv6Cached(this.address)
       ? this.handle.connect6(req, this.address, this.port)
       : this.handle.connect(req, this.address, this.port);
     if (err !== 0) {
