@@ -12,7 +12,8 @@ import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, runCliJson } from './helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, runCli, runCliJson } from './helpers/cli.js';
 
 interface Percentiles { p50: number; p90: number; p99: number; p999: number; max: number; count: number }
 interface BenchJson {
@@ -311,4 +312,24 @@ test('IPv6 targets work with both transports', async () => {
     assert.equal(r.successes, 30, transport);
   }
   assert.equal(n, 60);
+});
+
+test('Ctrl-C stops the run early and still prints a complete report', async () => {
+  const srv = await httpServer(() => 200);
+  const child = spawn(process.execPath, [CLI, 'bench', `http://127.0.0.1:${srv.port}/`, '--duration', '60s', '--connections', '4', '--json'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  setTimeout(() => child.kill('SIGINT'), 1500);
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  clearTimeout(kill);
+  assert.equal(code, 0, stderr);
+  const r = JSON.parse(stdout) as BenchJson;
+  assert.ok(r.elapsedMs > 1000 && r.elapsedMs < 10_000, `elapsed ${r.elapsedMs}`);
+  assert.ok(r.requests > 0);
+  assert.equal(srv.seen(), r.requests);
+  assertAddsUp(r);
 });
