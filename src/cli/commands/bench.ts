@@ -22,7 +22,7 @@ interface BenchFlags {
   replyBytes?: number;
   delimiter?: string;
   newConnection?: boolean;
-  timeout: number;
+  timeout?: number;
   threads: number | 'auto';
   mss?: number;
   transport: 'handle' | 'net';
@@ -126,7 +126,7 @@ export function registerBench(program: Command): void {
     .option('--reply-bytes <n>', 'raw TCP: a reply is complete after N bytes (default: as many as sent, an echo)', parsePositiveInt)
     .option('--delimiter <text>', 'raw TCP: a reply is complete at this delimiter (escapes: \\n \\r \\t \\xNN)')
     .option('--new-connection', 'open a new connection for every request instead of keeping them alive')
-    .option('--timeout <time>', 'connect and per-request timeout', parseDurationMs, 5000)
+    .option('--timeout <time>', 'connect and per-request timeout (default 5s)', parseDurationMs)
     .option('--threads <n>', 'run the load loop on N event loops (worker threads; connections are split between them); auto = one per CPU, at most 4', parseThreads, 'auto')
     .option('--transport <kind>', 'how connections are opened: handle (libuv handles, fast) or net (net.Socket)', parseTransport, 'handle')
     .option('--mss <bytes>', 'set TCP_MAXSEG before each SYN (needs the native addon)', parseMss)
@@ -177,7 +177,7 @@ requests = successes + all errors. Retransmissions come from each socket's tcp_i
           replyBytes: flags.replyBytes ?? null,
           delimiter: flags.delimiter === undefined ? null : unescapeDelimiter(flags.delimiter),
           newConnection: flags.newConnection === true,
-          timeoutMs: flags.timeout,
+          timeoutMs: flags.timeout ?? 5000,
           threads: flags.threads,
           mss: flags.mss ?? null,
           transport: flags.transport,
