@@ -9,6 +9,18 @@ import assert from 'node:assert/strict';
 import { findExecutable, isRoot } from '../src/platform/capabilities.js';
 import { runCli } from './helpers/cli.js';
 
+/** tcpdiag's --frames names and tshark's filters: the per-packet verdicts compared frame by frame. */
+export const FRAME_FLAGS: ReadonlyArray<[string, string]> = [
+  ['retransmission', 'tcp.analysis.retransmission'],
+  ['fast_retransmission', 'tcp.analysis.fast_retransmission'],
+  ['spurious_retransmission', 'tcp.analysis.spurious_retransmission'],
+  ['duplicate_ack', 'tcp.analysis.duplicate_ack'],
+  ['zero_window', 'tcp.analysis.zero_window'],
+  ['out_of_order', 'tcp.analysis.out_of_order'],
+  ['lost_segment', 'tcp.analysis.lost_segment'],
+  ['keep_alive', 'tcp.analysis.keep_alive'],
+];
+
 export const TSHARK_FLAGS: ReadonlyArray<[string, string]> = [
   ['retransmissions', 'tcp.analysis.retransmission'],
   ['fastRetransmissions', 'tcp.analysis.fast_retransmission'],
@@ -38,7 +50,8 @@ interface TsharkCounts {
   tcpPackets: number;
   connections: number;
   summary: Record<string, number>;
-  /** Per stream: frame numbers flagged retransmission. */
+  /** Frame numbers tshark flags, per --frames name. */
+  frames: Record<string, number[]>;
 }
 
 /**
@@ -47,10 +60,13 @@ interface TsharkCounts {
  */
 export function tsharkCounts(file: string): TsharkCounts {
   const summary: Record<string, number> = {};
-  for (const [key, filter] of TSHARK_FLAGS) {
+  const frameList = (filter: string): number[] => {
     const r = spawnSync('tshark', ['-n', '-r', file, '-Y', filter, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', maxBuffer: 1 << 28 });
-    summary[key] = r.stdout.split('\n').filter((l) => l.trim() !== '').length;
-  }
+    return r.stdout.split('\n').filter((l) => l.trim() !== '').map(Number);
+  };
+  for (const [key, filter] of TSHARK_FLAGS) summary[key] = frameList(filter).length;
+  const frames: Record<string, number[]> = {};
+  for (const [name, filter] of FRAME_FLAGS) frames[name] = frameList(filter);
   const all = spawnSync('tshark', ['-n', '-r', file, '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream'], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const lines = all.stdout.split('\n').filter((l) => l.trim() !== '');
   const streams = new Set<string>();
@@ -62,7 +78,7 @@ export function tsharkCounts(file: string): TsharkCounts {
       streams.add(stream);
     }
   }
-  return { packets: lines.length, tcpPackets, connections: streams.size, summary };
+  return { packets: lines.length, tcpPackets, connections: streams.size, summary, frames };
 }
 
 export interface AnalyzeJson {
@@ -73,6 +89,7 @@ export interface AnalyzeJson {
   timeline: Array<Record<string, number>>;
   findings: Array<{ id: string; severity: string; title: string; evidence: Record<string, unknown> }>;
   error: { message: string; offset: number | null; afterPacket: number } | null;
+  frames?: Record<string, number[]>;
   [key: string]: unknown;
 }
 
@@ -82,9 +99,12 @@ export async function analyzeJson(file: string, extra: string[] = []): Promise<{
   return { code: r.code, json: JSON.parse(r.stdout) as AnalyzeJson, stderr: r.stderr };
 }
 
-/** Assert that every count of the contract equals tshark's on the same file; returns both. */
+/**
+ * Assert that every count of the contract equals tshark's on the same file, and that each
+ * verdict lands on exactly the frames tshark flags; returns both.
+ */
 export async function assertAgreesWithTshark(file: string): Promise<{ ours: AnalyzeJson; theirs: TsharkCounts }> {
-  const { code, json, stderr } = await analyzeJson(file);
+  const { code, json, stderr } = await analyzeJson(file, ['--frames']);
   assert.equal(code, 0, stderr);
   const theirs = tsharkCounts(file);
   const mismatches: string[] = [];
@@ -94,6 +114,11 @@ export async function assertAgreesWithTshark(file: string): Promise<{ ours: Anal
   if (json.packets !== theirs.packets) mismatches.push(`packets: ${json.packets} vs ${theirs.packets}`);
   if (json.tcpPackets !== theirs.tcpPackets) mismatches.push(`tcpPackets: ${json.tcpPackets} vs ${theirs.tcpPackets}`);
   if (json.summary.connections !== theirs.connections) mismatches.push(`connections: ${json.summary.connections} vs tshark streams ${theirs.connections}`);
+  for (const [name] of FRAME_FLAGS) {
+    const ours = json.frames?.[name] ?? [];
+    const theirs2 = theirs.frames[name] ?? [];
+    if (ours.join(',') !== theirs2.join(',')) mismatches.push(`${name} frames: tcpdiag [${ours.slice(0, 20).join(',')}] vs tshark [${theirs2.slice(0, 20).join(',')}]`);
+  }
   assert.deepEqual(mismatches, [], `${file} disagrees with tshark:\n${mismatches.join('\n')}`);
   return { ours: json, theirs };
 }

@@ -68,10 +68,22 @@ test('loss from an nft drop rule: retransmissions, dup ACKs and lost segments ag
 test('a refused port: RST answers the SYN, state REJ, and a connection-refused finding', { timeout: 60_000 }, async (t) => {
   const skip = captureSkipReason();
   if (skip !== null) return t.skip(skip);
-  // A port nobody listens on: bind an ephemeral port, then close it.
-  const probe = await listen(() => undefined);
-  const port = probe.port;
-  await new Promise((r) => probe.server.close(r));
+  // A port nobody listens on, outside the ephemeral range so no test binding port 0 takes it
+  // meanwhile; checked to be refused before the capture starts.
+  let port = 0;
+  for (let attempt = 0; attempt < 20 && port === 0; attempt++) {
+    const candidate = 20000 + Math.floor(Math.random() * 10000);
+    const s = net.connect({ port: candidate, host: '127.0.0.1' });
+    const refusedNow = await new Promise<boolean>((resolve) => {
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
+      s.on('connect', () => {
+        s.destroy();
+        resolve(false);
+      });
+    });
+    if (refusedNow) port = candidate;
+  }
+  assert.notEqual(port, 0, 'found a closed port');
   const file = join(dir, 'refused.pcap');
   const dump = await startTcpdump(file, ['-i', 'lo', 'tcp', 'port', String(port)]);
   for (let i = 0; i < 3; i++) {
@@ -138,7 +150,7 @@ test('keep-alives from an idle connection agree with tshark', { timeout: 60_000 
   // TCP_KEEPIDLE 1 s (Linux's smallest); the first probe follows one idle second.
   client.setKeepAlive(true, 1000);
   client.write('hello');
-  await new Promise((r) => setTimeout(r, 2600));
+  await new Promise((r) => setTimeout(r, 3500));
   client.end();
   await new Promise((r) => setTimeout(r, 200));
   await dump.stop();

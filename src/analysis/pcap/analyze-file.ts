@@ -9,9 +9,51 @@ import type { PcapFileInfo } from '../../sources/pcap/types.js';
 import { TcpAnalyzer } from './analyzer.js';
 import type { AnalyzerOptions } from './analyzer.js';
 import type { AnalysisReport } from './report-types.js';
+import {
+  A_ANY_RETRANSMISSION, A_DUPLICATE_ACK, A_FAST_RETRANSMISSION, A_KEEP_ALIVE, A_LOST_PACKET, A_OUT_OF_ORDER,
+  A_SPURIOUS_RETRANSMISSION, A_ZERO_WINDOW,
+} from './seq-analysis.js';
 
-export function analyzeCaptureFile(path: string, options: AnalyzerOptions & { signal?: AbortSignal } = {}): AnalysisReport {
-  const analyzer = new TcpAnalyzer(options);
+/** Wireshark's display-filter names (tcp.analysis.NAME) for the verdicts `--frames` lists. */
+const FRAME_VERDICTS: ReadonlyArray<[string, number]> = [
+  ['retransmission', A_ANY_RETRANSMISSION],
+  ['fast_retransmission', A_FAST_RETRANSMISSION],
+  ['spurious_retransmission', A_SPURIOUS_RETRANSMISSION],
+  ['duplicate_ack', A_DUPLICATE_ACK],
+  ['zero_window', A_ZERO_WINDOW],
+  ['out_of_order', A_OUT_OF_ORDER],
+  ['lost_segment', A_LOST_PACKET],
+  ['keep_alive', A_KEEP_ALIVE],
+];
+/** At most this many frame numbers per verdict (the counts in `summary` are always complete). */
+const MAX_FRAMES_PER_VERDICT = 100_000;
+
+export interface AnalyzeFileOptions extends AnalyzerOptions {
+  readonly signal?: AbortSignal;
+  /** List the frame numbers of each verdict, to compare packet by packet with tshark. */
+  readonly frames?: boolean;
+}
+
+export function analyzeCaptureFile(path: string, options: AnalyzeFileOptions = {}): AnalysisReport {
+  let frames: Record<string, number[]> | null = null;
+  let analyzerOptions: AnalyzerOptions = options;
+  if (options.frames === true) {
+    const lists: Record<string, number[]> = Object.fromEntries(FRAME_VERDICTS.map(([name]) => [name, []]));
+    frames = lists;
+    analyzerOptions = {
+      ...options,
+      onVerdict: (p, t, flags) => {
+        if (flags !== 0) {
+          for (const [name, bit] of FRAME_VERDICTS) {
+            const list = lists[name]!;
+            if ((flags & bit) !== 0 && list.length < MAX_FRAMES_PER_VERDICT) list.push(p.index);
+          }
+        }
+        options.onVerdict?.(p, t, flags);
+      },
+    };
+  }
+  const analyzer = new TcpAnalyzer(analyzerOptions);
   let info: PcapFileInfo | null = null;
   let failure: MalformedInputError | null = null;
   try {
@@ -25,6 +67,7 @@ export function analyzeCaptureFile(path: string, options: AnalyzerOptions & { si
     format: info?.format ?? null,
     linkTypes: (info?.linkTypes ?? []).map(linkTypeName),
   });
+  if (frames !== null) report.frames = frames;
   if (failure !== null) {
     report.error = { code: failure.code, message: failure.message, offset: failure.offset ?? null, afterPacket: analyzer.packets };
   }

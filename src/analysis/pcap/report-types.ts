@@ -138,6 +138,8 @@ export interface AnalysisReport {
   topTalkers: TalkerJson[];
   failedHandshakes: FailedHandshake[];
   findings: Finding[];
+  /** With --frames: frame numbers of each verdict, keyed by Wireshark's tcp.analysis.* name. */
+  frames?: Record<string, number[]>;
   /** Set when the input was damaged: everything above covers the packets before the damage. */
   error: AnalysisError | null;
 }

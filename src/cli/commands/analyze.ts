@@ -11,6 +11,7 @@ interface AnalyzeFlags {
   maxConnections?: number;
   top?: number;
   rows?: number;
+  frames?: boolean;
 }
 
 export function registerAnalyze(program: Command): void {
@@ -23,6 +24,7 @@ export function registerAnalyze(program: Command): void {
     .option('--max-connections <n>', 'list at most N connections (the most troubled first); totals always cover all', parsePositiveInt, 1000)
     .option('--top <n>', 'top talkers to list', parsePositiveInt, 10)
     .option('--rows <n>', 'connections shown in the text table', parsePositiveInt, 30)
+    .option('--frames', 'with --json: list the frame numbers of each verdict ("frames": {"retransmission": [..], ...}), to check packet by packet against tshark')
     .addHelpText(
       'after',
       `
@@ -59,6 +61,7 @@ topTalkers, failedHandshakes, findings: [{id, severity, title, evidence}], error
             maxConnections: flags.maxConnections ?? 1000,
             topTalkers: flags.top ?? 10,
             signal: controller.signal,
+            frames: flags.frames === true,
           });
         } finally {
           release();
