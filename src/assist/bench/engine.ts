@@ -215,8 +215,9 @@ class Engine {
       this.checkDone();
       return;
     }
-    // Timers have 1 ms granularity: at high rates each tick releases a batch of due requests.
-    this.scheduleTimer = setTimeout(() => this.schedule(), Math.max(0, Math.min(1, this.nextDueMs - performance.now())));
+    // Sleep until the next request is due. Timers have 1 ms granularity, so at high rates each
+    // tick releases a batch; latency still counts from each request's own intended time.
+    this.scheduleTimer = setTimeout(() => this.schedule(), Math.max(0, this.nextDueMs - performance.now()));
   }
 
   /** Give a free slot its next request, or leave it idle. */
