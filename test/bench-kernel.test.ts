@@ -91,3 +91,22 @@ test('retransmissions the client sockets saw come from their tcp_info', async (t
     table.delete();
   }
 });
+
+test('a port whose SYN-ACKs are dropped: every connect is a timeout, for both transports', async (t) => {
+  const reason = nftUsable();
+  if (reason !== null) return t.skip(reason);
+  const srv = await echoServer();
+  const table = new NftTable('bench_synack');
+  // The listener answers the SYN, but its SYN-ACK never arrives: the client stays in SYN_SENT.
+  table.create([`tcp sport ${srv.port} tcp flags & (syn | ack) == (syn | ack) drop`]);
+  try {
+    for (const transport of ['handle', 'net']) {
+      const r = await runCliJson<BenchJson>(['bench', `127.0.0.1:${srv.port}`, '--payload', 'x', '--requests', '4', '--connections', '2',
+        '--timeout', '400ms', '--transport', transport, '--json']);
+      assert.equal(r.requests, 4, transport);
+      assert.deepEqual(r.errors, { timeout: 4 }, transport);
+    }
+  } finally {
+    table.delete();
+  }
+});
