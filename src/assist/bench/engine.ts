@@ -216,7 +216,9 @@ class Engine {
       return;
     }
     // Sleep until the next request is due. Timers have 1 ms granularity, so at high rates each
-    // tick releases a batch; latency still counts from each request's own intended time.
+    // tick releases a batch and up to ~1 ms of a request's latency (counted from its intended
+    // time) is the generator's own. Polling with setImmediate instead was measured: at 5000/s
+    // on 2 shared cores the spinning loops took CPU from the server and p99 grew 5x.
     this.scheduleTimer = setTimeout(() => this.schedule(), Math.max(0, this.nextDueMs - performance.now()));
   }
 
