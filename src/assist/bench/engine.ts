@@ -16,7 +16,7 @@ import { decodeTcpInfo } from '../../model/tcp-info.js';
 import { adoptSocket, dialerFor } from './transport.js';
 import type { Conn, ConnEvents, Dialer, TransportKind } from './transport.js';
 import { loadNative } from '../../native/index.js';
-import { HttpResponseParser, MalformedResponseError, NEED_MORE } from './http-response.js';
+import { HttpResponseParser, NEED_MORE } from './http-response.js';
 import { RawReplyMatcher } from './raw-reply.js';
 import type { ReplyRule } from './raw-reply.js';
 import { classifyError } from './error-class.js';
@@ -371,7 +371,7 @@ class Engine {
     if (!slot.busy) return;
     slot.busy = false;
     this.requests++;
-    const kind = errorClassOf(error);
+    const kind = classifyError(error);
     this.countError(kind, error instanceof Error ? error.message : String(error));
     Atomics.add(this.config.control, CTL_COMPLETED, 1);
     Atomics.add(this.config.control, CTL_FAILED, 1);
@@ -464,10 +464,4 @@ class Engine {
       latencyHistogram: encodeHistogram(this.latencyHist),
     });
   }
-}
-
-function errorClassOf(error: unknown): ErrorClass {
-  if (error instanceof MalformedResponseError) return 'malformed';
-  if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'TCPDIAG_CLOSED') return 'closed';
-  return classifyError(error);
 }

@@ -39,6 +39,8 @@ const BY_ERRNO: Readonly<Record<string, ErrorClass>> = {
   EADDRINUSE: 'ports',
   EMFILE: 'fds',
   ENFILE: 'fds',
+  // The load loop's own code: the peer closed the connection before the reply was complete.
+  TCPDIAG_CLOSED: 'closed',
 };
 
 export function classifyError(error: unknown): ErrorClass {
