@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertAgreesWithTshark, captureSkipReason, nftTable, startTcpdump } from './analyze-support.js';
+import { analyzeCaptureFile } from '../src/analysis/pcap/analyze-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-analyze-'));
 if (process.env.TCPDIAG_KEEP_TEST_FILES !== "1") process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
@@ -150,7 +151,10 @@ test('keep-alives from an idle connection agree with tshark', { timeout: 60_000 
   // TCP_KEEPIDLE 1 s (Linux's smallest); the first probe follows one idle second.
   client.setKeepAlive(true, 1000);
   client.write('hello');
-  await new Promise((r) => setTimeout(r, 3500));
+  // Wait (up to 10 s, for a loaded machine) until the capture holds a keep-alive probe.
+  const deadline = Date.now() + 10_000;
+  await new Promise((r) => setTimeout(r, 1200));
+  while (Date.now() < deadline && analyzeCaptureFile(file).summary.keepAlives === 0) await new Promise((r) => setTimeout(r, 250));
   client.end();
   await new Promise((r) => setTimeout(r, 200));
   await dump.stop();
