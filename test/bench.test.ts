@@ -333,3 +333,37 @@ test('Ctrl-C stops the run early and still prints a complete report', async () =
   assert.equal(srv.seen(), r.requests);
   assertAddsUp(r);
 });
+
+test('HEAD responses end at the head, and --payload-hex sends exactly those bytes', async () => {
+  const srv = await httpServer(() => 200);
+  const head = await runCliJson<BenchJson>(['bench', `http://127.0.0.1:${srv.port}/`, '--method', 'HEAD', '--requests', '40', '--connections', '2', '--timeout', '2s', '--json']);
+  assert.equal(head.successes, 40);
+  assert.deepEqual(head.errors, {});
+  const received: Buffer[] = [];
+  const port = await listen(net.createServer((socket) => {
+    socket.on('data', (chunk: Buffer) => {
+      received.push(chunk);
+      socket.write(chunk);
+    });
+  }));
+  const raw = await runCliJson<BenchJson>(['bench', `127.0.0.1:${port}`, '--payload-hex', 'de ad be ef 00 0a', '--requests', '5', '--connections', '1', '--json']);
+  assert.equal(raw.successes, 5);
+  assert.equal(Buffer.concat(received).toString('hex'), 'deadbeef000a'.repeat(5));
+});
+
+test('a progress bar is drawn on stderr when it is a terminal', async (t) => {
+  // util-linux `script` gives the CLI a pseudo-terminal (Debian: bsdutils, an essential package).
+  const { findExecutable } = await import('../src/platform/capabilities.js');
+  if (findExecutable('script') === null) return t.skip('needs script(1) from bsdutils for a pseudo-terminal');
+  const srv = await httpServer(() => 200);
+  const command = `${process.execPath} ${CLI} bench http://127.0.0.1:${srv.port}/ --duration 1s --connections 2`;
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
+    child.on('error', reject);
+    child.on('close', () => resolve(text));
+  });
+  assert.match(out, /\r\[#*\.*\] \d+\.\d s +\d+ done +0 failed/);
+  assert.match(out, /status codes 200: \d+/);
+});
