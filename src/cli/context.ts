@@ -1,6 +1,7 @@
 /**
  * What every command gets from the global options: the resolved configuration (with its
- * warnings already printed) and how to print JSON.
+ * warnings already printed). Importing this loads the config schema (zod): commands that read
+ * no configuration import their output helpers from run.ts instead.
  */
 import type { Command } from 'commander';
 import { resolveConfig } from '../config/resolve.js';
@@ -14,11 +15,5 @@ export function loadConfig(command: Command, overrides: ConfigOverrides = {}): T
   return resolved.config;
 }
 
-export function printJson(value: unknown, pretty = false): void {
-  process.stdout.write(JSON.stringify(value, null, pretty ? 2 : undefined) + '\n');
-}
-
-/** JSON for one event per line (trace, capture --json). */
-export function printJsonLine(value: unknown): void {
-  process.stdout.write(JSON.stringify(value) + '\n');
-}
+// Kept here too so existing imports work; the functions live in run.ts, which loads no schema.
+export { printJson, printJsonLine } from './run.js';

@@ -8,11 +8,31 @@ import { COMMANDS } from './commands/index.js';
 
 export const VERSION = '0.1.0';
 
-export function buildProgram(): Command {
+/**
+ * The command name in argv, skipping global options (and the value of --config), or undefined
+ * for `tcpdiag`, `tcpdiag --help` and the like.
+ */
+export function commandNameIn(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '-c' || arg === '--config') {
+      i++;
+      continue;
+    }
+    if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+/**
+ * Build the program with every command, or only the one argv names: startup time is part of
+ * the product (`tcpdiag stats` must answer within 100 ms, most of it Node's own start).
+ */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('tcpdiag')
     .version(VERSION)
     .description(
-      'TCP debugging assistant for Linux servers: every connection and what the kernel does to it,\n' +
+      'TCP debugging assistant for Linux servers: every connection and what the kernel does to it, ' +
         'what is wrong and why, and tools to reproduce and load-test on purpose.',
     )
     .option('-c, --config <file>', 'configuration file (default: $TCPDIAG_CONFIG, ./tcp_diag.conf, /etc/tcpdiag/tcp_diag.conf)')
@@ -34,12 +54,17 @@ Examples:
   tcpdiag stats --interval 1                counters and rates every second
 Run "tcpdiag <command> --help" for each command's options and examples.`,
     );
-  for (const register of COMMANDS) register(program);
+  const name = commandNameIn(argv);
+  const named = COMMANDS.filter((entry) => entry.name === name);
+  // `help stats`, an unknown name (for the suggestion) or no command: load everything.
+  const entries = named.length === 1 ? named : COMMANDS;
+  const registrars = await Promise.all(entries.map((entry) => entry.load()));
+  for (const register of registrars) register(program);
   return program;
 }
 
 export async function parseCli(argv: readonly string[]): Promise<Command> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   await program.parseAsync([...argv], { from: 'user' });
   return program;
 }

@@ -46,3 +46,12 @@ export function out(text: string): void {
 export function warn(text: string): void {
   process.stderr.write(`tcpdiag: warning: ${text}\n`);
 }
+
+export function printJson(value: unknown, pretty = false): void {
+  process.stdout.write(JSON.stringify(value, null, pretty ? 2 : undefined) + '\n');
+}
+
+/** JSON for one event per line (trace, capture --json). */
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + '\n');
+}

@@ -1,35 +1,29 @@
 /**
- * Every command, in the order `tcpdiag --help` lists them. Each entry adds one command (or a
- * group) to the program; the implementation is imported lazily inside its action.
- * Add a command: one import and one entry here, nothing else.
+ * Every command, in the order `tcpdiag --help` lists them. Each entry loads the module that
+ * adds one command to the program; program.ts loads only the command being run (all of them
+ * for --help), so `tcpdiag stats` does not pay for the pcap reader or the config schema.
+ * Add a command: one entry here, nothing else.
  */
 import type { Command } from 'commander';
-import { registerConns } from './conns.js';
-import { registerListeners } from './listeners.js';
-import { registerStats } from './stats.js';
-import { registerTrace } from './trace.js';
-import { registerAnalyze } from './analyze.js';
-import { registerClient } from './client.js';
-import { registerServer } from './server.js';
-import { registerProbe } from './probe.js';
-import { registerProxy } from './proxy.js';
-import { registerFault } from './fault.js';
-import { registerBench } from './bench.js';
-import { registerCapture } from './capture.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [
-  registerConns,
-  registerListeners,
-  registerStats,
-  registerTrace,
-  registerAnalyze,
-  registerClient,
-  registerServer,
-  registerProbe,
-  registerProxy,
-  registerFault,
-  registerBench,
-  registerCapture,
+export interface CommandEntry {
+  readonly name: string;
+  readonly load: () => Promise<RegisterCommand>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'conns', load: async () => (await import('./conns.js')).registerConns },
+  { name: 'listeners', load: async () => (await import('./listeners.js')).registerListeners },
+  { name: 'stats', load: async () => (await import('./stats.js')).registerStats },
+  { name: 'trace', load: async () => (await import('./trace.js')).registerTrace },
+  { name: 'capture', load: async () => (await import('./capture.js')).registerCapture },
+  { name: 'analyze', load: async () => (await import('./analyze.js')).registerAnalyze },
+  { name: 'client', load: async () => (await import('./client.js')).registerClient },
+  { name: 'server', load: async () => (await import('./server.js')).registerServer },
+  { name: 'probe', load: async () => (await import('./probe.js')).registerProbe },
+  { name: 'bench', load: async () => (await import('./bench.js')).registerBench },
+  { name: 'proxy', load: async () => (await import('./proxy.js')).registerProxy },
+  { name: 'fault', load: async () => (await import('./fault.js')).registerFault },
 ];

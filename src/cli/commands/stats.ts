@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { action, out, warn } from '../run.js';
-import { printJsonLine } from '../context.js';
+import { action, out, printJsonLine, warn } from '../run.js';
 import { parsePositiveInt, parsePositiveNumber } from '../options.js';
 import { onSignal } from '../../platform/shutdown.js';
 
