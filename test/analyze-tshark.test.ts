@@ -31,7 +31,8 @@ async function chatty(port: number, messages: number, size: number, host = '127.
   const payload = Buffer.alloc(size, 0x61);
   for (let i = 0; i < messages; i++) {
     if (!socket.write(payload)) await once(socket, 'drain');
-    if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+    // Yield after each write so segments leave one by one (no autocorking into 64 KiB GSO).
+    await new Promise((r) => setImmediate(r));
   }
   socket.end();
   socket.resume();

@@ -207,7 +207,9 @@ export class TcpAnalyzer {
         this.summary.syn++;
         if (bucket !== null) bucket.syn++;
         conn.synCount++;
-        if (conn.synSec < 0 || (fwd.seq.nextseq !== 0 && !conn.handshakeDone)) {
+        // The handshake RTT runs from the most recent SYN (a retransmitted one included), as
+        // Wireshark's tcp.analysis.initial_rtt does (ts_mru_syn).
+        if (!conn.handshakeDone) {
           conn.synSec = sec;
           conn.synNsec = nsec;
         }
