@@ -367,3 +367,16 @@ test('a progress bar is drawn on stderr when it is a terminal', async (t) => {
   assert.match(out, /\r\[#*\.*\] \d+\.\d s +\d+ done +0 failed/);
   assert.match(out, /status codes 200: \d+/);
 });
+
+test('--server-pid reports the server process CPU per request; a PID that does not exist is a usage error', async () => {
+  const srv = await httpServer(() => 200);
+  // The HTTP server runs in this test process.
+  const r = await runCliJson<BenchJson & { cpu: { clientPercent: number; serverPercent: number; serverUsPerRequest: number } }>(
+    ['bench', `http://127.0.0.1:${srv.port}/`, '--duration', '1s', '--connections', '4', '--server-pid', String(process.pid), '--json']);
+  assert.ok(r.cpu.clientPercent > 0, JSON.stringify(r.cpu));
+  assert.ok(r.cpu.serverPercent > 0, JSON.stringify(r.cpu));
+  assert.ok(r.cpu.serverUsPerRequest > 0, JSON.stringify(r.cpu));
+  const missing = await runCli(['bench', `http://127.0.0.1:${srv.port}/`, '--requests', '5', '--server-pid', String(2 ** 22 + 7)]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /no such process/);
+});

@@ -44,3 +44,11 @@ test('a baseline file that is not a bench result is refused with the field that 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('server CPU per request is compared when both runs measured it', () => {
+  const withCpu = { ...base, cpu: { serverUsPerRequest: 100 } };
+  const costlier = compareWithBaseline('b.json', withCpu, { ...base, cpu: { serverUsPerRequest: 130 } });
+  assert.deepEqual(costlier.checks.filter((c) => !c.ok).map((c) => [c.metric, c.worseBy]), [['server cpu/request', 30]]);
+  assert.equal(compareWithBaseline('b.json', withCpu, { ...base, cpu: { serverUsPerRequest: 110 } }).verdict, 'pass');
+  assert.equal(compareWithBaseline('b.json', base, { ...base, cpu: { serverUsPerRequest: 900 } }).checks.length, 4, 'not measured before: no check');
+});

@@ -15,9 +15,11 @@ export interface BaselineThresholds {
   readonly throughputPct: number;
   /** The error rate may rise by at most this many percentage points. */
   readonly errorRatePoints: number;
+  /** Server CPU per request may grow by at most this many percent (when both runs measured it). */
+  readonly cpuPct: number;
 }
 
-export const DEFAULT_THRESHOLDS: BaselineThresholds = { latencyPct: 20, throughputPct: 10, errorRatePoints: 1 };
+export const DEFAULT_THRESHOLDS: BaselineThresholds = { latencyPct: 20, throughputPct: 10, errorRatePoints: 1, cpuPct: 20 };
 
 /** The fields of a --json result that the comparison reads; everything else is ignored. */
 const BaselineSchema = z.object({
@@ -25,13 +27,14 @@ const BaselineSchema = z.object({
   errors: z.record(z.string(), z.number().nonnegative()),
   latencyMs: z.object({ p50: z.number().nonnegative(), p99: z.number().nonnegative() }),
   requestsPerSecond: z.number().nonnegative(),
+  cpu: z.object({ serverUsPerRequest: z.number().nonnegative().nullable() }).nullable().optional(),
 });
 
 export type BaselineFigures = z.infer<typeof BaselineSchema>;
 
 export interface BaselineCheck {
-  readonly metric: 'latency p50' | 'latency p99' | 'requests/s' | 'error rate';
-  readonly unit: 'ms' | 'req/s' | '%';
+  readonly metric: 'latency p50' | 'latency p99' | 'requests/s' | 'error rate' | 'server cpu/request';
+  readonly unit: 'ms' | 'req/s' | '%' | 'µs';
   readonly baseline: number;
   readonly current: number;
   /** Change in the direction that is worse, as the threshold counts it (percent or points). */
@@ -92,6 +95,7 @@ export interface CurrentFigures {
   readonly errors: Partial<Record<string, number>>;
   readonly latencyMs: { readonly p50: number; readonly p99: number };
   readonly requestsPerSecond: number;
+  readonly cpu?: { readonly serverUsPerRequest: number | null } | null;
 }
 
 export function compareWithBaseline(
@@ -118,6 +122,15 @@ export function compareWithBaseline(
     metric: 'error rate', unit: '%', baseline: round(baseRate), current: round(curRate),
     worseBy: round(curRate - baseRate), threshold: thresholds.errorRatePoints, ok: curRate - baseRate <= thresholds.errorRatePoints,
   });
+  const baseCpu = baseline.cpu?.serverUsPerRequest ?? null;
+  const curCpu = current.cpu?.serverUsPerRequest ?? null;
+  if (baseCpu !== null && curCpu !== null) {
+    const worseBy = growthPct(baseCpu, curCpu);
+    checks.push({
+      metric: 'server cpu/request', unit: 'µs', baseline: baseCpu, current: curCpu,
+      worseBy: round(worseBy), threshold: thresholds.cpuPct, ok: worseBy <= thresholds.cpuPct,
+    });
+  }
   return { file, verdict: checks.every((c) => c.ok) ? 'pass' : 'regressed', thresholds, checks };
 }
 

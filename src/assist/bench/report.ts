@@ -12,6 +12,30 @@ import { renderBaselineText } from './baseline.js';
 import type { BaselineComparison } from './baseline.js';
 import type { TransportKind } from './transport.js';
 
+/** CPU a run cost: this process (all threads) and the server's process when --server-pid was given. */
+export interface CpuFigures {
+  readonly wallMs: number;
+  readonly clientMs: number;
+  /** Percent of one core over the run's wall time. */
+  readonly clientPercent: number;
+  readonly serverMs: number | null;
+  readonly serverPercent: number | null;
+  /** Server CPU per answered or failed request, microseconds: what a fix should not raise. */
+  readonly serverUsPerRequest: number | null;
+}
+
+export function cpuFigures(wallMs: number, clientMs: number, serverMs: number | null, requests: number): CpuFigures {
+  const pct = (ms: number): number => (wallMs > 0 ? Math.round((ms / wallMs) * 1000) / 10 : 0);
+  return {
+    wallMs: Math.round(wallMs),
+    clientMs: Math.round(clientMs),
+    clientPercent: pct(clientMs),
+    serverMs: serverMs === null ? null : Math.round(serverMs),
+    serverPercent: serverMs === null ? null : pct(serverMs),
+    serverUsPerRequest: serverMs === null || requests === 0 ? null : Math.round((serverMs * 1000 * 10) / requests) / 10,
+  };
+}
+
 export interface RunResult {
   /** Request (or HTTP body) payload size of this run, bytes. */
   readonly payloadBytes: number;
@@ -38,6 +62,8 @@ export interface RunResult {
   readonly elapsedMs: number;
   /** net.Socket or libuv handles (the fallback may differ from what was asked). */
   readonly transport: TransportKind;
+  /** null when not measured. */
+  readonly cpu: CpuFigures | null;
   /** Base64 HDR histograms (microseconds) so runs and files can be merged later. */
   readonly histograms: { readonly connectUs: string; readonly latencyUs: string };
 }
@@ -55,7 +81,8 @@ export interface BenchSettings {
   readonly transport: TransportKind;
 }
 
-export interface BenchReport extends Omit<RunResult, 'payloadBytes' | 'mss' | 'transport'> {
+export interface BenchReport extends Omit<RunResult, 'payloadBytes' | 'mss' | 'transport' | 'cpu'> {
+  readonly cpu: CpuFigures | null;
   readonly settings: BenchSettings;
   readonly runs: readonly RunResult[];
   /** --mss-sweep: throughput per MSS relative to the best one. */
@@ -103,7 +130,7 @@ interface Mergeable {
  * Merge parts into one result. `parallel`: the parts ran at the same time (worker threads),
  * so the elapsed time is the longest one; otherwise they ran one after another (runs) and add.
  */
-function merge(parts: readonly Mergeable[], parallel: boolean): Omit<RunResult, 'payloadBytes' | 'mss' | 'transport'> {
+function merge(parts: readonly Mergeable[], parallel: boolean): Omit<RunResult, 'payloadBytes' | 'mss' | 'transport' | 'cpu'> {
   const connectHist = newHistogram();
   const latencyHist = newHistogram();
   const errors: Partial<Record<ErrorClass, number>> = {};
@@ -152,9 +179,9 @@ function merge(parts: readonly Mergeable[], parallel: boolean): Omit<RunResult, 
 }
 
 /** One run (one payload size at one MSS) from the engines that ran it in parallel. */
-export function mergeEngineResults(results: readonly EngineResult[], payloadBytes: number, mss: number | null): RunResult {
+export function mergeEngineResults(results: readonly EngineResult[], payloadBytes: number, mss: number | null, cpu: CpuFigures | null = null): RunResult {
   const parts = results.map((r) => ({ ...r, connectUs: r.connectHistogram, latencyUs: r.latencyHistogram }));
-  return { payloadBytes, mss, transport: results[0]?.transport ?? 'net', ...merge(parts, true) };
+  return { payloadBytes, mss, transport: results[0]?.transport ?? 'net', cpu, ...merge(parts, true) };
 }
 
 export function buildReport(settings: BenchSettings, runs: readonly RunResult[], baseline: BaselineComparison | null = null): BenchReport {
@@ -166,7 +193,19 @@ export function buildReport(settings: BenchSettings, runs: readonly RunResult[],
   }));
   const total = merge(parts, false);
   const sweep = runs.some((r) => r.mss !== null) && new Set(runs.map((r) => r.mss)).size > 1 ? mssSweepRows(runs) : null;
-  return { settings, ...total, runs, mssSweep: sweep, baseline };
+  return { settings, ...total, cpu: totalCpu(runs, total.requests), runs, mssSweep: sweep, baseline };
+}
+
+function totalCpu(runs: readonly RunResult[], requests: number): CpuFigures | null {
+  if (runs.length === 0 || runs.some((r) => r.cpu === null)) return null;
+  let wallMs = 0, clientMs = 0, serverMs: number | null = 0;
+  for (const run of runs) {
+    const cpu = run.cpu!;
+    wallMs += cpu.wallMs;
+    clientMs += cpu.clientMs;
+    serverMs = serverMs === null || cpu.serverMs === null ? null : serverMs + cpu.serverMs;
+  }
+  return cpuFigures(wallMs, clientMs, serverMs, requests);
 }
 
 function mssSweepRows(runs: readonly RunResult[]): MssSweepRow[] {
@@ -204,7 +243,7 @@ function percentileTable(rows: ReadonlyArray<{ name: string; p: PercentilesMs }>
   ]);
 }
 
-export function renderRunText(run: Omit<RunResult, 'payloadBytes' | 'mss' | 'transport'>): string {
+export function renderRunText(run: Omit<RunResult, 'payloadBytes' | 'mss' | 'transport' | 'cpu'> & { readonly cpu: CpuFigures | null }): string {
   const lines: string[] = [];
   lines.push(percentileTable([
     { name: 'connect', p: run.connectMs },
@@ -224,6 +263,10 @@ export function renderRunText(run: Omit<RunResult, 'payloadBytes' | 'mss' | 'tra
   const errors = Object.entries(run.errors) as Array<[ErrorClass, number]>;
   for (const [kind, n] of errors) lines.push(`errors ${kind}: ${n} (e.g. ${run.errorSamples[kind] ?? '?'})`);
   lines.push(`tcp retransmissions ${run.retransmits} (tcp_info of ${run.socketsSampled} sockets at close)`);
+  if (run.cpu !== null) {
+    const server = run.cpu.serverPercent === null ? '' : `, server ${run.cpu.serverPercent}% (${run.cpu.serverUsPerRequest ?? '-'} µs per request)`;
+    lines.push(`cpu (percent of one core) tcpdiag ${run.cpu.clientPercent}%${server}`);
+  }
   return lines.join('\n') + '\n';
 }
 

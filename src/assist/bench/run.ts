@@ -10,7 +10,8 @@ import { CTL_COMPLETED, CTL_FAILED, CTL_GO, CTL_READY, CTL_STOP, newControlBlock
 import type { EngineConfig, EngineResult } from './engine.js';
 import { buildHttpRequest, fillerPayload, parseBenchTarget, resolveTargetAddress } from './target.js';
 import type { BenchTarget } from './target.js';
-import { buildReport, mergeEngineResults } from './report.js';
+import { buildReport, cpuFigures, mergeEngineResults } from './report.js';
+import { processCpuMs, sampleCpu } from './cpu.js';
 import type { BenchReport, BenchSettings, RunResult } from './report.js';
 import { compareWithBaseline, readBaseline } from './baseline.js';
 import type { BaselineThresholds } from './baseline.js';
@@ -43,6 +44,8 @@ export interface BenchOptions {
   /** How connections are opened: libuv handles (fast) or net.Socket (transport.ts). */
   readonly transport: TransportKind;
   readonly mssSweep: readonly number[] | null;
+  /** The server's PID on this machine: its CPU per request is reported and compared. */
+  readonly serverPid: number | null;
   readonly baselineFile: string | null;
   readonly thresholds: BaselineThresholds;
   readonly signal?: AbortSignal;
@@ -134,6 +137,7 @@ export async function runBench(requested: BenchOptions): Promise<{ report: Bench
   }
   // Read the baseline first: a typo in its path should not cost a whole run.
   const baseline = options.baselineFile === null ? null : await readBaseline(options.baselineFile);
+  if (options.serverPid !== null) processCpuMs(options.serverPid); // fail now if there is no such process
   const address = await resolveTargetAddress(target.host);
   const plans = planRuns(options, target);
   const runs: RunResult[] = [];
@@ -197,11 +201,16 @@ async function runOne(options: BenchOptions & { readonly threads: number }, targ
       completed: Atomics.load(control, CTL_COMPLETED), failed: Atomics.load(control, CTL_FAILED), requestLimit: options.requests,
     });
   }, PROGRESS_INTERVAL_MS);
+  const cpuBefore = sampleCpu(options.serverPid);
   try {
     const running = configs.map((config) => (threads === 1 ? runEngine(config) : runInWorker(config)));
     if (threads > 1) void releaseWhenReady(control, threads);
     const results = await Promise.all(running);
-    return mergeEngineResults(results, plan.payloadBytes, plan.mss);
+    const wallMs = performance.now() - startedMs;
+    const cpuAfter = sampleCpu(options.serverPid);
+    const requests = results.reduce((n, r) => n + r.requests, 0);
+    const serverMs = cpuBefore.serverMs === null || cpuAfter.serverMs === null ? null : cpuAfter.serverMs - cpuBefore.serverMs;
+    return mergeEngineResults(results, plan.payloadBytes, plan.mss, cpuFigures(wallMs, cpuAfter.clientMs - cpuBefore.clientMs, serverMs, requests));
   } finally {
     if (progress !== undefined) clearInterval(progress);
     options.signal?.removeEventListener('abort', onAbort);

@@ -28,6 +28,8 @@ interface BenchFlags {
   transport: 'handle' | 'net';
   mssSweep?: number[];
   baseline?: string;
+  serverPid?: number;
+  maxCpuIncrease: number;
   maxLatencyIncrease: number;
   maxThroughputDrop: number;
   maxErrorRateIncrease: number;
@@ -131,10 +133,12 @@ export function registerBench(program: Command): void {
     .option('--transport <kind>', 'how connections are opened: handle (libuv handles, fast) or net (net.Socket)', parseTransport, 'handle')
     .option('--mss <bytes>', 'set TCP_MAXSEG before each SYN (needs the native addon)', parseMss)
     .option('--mss-sweep <list>', 'run the same load at each MSS and compare throughput: 536,1220,1460', parseList(parseMss))
+    .option('--server-pid <pid>', 'the server\'s process on this machine: report (and compare) its CPU per request', parsePositiveInt)
     .option('--baseline <file>', 'compare with an earlier --json result; exit status 3 when regressed')
     .option('--max-latency-increase <pct>', 'with --baseline: allowed p50/p99 response-time growth, percent', parsePositiveNumber, 20)
     .option('--max-throughput-drop <pct>', 'with --baseline: allowed requests/s drop, percent', parsePositiveNumber, 10)
     .option('--max-error-rate-increase <points>', 'with --baseline: allowed error-rate rise, percentage points', parsePositiveNumber, 1)
+    .option('--max-cpu-increase <pct>', 'with --baseline and --server-pid: allowed growth of server CPU per request, percent', parsePositiveNumber, 20)
     .option('--no-progress', 'no progress bar (it is only drawn when stderr is a terminal)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `
@@ -147,6 +151,7 @@ Examples:
   tcpdiag bench 10.0.0.5:9000 --payload-sizes 64k --mss-sweep 536,1220,1460 -d 5s
   tcpdiag bench http://svc:8080/ -d 20s --json > before.json
   tcpdiag bench http://svc:8080/ -d 20s --baseline before.json   PASS or REGRESSED (exit 3)
+  tcpdiag bench http://127.0.0.1:8080/ -d 20s --server-pid $(pgrep -o nginx) --baseline before.json
 
 Errors are counted by class: refused, timeout, reset, unreachable, closed (before the reply),
 malformed (reply does not parse), http (status >= 400), ports (no local port), fds, other.
@@ -183,10 +188,12 @@ requests = successes + all errors. Retransmissions come from each socket's tcp_i
           transport: flags.transport,
           mssSweep: flags.mssSweep ?? null,
           baselineFile: flags.baseline ?? null,
+          serverPid: flags.serverPid ?? null,
           thresholds: {
             latencyPct: flags.maxLatencyIncrease,
             throughputPct: flags.maxThroughputDrop,
             errorRatePoints: flags.maxErrorRateIncrease,
+            cpuPct: flags.maxCpuIncrease,
           },
           signal: controller.signal,
           ...(showProgress ? { onProgress: (p) => { drew = true; process.stderr.write(progressLine(p)); } } : {}),
