@@ -205,7 +205,17 @@ async function runOne(options: BenchOptions & { readonly threads: number }, targ
   try {
     const running = configs.map((config) => (threads === 1 ? runEngine(config) : runInWorker(config)));
     if (threads > 1) void releaseWhenReady(control, threads);
-    const results = await Promise.all(running);
+    let results: EngineResult[];
+    try {
+      results = await Promise.all(running);
+    } catch (error: unknown) {
+      // One worker failed: stop (and release) the others, let them wind down, then report.
+      Atomics.store(control, CTL_STOP, 1);
+      Atomics.store(control, CTL_GO, 1);
+      Atomics.notify(control, CTL_GO);
+      await Promise.allSettled(running);
+      throw error;
+    }
     const wallMs = performance.now() - startedMs;
     const cpuAfter = sampleCpu(options.serverPid);
     const requests = results.reduce((n, r) => n + r.requests, 0);
