@@ -84,6 +84,135 @@ export function scenario(): FixturePacket[] {
   return out;
 }
 
+/**
+ * Corner cases of Wireshark's rules, one short connection each: verdicts that compete for the
+ * same packet (spurious vs out-of-order, fast retransmission vs out-of-order), an ACK of unseen
+ * data followed by duplicate ACKs, one-byte keep-alives, probes into a zero window, a RST past
+ * the sequence space, a retransmitted FIN, sequence numbers wrapping past 2^32, window updates,
+ * a long handshake RTT, time going backwards.
+ */
+export function edgeScenario(): FixturePacket[] {
+  const out: FixturePacket[] = [];
+  let us = 0;
+  let port = 50000;
+  const at = (deltaUs: number, spec: SegmentSpec): void => {
+    us += deltaUs;
+    out.push({ sec: BASE_SEC + Math.floor(us / 1e6), nsec: (us % 1e6) * 1000, ip: buildIpTcp(spec) });
+  };
+  /** A fresh connection with a handshake of the given RTT; returns senders for both sides. */
+  const open = (isnC: number, isnS: number, rttUs = 100) => {
+    const c = { src: '10.1.0.1', dst: '10.1.0.2', sport: port, dport: 80 };
+    const s = { src: '10.1.0.2', dst: '10.1.0.1', sport: 80, dport: port };
+    port++;
+    at(1000, { ...c, seq: isnC, ack: 0, flags: TH_SYN, window: 64240, options: synOptions(1460, 7) });
+    at(rttUs / 2, { ...s, seq: isnS, ack: (isnC + 1) >>> 0, flags: TH_SYN | TH_ACK, window: 65160, options: synOptions(1460, 7) });
+    at(rttUs / 2, { ...c, seq: (isnC + 1) >>> 0, ack: (isnS + 1) >>> 0, flags: TH_ACK, window: 502 });
+    const C = (off: number): number => (isnC + 1 + off) >>> 0;
+    const S = (off: number): number => (isnS + 1 + off) >>> 0;
+    return {
+      c: (d: number, seqOff: number, ackOff: number, flags: number, payload = 0, window = 502) => at(d, { ...c, seq: C(seqOff), ack: S(ackOff), flags, window, payload }),
+      s: (d: number, seqOff: number, ackOff: number, flags: number, payload = 0, window = 509) => at(d, { ...s, seq: S(seqOff), ack: C(ackOff), flags, window, payload }),
+    };
+  };
+  const A = TH_ACK;
+  // 1. Spurious and out-of-order compete: data already ACKed, resent within the OOO threshold.
+  {
+    const k = open(1000, 2000);
+    k.c(100, 0, 0, A, 100);
+    k.c(10, 100, 0, A, 100);
+    k.s(50, 0, 200, A);
+    k.c(500, 0, 0, A, 100); // already acknowledged, 0.56 ms after the highest segment
+  }
+  // 2. Fast retransmission and out-of-order compete: 2 dup ACKs, the hole filled at once.
+  {
+    const k = open(5000, 6000);
+    k.c(100, 0, 0, A, 100);
+    k.c(10, 200, 0, A, 100); // 100..200 missing
+    k.s(20, 0, 100, A);
+    k.s(5, 0, 100, A);
+    k.s(5, 0, 100, A);
+    k.c(5, 100, 0, A, 100);
+  }
+  // 3. An ACK of data never seen, then duplicates of it.
+  {
+    const k = open(9000, 9500);
+    k.c(100, 0, 0, A, 100);
+    k.s(50, 0, 300, A); // acks 200 bytes that were never captured
+    k.s(50, 0, 300, A);
+    k.s(50, 0, 300, A);
+    k.c(100, 300, 0, A, 100);
+  }
+  // 4. One-byte keep-alives and their ACKs; a window update.
+  {
+    const k = open(12000, 13000);
+    k.c(100, 0, 0, A, 10);
+    k.s(50, 0, 10, A);
+    k.c(2_000_000, 9, 0, A, 1); // one garbage byte before nextseq
+    k.s(50, 0, 10, A);
+    k.c(2_000_000, 9, 0, A, 0);
+    k.s(50, 0, 10, A, 0, 700); // same ack, new window
+  }
+  // 5. Zero window, probes (one retransmitted), then data starting one byte early.
+  {
+    const k = open(15000, 16000);
+    k.c(100, 0, 0, A, 100);
+    k.s(50, 0, 100, A, 0, 0);
+    k.c(200_000, 100, 0, A, 1);
+    k.s(50, 0, 100, A, 0, 0);
+    k.c(400_000, 100, 0, A, 1);
+    k.s(50, 0, 100, A, 0, 0);
+    k.s(100_000, 0, 100, A, 0, 400);
+    k.c(100, 100, 0, A, 200); // starts at the probed byte, adds new data
+  }
+  // 6. FIN retransmitted, RST past the sequence space.
+  {
+    const k = open(18000, 19000);
+    k.c(100, 0, 0, A, 50);
+    k.c(100, 50, 0, A | TH_FIN);
+    k.c(300_000, 50, 0, A | TH_FIN);
+    k.s(100, 0, 51, A | TH_RST);
+    k.s(10, 5000, 51, TH_RST);
+  }
+  // 7. Sequence numbers wrapping past 2^32, with a retransmission across the wrap.
+  {
+    const k = open(4294967000, 4294967200);
+    k.c(100, 0, 0, A, 200);
+    k.c(10, 200, 0, A, 200);
+    k.s(50, 0, 400, A);
+    k.c(10, 400, 0, A, 300);
+    k.c(500_000, 400, 0, A, 300);
+    k.s(50, 500, 700, A, 100);
+  }
+  // 8. A long handshake RTT (200 ms) widens the out-of-order threshold.
+  {
+    const k = open(30000, 31000, 200_000);
+    k.c(100, 0, 0, A, 100);
+    k.c(10, 200, 0, A, 100);
+    k.c(50_000, 100, 0, A, 100); // 50 ms later: out of order under a 200 ms iRTT
+    k.c(300_000, 300, 0, A, 100);
+    k.c(250_000, 300, 0, A, 100); // 250 ms later: a retransmission
+  }
+  // 9. Time going backwards in the capture.
+  {
+    const k = open(40000, 41000);
+    k.c(100, 0, 0, A, 100);
+    k.c(10, 200, 0, A, 100);
+    k.c(-5000, 100, 0, A, 100);
+    k.s(50, 0, 300, A);
+  }
+  // 10. Duplicate ACKs for a segment that then arrives late (> 20 ms): a plain retransmission.
+  {
+    const k = open(50000, 51000);
+    k.c(100, 0, 0, A, 100);
+    k.c(10, 200, 0, A, 100);
+    k.s(20, 0, 100, A);
+    k.s(5, 0, 100, A);
+    k.s(5, 0, 100, A);
+    k.c(50_000, 100, 0, A, 100);
+  }
+  return out;
+}
+
 // ---- pcapng writing (tests only: tcpdiag itself writes pcap) --------------------------------
 
 interface NgInterfaceSpec {
@@ -173,6 +302,7 @@ export function buildFixtures(): Map<string, Buffer> {
   files.set('linux-sll2-ns-le.pcap', pcapFile(LinkType.LINUX_SLL2, packets, { ns: true, link: (i) => ({ outgoing: i % 2 === 1 }) }));
   files.set('bsd-null-us-le.pcap', pcapFile(LinkType.NULL, packets, { link: () => ({ af6: 30 }) }));
   files.set('bsd-loop-us-le.pcap', pcapFile(LinkType.LOOP, packets, { link: () => ({ af6: 24 }) }));
+  files.set('edge-cases-ns.pcap', pcapFile(LinkType.RAW, edgeScenario(), { ns: true }));
 
   // pcapng, little-endian: one section, Ethernet (µs) and raw IP (ns) interfaces; EPBs.
   {

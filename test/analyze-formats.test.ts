@@ -26,11 +26,19 @@ const EXPECTED_FORMATS: Record<string, { format: string; linkTypes: string[] }> 
   'pcapng-two-sections-mixed-endian.pcapng': { format: 'pcapng', linkTypes: ['LINUX_SLL', 'LINUX_SLL2'] },
   'pcapng-simple-blocks.pcapng': { format: 'pcapng', linkTypes: ['RAW'] },
 };
+/** Corner cases of the rules (test/analyze-fixtures.ts, edgeScenario), frame by frame against tshark. */
+const EDGE = 'edge-cases-ns.pcap';
 
 test('the committed fixtures are exactly what the builder makes', () => {
   const built = buildFixtures();
   assert.deepEqual([...built.keys()].sort(), readdirSync(FIXTURES).filter((f) => /\.pcap(ng)?$/.test(f)).sort());
   for (const [name, bytes] of built) assert.ok(readFileSync(join(FIXTURES, name)).equals(bytes), `${name} is stale: rerun node dist/test/analyze-fixtures.js`);
+});
+
+test(`${EDGE}: corner cases of the verdicts agree with tshark frame by frame`, async (t) => {
+  if (!hasTshark()) return t.skip('needs tshark (scripts/setup.sh installs it)');
+  const { ours } = await assertAgreesWithTshark(join(FIXTURES, EDGE));
+  assert.equal(ours.summary.connections, 10);
 });
 
 for (const [name, expected] of Object.entries(EXPECTED_FORMATS)) {

@@ -19,6 +19,11 @@ export const FRAME_FLAGS: ReadonlyArray<[string, string]> = [
   ['out_of_order', 'tcp.analysis.out_of_order'],
   ['lost_segment', 'tcp.analysis.lost_segment'],
   ['keep_alive', 'tcp.analysis.keep_alive'],
+  ['keep_alive_ack', 'tcp.analysis.keep_alive_ack'],
+  ['window_update', 'tcp.analysis.window_update'],
+  ['zero_window_probe', 'tcp.analysis.zero_window_probe'],
+  ['zero_window_probe_ack', 'tcp.analysis.zero_window_probe_ack'],
+  ['ack_lost_segment', 'tcp.analysis.ack_lost_segment'],
 ];
 
 export const TSHARK_FLAGS: ReadonlyArray<[string, string]> = [

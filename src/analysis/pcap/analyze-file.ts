@@ -11,7 +11,8 @@ import type { AnalyzerOptions } from './analyzer.js';
 import type { AnalysisReport } from './report-types.js';
 import {
   A_ANY_RETRANSMISSION, A_DUPLICATE_ACK, A_FAST_RETRANSMISSION, A_KEEP_ALIVE, A_LOST_PACKET, A_OUT_OF_ORDER,
-  A_SPURIOUS_RETRANSMISSION, A_ZERO_WINDOW,
+  A_SPURIOUS_RETRANSMISSION, A_ZERO_WINDOW, A_KEEP_ALIVE_ACK, A_WINDOW_UPDATE, A_ZERO_WINDOW_PROBE, A_ZERO_WINDOW_PROBE_ACK,
+  A_ACK_LOST_PACKET,
 } from './seq-analysis.js';
 
 /** Wireshark's display-filter names (tcp.analysis.NAME) for the verdicts `--frames` lists. */
@@ -24,6 +25,11 @@ const FRAME_VERDICTS: ReadonlyArray<[string, number]> = [
   ['out_of_order', A_OUT_OF_ORDER],
   ['lost_segment', A_LOST_PACKET],
   ['keep_alive', A_KEEP_ALIVE],
+  ['keep_alive_ack', A_KEEP_ALIVE_ACK],
+  ['window_update', A_WINDOW_UPDATE],
+  ['zero_window_probe', A_ZERO_WINDOW_PROBE],
+  ['zero_window_probe_ack', A_ZERO_WINDOW_PROBE_ACK],
+  ['ack_lost_segment', A_ACK_LOST_PACKET],
 ];
 /** At most this many frame numbers per verdict (the counts in `summary` are always complete). */
 const MAX_FRAMES_PER_VERDICT = 100_000;
