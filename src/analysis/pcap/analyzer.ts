@@ -48,7 +48,8 @@ const SWEEP_EVERY_PACKETS = 65_536;
  * on), so memory does not grow with the number of distinct addresses.
  */
 const MAX_HOSTS_TRACKED = 8192;
-const MAX_TIMELINE_BUCKETS = 7 * 86_400;
+/** One bucket per second of capture: a day of seconds at most (hostile timestamps included). */
+const MAX_TIMELINE_BUCKETS = 86_400;
 const MAX_FAILED_LISTED = 200;
 const MAX_SERVICES_TRACKED = 8192;
 

@@ -271,6 +271,8 @@ export class PcapParser {
       }
       opt += 4 + ((len + 3) & ~3);
     }
+    // A section names interfaces by a 32-bit id; far more than any host has means a hostile file.
+    if (this.interfaces.length >= 65_536) this.fail('more than 65536 interfaces in one pcapng section', at);
     this.interfaces.push(iface);
     if (!this.linkTypesSeen.includes(iface.linkType)) this.linkTypesSeen.push(iface.linkType);
     if (this.interfaces.length === 1) this.nanosecond = iface.unitsPerSecond > 1_000_000;
