@@ -63,7 +63,10 @@ int main(int argc, char **argv) {
 }
 `;
 
+// BEGIN runs once every probe is attached: "Attaching N probes..." is printed before that, and
+// a burst started on it loses its first events (and a SIGINT during attach is ignored).
 const BPFTRACE_SCRIPT = (port: number) => `
+BEGIN { printf("tcpdiag-bench-ready\\n"); }
 tracepoint:sock:inet_sock_set_state /args->protocol == 6 && (args->sport == ${port} || args->dport == ${port})/ {
   printf("%llu %d %s %llx %d %s %d %s %d %d %d\\n", nsecs, pid, comm, (uint64)args->skaddr, args->family,
     ntop(2, args->saddr), args->sport, ntop(2, args->daddr), args->dport, args->oldstate, args->newstate);
@@ -170,8 +173,7 @@ async function runTcpdiag(binary: string, dir: string, json = true): Promise<Tra
   const result = await loop.go();
   await waitIdle(tracer.pid!);
   const cpuS = cpuSeconds(tracer.pid!) - cpu0;
-  tracer.kill('SIGINT');
-  await exited;
+  await stopProcess(tracer, exited);
   const summary = /(\d+) events printed from (\d+) kernel events, (\d+) lost(.*)/.exec(stderr);
   return { loop: result, cpuS, lines: countLines(outFile) - (json ? 0 : 1), lost: summary === null ? `? (${stderr.trim()})` : `${summary[3]}${summary[4] ?? ''}` };
 }
@@ -189,17 +191,24 @@ async function runBpftrace(binary: string, dir: string): Promise<TracedRun> {
   let stderr = '';
   tracer.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<void>((r) => tracer.on('close', () => r()));
-  await waitFor(() => readFileSync(outFile, 'utf8').includes('Attaching'), 60_000, 'bpftrace to attach');
+  await waitFor(() => readFileSync(outFile, 'utf8').includes('tcpdiag-bench-ready'), 60_000, 'bpftrace to attach');
   const cpu0 = cpuSeconds(tracer.pid!);
   const result = await loop.go();
   await waitIdle(tracer.pid!);
   const cpuS = cpuSeconds(tracer.pid!) - cpu0;
-  tracer.kill('SIGINT');
-  await exited;
+  await stopProcess(tracer, exited);
   const text = readFileSync(outFile, 'utf8');
   const lost = [...(text + stderr).matchAll(/Lost (\d+) events/g)].reduce((n, m) => n + Number(m[1]), 0);
   const lines = text.split('\n').filter((l) => /^\d+ /.test(l)).length;
   return { loop: result, cpuS, lines, lost: String(lost) };
+}
+
+/** SIGINT, then SIGKILL if it has not exited within 15 s (only the process we started). */
+async function stopProcess(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 function countLines(file: string): number {

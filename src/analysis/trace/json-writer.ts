@@ -53,11 +53,19 @@ function ownerPart(pid: number | null, process: string | null): Buffer {
   return part;
 }
 
+/**
+ * Where the bytes go. `done` is called once the sink no longer needs the chunk (a pipe write
+ * may queue it), so its buffer can be reused: allocating a fresh 1 MiB buffer per flush made
+ * V8 count tens of MB of external memory a second and run full collections for it.
+ */
+export type ChunkSink = (chunk: Buffer, done: () => void) => void;
+
 export class JsonLineWriter {
   private buf: Buffer;
   private pos = 0;
+  private readonly free: Buffer[] = [];
 
-  constructor(private readonly sink: (chunk: Buffer) => void, private readonly capacity = 1 << 20) {
+  constructor(private readonly sink: ChunkSink, private readonly capacity = 256 * 1024) {
     this.buf = Buffer.allocUnsafe(capacity);
   }
 
@@ -68,9 +76,11 @@ export class JsonLineWriter {
 
   flush(): void {
     if (this.pos === 0) return;
-    // The sink may keep the chunk (a pipe write queues it): hand over this buffer, start a new one.
-    this.sink(this.buf.subarray(0, this.pos));
-    this.buf = Buffer.allocUnsafe(this.capacity);
+    const full = this.buf;
+    this.sink(full.subarray(0, this.pos), () => {
+      if (this.free.length < 64) this.free.push(full);
+    });
+    this.buf = this.free.pop() ?? Buffer.allocUnsafe(this.capacity);
     this.pos = 0;
   }
 
@@ -110,7 +120,7 @@ export class JsonLineWriter {
     const bytes = Buffer.byteLength(text);
     this.ensure(bytes);
     if (bytes > this.buf.length - this.pos) {
-      this.sink(Buffer.from(text));
+      this.sink(Buffer.from(text), () => undefined);
       return;
     }
     this.pos += this.buf.write(text, this.pos);

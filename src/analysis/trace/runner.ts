@@ -34,8 +34,8 @@ export interface TraceRunOptions {
   readonly bufferKb: number;
   readonly pollIntervalMs: number;
   readonly signal: AbortSignal;
-  /** stdout: text or bytes (JSON lines are written as bytes). */
-  readonly write: (chunk: string | Buffer) => void;
+  /** stdout: text or bytes (JSON lines are written as bytes); `done`, when given, is called once the chunk may be reused. */
+  readonly write: (chunk: string | Buffer, done?: () => void) => void;
   readonly note: (text: string) => void;
 }
 
@@ -89,7 +89,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
 
   // Streaming: each raw event is decoded, tracked, filtered and serialized as the source hands
   // it over, and output is written in chunks, so a poll of 10^5 events never holds 10^5 objects.
-  const jsonWriter = options.json ? new JsonLineWriter((chunk) => options.write(chunk)) : null;
+  const jsonWriter = options.json ? new JsonLineWriter((chunk, done) => options.write(chunk, done)) : null;
   let parts: string[] = [];
   const flush = () => {
     jsonWriter?.flush();

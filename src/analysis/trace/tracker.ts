@@ -14,7 +14,7 @@
  * - the full socket of an active closer goes FIN_WAIT2->CLOSE when its TIME_WAIT mini-socket
  *   takes over (tcp_time_wait); TIME_WAIT itself has no transition of its own.
  */
-import type { RawTcpEvent } from '../../sources/tracefs/raw-event.js';
+import type { RawTcpEvent, SocketDetail } from '../../sources/tracefs/raw-event.js';
 import type { AddressFamily, Endpoint } from '../../model/socket.js';
 import type { TcpState } from '../../model/tcp-state.js';
 import { tcpStateFromKernel } from '../../model/tcp-state.js';
@@ -24,7 +24,12 @@ const ESTABLISHED = 1;
 const SYN_SENT = 2;
 const SYN_RECV = 3;
 const CLOSE = 7;
+const FIN_WAIT1 = 4;
+const FIN_WAIT2 = 5;
+const CLOSE_WAIT = 8;
+const LAST_ACK = 9;
 const LISTEN = 10;
+const CLOSING = 11;
 const NOT_YET_OPEN = new Set([SYN_SENT, SYN_RECV, CLOSE, LISTEN, 12 /* NEW_SYN_RECV */]);
 
 export interface Owner {
@@ -56,6 +61,9 @@ export interface TrackedSocket {
   synRetransmits: number;
   dataRetransmits: number;
   everEstablished: boolean;
+  /** Our FIN was acknowledged / the peer's FIN arrived: each takes one sequence number that tcp_sock's byte counters include. */
+  ourFinAcked: boolean;
+  peerFinReceived: boolean;
   family: AddressFamily;
   localAddress: string;
   localPort: number;
@@ -108,7 +116,15 @@ export class TraceTracker {
     return counts;
   }
 
-  /** Process one raw event; hands what it produces to `out`. */
+  private readonly stateScratch: { -readonly [K in keyof StateEvent]: StateEvent[K] } = {
+    type: 'state', ts: 0, family: 4, local: null, remote: null, pid: null, process: null,
+    oldState: 'CLOSE', newState: 'CLOSE', durationMs: null,
+  };
+
+  /**
+   * Process one raw event; hands what it produces to `out`. A state event object is reused for
+   * the next one once `out` returns (10^5 a second): copy it (`{ ...event }`) to keep it.
+   */
   process(raw: RawTcpEvent, out: (event: TraceEvent) => void): void {
     switch (raw.kind) {
       case 'state':
@@ -176,22 +192,25 @@ export class TraceTracker {
     sock.state = newState;
     sock.sinceNs = tsNs;
     if (newState === ESTABLISHED) sock.everEstablished = true;
+    // net/ipv4/tcp_input.c: FIN_WAIT1->FIN_WAIT2 and LAST_ACK/CLOSING->CLOSE happen when our FIN
+    // is acked; CLOSE_WAIT, CLOSING and FIN_WAIT2->CLOSE (TIME_WAIT) when the peer's FIN arrives.
+    if ((oldState === FIN_WAIT1 && (newState === FIN_WAIT2 || newState === CLOSE)) || ((oldState === LAST_ACK || oldState === CLOSING) && newState === CLOSE)) sock.ourFinAcked = true;
+    if (newState === CLOSE_WAIT || newState === CLOSING || ((oldState === FIN_WAIT2 || oldState === FIN_WAIT1) && newState === CLOSE)) sock.peerFinReceived = true;
 
     // Explicit literals, not spreads: this runs 10^5 times a second.
     if (this.emitState) {
       const owner = this.owner(raw, sock);
-      const event: StateEvent = {
-        type: 'state',
-        ts: this.ts(tsNs),
-        family: sock.family,
-        local: sock.local,
-        remote: sock.remote,
-        pid: owner === null ? null : owner.pid,
-        process: owner === null ? null : owner.process,
-        oldState: stateName(oldState),
-        newState: stateName(newState),
-        durationMs: durationNs === null ? null : round3(durationNs / 1e6),
-      };
+      // One reused object for the most frequent event (see `process`: consumers copy what they keep).
+      const event = this.stateScratch;
+      event.ts = this.ts(tsNs);
+      event.family = sock.family;
+      event.local = sock.local;
+      event.remote = sock.remote;
+      event.pid = owner === null ? null : owner.pid;
+      event.process = owner === null ? null : owner.process;
+      event.oldState = stateName(oldState);
+      event.newState = stateName(newState);
+      event.durationMs = durationNs === null ? null : round3(durationNs / 1e6);
       out(raw.detail === null ? event : { ...event, detail: raw.detail });
     }
     if (oldState === SYN_SENT && newState === ESTABLISHED && this.emitConnect) {
@@ -224,8 +243,8 @@ export class TraceTracker {
         out({
           type: 'close', ts: c.ts, family: c.family, local: c.local, remote: c.remote, pid: c.pid, process: c.process,
           durationMs: sock.startNs === null ? null : round3((tsNs - sock.startNs) / 1e6),
-          bytesSent: raw.detail?.bytesAcked ?? null,
-          bytesReceived: raw.detail?.bytesReceived ?? null,
+          bytesSent: raw.detail === null ? null : payloadBytesSent(sock, raw.detail),
+          bytesReceived: raw.detail === null ? null : Math.max(0, raw.detail.bytesReceived - (sock.peerFinReceived ? 1 : 0)),
           origin: sock.origin,
         });
       }
@@ -302,6 +321,8 @@ export class TraceTracker {
       dataRetransmits: 0,
       // First seen mid-life (opened before the trace) in ESTABLISHED or a closing state.
       everEstablished: origin === null && !NOT_YET_OPEN.has(raw.oldState),
+      ourFinAcked: false,
+      peerFinReceived: false,
       family: raw.family,
       localAddress: raw.localAddress,
       localPort: raw.localPort,
@@ -346,6 +367,16 @@ export function failReason(sock: TrackedSocket, raw: RawTcpEvent): ConnectFailRe
   if (sock.rstReceived) return sock.synRetransmits > 0 ? 'reset' : 'refused';
   if (sock.synRetransmits > 0 || !raw.inInterrupt) return 'timeout';
   return 'unreachable';
+}
+
+/**
+ * Payload bytes the peer acknowledged (what tcplife calls TX): tcp_sock.bytes_acked counts
+ * sequence space, so it includes an active opener's SYN and our FIN once acked; bytes_sent
+ * (payload incl. retransmissions) bounds it when the socket's history is unknown.
+ */
+function payloadBytesSent(sock: TrackedSocket, detail: SocketDetail): number {
+  const control = (sock.origin === 'active' && sock.everEstablished ? 1 : 0) + (sock.ourFinAcked ? 1 : 0);
+  return Math.max(0, Math.min(detail.bytesSent, detail.bytesAcked - control));
 }
 
 function stateName(n: number): TcpState {

@@ -115,9 +115,9 @@ Examples:
               bufferKb: config.trace.buffer_kb,
               pollIntervalMs: config.trace.poll_interval_ms,
               signal: controller.signal,
-              write: (chunk) => {
+              write: (chunk, done) => {
                 if (typeof chunk === 'string') out(chunk);
-                else process.stdout.write(chunk);
+                else process.stdout.write(chunk, done === undefined ? undefined : () => done());
               },
               note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),
             },

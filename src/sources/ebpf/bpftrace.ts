@@ -17,7 +17,7 @@ import { onShutdown } from '../../platform/shutdown.js';
 import type { RawTcpEvent } from '../tracefs/raw-event.js';
 import { lostEvent } from '../tracefs/raw-event.js';
 import type { RawEventSource, RawEventVisitor, SourceSummary } from '../tracefs/source.js';
-import { buildBpftraceScript } from './script.js';
+import { READY_LINE, buildBpftraceScript } from './script.js';
 import type { BpftraceProbe } from './script.js';
 import { parseBpftraceLine } from './parse.js';
 
@@ -129,7 +129,7 @@ export class BpftraceSource implements RawEventSource {
         reject(new SourceError('bpftrace', `did not attach its probes within ${timeoutMs} ms: ${meaningfulStderr(this.stderr)}`));
       }, timeoutMs);
       const onData = (chunk: string) => {
-        if (chunk.includes('Attaching')) {
+        if (chunk.includes(READY_LINE)) {
           clearTimeout(timer);
           this.child.stdout?.off('data', onData);
           resolve();

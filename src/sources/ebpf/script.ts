@@ -63,6 +63,9 @@ const SYSTEMS: Record<BpftraceTracepoint, string> = {
   tcp_receive_reset: 'tcp',
 };
 
+/** Printed by BEGIN, which runs once every probe is attached ("Attaching N probes" comes before). */
+export const READY_LINE = 'tcpdiag-bpftrace-ready';
+
 export function buildBpftraceScript(probes: readonly BpftraceProbe[]): string {
-  return probes.map((p) => `tracepoint:${SYSTEMS[p.name]}:${p.name}${toPredicate(p.filter)}\n${BODIES[p.name]}\n`).join('\n');
+  return `BEGIN { printf("${READY_LINE}\\n"); }\n` + probes.map((p) => `tracepoint:${SYSTEMS[p.name]}:${p.name}${toPredicate(p.filter)}\n${BODIES[p.name]}\n`).join('\n');
 }
