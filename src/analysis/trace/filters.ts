@@ -8,6 +8,7 @@
 import type { Cidr } from '../../model/address.js';
 import { cidrContains } from '../../model/address.js';
 import type { TraceEvent, TraceMode } from './events.js';
+import type { Endpoint } from '../../model/socket.js';
 
 export interface TraceFilters {
   /** Either end's port is one of these. */
@@ -90,6 +91,16 @@ export function matchesFilters(event: TraceEvent, filters: TraceFilters): boolea
   if (filters.dports.length > 0 && !filters.dports.includes(remote.port)) return false;
   if (filters.cidrs.length > 0 && !filters.cidrs.some((c) => cidrContains(c, local.address) || cidrContains(c, remote.address))) return false;
   if (filters.pids.length > 0 && (event.pid === null || !filters.pids.includes(event.pid))) return false;
+  return true;
+}
+
+/** The same filters on a socket of the table (states --stats). */
+export function socketMatchesFilters(sock: { readonly local: Endpoint; readonly remote: Endpoint }, filters: TraceFilters): boolean {
+  const { local, remote } = sock;
+  if (filters.ports.length > 0 && !filters.ports.some((p) => local.port === p || remote.port === p)) return false;
+  if (filters.sports.length > 0 && !filters.sports.includes(local.port)) return false;
+  if (filters.dports.length > 0 && !filters.dports.includes(remote.port)) return false;
+  if (filters.cidrs.length > 0 && !filters.cidrs.some((c) => cidrContains(c, local.address) || cidrContains(c, remote.address))) return false;
   return true;
 }
 

@@ -10,7 +10,7 @@ import type { TcpSocket } from '../../model/socket.js';
 import type { TraceEvent, TraceMode } from './events.js';
 import { MODE_EVENTS } from './events.js';
 import type { TraceFilters, TracepointName } from './filters.js';
-import { MODE_TRACEPOINTS, hasUserFilters, kernelFilter, matchesFilters } from './filters.js';
+import { MODE_TRACEPOINTS, hasUserFilters, kernelFilter, matchesFilters, socketMatchesFilters } from './filters.js';
 import { TRACE_HEADER, formatEventLine } from './format.js';
 import { JsonLineWriter } from './json-writer.js';
 import type { ProcessLookup } from './tracker.js';
@@ -127,7 +127,9 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
 
   const report = (nowNs: number) => {
     if (mode === 'states' && options.stats) {
-      emitReport(buildStateStats(io.socketTable(), tracker.sockets, tracker.transitions, nowNs, startNs, Date.now()));
+      // --pid is left out here: the table's owners are not read (that scan costs more than the report).
+      const table = io.socketTable().filter((s) => socketMatchesFilters(s, filters));
+      emitReport(buildStateStats(table, tracker.sockets, tracker.transitions, nowNs, startNs, Date.now()));
     } else if (retrans !== null) {
       const after = io.counters();
       emitReport(retrans.report(countersBefore, after, (nowNs - lastReportNs) / 1e6, options.ignore, Date.now()));

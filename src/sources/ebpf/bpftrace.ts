@@ -102,6 +102,13 @@ export class BpftraceSource implements RawEventSource {
       } catch {
         // already gone
       }
+      // bpftrace 0.17 sometimes ignores SIGINT (seen when one arrives while it is busy
+      // printing): our process would wait on it forever, so it gets SIGKILL after 3 s.
+      const child = this.child;
+      const timer = setTimeout(() => {
+        if (!this.exited) child.kill('SIGKILL');
+      }, 3000);
+      child.once('exit', () => clearTimeout(timer));
     }
   }
 
