@@ -9,19 +9,64 @@ import type { TraceEvent } from './events.js';
 export const TRACE_HEADER =
   `${'TIME'.padEnd(12)} ${'EVENT'.padEnd(14)} ${'PID'.padStart(7)} ${'PROCESS'.padEnd(15)} ${'LOCAL'.padEnd(21)} ${'REMOTE'.padEnd(21)} DETAIL`;
 
+/** Local HH:MM:SS, built once per second: a Date per line cost more than the rest of the line. */
+let lastSecond = -1;
+let lastClock = '';
+const MILLIS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
 function clock(tsMs: number): string {
-  const d = new Date(tsMs);
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  return `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+  const second = Math.floor(tsMs / 1000);
+  if (second !== lastSecond) {
+    const d = new Date(second * 1000);
+    const p2 = (n: number) => String(n).padStart(2, '0');
+    lastClock = `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.`;
+    lastSecond = second;
+  }
+  return lastClock + MILLIS[Math.floor(tsMs - second * 1000)]!;
 }
 
-function endpoint(e: Endpoint | null, family: AddressFamily | null): string {
-  return e === null || family === null ? '-' : formatEndpoint(e, family);
+/**
+ * The padded column text of an endpoint, kept on the endpoint object (the tracker shares one
+ * per socket): at 10^5 lines a second, formatting it per line was a large share of the cost.
+ */
+const COLUMN = Symbol('tcpdiag.endpointColumn');
+type ColumnCarrier = Endpoint & { [COLUMN]?: string };
+
+function endpointColumn(e: Endpoint | null, family: AddressFamily | null): string {
+  if (e === null || family === null) return '-'.padEnd(21);
+  const carrier = e as ColumnCarrier;
+  let text = carrier[COLUMN];
+  if (text === undefined) {
+    text = formatEndpoint(e, family).padEnd(21);
+    carrier[COLUMN] = text;
+  }
+  return text;
 }
 
+/** "PID PROCESS" columns per pid (checked against the name: pids are reused). */
+const ownerColumns = new Map<number, { readonly process: string | null; readonly text: string }>();
+function ownerColumn(pid: number | null, process: string | null): string {
+  if (pid === null) return `${'-'.padStart(7)} ${(process ?? '-').slice(0, 15).padEnd(15)}`;
+  const cached = ownerColumns.get(pid);
+  if (cached !== undefined && cached.process === process) return cached.text;
+  if (ownerColumns.size > 65536) ownerColumns.clear();
+  const text = `${String(pid).padStart(7)} ${(process ?? '-').slice(0, 15).padEnd(15)}`;
+  ownerColumns.set(pid, { process, text });
+  return text;
+}
+
+/** Milliseconds with 3 decimals (below 100 ms) without toFixed, which is slow at this rate. */
 function ms(value: number | null): string {
   if (value === null) return '?';
-  return value >= 100 ? `${value.toFixed(0)}ms` : `${value.toFixed(3)}ms`;
+  if (value >= 100) return `${Math.round(value)}ms`;
+  const micro = Math.round(value * 1000);
+  const whole = Math.floor(micro / 1000);
+  return `${whole}.${MILLIS[micro - whole * 1000]!}ms`;
+}
+
+const TYPE_COLUMN: Record<string, string> = {};
+function typeColumn(type: string): string {
+  return (TYPE_COLUMN[type] ??= type.padEnd(14));
 }
 
 export function eventDetail(event: TraceEvent): string {
@@ -33,7 +78,7 @@ export function eventDetail(event: TraceEvent): string {
     case 'accept':
       return `listener :${event.listener.port}, handshake ${ms(event.handshakeMs)}`;
     case 'state': {
-      const base = `${event.oldState} -> ${event.newState} (${event.durationMs === null ? 'since ?' : `after ${ms(event.durationMs)}`})`;
+      const base = `${event.oldState} -> ${event.newState} ${event.durationMs === null ? '(since ?)' : `(after ${ms(event.durationMs)})`}`;
       const d = event.detail;
       return d === undefined
         ? base
@@ -51,6 +96,5 @@ export function eventDetail(event: TraceEvent): string {
 }
 
 export function formatEventLine(event: TraceEvent): string {
-  const process = event.process === null ? '-' : event.process.slice(0, 15);
-  return `${clock(event.ts)} ${event.type.padEnd(14)} ${String(event.pid ?? '-').padStart(7)} ${process.padEnd(15)} ${endpoint(event.local, event.family).padEnd(21)} ${endpoint(event.remote, event.family).padEnd(21)} ${eventDetail(event)}\n`;
+  return `${clock(event.ts)} ${typeColumn(event.type)} ${ownerColumn(event.pid, event.process)} ${endpointColumn(event.local, event.family)} ${endpointColumn(event.remote, event.family)} ${eventDetail(event)}\n`;
 }
