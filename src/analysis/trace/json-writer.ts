@@ -60,6 +60,15 @@ function ownerPart(pid: number | null, process: string | null): Buffer {
  */
 export type ChunkSink = (chunk: Buffer, done: () => void) => void;
 
+/** Every port's decimal digits, precomputed (two per line: a digit loop was a visible cost). */
+const PORT_DIGITS = new Uint8Array(65536 * 5);
+const PORT_LENGTH = new Uint8Array(65536);
+for (let port = 0; port < 65536; port++) {
+  const text = String(port);
+  PORT_LENGTH[port] = text.length;
+  for (let i = 0; i < text.length; i++) PORT_DIGITS[port * 5 + i] = text.charCodeAt(i);
+}
+
 export class JsonLineWriter {
   private buf: Buffer;
   private pos = 0;
@@ -98,10 +107,10 @@ export class JsonLineWriter {
     this.ensure(PREFIX4.length + localPart.length + REMOTE.length + remotePart.length + owner.length + transition.length + 80);
     this.copy(e.family === 6 ? PREFIX6 : PREFIX4);
     this.copy(localPart);
-    this.smallDigits(local.port);
+    this.port(local.port);
     this.copy(REMOTE);
     this.copy(remotePart);
-    this.smallDigits(remote.port);
+    this.port(remote.port);
     this.copy(owner);
     this.copy(transition);
     if (e.durationMs === null) this.copy(NULL);
@@ -194,6 +203,17 @@ export class JsonLineWriter {
       v = (v / 10) | 0;
     }
     this.pos += 9;
+  }
+
+  private port(port: number): void {
+    if (port < 0 || port > 65535) {
+      this.smallDigits(port);
+      return;
+    }
+    const buf = this.buf;
+    const from = port * 5;
+    const end = from + PORT_LENGTH[port]!;
+    for (let i = from; i < end; i++) buf[this.pos++] = PORT_DIGITS[i]!;
   }
 
   private smallDigits(v: number): void {

@@ -17,6 +17,13 @@ export class CpuRun {
 
   constructor(readonly cpu: number) {}
 
+  /** Empty the run for the next poll, keeping its arrays (they grew to the burst's size once). */
+  reset(): void {
+    this.pages.length = 0;
+    this.length = 0;
+    this.cursor = 0;
+  }
+
   addPage(page: Buffer): number {
     this.pages.push(page);
     return this.pages.length - 1;

@@ -59,6 +59,8 @@ type Decode = ReturnType<typeof buildDecoder>;
 export class TracefsTcpSource implements RawEventSource {
   private readonly decoders = new Map<number, Decode>();
   private readonly pipes: CpuPipe[];
+  /** One run per CPU, reused every poll. */
+  private readonly runs: CpuRun[];
   private readonly pageBytes: number;
   /** Events stamped after the last poll's watermark, decoded, waiting for the next poll. */
   private held: RawTcpEvent[] = [];
@@ -75,6 +77,7 @@ export class TracefsTcpSource implements RawEventSource {
       instance.enableEvent(spec.system, spec.event, filter);
     }
     this.pipes = instance.openPipes();
+    this.runs = this.pipes.map((p) => new CpuRun(p.cpu));
     this.pageBytes = instance.subbufBytes;
   }
 
@@ -162,11 +165,12 @@ export class TracefsTcpSource implements RawEventSource {
 
   /** Everything each CPU's buffer holds now: one time-ordered run per CPU. */
   private readAll(): CpuRun[] {
-    const runs: CpuRun[] = [];
+    const runs = this.runs;
     this.pagesUsed = 0;
-    for (const pipe of this.pipes) {
-      const run = new CpuRun(pipe.cpu);
-      runs.push(run);
+    for (let p = 0; p < this.pipes.length; p++) {
+      const pipe = this.pipes[p]!;
+      const run = runs[p]!;
+      run.reset();
       let pageIndex = 0;
       let page = this.nextPage();
       const visitor = {
