@@ -98,7 +98,10 @@ export class TraceTracker {
   private readonly emitAccept: boolean;
   private readonly emitClose: boolean;
 
+  private readonly wallOffsetMs: number;
+
   constructor(private readonly options: TrackerOptions) {
+    this.wallOffsetMs = options.wallOffsetMs;
     this.emit = options.emit;
     this.emitState = options.emit.has('state');
     this.emitConnect = options.emit.has('connect');
@@ -353,7 +356,7 @@ export class TraceTracker {
   }
 
   private ts(tsNs: number): number {
-    return round3(this.options.wallOffsetMs + tsNs / 1e6);
+    return round3(this.wallOffsetMs + tsNs / 1e6);
   }
 }
 
@@ -379,8 +382,11 @@ function payloadBytesSent(sock: TrackedSocket, detail: SocketDetail): number {
   return Math.max(0, Math.min(detail.bytesSent, detail.bytesAcked - control));
 }
 
+/** Names by kernel number, looked up twice per event. */
+const STATE_NAMES: readonly TcpState[] = Array.from({ length: 16 }, (_, n) => tcpStateFromKernel(n) ?? 'CLOSE');
+
 function stateName(n: number): TcpState {
-  return tcpStateFromKernel(n) ?? 'CLOSE';
+  return n >= 0 && n < 16 ? STATE_NAMES[n]! : 'CLOSE';
 }
 
 function stateOrNull(n: number): TcpState | null {
