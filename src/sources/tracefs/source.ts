@@ -58,6 +58,8 @@ type Decode = ReturnType<typeof buildDecoder>;
 
 export class TracefsTcpSource implements RawEventSource {
   private readonly decoders = new Map<number, Decode>();
+  /** The same, as an array indexed by event id (a Map lookup per event showed in profiles). */
+  private readonly decoderById: Array<Decode | undefined> = [];
   private readonly pipes: CpuPipe[];
   /** One run per CPU, reused every poll. */
   private readonly runs: CpuRun[];
@@ -74,6 +76,7 @@ export class TracefsTcpSource implements RawEventSource {
     for (const { spec, filter } of tracepoints) {
       const format = instance.readFormat(spec.system, spec.event);
       this.decoders.set(format.id, buildDecoder(spec, format));
+      this.decoderById[format.id] = this.decoders.get(format.id);
       instance.enableEvent(spec.system, spec.event, filter);
     }
     this.pipes = instance.openPipes();
@@ -159,7 +162,7 @@ export class TracefsTcpSource implements RawEventSource {
       return lostEvent(run.ts[i]!, run.cpu, n < 0 ? null : n);
     }
     const page = run.pages[run.page[i]!]!;
-    const decode = this.decoders.get(page.readUInt16LE(offset));
+    const decode = this.decoderById[page[offset]! | (page[offset + 1]! << 8)];
     return decode === undefined ? null : decode(page, offset, run.ts[i]!, run.cpu);
   }
 
