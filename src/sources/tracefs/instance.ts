@@ -40,7 +40,6 @@ export interface CpuBufferStats {
 export class TracefsInstance {
   readonly path: string;
   subbufBytes: number;
-  private readonly enabled: string[] = [];
   private pipes: CpuPipe[] = [];
   private removed = false;
   private readonly unregister: () => void;
@@ -55,7 +54,7 @@ export class TracefsInstance {
   static create(options: InstanceOptions): TracefsInstance {
     const path = join(options.root, 'instances', options.name);
     try {
-      writeMkdir(path);
+      mkdirSync(path); // mkdir in instances/ creates an instance with its own buffers and events
     } catch (error: unknown) {
       throw new SourceError('tracefs', `cannot create instance ${path}: ${describeSystemError(error)}`, {
         hint: 'tcpdiag trace needs root; check that tracefs is mounted read-write',
@@ -70,7 +69,11 @@ export class TracefsInstance {
       // Bigger sub-buffers (6.8+) mean one read returns 64 KiB instead of 4 KiB: 16 times fewer
       // syscalls at 170k events/s. Older kernels lack the file and keep 4 KiB pages.
       if (existsSync(join(instance.path, 'buffer_subbuf_size_kb'))) {
-        instance.write('buffer_subbuf_size_kb', String(SUBBUF_KB));
+        try {
+          instance.write('buffer_subbuf_size_kb', String(SUBBUF_KB));
+        } catch {
+          // refused (memory, or a kernel that caps it): keep the default, just more reads
+        }
         instance.subbufBytes = readKbFile(join(instance.path, 'buffer_subbuf_size_kb'), 4) * 1024;
       }
       instance.write('buffer_size_kb', String(options.bufferKb));
@@ -107,7 +110,6 @@ export class TracefsInstance {
       }
     }
     this.write(join(dir, 'enable'), '1');
-    this.enabled.push(dir);
   }
 
   /** Open every CPU's trace_pipe_raw, non-blocking. */
@@ -186,11 +188,6 @@ function disableAndRemove(path: string, fds: readonly number[]): void {
       if (isErrnoException(error) && error.code === 'ENOENT') return;
     }
   }
-}
-
-/** mkdir inside tracefs creates an instance with its own buffers and event files. */
-function writeMkdir(path: string): void {
-  mkdirSync(path);
 }
 
 function readKbFile(path: string, fallback: number): number {
