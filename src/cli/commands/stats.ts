@@ -48,7 +48,7 @@ SockstatOrphan, SockstatTw, SockstatMem (pages).`,
               timestamp: new Date(snapshot.takenAtMs).toISOString(),
               states: snapshot.states,
               counters: snapshot.counters,
-              ...(delta ? { intervalMs: Math.round(delta.intervalMs), deltas: delta.deltas, rates: delta.rates } : {}),
+              ...(delta ? { intervalMs: Math.round(delta.intervalMs * 1000) / 1000, deltas: delta.deltas, rates: delta.rates } : {}),
               retransRatio: ratio,
               ...(flags.sysctl ? { sysctl: snapshot.sysctl } : {}),
             });
