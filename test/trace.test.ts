@@ -169,3 +169,49 @@ test('flag combinations that make no sense are usage errors (exit 2)', async () 
   assert.equal(code, 2);
   assert.match(stderr, /--stats works with the states mode/);
 });
+
+test('a process that connects and exits before tcpdiag reads its events is still named', { skip: SKIP }, async () => {
+  const { server, port } = await closingServer();
+  const trace = await startTrace(['connect', '--json', '--dport', String(port)]);
+  let childPid = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, ['-e', `require('net').connect(${port}, '127.0.0.1', () => process.exit(0))`], { stdio: 'ignore' });
+      childPid = child.pid ?? 0;
+      child.on('exit', () => resolve());
+      child.on('error', reject);
+    });
+    const { events } = await trace.stop();
+    const connect = events.find((e) => e.type === 'connect') as Ev | undefined;
+    assert.ok(connect, JSON.stringify(events));
+    assert.equal(connect.pid, childPid, 'from tracefs saved_tgids/saved_cmdlines once /proc/PID is gone');
+    assert.equal(connect.process, 'node');
+  } finally {
+    server.close();
+  }
+});
+
+test('`tcpdiag trace | head -1` exits when the pipe closes and leaves no tracing instance', { skip: SKIP, timeout: 30_000 }, async () => {
+  const { server, port } = await closingServer();
+  const child = spawn(process.execPath, [CLI, 'trace', 'states', '--json', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  try {
+    while (!stderr.includes('Ctrl-C to stop')) await new Promise((r) => setTimeout(r, 20));
+    child.stdout.once('data', () => child.stdout.destroy()); // like head: read one chunk, close
+    // tcpdiag learns the pipe is gone on its next write: keep events coming until it exits.
+    const deadline = Date.now() + 10_000;
+    while (child.exitCode === null && Date.now() < deadline) {
+      await roundTrip(port);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.notEqual(child.exitCode, null, 'exited after the pipe closed');
+    const code = await exited;
+    assert.equal(code, 0, stderr);
+    assert.ok(!existsSync(`${tracefsRoot()}/instances/tcpdiag-${child.pid}`));
+  } finally {
+    child.kill('SIGKILL');
+    server.close();
+  }
+});

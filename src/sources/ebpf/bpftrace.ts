@@ -36,7 +36,15 @@ export class BpftraceSource implements RawEventSource {
   private readonly unregister: () => void;
 
   private constructor(private readonly child: ChildProcess) {
-    this.unregister = onShutdown(`bpftrace pid ${child.pid ?? '?'}`, () => this.stop());
+    const unregister = onShutdown(`bpftrace pid ${child.pid ?? '?'}`, () => this.stop());
+    const onExit = () => {
+      if (!this.exited) child.kill('SIGKILL'); // process.exit() skips async cleanups
+    };
+    process.once('exit', onExit);
+    this.unregister = () => {
+      unregister();
+      process.off('exit', onExit);
+    };
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => this.onData(chunk));
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       if (this.stderr.length < 65536) this.stderr += chunk;

@@ -21,7 +21,10 @@ export class ProcProcessLookup implements ProcessLookup {
   private readonly listeners = new Map<number, Owner | null>();
   private lastScanMs = -Infinity;
 
-  constructor(private readonly procRoot = '/proc') {}
+  /** tracefs' own pid -> comm / tgid tables, for tasks that exited before we looked. */
+  private saved: { readonly atMs: number; readonly comm: Map<number, string>; readonly tgid: Map<number, number> } | null = null;
+
+  constructor(private readonly procRoot = '/proc', private readonly tracefsRoot: string | null = null) {}
 
   byTid(tid: number): Owner | null {
     const cached = this.tids.get(tid);
@@ -70,7 +73,39 @@ export class ProcProcessLookup implements ProcessLookup {
       }
       return { pid: tgid, process: name };
     } catch {
-      return null; // the thread exited before we looked
+      return this.fromSavedTables(tid); // the thread exited before we looked
     }
   }
+
+  /**
+   * The kernel records the comm (saved_cmdlines) and, with options/record-tgid, the process
+   * (saved_tgids) of tasks it traced: how ftrace names short-lived tasks after they exit.
+   */
+  private fromSavedTables(tid: number): Owner | null {
+    if (this.tracefsRoot === null) return null;
+    if (this.saved === null || Date.now() - this.saved.atMs > 500) {
+      this.saved = { atMs: Date.now(), comm: readPairs(`${this.tracefsRoot}/saved_cmdlines`, (v) => v), tgid: readPairs(`${this.tracefsRoot}/saved_tgids`, Number) };
+    }
+    const tgid = this.saved.tgid.get(tid) ?? tid;
+    const comm = this.saved.comm.get(tgid) ?? this.saved.comm.get(tid);
+    return comm === undefined ? null : { pid: tgid, process: comm };
+  }
+}
+
+/** "PID VALUE" lines (saved_cmdlines, saved_tgids) as a map; unreadable means empty. */
+function readPairs<T>(path: string, parse: (text: string) => T): Map<number, T> {
+  const map = new Map<number, T>();
+  let text = '';
+  try {
+    text = readFileSync(path, 'latin1');
+  } catch {
+    return map;
+  }
+  for (const line of text.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space <= 0) continue;
+    const pid = Number(line.slice(0, space));
+    if (Number.isInteger(pid) && pid > 0) map.set(pid, parse(line.slice(space + 1).trim()));
+  }
+  return map;
 }

@@ -46,7 +46,16 @@ export class TracefsInstance {
 
   private constructor(readonly root: string, readonly name: string) {
     this.path = join(root, 'instances', name);
-    this.unregister = onShutdown(`tracefs instance ${name}`, () => this.remove());
+    const unregister = onShutdown(`tracefs instance ${name}`, () => this.remove());
+    // process.exit() (the CLI's EPIPE handler, `tcpdiag trace | head`) skips the async cleanups;
+    // 'exit' listeners still run, and removal is synchronous. A left-behind instance would keep
+    // tracing in the kernel until the next tcpdiag trace removed it.
+    const onExit = () => this.remove();
+    process.once('exit', onExit);
+    this.unregister = () => {
+      unregister();
+      process.off('exit', onExit);
+    };
     this.subbufBytes = readKbFile(join(this.path, 'buffer_subbuf_size_kb'), 4) * 1024;
   }
 
@@ -80,6 +89,13 @@ export class TracefsInstance {
       // Overwrite mode (the default) makes the kernel report losses to the reader
       // (RB_MISSED_EVENTS on the next page) instead of counting them silently.
       instance.write('options/overwrite', '1');
+      // Record each traced task's process id (saved_tgids), so events of a thread or process
+      // that exited before we read them can still be attributed (attribution.ts).
+      try {
+        instance.write('options/record-tgid', '1');
+      } catch {
+        // older kernels: attribution falls back on saved_cmdlines alone
+      }
       instance.write('tracing_on', '1');
     } catch (error: unknown) {
       instance.remove();

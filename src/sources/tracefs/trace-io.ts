@@ -36,7 +36,7 @@ export function createTraceIo(options: TraceIoOptions): TraceIo {
         }),
       });
     },
-    processes: new ProcProcessLookup(),
+    processes: new ProcProcessLookup('/proc', options.root),
     socketTable: () => readSocketTable({ withInfo: false, withProcesses: false }).sockets,
     counters: () => readTcpCounters(),
   };
