@@ -66,6 +66,9 @@ The kernel's lost-event reports are always printed (a "lost" line / JSON event) 
 --sport/--dport are the socket's local/remote port; a connect's first transition (SYN_SENT)
 has no local port yet, so --sport misses it (use --dport or --port). --pid and --addr are
 applied after the kernel (softirq events run in no particular process).
+states --stats: how long a socket has been in its state is known when its last transition
+was traced, or from the TIME_WAIT timer; otherwise the report says "unknown: since before the
+trace started". tcpdiag traces at nice 10, so the traced workload keeps the CPU.
 
 JSON events: {type, ts (ms since epoch), family, local {address,port}, remote, pid, process}
 plus: state: oldState newState durationMs; connect: latencyMs; connect-failed: reason;
