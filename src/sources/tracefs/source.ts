@@ -136,10 +136,15 @@ export class TracefsTcpSource implements RawEventSource {
     for (;;) {
       let best: CpuRun | null = null;
       let bestTs = held.length > h ? held[h]!.tsNs : Infinity;
-      for (const run of runs) {
-        if (!run.done && run.peekTs() < bestTs) {
-          best = run;
-          bestTs = run.peekTs();
+      for (let r = 0; r < runs.length; r++) {
+        const run = runs[r]!;
+        const c = run.cursor;
+        if (c < run.length) {
+          const t = run.ts[c]!;
+          if (t < bestTs) {
+            best = run;
+            bestTs = t;
+          }
         }
       }
       if (bestTs === Infinity) break;
