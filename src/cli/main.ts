@@ -5,9 +5,10 @@ import { formatError } from './run.js';
 import { runCleanups } from '../platform/shutdown.js';
 
 // Writing into a closed pipe (`tcpdiag conns | head`) is not an error worth a stack trace.
+// Cleanups (tracefs instances, nft tables) still run before exiting.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
-  throw error;
+  if (error.code !== 'EPIPE') throw error;
+  void runCleanups().finally(() => process.exit(0));
 });
 
 // A bug that escapes every catch still removes what tcpdiag installed in the kernel (tracefs

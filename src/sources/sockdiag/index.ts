@@ -67,8 +67,11 @@ export function dumpTcpSockets(options: DumpOptions = {}): TcpSocket[] {
   return sockets;
 }
 
-export function countTcpStates(): Partial<Record<TcpState, number>> {
+/** Count sockets per state; `except` states are left out of the dump (and of the counts). */
+export function countTcpStates(except: readonly TcpState[] = []): Partial<Record<TcpState, number>> {
   const counts: Partial<Record<TcpState, number>> = {};
-  for (const family of [AF_INET, AF_INET6]) countStatesInDump(dump(family, statesMask(), false), counts);
+  let mask = statesMask();
+  for (const state of except) mask &= ~(1 << tcpStateToKernel(state));
+  for (const family of [AF_INET, AF_INET6]) countStatesInDump(dump(family, mask, false), counts);
   return counts;
 }
