@@ -7,7 +7,7 @@ import type { SocketFilterFlags } from '../socket-filter-options.js';
 import { parsePositiveNumber } from '../options.js';
 import { SORT_KEYS } from '../../analysis/socket-filter.js';
 import type { SortKey } from '../../analysis/socket-filter.js';
-import { onSignal } from '../../platform/shutdown.js';
+import { liveFrame, repeatUntilStopped } from '../repeat.js';
 
 interface ConnsFlags extends SocketFilterFlags {
   sort?: SortKey;
@@ -81,26 +81,8 @@ Without root, processes of other users are not named and the command says so.`,
     );
 }
 
-/** Redraw `render()` every intervalMs: in place on a terminal, appended otherwise. */
-export async function watch(intervalMs: number, render: () => string): Promise<number> {
-  const tty = process.stdout.isTTY;
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  const release = onSignal(() => {
-    stopped = true;
-    wake?.();
-  });
-  try {
-    while (!stopped) {
-      const text = render();
-      out(tty ? `\x1b[H\x1b[2J${text}` : `${text}\n`);
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, intervalMs);
-      });
-    }
-  } finally {
-    release();
-  }
+/** Redraw `render()` every intervalMs until Ctrl-C: in place on a terminal, appended otherwise. */
+async function watch(intervalMs: number, render: () => string): Promise<number> {
+  await repeatUntilStopped({ intervalMs, immediate: true }, () => out(liveFrame(render(), process.stdout.isTTY)));
   return 0;
 }

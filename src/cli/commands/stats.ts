@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action, out, printJsonLine, warn } from '../run.js';
 import { parsePositiveInt, parsePositiveNumber } from '../options.js';
-import { onSignal } from '../../platform/shutdown.js';
+import { liveFrame, repeatUntilStopped } from '../repeat.js';
 
 interface StatsFlags {
   interval?: number;
@@ -55,35 +55,19 @@ SockstatOrphan, SockstatTw, SockstatMem (pages).`,
             return;
           }
           const text = renderStats({ states: snapshot.states, counters: snapshot.counters, delta, retransRatio: ratio, sysctl: snapshot.sysctl, showSysctl: flags.sysctl });
-          const live = delta !== null && process.stdout.isTTY;
-          const stamp = delta ? `${new Date(snapshot.takenAtMs).toISOString()} (every ${flags.interval}s, Ctrl-C to stop)\n` : '';
-          out(live ? `\x1b[H\x1b[2J${stamp}${text}` : `${stamp}${text}${delta ? '\n' : ''}`);
+          if (delta === null) return out(text);
+          const stamp = `${new Date(snapshot.takenAtMs).toISOString()} (every ${flags.interval}s, Ctrl-C to stop)\n`;
+          out(liveFrame(stamp + text, process.stdout.isTTY));
         };
         if (flags.interval === undefined) {
           report(previous, null);
           return 0;
         }
-        const intervalMs = flags.interval * 1000;
-        let stopped = false;
-        let wake: (() => void) | undefined;
-        const release = onSignal(() => {
-          stopped = true;
-          wake?.();
+        await repeatUntilStopped({ intervalMs: flags.interval * 1000, count: flags.count, immediate: false }, () => {
+          const current = readCounterSnapshot();
+          report(current, counterDelta(previous.counters, current.counters, current.monotonicMs - previous.monotonicMs));
+          previous = current;
         });
-        try {
-          for (let n = 0; !stopped && (flags.count === undefined || n < flags.count); n++) {
-            await new Promise<void>((resolve) => {
-              wake = resolve;
-              setTimeout(resolve, intervalMs);
-            });
-            if (stopped) break;
-            const current = readCounterSnapshot();
-            report(current, counterDelta(previous.counters, current.counters, current.monotonicMs - previous.monotonicMs));
-            previous = current;
-          }
-        } finally {
-          release();
-        }
         return 0;
       }),
     );
