@@ -12,6 +12,8 @@ import { REPO_ROOT, runCli } from './helpers/cli.js';
 import { MalformedInputError } from '../src/errors.js';
 import { PcapParser } from '../src/sources/pcap/reader.js';
 import { TcpAnalyzer } from '../src/analysis/pcap/analyzer.js';
+import { analyzeCaptureFile } from '../src/analysis/pcap/analyze-file.js';
+import { FRAME_FLAGS, hasTshark, tsharkCounts } from './analyze-support.js';
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'pcap');
 const seeds = readdirSync(FIXTURES).filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => readFileSync(join(FIXTURES, f)));
@@ -121,6 +123,56 @@ test('a truncated file: the packets before the cut are reported, the error names
     const missing = await runCli(['analyze', join(dir, 'missing.pcap')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /cannot read .*missing\.pcap: no such file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Damaged-but-readable captures: bit flips in record headers and in the first 60 bytes of
+ * frames (link, IP and TCP headers, timestamps) of two fixtures. tshark reads each file to the
+ * end, so tcpdiag must give every verdict on exactly the frames tshark does, whatever the damage
+ * did to lengths, ports, sequence numbers, flags, windows or time.
+ */
+test('bit-flipped headers: verdicts still agree with tshark frame by frame', { timeout: 180_000 }, (t) => {
+  if (!hasTshark()) return t.skip('needs tshark (scripts/setup.sh installs it)');
+  const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-flips-'));
+  try {
+    const random = rng(0x5eed);
+    const mismatches: string[] = [];
+    let files = 0;
+    for (const name of ['edge-cases-ns.pcap', 'ethernet-vlan-us-le.pcap']) {
+      const src = readFileSync(join(FIXTURES, name));
+      const le = src.readUInt32LE(0) === 0xa1b2c3d4 || src.readUInt32LE(0) === 0xa1b23c4d;
+      const records: Array<[number, number]> = [];
+      for (let pos = 24; pos < src.length; ) {
+        const cap = le ? src.readUInt32LE(pos + 8) : src.readUInt32BE(pos + 8);
+        records.push([pos, cap]);
+        pos += 16 + cap;
+      }
+      for (let k = 0; k < 40; k++) {
+        const b = Buffer.from(src);
+        for (let j = 0; j < 4; j++) {
+          const [at, cap] = records[Math.floor(random() * records.length)]!;
+          // Timestamps (record header bytes 0-7) now and then, headers of the frame otherwise.
+          const off = random() < 0.15 ? at + Math.floor(random() * 8) : at + 16 + Math.floor(random() * Math.min(cap, 60));
+          b[off]! ^= 1 << Math.floor(random() * 8);
+        }
+        const file = join(dir, `${name}-${k}.pcap`);
+        writeFileSync(file, b);
+        files++;
+        const theirs = tsharkCounts(file);
+        const ours = analyzeCaptureFile(file, { frames: true });
+        for (const [flag] of FRAME_FLAGS) {
+          const a = (ours.frames?.[flag] ?? []).join(',');
+          const z = (theirs.frames[flag] ?? []).join(',');
+          if (a !== z) mismatches.push(`${name} #${k} ${flag}: tcpdiag [${a}] tshark [${z}]`);
+        }
+        if (ours.summary.connections !== theirs.connections) mismatches.push(`${name} #${k} connections: ${ours.summary.connections} vs ${theirs.connections}`);
+      }
+    }
+    assert.equal(files, 80);
+    assert.deepEqual(mismatches, []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

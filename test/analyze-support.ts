@@ -26,6 +26,7 @@ export const FRAME_FLAGS: ReadonlyArray<[string, string]> = [
   ['ack_lost_segment', 'tcp.analysis.ack_lost_segment'],
 ];
 
+/** The contract's summary keys and the tshark display filter each one counts. */
 export const TSHARK_FLAGS: ReadonlyArray<[string, string]> = [
   ['retransmissions', 'tcp.analysis.retransmission'],
   ['fastRetransmissions', 'tcp.analysis.fast_retransmission'],
@@ -60,29 +61,50 @@ interface TsharkCounts {
 }
 
 /**
- * tshark's own verdicts on a file: one pass over the file with the fields we need, one line
- * per frame (frame number, tcp.stream, and each analysis flag as a field presence).
+ * tshark's own verdicts on a file, from one pass: per frame its tcp.stream, the SYN/ACK/FIN/RST
+ * bits and every tcp.analysis flag compared (fields print as "1" when present).
  */
 export function tsharkCounts(file: string): TsharkCounts {
-  const summary: Record<string, number> = {};
-  const frameList = (filter: string): number[] => {
-    const r = spawnSync('tshark', ['-n', '-r', file, '-Y', filter, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', maxBuffer: 1 << 28 });
-    return r.stdout.split('\n').filter((l) => l.trim() !== '').map(Number);
-  };
-  for (const [key, filter] of TSHARK_FLAGS) summary[key] = frameList(filter).length;
-  const frames: Record<string, number[]> = {};
-  for (const [name, filter] of FRAME_FLAGS) frames[name] = frameList(filter);
-  const all = spawnSync('tshark', ['-n', '-r', file, '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream'], { encoding: 'utf8', maxBuffer: 1 << 28 });
-  const lines = all.stdout.split('\n').filter((l) => l.trim() !== '');
+  const fields = ['frame.number', 'tcp.stream', 'tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.fin', 'tcp.flags.reset', ...FRAME_FLAGS.map(([, f]) => f)];
+  const r = spawnSync('tshark', ['-n', '-r', file, '-T', 'fields', '-E', 'occurrence=f', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`tshark -r ${file} failed: ${r.stderr}`);
+  const lines = r.stdout.split('\n').filter((l) => l.trim() !== '');
+  const frames: Record<string, number[]> = Object.fromEntries(FRAME_FLAGS.map(([name]) => [name, []]));
   const streams = new Set<string>();
   let tcpPackets = 0;
+  let syn = 0;
+  let synAck = 0;
+  let fin = 0;
+  let rst = 0;
   for (const line of lines) {
-    const stream = line.split('\t')[1] ?? '';
-    if (stream !== '') {
-      tcpPackets++;
-      streams.add(stream);
-    }
+    const cols = line.split('\t');
+    const frame = Number(cols[0]);
+    if ((cols[1] ?? '') === '') continue;
+    tcpPackets++;
+    streams.add(cols[1]!);
+    if (cols[2] === '1' && cols[3] !== '1') syn++;
+    if (cols[2] === '1' && cols[3] === '1') synAck++;
+    if (cols[4] === '1') fin++;
+    if (cols[5] === '1') rst++;
+    FRAME_FLAGS.forEach(([name], i) => {
+      if ((cols[6 + i] ?? '') !== '') frames[name]!.push(frame);
+    });
   }
+  const count = (name: string): number => frames[name]?.length ?? 0;
+  const summary: Record<string, number> = {
+    retransmissions: count('retransmission'),
+    fastRetransmissions: count('fast_retransmission'),
+    spuriousRetransmissions: count('spurious_retransmission'),
+    duplicateAcks: count('duplicate_ack'),
+    zeroWindows: count('zero_window'),
+    outOfOrder: count('out_of_order'),
+    lostSegments: count('lost_segment'),
+    keepAlives: count('keep_alive'),
+    syn,
+    synAck,
+    fin,
+    rst,
+  };
   return { packets: lines.length, tcpPackets, connections: streams.size, summary, frames };
 }
 

@@ -188,7 +188,17 @@ export class TcpAnalyzer {
     const fwd: Side = fromA ? conn.a : conn.b;
     const rev: Side = fromA ? conn.b : conn.a;
     const flags = t.flags;
-    const ta = analyzeSegment(conn.seqState, fwd.seq, rev.seq, t.seq, t.ack, t.seglen, flags, t.window, sec, nsec);
+    const analysed = analyzeSegment(conn.seqState, fwd.seq, rev.seq, t.seq, t.ack, t.seglen, flags, t.window, sec, nsec);
+    if (t.headerLen < 20) {
+      // A bogus header length: Wireshark's analysis has already updated the sequence state, but
+      // the dissector gives up before it shows flags or verdicts, so neither is counted here.
+      conn.lastSec = sec;
+      conn.lastNsec = nsec;
+      fwd.packets++;
+      this.options.onVerdict?.(p, t, 0);
+      return;
+    }
+    const ta = analysed;
     noteHandshakeTiming(conn.seqState, flags, sec, nsec);
     conn.lastSec = sec;
     conn.lastNsec = nsec;

@@ -292,8 +292,12 @@ export function round3(v: number): number {
 }
 
 /** ISO 8601 with microseconds (what a capture's timestamps can carry that people read). */
-export function isoTime(sec: number, nsec: number): string {
-  if (!Number.isFinite(sec) || Math.abs(sec) > 8.64e12) return new Date(0).toISOString();
+export function isoTime(secIn: number, nsecIn: number): string {
+  // Fractions past a second (a hostile or odd file) roll over into the seconds.
+  const carry = Math.floor(nsecIn / 1e9);
+  const sec = secIn + carry;
+  const nsec = nsecIn - carry * 1e9;
+  if (!Number.isFinite(sec) || Math.abs(sec) > 8.64e9) return new Date(0).toISOString();
   const base = new Date(sec * 1000).toISOString(); // 2026-01-01T00:00:00.000Z
   return `${base.slice(0, 19)}.${String(Math.floor(nsec / 1000)).padStart(6, '0')}Z`;
 }

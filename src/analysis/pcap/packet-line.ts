@@ -5,6 +5,7 @@
 import { formatIpv6 } from '../../model/address.js';
 import type { DecodedTcp } from '../../sources/pcap/decode.js';
 import type { RawPacket } from '../../sources/pcap/types.js';
+import { isoTime } from './connection.js';
 import {
   A_DUPLICATE_ACK, A_FAST_RETRANSMISSION, A_KEEP_ALIVE, A_KEEP_ALIVE_ACK, A_LOST_PACKET, A_OUT_OF_ORDER, A_RETRANSMISSION,
   A_SPURIOUS_RETRANSMISSION, A_WINDOW_UPDATE, A_ZERO_WINDOW, A_ZERO_WINDOW_PROBE, A_ZERO_WINDOW_PROBE_ACK, A_ACK_LOST_PACKET,
@@ -55,11 +56,13 @@ function address(t: DecodedTcp, src: boolean): string {
 }
 
 function clock(p: RawPacket): string {
-  const d = new Date(p.tsSec * 1000);
+  const carry = Math.floor(p.tsNsec / 1e9);
+  const nsec = p.tsNsec - carry * 1e9;
+  const d = new Date((p.tsSec + carry) * 1000);
   const hh = String(d.getUTCHours()).padStart(2, '0');
   const mm = String(d.getUTCMinutes()).padStart(2, '0');
   const ss = String(d.getUTCSeconds()).padStart(2, '0');
-  return `${hh}:${mm}:${ss}.${String(Math.floor(p.tsNsec / 1000)).padStart(6, '0')}`;
+  return `${hh}:${mm}:${ss}.${String(Math.floor(nsec / 1000)).padStart(6, '0')}`;
 }
 
 export function packetLine(p: RawPacket, t: DecodedTcp | null, flags: number): string {
@@ -70,7 +73,7 @@ export function packetLine(p: RawPacket, t: DecodedTcp | null, flags: number): s
 }
 
 export function packetJson(p: RawPacket, t: DecodedTcp | null, flags: number): Record<string, unknown> {
-  const ts = `${new Date(p.tsSec * 1000).toISOString().slice(0, 19)}.${String(Math.floor(p.tsNsec / 1000)).padStart(6, '0')}Z`;
+  const ts = isoTime(p.tsSec, p.tsNsec);
   if (t === null) return { type: 'packet', n: p.index, ts, length: p.origLen, tcp: false };
   return {
     type: 'packet', n: p.index, ts, length: p.origLen, tcp: true, family: t.family,

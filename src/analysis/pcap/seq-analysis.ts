@@ -86,9 +86,19 @@ export class ConnSeqState {
   }
 }
 
-/** unsigned 32-bit sequence arithmetic (RFC 9293 3.4): a - b as a signed 32-bit number. */
-function seqDiff(a: number, b: number): number {
-  return (a - b) | 0;
+/*
+ * Sequence-number comparisons modulo 2^32 (RFC 9293 3.4), written the way Wireshark's
+ * GT_SEQ/LT_SEQ/LE_SEQ macros are (packet-tcp.h): the difference is taken in the order the macro
+ * takes it, which decides the one ambiguous case, two numbers exactly 2^31 apart.
+ */
+function gtSeq(x: number, y: number): boolean {
+  return ((y - x) | 0) < 0;
+}
+function ltSeq(x: number, y: number): boolean {
+  return ((x - y) | 0) < 0;
+}
+function leSeq(x: number, y: number): boolean {
+  return ((x - y) | 0) <= 0;
 }
 
 /** Wireshark subtracts timestamps into an unsigned 64-bit value: negative means "very long ago". */
@@ -135,7 +145,7 @@ export function analyzeSegment(
     // Zero window: window 0 on a segment that is not SYN/FIN/RST.
     if (window === 0 && (flags & (TH_RST | TH_FIN | TH_SYN)) === 0) ta |= A_ZERO_WINDOW;
     // Lost segment: this segment starts beyond what we have seen of this direction (not RSTs).
-    if (fwd.nextseq !== 0 && seqDiff(seq, fwd.nextseq) > 0 && (flags & TH_RST) === 0) ta |= A_LOST_PACKET;
+    if (fwd.nextseq !== 0 && gtSeq(seq, fwd.nextseq) && (flags & TH_RST) === 0) ta |= A_LOST_PACKET;
     // Keep-alive: 0 or 1 byte starting one byte before the next expected sequence number.
     if ((seglen === 0 || seglen === 1) && seq === ((fwd.nextseq - 1) >>> 0) && (flags & (TH_SYN | TH_FIN | TH_RST)) === 0) {
       ta |= A_KEEP_ALIVE;
@@ -163,13 +173,15 @@ export function analyzeSegment(
   // A new acknowledgment number resets the duplicate-ACK run.
   if (ack !== fwd.lastack) fwd.dupacknum = 0;
 
-  // ACKed unseen segment: this acknowledges data of the other direction we never saw.
-  if (rev.maxseqtobeacked !== 0 && seqDiff(ack, rev.maxseqtobeacked) > 0 && (flags & TH_ACK) !== 0) {
-    if (rev.maxseqtobeacked > rev.nextseq) {
+  // ACKed unseen segment: this acknowledges data of the other direction we never saw. The first
+  // time, the other direction's "max seq to be acked" jumps to its nextseq; after that one
+  // message per run of ACKs: dupacknum -1 marks it flagged (a later duplicate ACK restarts at 1).
+  if (rev.maxseqtobeacked !== 0 && gtSeq(ack, rev.maxseqtobeacked) && (flags & TH_ACK) !== 0) {
+    if (rev.maxseqtobeacked !== rev.nextseq) {
       rev.maxseqtobeacked = rev.nextseq;
       ta |= A_ACK_LOST_PACKET;
-    } else {
-      if (rev.dupacknum === 0) ta |= A_ACK_LOST_PACKET;
+    } else if (rev.dupacknum === 0) {
+      ta |= A_ACK_LOST_PACKET;
       rev.dupacknum = -1;
     }
   }
@@ -177,20 +189,21 @@ export function analyzeSegment(
   // Retransmission, fast retransmission, spurious retransmission, out-of-order: a segment with
   // data (or SYN/FIN) that does not advance the sequence number.
   checks: if (seglen > 0 || (flags & (TH_SYN | TH_FIN)) !== 0) {
-    let seqNotAdvanced = fwd.nextseq !== 0 && seqDiff(seq, fwd.nextseq) < 0;
+    let seqNotAdvanced = fwd.nextseq !== 0 && ltSeq(seq, fwd.nextseq);
     if ((ta & A_KEEP_ALIVE) !== 0) break checks;
     // More than one byte starting one before nextseq adds new data (after a zero-window probe).
     if (seglen > 1 && ((fwd.nextseq - 1) >>> 0) === seq) seqNotAdvanced = false;
 
     // Spurious: everything in it was already acknowledged by the other side.
-    if (seglen > 0 && rev.lastack !== 0 && seqDiff((seq + seglen) >>> 0, rev.lastack) <= 0) {
+    if (seglen > 0 && rev.lastack !== 0 && leSeq((seq + seglen) >>> 0, rev.lastack)) {
       ta |= A_SPURIOUS_RETRANSMISSION;
       break checks;
     }
     // Fast retransmission: >= 2 duplicate ACKs asked for exactly this sequence, within 20 ms.
     if (
       seqNotAdvanced &&
-      rev.dupacknum >= 2 &&
+      // dupacknum is unsigned in Wireshark: the -1 mark above compares as a huge count.
+      rev.dupacknum >>> 0 >= 2 &&
       rev.lastack === seq &&
       elapsedNs(sec, nsec, rev.lastackSec, rev.lastackNsec) < FAST_RETRANS_WINDOW_NS
     ) {
@@ -198,7 +211,8 @@ export function analyzeSegment(
       break checks;
     }
     // Out-of-order: arrives soon (within the handshake RTT) after the highest segment so far.
-    const oooThresholdNs = conn.firstRttNs === 0 ? DEFAULT_OOO_THRESHOLD_NS : conn.firstRttNs;
+    // A negative handshake RTT (time going backwards) wraps to a huge unsigned threshold.
+    const oooThresholdNs = conn.firstRttNs === 0 ? DEFAULT_OOO_THRESHOLD_NS : conn.firstRttNs < 0 ? Number.POSITIVE_INFINITY : conn.firstRttNs;
     const end = (seq + seglen + ((flags & (TH_SYN | TH_FIN)) !== 0 ? 1 : 0)) >>> 0;
     if (seqNotAdvanced && elapsedNs(sec, nsec, fwd.nextseqSec, fwd.nextseqNsec) < oooThresholdNs && fwd.nextseq !== end) {
       ta |= A_OUT_OF_ORDER;
@@ -210,7 +224,7 @@ export function analyzeSegment(
   let nextseq = (seq + seglen) >>> 0;
   if ((flags & (TH_SYN | TH_FIN)) !== 0) nextseq = (nextseq + 1) >>> 0;
   // The highest sequence seen so far; zero-window probes do not advance it.
-  if ((seqDiff(nextseq, fwd.nextseq) > 0 || fwd.nextseq === 0) && (ta & A_ZERO_WINDOW_PROBE) === 0) {
+  if ((gtSeq(nextseq, fwd.nextseq) || fwd.nextseq === 0) && (ta & A_ZERO_WINDOW_PROBE) === 0) {
     fwd.nextseq = nextseq;
     fwd.nextseqSec = sec;
     fwd.nextseqNsec = nsec;
@@ -238,8 +252,8 @@ export function noteHandshakeTiming(conn: ConnSeqState, flags: number, sec: numb
     conn.mruSynNsec = nsec;
     conn.mruSynSet = true;
   } else if ((flags & (TH_SYN | TH_ACK)) === TH_ACK && conn.mruSynSet && conn.firstRttNs === 0) {
-    const t = (sec - conn.mruSynSec) * 1e9 + (nsec - conn.mruSynNsec);
-    // A zero delta stays "unknown", as nstime_is_zero() reads it in Wireshark.
-    conn.firstRttNs = t;
+    // A zero delta stays "unknown", as nstime_is_zero() reads it in Wireshark; a negative one
+    // (time going backwards) is kept and read as unsigned where it is compared.
+    conn.firstRttNs = (sec - conn.mruSynSec) * 1e9 + (nsec - conn.mruSynNsec);
   }
 }

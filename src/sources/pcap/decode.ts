@@ -110,19 +110,22 @@ export function decodeFrame(linkType: number, buf: Buffer, offset: number, capLe
     default:
       return 'other';
   }
-  void origLen;
-  if (etherType === 0x0800) return decodeIpv4(buf, pos, end, out);
-  if (etherType === 0x86dd) return decodeIpv6(buf, pos, end, out);
+  // Bytes of the IP packet on the wire (the frame's original length, not the captured part):
+  // an IP length field claiming more is cut to it, as Wireshark's IP dissector does.
+  const onWire = origLen - (pos - offset);
+  if (etherType === 0x0800) return decodeIpv4(buf, pos, end, onWire, out);
+  if (etherType === 0x86dd) return decodeIpv6(buf, pos, end, onWire, out);
   return 'other';
 }
 
-function decodeIpv4(buf: Buffer, pos: number, end: number, out: DecodedTcp): DecodeResult {
+function decodeIpv4(buf: Buffer, pos: number, end: number, onWire: number, out: DecodedTcp): DecodeResult {
   if (end - pos < 20 || buf[pos]! >> 4 !== 4) return 'other';
   const ihl = (buf[pos]! & 0x0f) * 4;
   if (ihl < 20) return 'other';
   let totalLen = (buf[pos + 2]! << 8) | buf[pos + 3]!;
   // TSO captures carry a zero total length; use what the frame holds (Wireshark does the same).
-  if (totalLen === 0) totalLen = end - pos;
+  if (totalLen === 0) totalLen = onWire;
+  if (totalLen > onWire) totalLen = onWire;
   if (totalLen < ihl) return 'other';
   const fragment = ((buf[pos + 6]! << 8) | buf[pos + 7]!) & 0x3fff; // MF flag + offset
   if (buf[pos + 9] !== 6) return 'ip';
@@ -137,9 +140,9 @@ function decodeIpv4(buf: Buffer, pos: number, end: number, out: DecodedTcp): Dec
   return decodeTcp(buf, pos + ihl, end, totalLen - ihl, out);
 }
 
-function decodeIpv6(buf: Buffer, pos: number, end: number, out: DecodedTcp): DecodeResult {
+function decodeIpv6(buf: Buffer, pos: number, end: number, onWire: number, out: DecodedTcp): DecodeResult {
   if (end - pos < 40 || buf[pos]! >> 4 !== 6) return 'other';
-  const payloadLen = (buf[pos + 4]! << 8) | buf[pos + 5]!;
+  const payloadLen = Math.min((buf[pos + 4]! << 8) | buf[pos + 5]!, onWire - 40);
   let next = buf[pos + 6]!;
   const ipStart = pos;
   pos += 40;
@@ -177,8 +180,10 @@ function decodeTcp(buf: Buffer, pos: number, end: number, tcpLen: number, out: D
   // Wireshark needs the 20-byte fixed header in the capture to dissect TCP at all.
   if (end - pos < 20) return 'ip';
   const headerLen = (buf[pos + 12]! >> 4) * 4;
-  // "Bogus TCP header length" and "short segment" are not analysed (packet-tcp.c, dissect_tcp).
-  if (headerLen < 20 || tcpLen < headerLen) return 'ip';
+  // A segment shorter than its header length is not analysed ("short segment"). A header
+  // length under 20 ("bogus TCP header length") still is: tshark 4.0 runs the sequence analysis
+  // with length = IP payload - header length before it gives up on the header.
+  if (tcpLen < headerLen) return 'ip';
   out.srcPort = (buf[pos]! << 8) | buf[pos + 1]!;
   out.dstPort = (buf[pos + 2]! << 8) | buf[pos + 3]!;
   out.seq = buf.readUInt32BE(pos + 4);
@@ -189,7 +194,8 @@ function decodeTcp(buf: Buffer, pos: number, end: number, tcpLen: number, out: D
   out.seglen = tcpLen - headerLen;
   out.tcpOffset = pos;
   out.payloadOffset = pos + headerLen;
-  out.payloadCaptured = Math.max(0, Math.min(out.seglen, end - pos - headerLen));
+  // With a bogus header length the "payload" overlaps the header: never hand it out.
+  out.payloadCaptured = headerLen < 20 ? 0 : Math.max(0, Math.min(out.seglen, end - pos - headerLen));
   out.mss = -1;
   out.windowScale = -1;
   out.sackPermitted = false;

@@ -155,7 +155,7 @@ export class PcapParser {
       pos = 24;
     }
     const p = this.packet;
-    const nsMult = this.nanosecond ? 1 : 1000;
+    const nsMult = this.nanosecond ? 1 : 1000; // fraction units -> ns
     const le = this.littleEndian;
     while (buf.length - pos >= 16) {
       const tsSec = le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
@@ -165,15 +165,17 @@ export class PcapParser {
       if (capLen > MAX_RECORD_BYTES) {
         this.fail(`packet ${this.packetCount + 1} claims ${capLen} captured bytes, more than the ${MAX_RECORD_BYTES} any capture holds`, this.base + pos);
       }
-      if (tsFrac >= 1_000_000_000 / nsMult) {
-        this.fail(`packet ${this.packetCount + 1} has an impossible timestamp fraction ${tsFrac}`, this.base + pos);
-      }
+      // A fraction past one second is taken as it is (Wireshark's libpcap reader does the same):
+      // time deltas stay right, only the shown instant rolls over.
       if (buf.length - pos - 16 < capLen) break;
       p.index = ++this.packetCount;
       p.fileOffset = this.base + pos;
       p.linkType = this.pcapLinkType;
       p.tsSec = tsSec;
-      p.tsNsec = tsFrac * nsMult;
+      // Wireshark keeps nanoseconds in a signed 32-bit int computed from the unsigned 32-bit
+      // field (wiretap/libpcap.c): out-of-range fractions wrap the same way here, so time
+      // deltas in a damaged file match tshark's. Valid files are unaffected.
+      p.tsNsec = nsMult === 1 ? tsFrac | 0 : ((tsFrac * 1000) % 4294967296) | 0;
       p.capLen = capLen;
       p.origLen = origLen < capLen ? capLen : origLen;
       p.buf = buf;
