@@ -3,6 +3,7 @@
  * Ctrl-C/SIGTERM (a graceful stop: the command returns and exits 0) or `count` ticks.
  */
 import { onSignal } from '../platform/shutdown.js';
+import { abortableSleep } from '../platform/abortable-sleep.js';
 
 export interface RepeatOptions {
   readonly intervalMs: number;
@@ -13,21 +14,13 @@ export interface RepeatOptions {
 }
 
 export async function repeatUntilStopped(options: RepeatOptions, tick: () => void): Promise<void> {
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  const release = onSignal(() => {
-    stopped = true;
-    wake?.();
-  });
-  const sleep = (): Promise<void> =>
-    new Promise<void>((resolve) => {
-      wake = resolve;
-      setTimeout(resolve, options.intervalMs);
-    });
+  const stop = new AbortController();
+  const release = onSignal(() => stop.abort());
+  const sleep = (): Promise<void> => abortableSleep(options.intervalMs, stop.signal);
   try {
-    for (let n = 0; !stopped && (options.count === undefined || n < options.count); n++) {
+    for (let n = 0; !stop.signal.aborted && (options.count === undefined || n < options.count); n++) {
       if (!options.immediate) await sleep();
-      if (stopped) break;
+      if (stop.signal.aborted) break;
       tick();
       if (options.immediate) await sleep();
     }

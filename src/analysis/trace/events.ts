@@ -5,21 +5,12 @@
  */
 import type { AddressFamily, Endpoint } from '../../model/socket.js';
 import type { TcpState } from '../../model/tcp-state.js';
+import type { SocketDetail } from '../../sources/tracefs/raw-event.js';
 
 export type TraceEventType = 'connect' | 'connect-failed' | 'accept' | 'state' | 'retransmit' | 'reset' | 'close' | 'lost';
 
-export interface SocketDetailJson {
-  readonly cwnd: number;
-  readonly rcvWnd: number;
-  readonly sndWnd: number;
-  readonly bytesSent: number;
-  readonly bytesReceived: number;
-  readonly bytesAcked: number;
-  readonly ackBacklog: number;
-  readonly maxAckBacklog: number;
-  readonly totalRetrans: number;
-  readonly srttUs: number;
-}
+/** Socket fields at a state change (--detail), printed as the eBPF source reads them. */
+export type SocketDetailJson = SocketDetail;
 
 interface Common {
   readonly ts: number;

@@ -5,6 +5,7 @@
  * the `write` callback (the CLI owns stdout).
  */
 import type { RawEventSource, SourceSummary } from '../../sources/tracefs/source.js';
+import { abortableSleep } from '../../platform/abortable-sleep.js';
 import type { RawTcpEvent } from '../../sources/tracefs/raw-event.js';
 import type { TcpSocket } from '../../model/socket.js';
 import type { TraceEvent, TraceMode } from './events.js';
@@ -147,7 +148,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
       if (nowNs >= deadlineNs) break;
       if (options.intervalMs !== null && reportMode && nowNs - lastReportNs >= options.intervalMs * 1e6) report(nowNs);
       const waitMs = Math.max(1, Math.min(options.pollIntervalMs, (deadlineNs - nowNs) / 1e6));
-      await sleep(waitMs, options.signal);
+      await abortableSleep(waitMs, options.signal);
     }
     if (!stop) {
       handle((v) => source.poll(v));
@@ -162,17 +163,4 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   const kernelSays = summary.kernelLost > lost ? `; the kernel's buffer counters say ${summary.kernelLost} lost` : '';
   options.note(`${printed} events printed from ${rawCount} kernel events, ${lost} lost${kernelSays}`);
   return { printed, rawEvents: rawCount, lost: Math.max(lost, summary.kernelLost), source: summary };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -4,6 +4,7 @@
  * Library code: events go to a callback, nothing is printed here.
  */
 import net from 'node:net';
+import { abortableSleep } from '../../platform/abortable-sleep.js';
 import { lookup } from 'node:dns/promises';
 import { createInterface } from 'node:readline';
 import { TcpdiagError, TimeoutError, describeSystemError, isErrnoException } from '../../errors.js';
@@ -258,17 +259,4 @@ async function sendLines(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted || ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

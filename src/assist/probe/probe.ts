@@ -4,6 +4,7 @@
  * for the connection. `count` attempts are summarised. Library code: returns data, never prints.
  */
 import net from 'node:net';
+import { abortableSleep } from '../../platform/abortable-sleep.js';
 import tls from 'node:tls';
 import http from 'node:http';
 import { lookup } from 'node:dns/promises';
@@ -359,23 +360,11 @@ export function summarize(attempts: readonly ProbeAttempt[]): ProbeSummary {
 export async function runProbe(options: ProbeOptions, onAttempt: (attempt: ProbeAttempt, index: number) => void = () => undefined): Promise<ProbeReport> {
   const attempts: ProbeAttempt[] = [];
   for (let i = 0; i < options.count && !options.signal.aborted; i++) {
-    if (i > 0) await sleep(options.intervalMs, options.signal);
+    if (i > 0) await abortableSleep(options.intervalMs, options.signal);
     if (options.signal.aborted) break;
     const attempt = await probeOnce(options);
     attempts.push(attempt);
     onAttempt(attempt, i);
   }
   return { target: options.target.display, attempts, summary: summarize(attempts) };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
