@@ -1,7 +1,7 @@
 /**
  * The socket table from the kernel over NETLINK_SOCK_DIAG (what `ss` uses): every TCP socket
- * with tcp_info, memory and congestion control in one dump per family. Needs the native addon;
- * callers fall back to procfs when `available()` says no.
+ * with tcp_info, memory and congestion control, both families in one dump. Needs the native
+ * addon; callers fall back to procfs when `available()` says no.
  */
 import type { TcpSocket } from '../../model/socket.js';
 import type { TcpState } from '../../model/tcp-state.js';
@@ -10,6 +10,7 @@ import { loadNative } from '../../native/index.js';
 import { SourceError } from '../../errors.js';
 import { countStatesInDump, decodeInetDiagDump } from './inet-diag.js';
 
+const AF_UNSPEC = 0;
 const AF_INET = 2;
 const AF_INET6 = 10;
 // TCP_NEW_SYN_RECV (12): request socks are dumped only when this bit is asked for.
@@ -55,15 +56,33 @@ function dump(family: number, mask: number, withInfo: boolean): Buffer {
   }
 }
 
-function familiesOf(options: DumpOptions): number[] {
-  const families = options.families ?? [4, 6];
-  return families.map((f) => (f === 4 ? AF_INET : AF_INET6));
+/**
+ * One dump for IPv4 and IPv6 together where the kernel serves it (the TCPDIAG_GETSOCK request,
+ * native/tcpdiag.c): the kernel walks its socket hash once instead of once per family, which
+ * is most of the cost of counting states on a large table. A kernel that refuses it gets one
+ * dump per family, and is not asked again.
+ */
+let bothFamiliesInOneDump = true;
+
+function dumps(families: readonly (4 | 6)[], mask: number, withInfo: boolean): Buffer[] {
+  const wanted = families.map((f) => (f === 4 ? AF_INET : AF_INET6));
+  if (wanted.length === 2 && bothFamiliesInOneDump) {
+    try {
+      return [dump(AF_UNSPEC, mask, withInfo)];
+    } catch (error: unknown) {
+      // A kernel without the request answers EINVAL (no handler) or ENOENT (no module).
+      const code = error instanceof SourceError ? (error.cause as { code?: string } | undefined)?.code : undefined;
+      if (code !== 'EINVAL' && code !== 'ENOENT') throw error;
+      bothFamiliesInOneDump = false;
+    }
+  }
+  return wanted.map((family) => dump(family, mask, withInfo));
 }
 
 export function dumpTcpSockets(options: DumpOptions = {}): TcpSocket[] {
   const mask = statesMask(options.states);
   const sockets: TcpSocket[] = [];
-  for (const family of familiesOf(options)) decodeInetDiagDump(dump(family, mask, options.withInfo ?? true), sockets);
+  for (const buf of dumps(options.families ?? [4, 6], mask, options.withInfo ?? true)) decodeInetDiagDump(buf, sockets);
   return sockets;
 }
 
@@ -72,6 +91,6 @@ export function countTcpStates(except: readonly TcpState[] = []): Partial<Record
   const counts: Partial<Record<TcpState, number>> = {};
   let mask = statesMask();
   for (const state of except) mask &= ~(1 << tcpStateToKernel(state));
-  for (const family of [AF_INET, AF_INET6]) countStatesInDump(dump(family, mask, false), counts);
+  for (const buf of dumps([4, 6], mask, false)) countStatesInDump(buf, counts);
   return counts;
 }

@@ -53,3 +53,30 @@ test('a live dump finds our own listener and connection with tcp_info', async (t
     server.close();
   }
 });
+
+test('the one-walk dump (family 0) returns exactly the sockets of the IPv4 and IPv6 dumps, with tcp_info', async (t) => {
+  const { addon, error } = loadNative();
+  if (addon === null) return t.skip(`native addon not built: ${error}`);
+  const servers = [net.createServer(), net.createServer()];
+  await new Promise<void>((r) => servers[0]!.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => servers[1]!.listen(0, '::1', r));
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  const clients = [net.connect(ports[0]!, '127.0.0.1'), net.connect(ports[1]!, '::1')];
+  await Promise.all(clients.map((c) => new Promise((r) => c.once('connect', r))));
+  try {
+    const ours = (s: { local: { port: number }; remote: { port: number } }) =>
+      ports.includes(s.local.port) || ports.includes(s.remote.port);
+    const key = (s: { family: number; state: string; local: { address: string; port: number }; remote: { address: string; port: number } }) =>
+      `${s.family} ${s.state} ${s.local.address}:${s.local.port} ${s.remote.address}:${s.remote.port}`;
+    const oneWalk = decodeInetDiagDump(addon.sockDiagDump(0, -1, true)).filter(ours);
+    const perFamily = [...decodeInetDiagDump(addon.sockDiagDump(2, -1, true)), ...decodeInetDiagDump(addon.sockDiagDump(10, -1, true))].filter(ours);
+    assert.deepEqual(oneWalk.map(key).sort(), perFamily.map(key).sort());
+    // Two listeners and both ends of two connections, one pair per family.
+    assert.equal(oneWalk.length, 6);
+    assert.deepEqual([...new Set(oneWalk.map((s) => s.family))].sort(), [4, 6]);
+    for (const s of oneWalk.filter((x) => x.state === 'ESTABLISHED')) assert.ok(s.tcpInfo !== null && s.tcpInfo.mss > 0, key(s));
+  } finally {
+    for (const c of clients) c.destroy();
+    for (const s of servers) s.close();
+  }
+});

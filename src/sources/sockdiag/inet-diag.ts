@@ -15,6 +15,8 @@ const NLMSG_HDRLEN = 16;
 const NLMSG_DONE = 3;
 const NLMSG_ERROR = 2;
 const SOCK_DIAG_BY_FAMILY = 20;
+/** Replies to the one-walk request for both families carry its type (inet_diag_dump_compat). */
+const TCPDIAG_GETSOCK = 18;
 const INET_DIAG_MSG_LEN = 72;
 
 // rtattr types (enum in inet_diag.h)
@@ -108,7 +110,7 @@ function forEachMessage(buf: Buffer, visit: (offset: number, length: number) => 
       throw new MalformedInputError('netlink sock_diag reply', `message of ${length} bytes overruns the ${buf.length}-byte buffer`, offset);
     }
     if (type === NLMSG_DONE || type === NLMSG_ERROR) return;
-    if (type === SOCK_DIAG_BY_FAMILY && length >= NLMSG_HDRLEN + INET_DIAG_MSG_LEN) visit(offset, length);
+    if ((type === SOCK_DIAG_BY_FAMILY || type === TCPDIAG_GETSOCK) && length >= NLMSG_HDRLEN + INET_DIAG_MSG_LEN) visit(offset, length);
     offset += align4(length);
   }
 }
