@@ -11,7 +11,7 @@ import { scanSocketOwners } from './procfs/processes.js';
 import { readTcpCounters } from './procfs/counters.js';
 import type { Counters } from './procfs/counters.js';
 import { readTcpSysctls } from './procfs/sysctl.js';
-import { countTcpStates, dumpTcpSockets, sockDiagAvailable } from './sockdiag/index.js';
+import { countTcpStates, countTcpStatesWithTotals, dumpTcpSockets, sockDiagAvailable } from './sockdiag/index.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -98,14 +98,12 @@ export function readCounterSnapshot(): CounterSnapshot {
   const counters = readTcpCounters();
   const diag = sockDiagAvailable();
   const currEstab = counters.CurrEstab;
-  if (diag.ok && currEstab !== undefined) {
-    // ESTABLISHED is usually the bulk of the table, and the kernel already counts it:
-    // tcpCurrEstab (RFC 1213) is ESTABLISHED + CLOSE_WAIT, kept by tcp_set_state()
-    // (net/ipv4/tcp.c) for the whole namespace, IPv4 and IPv6. Dumping every other state and
-    // subtracting CLOSE_WAIT gives exact counts at a fraction of the cost (60k sockets:
-    // 26 ms instead of 60 ms here).
-    Object.assign(states, countTcpStates(['ESTABLISHED']));
-    states.ESTABLISHED = Math.max(0, currEstab - states.CLOSE_WAIT);
+  const timewaitSockets = counters.SockstatTw;
+  if (diag.ok && currEstab !== undefined && timewaitSockets !== undefined) {
+    // ESTABLISHED and TIME_WAIT, usually the bulk of the table, from the kernel's own totals
+    // (countTcpStatesWithTotals says how); 60k established + 30k TIME_WAIT sockets: the dump
+    // takes ~3 ms instead of ~25.
+    Object.assign(states, countTcpStatesWithTotals({ currEstab, timewaitSockets }));
   } else if (diag.ok) {
     Object.assign(states, countTcpStates());
   } else {

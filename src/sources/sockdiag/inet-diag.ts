@@ -102,6 +102,24 @@ export function countStatesInDump(buf: Buffer, counts: Partial<Record<TcpState, 
   return counts;
 }
 
+/** inet_diag_msg.idiag_timer of a timewait socket (inet_twsk_diag_fill, net/ipv4/inet_diag.c). */
+const TIMER_TIME_WAIT = 3;
+const KERNEL_FIN_WAIT2 = 5;
+
+/**
+ * How many of the dump's FIN_WAIT2 sockets are timewait sockets rather than full ones: an
+ * orphaned FIN_WAIT2 socket (its owner closed it) is replaced by a timewait socket with
+ * substate FIN_WAIT2 (tcp_time_wait(), net/ipv4/tcp_minisocks.c). /proc/net/sockstat's "tw"
+ * counts those together with the TIME_WAIT ones.
+ */
+export function countFinWait2Timewait(buf: Buffer): number {
+  let n = 0;
+  forEachMessage(buf, (offset) => {
+    if (buf[offset + NLMSG_HDRLEN + 1] === KERNEL_FIN_WAIT2 && buf[offset + NLMSG_HDRLEN + 2] === TIMER_TIME_WAIT) n++;
+  });
+  return n;
+}
+
 function forEachMessage(buf: Buffer, visit: (offset: number, length: number) => void): void {
   for (let offset = 0; offset + NLMSG_HDRLEN <= buf.length; ) {
     const length = buf.readUInt32LE(offset);
