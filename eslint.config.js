@@ -28,6 +28,11 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS on purpose (the launcher must start without the ES module loader): require is how it imports.
+    files: ['**/*.cts'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['**/*.test.ts', 'test/**', 'bench/**'],
     rules: {
       '@typescript-eslint/no-floating-promises': 'off',

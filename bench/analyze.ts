@@ -19,7 +19,7 @@ import { TH_ACK, TH_FIN, TH_PUSH, TH_SYN } from '../src/sources/pcap/decode.js';
 import { LinkType } from '../src/sources/pcap/types.js';
 import { PcapWriter } from '../src/sources/pcap/writer.js';
 
-const CLI = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli', 'main.js');
+const CLI = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli', 'launcher.cjs');
 const SNAPLEN = 128;
 const MSS = 1448;
 const CONCURRENT = 200;

@@ -16,7 +16,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const CLI = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli', 'main.js');
+const CLI = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli', 'launcher.cjs');
 const ROUND_TRIPS = Number(process.argv[2] ?? 4000);
 const PAYLOAD_BYTES = Number(process.argv[3] ?? 64);
 const BLOCKS = 20;

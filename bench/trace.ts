@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const CONNECTIONS = Number(process.argv[2] ?? 20_000);
-const CLI = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli', 'main.js');
+const CLI = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli', 'launcher.cjs');
 const CLOCK_TICKS_PER_S = 100; // USER_HZ: /proc/PID/stat utime/stime units
 
 const CONNECT_LOOP_C = `

@@ -1,3 +1,3 @@
-// After tsc: make the CLI entry executable so `npx tcpdiag` and ./dist/src/cli/main.js run.
+// After tsc: make the executables executable so `npx tcpdiag` and ./dist/src/cli/main.js run.
 import { chmodSync } from 'node:fs';
-chmodSync(new URL('../dist/src/cli/main.js', import.meta.url), 0o755);
+for (const file of ['../dist/src/cli/launcher.cjs', '../dist/src/cli/main.js']) chmodSync(new URL(file, import.meta.url), 0o755);

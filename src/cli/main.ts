@@ -1,30 +1,8 @@
-#!/usr/bin/env node
-import { CommanderError } from 'commander';
-import { parseCli } from './program.js';
-import { formatError } from './run.js';
-import { runCleanups } from '../platform/shutdown.js';
+/**
+ * tcpdiag with every command, as ES modules (the launcher runs this for everything that has
+ * no start-up bundle). Only the command being run is loaded: see program.ts.
+ */
+import { COMMANDS } from './commands/index.js';
+import { runMain } from './entry.js';
 
-// Writing into a closed pipe (`tcpdiag conns | head`) is not an error worth a stack trace.
-// Cleanups (tracefs instances, nft tables) still run before exiting.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
-  void runCleanups().finally(() => process.exit(0));
-});
-
-// A bug that escapes every catch still removes what tcpdiag installed in the kernel (tracefs
-// instances, nft tables, capture children) before the process dies.
-function crash(error: unknown): void {
-  process.stderr.write(formatError(error));
-  void runCleanups().finally(() => process.exit(70));
-}
-process.on('uncaughtException', crash);
-process.on('unhandledRejection', crash);
-
-try {
-  await parseCli(process.argv.slice(2));
-} catch (error: unknown) {
-  if (!(error instanceof CommanderError)) {
-    process.stderr.write(formatError(error));
-    process.exitCode = 70;
-  }
-}
+await runMain(process.argv.slice(2), COMMANDS);

@@ -1,34 +1,20 @@
 /**
  * The command tree. Each command lives in its own file under commands/ and lazy-imports its
- * implementation, so `tcpdiag stats` does not load the pcap reader. parseCli() is exported for
- * tests; only main.ts touches process.argv.
+ * implementation, so `tcpdiag stats` does not load the pcap reader. The caller passes the
+ * commands (main.ts all of them, a start-up bundle its one), so that this module does not
+ * reach every command's code.
  */
 import { Command } from 'commander';
-import { COMMANDS } from './commands/index.js';
+import cliArgs from './argv.cjs';
+import type { CommandEntry } from './commands/index.js';
 
 export const VERSION = '0.1.0';
-
-/**
- * The command name in argv, skipping global options (and the value of --config), or undefined
- * for `tcpdiag`, `tcpdiag --help` and the like.
- */
-export function commandNameIn(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '-c' || arg === '--config') {
-      i++;
-      continue;
-    }
-    if (!arg.startsWith('-')) return arg;
-  }
-  return undefined;
-}
 
 /**
  * Build the program with every command, or only the one argv names: startup time is part of
  * the product (`tcpdiag stats` must answer within 100 ms, most of it Node's own start).
  */
-export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
+export async function buildProgram(argv: readonly string[], commands: readonly CommandEntry[]): Promise<Command> {
   const program = new Command('tcpdiag')
     .version(VERSION)
     .description(
@@ -54,17 +40,17 @@ Examples:
   tcpdiag stats --interval 1                counters and rates every second
 Run "tcpdiag <command> --help" for each command's options and examples.`,
     );
-  const name = commandNameIn(argv);
-  const named = COMMANDS.filter((entry) => entry.name === name);
+  const name = cliArgs.commandNameIn(argv);
+  const named = commands.filter((entry) => entry.name === name);
   // `help stats`, an unknown name (for the suggestion) or no command: load everything.
-  const entries = named.length === 1 ? named : COMMANDS;
+  const entries = named.length === 1 ? named : commands;
   const registrars = await Promise.all(entries.map((entry) => entry.load()));
   for (const register of registrars) register(program);
   return program;
 }
 
-export async function parseCli(argv: readonly string[]): Promise<Command> {
-  const program = await buildProgram(argv);
+export async function parseCli(argv: readonly string[], commands: readonly CommandEntry[]): Promise<Command> {
+  const program = await buildProgram(argv, commands);
   await program.parseAsync([...argv], { from: 'user' });
   return program;
 }

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 
 export interface NativeAddon {
-  /** Raw netlink messages of one SOCK_DIAG_BY_FAMILY dump of TCP sockets. */
+  /** Raw netlink messages of one dump of TCP sockets: family 2 or 10, or 0 for both in one walk of the kernel's tables. */
   sockDiagDump(family: number, statesMask: number, wantInfo: boolean): Buffer;
   /** getsockopt(TCP_INFO) on an fd this process owns; decode with decodeTcpInfo(). */
   getTcpInfo(fd: number): Buffer;
@@ -31,11 +31,20 @@ export const SO_SNDBUF = 7;
 
 let cached: NativeLoad | undefined;
 
+/**
+ * This module's own file: from import.meta in the ES modules, from __filename in the CommonJS
+ * start-up bundles (dist/fast/*.cjs, see cli/launcher.cts), where import.meta is empty.
+ */
+function thisFile(): string {
+  return typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+}
+
 export function loadNative(): NativeLoad {
   if (cached) return cached;
-  const path = findAddon(dirname(fileURLToPath(import.meta.url)));
+  const file = thisFile();
+  const path = findAddon(dirname(file));
   try {
-    const require = createRequire(import.meta.url);
+    const require = createRequire(file);
     cached = { addon: require(path) as NativeAddon, error: null };
   } catch (error: unknown) {
     const reason = error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error);

@@ -1,12 +1,13 @@
 /**
- * Run the built CLI (dist/src/cli/main.js) as a child process, the way a user would.
+ * Run the built CLI (dist/src/cli/launcher.cjs, the package's bin) as a child process, the way a
+ * user would.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+export const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'launcher.cjs');
 
 export interface CliResult {
   readonly code: number | null;
