@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { findExecutable, isRoot, tracefsRoot } from '../src/platform/capabilities.js';
+import type { BackgroundTrace } from './trace-support.js';
 import { netnsCounters, run, startTrace } from './trace-support.js';
 
 const SKIP = !isRoot() || tracefsRoot() === null ? 'needs root and tracefs'
@@ -53,6 +54,7 @@ test('retransmissions under an nft INPUT loss rule are reported by kind and agre
   // can share the port the kernel filter selects.
   const port = 20000 + (process.pid % 10000);
   assert.equal(run('ip', ['netns', 'add', NS]).status, 0);
+  const traces: BackgroundTrace[] = [];
   try {
     assert.equal(run('ip', ['netns', 'exec', NS, 'ip', 'link', 'set', 'lo', 'up']).status, 0);
     // Bounded run time (the loss is random, and so is how long the slowest connection takes):
@@ -78,7 +80,9 @@ test('retransmissions under an nft INPUT loss rule are reported by kind and agre
     assert.equal(nft.status, 0, nft.stderr);
 
     const all = await startTrace(['all', '--json', '--port', String(port)]);
+    traces.push(all);
     const report = await startTrace(['retrans', '--interval', '60', '--json', '--port', String(port)]);
+    traces.push(report);
     const before = netnsCounters(NS);
     const out = await runInNs({ P: String(port), N: String(CONNECTIONS), SIZE: String(BYTES_EACH) });
     const after = netnsCounters(NS);
@@ -126,6 +130,8 @@ test('retransmissions under an nft INPUT loss rule are reported by kind and agre
     assert.equal(sum((r) => r.events.synack), byKind('synack'));
     assert.equal(sum((r) => r.connections.reduce((n, c) => n + c.syn + c.synack + c.data, 0)), retrans.length);
   } finally {
+    // A failure before stop() (the traffic timing out) must not leave the tracers running.
+    for (const t of traces) if (t.child.exitCode === null && t.child.signalCode === null) t.child.kill('SIGINT');
     run('ip', ['netns', 'del', NS]);
   }
 });
