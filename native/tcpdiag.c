@@ -7,6 +7,9 @@
  *       concatenated; parsing happens in TypeScript (src/sources/sockdiag/).
  *       family 0 (AF_UNSPEC) asks for IPv4 and IPv6 in one dump: see below.
  *   getTcpInfo(fd) -> Buffer | null         getsockopt(TCP_INFO) on a socket we own.
+ *   tcpTotalRetrans(fd) -> number           tcpi_total_retrans, or -1 when the socket is gone:
+ *       the load generator samples every socket it closes (10^4-10^5 a second), so this
+ *       returns a number instead of a Buffer to decode, and does not throw.
  *   setIntSockOpt(fd, level, name, value)   setsockopt with an int value.
  *   getIntSockOpt(fd, level, name) -> int
  *   connectWithMss(ip, port, mss) -> fd
@@ -20,6 +23,7 @@
 #define _GNU_SOURCE
 #include <node_api.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +209,28 @@ static napi_value GetTcpInfo(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value TcpTotalRetrans(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  if (argc < 1 || !get_int_arg(env, argv[0], &fd)) {
+    napi_throw_type_error(env, NULL, "tcpTotalRetrans(fd)");
+    return NULL;
+  }
+  struct tcp_info ti;
+  socklen_t len = sizeof ti;
+  memset(&ti, 0, sizeof ti);
+  double total = -1;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+      len >= offsetof(struct tcp_info, tcpi_total_retrans) + sizeof ti.tcpi_total_retrans) {
+    total = ti.tcpi_total_retrans;
+  }
+  napi_value result;
+  CHECK(napi_create_double(env, total, &result));
+  return result;
+}
+
 static napi_value SetIntSockOpt(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -286,6 +312,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"sockDiagDump", NULL, SockDiagDump, NULL, NULL, NULL, napi_default, NULL},
     {"getTcpInfo", NULL, GetTcpInfo, NULL, NULL, NULL, napi_default, NULL},
+    {"tcpTotalRetrans", NULL, TcpTotalRetrans, NULL, NULL, NULL, napi_default, NULL},
     {"setIntSockOpt", NULL, SetIntSockOpt, NULL, NULL, NULL, napi_default, NULL},
     {"getIntSockOpt", NULL, GetIntSockOpt, NULL, NULL, NULL, napi_default, NULL},
     {"connectWithMss", NULL, ConnectWithMss, NULL, NULL, NULL, napi_default, NULL},

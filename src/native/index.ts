@@ -13,6 +13,8 @@ export interface NativeAddon {
   sockDiagDump(family: number, statesMask: number, wantInfo: boolean): Buffer;
   /** getsockopt(TCP_INFO) on an fd this process owns; decode with decodeTcpInfo(). */
   getTcpInfo(fd: number): Buffer;
+  /** tcpi_total_retrans of an fd this process owns, or -1 when it cannot be read (no throw). */
+  tcpTotalRetrans(fd: number): number;
   setIntSockOpt(fd: number, level: number, name: number, value: number): void;
   getIntSockOpt(fd: number, level: number, name: number): number;
   /** socket() + TCP_MAXSEG + non-blocking connect(); returns the fd for net.Socket({ fd }). */
@@ -31,6 +33,10 @@ export const SO_SNDBUF = 7;
 
 let cached: NativeLoad | undefined;
 
+const ADDON_FUNCTIONS: readonly (keyof NativeAddon)[] = [
+  'sockDiagDump', 'getTcpInfo', 'tcpTotalRetrans', 'setIntSockOpt', 'getIntSockOpt', 'connectWithMss',
+];
+
 /**
  * This module's own file: from import.meta in the ES modules, from __filename in the CommonJS
  * start-up bundles (dist/fast/*.cjs, see cli/launcher.cts), where import.meta is empty.
@@ -45,7 +51,13 @@ export function loadNative(): NativeLoad {
   const path = findAddon(dirname(file));
   try {
     const require = createRequire(file);
-    cached = { addon: require(path) as NativeAddon, error: null };
+    const loaded = require(path) as Record<string, unknown>;
+    // An addon built from older sources (the TypeScript rebuilt, `npm run install` not rerun)
+    // lacks newer functions: treat it as absent, with the fix, rather than fail mid-command.
+    const missing = ADDON_FUNCTIONS.filter((name) => typeof loaded[name] !== 'function');
+    cached = missing.length === 0
+      ? { addon: loaded as unknown as NativeAddon, error: null }
+      : { addon: null, error: `native addon out of date (no ${missing.join(', ')}); run \`npm run install\` to rebuild it` };
   } catch (error: unknown) {
     const reason = error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error);
     cached = { addon: null, error: `native addon not built (${reason}); run \`npm run install\` with python3, make and g++ present` };

@@ -12,7 +12,6 @@
 import type { Histogram } from 'hdr-histogram-js';
 import { TimeoutError } from '../../errors.js';
 import { connectWithMss } from '../socket-options.js';
-import { decodeTcpInfo } from '../../model/tcp-info.js';
 import { adoptSocket, dialerFor } from './transport.js';
 import type { Conn, ConnEvents, Dialer, TransportKind } from './transport.js';
 import { loadNative } from '../../native/index.js';
@@ -392,14 +391,11 @@ class Engine {
     }
     const fd = this.addon === null ? null : conn.fd();
     if (fd !== null && fd >= 0 && this.addon !== null) {
-      try {
-        const info = decodeTcpInfo(this.addon.getTcpInfo(fd));
-        if (info !== null) {
-          this.retransmits += info.totalRetrans;
-          this.socketsSampled++;
-        }
-      } catch {
-        // The socket is already gone (reset): nothing to sample.
+      // -1: the socket is already gone (reset): nothing to sample.
+      const retransmits = this.addon.tcpTotalRetrans(fd);
+      if (retransmits >= 0) {
+        this.retransmits += retransmits;
+        this.socketsSampled++;
       }
     }
     conn.close();
