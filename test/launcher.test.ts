@@ -4,12 +4,13 @@
  * same help, same options, same JSON shape, same errors.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
-import { REPO_ROOT, runCli } from './helpers/cli.js';
+import { isRoot, tracefsRoot } from '../src/platform/capabilities.js';
+import { CLI, REPO_ROOT, runCli } from './helpers/cli.js';
 
 const ES_MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const BUNDLED = ['stats', 'conns', 'listeners'];
@@ -70,4 +71,26 @@ test('usage errors and unknown commands exit 2 on both paths', async () => {
   const typo = await runCli(['statz']);
   assert.equal(typo.code, 2);
   assert.match(typo.stderr, /Did you mean stats\?/);
+});
+
+test('a trace whose reader has gone exits promptly on Ctrl-C instead of spinning on stderr write errors', async (t) => {
+  if (!isRoot() || tracefsRoot() === null) return t.skip('needs root and tracefs');
+  const child = spawn(process.execPath, [CLI, 'trace', 'states', '--json', '--port', '1'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  await new Promise<void>((resolve, reject) => {
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (stderr.includes('Ctrl-C to stop')) resolve();
+    });
+    setTimeout(() => reject(new Error(`trace did not start: ${stderr}`)), 20_000).unref();
+  });
+  // The reading side dies (a killed test runner, a closed terminal): both pipes lose their reader.
+  child.stdout.destroy();
+  child.stderr.destroy();
+  child.kill('SIGINT'); // the summary line on stderr now fails with EPIPE
+  const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const { signal } = await exited;
+  clearTimeout(killer);
+  assert.equal(signal, null, 'exited by itself, not killed after 10 s');
 });

@@ -12,16 +12,28 @@ import { runCleanups } from '../platform/shutdown.js';
 export async function runMain(argv: readonly string[], commands: readonly CommandEntry[]): Promise<void> {
   // Writing into a closed pipe (`tcpdiag conns | head`) is not an error worth a stack trace.
   // Cleanups (tracefs instances, nft tables) still run before exiting.
+  let leaving = false;
+  const leave = (code: number): void => {
+    if (leaving) return;
+    leaving = true;
+    void runCleanups().finally(() => process.exit(code));
+  };
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
-    void runCleanups().finally(() => process.exit(0));
+    leave(0);
   });
+  // Nothing can be reported once stderr is gone (the terminal or the reading process died).
+  // Without this listener the failed write would be an uncaught exception whose report is
+  // another write to stderr: a loop of process.nextTick callbacks that starves the promise
+  // that exits (seen: an orphaned `trace` at 100% CPU after its test runner was killed).
+  process.stderr.on('error', () => undefined);
 
   // A bug that escapes every catch still removes what tcpdiag installed in the kernel (tracefs
-  // instances, nft tables, capture children) before the process dies.
+  // instances, nft tables, capture children) before the process dies. Reported once.
   const crash = (error: unknown): void => {
+    if (leaving) return;
     process.stderr.write(formatError(error));
-    void runCleanups().finally(() => process.exit(70));
+    leave(70);
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
