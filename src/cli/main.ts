@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * tcpdiag with every command, as ES modules (the launcher runs this for everything that has
  * no start-up bundle). Only the command being run is loaded: see program.ts.
