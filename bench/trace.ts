@@ -294,9 +294,13 @@ async function main(): Promise<void> {
     const table = await runTcpdiag(cLoop, dir, false);
     const nodeOff: LoopResult[] = [];
     const nodeOn: TracedRun[] = [];
+    const nodeBpf: TracedRun[] = [];
     for (let i = 0; i < 5; i++) {
       nodeOff.push(await runPlain(nodeLoop));
       nodeOn.push(await runTcpdiag(nodeLoop, dir));
+      // The reference tracer under the same workload: what any tracer of every transition
+      // costs it (the tracepoints' own work runs in the workload's context).
+      if (i < 3) nodeBpf.push(await runBpftrace(nodeLoop, dir));
     }
 
     for (const r of on) console.log(`  tcpdiag, C loop: ${r.loop.perSecond.toFixed(0)} conn/s, ${r.lines} events printed (expected ${10 * CONNECTIONS}), lost ${r.lost}, CPU ${r.cpuS.toFixed(2)} s`);
@@ -304,6 +308,7 @@ async function main(): Promise<void> {
     console.log(`  tcpdiag table output (no --json), C loop: ${table.loop.perSecond.toFixed(0)} conn/s, ${table.lines} lines, lost ${table.lost}, CPU ${table.cpuS.toFixed(2)} s`);
     console.log(`  untraced, C loop: ${off.map((x) => x.perSecond.toFixed(0)).join(', ')} conn/s`);
     for (const r of nodeOn) console.log(`  tcpdiag, Node loop: ${r.loop.perSecond.toFixed(0)} conn/s, ${r.lines} events printed, lost ${r.lost}, CPU ${r.cpuS.toFixed(2)} s`);
+    for (const r of nodeBpf) console.log(`  bpftrace, Node loop: ${r.loop.perSecond.toFixed(0)} conn/s, ${r.lines} lines printed, lost ${r.lost}, CPU ${r.cpuS.toFixed(2)} s`);
     console.log(`  untraced, Node loop: ${nodeOff.map((x) => x.perSecond.toFixed(0)).join(', ')} conn/s`);
 
     const cpuTcpdiag = median(on.map((r) => r.cpuS));
@@ -324,7 +329,9 @@ async function main(): Promise<void> {
     console.log(`CPU (C loop): tcpdiag ${cpuTcpdiag.toFixed(2)} s vs bpftrace ${cpuBpf.toFixed(2)} s -> ratio ${(cpuTcpdiag / cpuBpf).toFixed(2)} (target <= 0.50)`);
     console.log(`rate with tracing vs without (target >= 95%):`);
     console.log(`  Node loop (~17k/s, the issue's figure): ${rate(nodeOn, nodeOff)}`);
+    console.log(`    bpftrace, same loop, for reference: ${rate(nodeBpf, nodeOff)}`);
     console.log(`  C loop (as fast as one core goes): ${rate(on, off)}`);
+    console.log(`    bpftrace, same loop, for reference: ${rate(bpf, off)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
