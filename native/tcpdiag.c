@@ -78,6 +78,24 @@ static int get_int_arg(napi_env env, napi_value v, int32_t *out) {
   return napi_get_value_int32(env, v, out) == napi_ok;
 }
 
+/* The first n arguments as int32 (n <= 4); on a missing or non-number one, a TypeError with
+   the call's usage and 0. */
+static int get_int_args(napi_env env, napi_callback_info info, int32_t *out, size_t n, const char *usage) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (n > 4 || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
+    napi_throw_type_error(env, NULL, usage);
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (!get_int_arg(env, argv[i], &out[i])) {
+      napi_throw_type_error(env, NULL, usage);
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* One dump request; the reply is read until NLMSG_DONE into a growing buffer. */
 static napi_value SockDiagDump(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -191,14 +209,8 @@ static napi_value SockDiagDump(napi_env env, napi_callback_info info) {
 }
 
 static napi_value GetTcpInfo(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
-  if (argc < 1 || !get_int_arg(env, argv[0], &fd)) {
-    napi_throw_type_error(env, NULL, "getTcpInfo(fd)");
-    return NULL;
-  }
+  if (!get_int_args(env, info, &fd, 1, "getTcpInfo(fd)")) return NULL;
   unsigned char buf[512];
   socklen_t len = sizeof buf;
   memset(buf, 0, sizeof buf);
@@ -210,14 +222,8 @@ static napi_value GetTcpInfo(napi_env env, napi_callback_info info) {
 }
 
 static napi_value TcpTotalRetrans(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
-  if (argc < 1 || !get_int_arg(env, argv[0], &fd)) {
-    napi_throw_type_error(env, NULL, "tcpTotalRetrans(fd)");
-    return NULL;
-  }
+  if (!get_int_args(env, info, &fd, 1, "tcpTotalRetrans(fd)")) return NULL;
   struct tcp_info ti;
   socklen_t len = sizeof ti;
   memset(&ti, 0, sizeof ti);
@@ -232,31 +238,19 @@ static napi_value TcpTotalRetrans(napi_env env, napi_callback_info info) {
 }
 
 static napi_value SetIntSockOpt(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t fd, level, name, value;
-  if (argc < 4 || !get_int_arg(env, argv[0], &fd) || !get_int_arg(env, argv[1], &level) ||
-      !get_int_arg(env, argv[2], &name) || !get_int_arg(env, argv[3], &value)) {
-    napi_throw_type_error(env, NULL, "setIntSockOpt(fd, level, name, value)");
-    return NULL;
-  }
-  if (setsockopt(fd, level, name, &value, sizeof value) < 0) return throw_errno(env, "setsockopt", errno);
+  int32_t a[4]; /* fd, level, name, value */
+  if (!get_int_args(env, info, a, 4, "setIntSockOpt(fd, level, name, value)")) return NULL;
+  int32_t value = a[3];
+  if (setsockopt(a[0], a[1], a[2], &value, sizeof value) < 0) return throw_errno(env, "setsockopt", errno);
   return NULL;
 }
 
 static napi_value GetIntSockOpt(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int32_t fd, level, name, value = 0;
-  if (argc < 3 || !get_int_arg(env, argv[0], &fd) || !get_int_arg(env, argv[1], &level) ||
-      !get_int_arg(env, argv[2], &name)) {
-    napi_throw_type_error(env, NULL, "getIntSockOpt(fd, level, name)");
-    return NULL;
-  }
+  int32_t a[3]; /* fd, level, name */
+  if (!get_int_args(env, info, a, 3, "getIntSockOpt(fd, level, name)")) return NULL;
+  int32_t value = 0;
   socklen_t len = sizeof value;
-  if (getsockopt(fd, level, name, &value, &len) < 0) return throw_errno(env, "getsockopt", errno);
+  if (getsockopt(a[0], a[1], a[2], &value, &len) < 0) return throw_errno(env, "getsockopt", errno);
   napi_value result;
   CHECK(napi_create_int32(env, value, &result));
   return result;
