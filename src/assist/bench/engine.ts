@@ -64,7 +64,8 @@ export interface EngineConfig {
   readonly control: Int32Array;
 }
 
-export interface EngineResult {
+/** What an engine counts, and what results merged from several engines or runs add up (report.ts). */
+export interface RunCounters {
   /** Requests that ended, either way: successes + sum(errors). */
   readonly requests: number;
   readonly successes: number;
@@ -77,10 +78,14 @@ export interface EngineResult {
   readonly bytesReceived: number;
   /** tcp_info total_retrans summed over the sockets sampled at close. */
   readonly retransmits: number;
+  /** Sockets whose tcp_info was read at close (those closed by an error are gone before). */
   readonly socketsSampled: number;
   /** Open loop: requests that were due but never sent before the run ended. */
   readonly unsent: number;
   readonly elapsedMs: number;
+}
+
+export interface EngineResult extends RunCounters {
   /** The transport actually used (after any fallback). */
   readonly transport: TransportKind;
   readonly connectHistogram: string;

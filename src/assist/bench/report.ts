@@ -5,7 +5,7 @@
  */
 import { renderTable, humanNumber } from '../../sinks/table.js';
 import type { ErrorClass } from './error-class.js';
-import type { EngineResult } from './engine.js';
+import type { EngineResult, RunCounters } from './engine.js';
 import { encodeHistogram as encodeOf, mergeEncoded, newHistogram, percentilesMs } from './histogram.js';
 import type { PercentilesMs } from './histogram.js';
 import { renderBaselineText } from './baseline.js';
@@ -36,30 +36,17 @@ export function cpuFigures(wallMs: number, clientMs: number, serverMs: number | 
   };
 }
 
-export interface RunResult {
+export interface RunResult extends RunCounters {
   /** Request (or HTTP body) payload size of this run, bytes. */
   readonly payloadBytes: number;
   /** TCP_MAXSEG set before the SYN, or null for the kernel default. */
   readonly mss: number | null;
-  readonly requests: number;
-  readonly successes: number;
-  readonly errors: Partial<Record<ErrorClass, number>>;
-  readonly errorSamples: Partial<Record<ErrorClass, string>>;
-  readonly statusCodes: Record<string, number>;
   readonly connectMs: PercentilesMs;
   readonly latencyMs: PercentilesMs;
   readonly requestsPerSecond: number;
   /** Bytes received per second (as wrk's Transfer/sec). */
   readonly bytesPerSecond: number;
   readonly sentBytesPerSecond: number;
-  readonly bytesSent: number;
-  readonly bytesReceived: number;
-  readonly connects: number;
-  readonly retransmits: number;
-  /** Sockets whose tcp_info was read at close (those closed by an error are gone before). */
-  readonly socketsSampled: number;
-  readonly unsent: number;
-  readonly elapsedMs: number;
   /** net.Socket or libuv handles (the fallback may differ from what was asked). */
   readonly transport: TransportKind;
   /** null when not measured. */
@@ -109,19 +96,7 @@ function addCounts<K extends string>(into: Partial<Record<K, number>>, from: Par
   }
 }
 
-interface Mergeable {
-  readonly requests: number;
-  readonly successes: number;
-  readonly errors: Partial<Record<ErrorClass, number>>;
-  readonly errorSamples: Partial<Record<ErrorClass, string>>;
-  readonly statusCodes: Record<string, number>;
-  readonly connects: number;
-  readonly bytesSent: number;
-  readonly bytesReceived: number;
-  readonly retransmits: number;
-  readonly socketsSampled: number;
-  readonly unsent: number;
-  readonly elapsedMs: number;
+interface Mergeable extends RunCounters {
   readonly connectUs: string;
   readonly latencyUs: string;
 }
