@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCidr } from '../../model/address.js';
-import { kernelFilter, matchesFilters, NO_FILTERS } from './filters.js';
+import { hasUserFilters, kernelFilter, matchesFilters, NO_FILTERS, userSpaceFilters } from './filters.js';
 import type { TraceEvent } from './events.js';
 
 test('port filters become tracefs filter expressions on sport/dport', () => {
@@ -35,4 +35,16 @@ test('user-space filters: ports, address ranges, pids; lost events always pass',
   assert.equal(matchesFilters(event(81, '172.16.1.7', null), { ...NO_FILTERS, pids: [7] }), false);
   const lost: TraceEvent = { type: 'lost', ts: 0, family: null, local: null, remote: null, pid: null, process: null, count: 3, cpu: 0 };
   assert.equal(matchesFilters(lost, { ...NO_FILTERS, ports: [80], pids: [1] }), true);
+});
+
+test('ports the kernel filtered are not checked again in user space; address ranges and pids always are', () => {
+  const filters = { ...NO_FILTERS, ports: [80], sports: [81], dports: [82] };
+  for (const mode of ['states', 'connect', 'accept', 'retrans', 'life'] as const) {
+    assert.equal(hasUserFilters(userSpaceFilters(mode, filters)), false, mode);
+  }
+  // tcp_send_reset has no port fields: those modes still need the ports checked here.
+  assert.deepEqual(userSpaceFilters('resets', filters), filters);
+  assert.deepEqual(userSpaceFilters('all', filters), filters);
+  const cidrs = [parseCidr('10.0.0.0/8')];
+  assert.deepEqual(userSpaceFilters('states', { ...filters, cidrs, pids: [7] }), { ...NO_FILTERS, cidrs, pids: [7] });
 });

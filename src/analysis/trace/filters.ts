@@ -86,17 +86,17 @@ export function matchesFilters(event: TraceEvent, filters: TraceFilters): boolea
   const local = event.local;
   const remote = event.remote;
   if (local === null || remote === null) return true;
-  if (filters.ports.length > 0 && !filters.ports.some((p) => local.port === p || remote.port === p)) return false;
-  if (filters.sports.length > 0 && !filters.sports.includes(local.port)) return false;
-  if (filters.dports.length > 0 && !filters.dports.includes(remote.port)) return false;
-  if (filters.cidrs.length > 0 && !filters.cidrs.some((c) => cidrContains(c, local.address) || cidrContains(c, remote.address))) return false;
+  if (!endpointsMatch(local, remote, filters)) return false;
   if (filters.pids.length > 0 && (event.pid === null || !filters.pids.includes(event.pid))) return false;
   return true;
 }
 
 /** The same filters on a socket of the table (states --stats). */
 export function socketMatchesFilters(sock: { readonly local: Endpoint; readonly remote: Endpoint }, filters: TraceFilters): boolean {
-  const { local, remote } = sock;
+  return endpointsMatch(sock.local, sock.remote, filters);
+}
+
+function endpointsMatch(local: Endpoint, remote: Endpoint, filters: TraceFilters): boolean {
   if (filters.ports.length > 0 && !filters.ports.some((p) => local.port === p || remote.port === p)) return false;
   if (filters.sports.length > 0 && !filters.sports.includes(local.port)) return false;
   if (filters.dports.length > 0 && !filters.dports.includes(remote.port)) return false;
@@ -106,4 +106,14 @@ export function socketMatchesFilters(sock: { readonly local: Endpoint; readonly 
 
 export function hasUserFilters(filters: TraceFilters): boolean {
   return filters.ports.length + filters.sports.length + filters.dports.length + filters.cidrs.length + filters.pids.length > 0;
+}
+
+/**
+ * What is left for user space once the kernel has filtered: port filters only when one of the
+ * mode's tracepoints cannot take them (tcp_send_reset), address ranges and pids always. At 10^5
+ * events a second, checking again what the kernel already checked is a cost worth skipping.
+ */
+export function userSpaceFilters(mode: TraceMode, filters: TraceFilters): TraceFilters {
+  const kernelDoesPorts = MODE_TRACEPOINTS[mode].every((tracepoint) => tracepoint !== 'tcp_send_reset');
+  return kernelDoesPorts ? { ...filters, ports: [], sports: [], dports: [] } : filters;
 }

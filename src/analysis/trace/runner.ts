@@ -11,7 +11,7 @@ import type { TcpSocket } from '../../model/socket.js';
 import type { TraceEvent, TraceMode } from './events.js';
 import { MODE_EVENTS } from './events.js';
 import type { TraceFilters, TracepointName } from './filters.js';
-import { MODE_TRACEPOINTS, hasUserFilters, kernelFilter, matchesFilters, socketMatchesFilters } from './filters.js';
+import { MODE_TRACEPOINTS, hasUserFilters, kernelFilter, matchesFilters, socketMatchesFilters, userSpaceFilters } from './filters.js';
 import { TRACE_HEADER, formatEventLine } from './format.js';
 import { JsonLineWriter } from './json-writer.js';
 import type { ProcessLookup } from './tracker.js';
@@ -71,7 +71,8 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
     wallOffsetMs,
     forgetWhenOpen: mode === 'connect' || mode === 'accept',
   });
-  const userFilter = hasUserFilters(filters);
+  const leftToUserSpace = userSpaceFilters(mode, filters);
+  const userFilter = hasUserFilters(leftToUserSpace);
   const retrans = mode === 'retrans' && options.intervalMs !== null ? new RetransAggregator() : null;
   let countersBefore = retrans === null ? {} : io.counters();
   let lastReportNs = startNs;
@@ -103,7 +104,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
       if (options.json) options.note(`warning: the kernel lost ${event.count ?? 'some'} events on cpu${event.cpu}`);
     }
     if (stop) return;
-    if (userFilter && !matchesFilters(event, filters)) return;
+    if (userFilter && !matchesFilters(event, leftToUserSpace)) return;
     if (retrans !== null && event.type === 'retransmit') {
       retrans.add(event);
       return;
