@@ -31,6 +31,9 @@ test('every transition of N loopback connections is reported with correct states
   assert.equal(code, 0, stderr);
   const of = (type: string) => events.filter((e) => e.type === type) as Ev[];
   assert.equal(of('lost').length, 0, 'no events lost');
+  // The warm-up's made-up connections (documentation addresses, on this same port) go nowhere.
+  const madeUp = (events as Ev[]).filter((e) => [e.local?.address, e.remote?.address].some((a) => /^(192\.0\.2\.|2001:db8::)/.test(String(a))));
+  assert.equal(madeUp.length, 0, JSON.stringify(madeUp[0]));
 
   const count = (o: string, n: string) => of('state').filter((e) => e.oldState === o && e.newState === n).length;
   // Client (active open, server closes first) and server (passive open, active close): 5 each.
@@ -82,6 +85,33 @@ test('every transition of N loopback connections is reported with correct states
     const established = of('state').find((e) => e.oldState === 'SYN_SENT' && e.local.port === c.local.port);
     assert.equal(established?.durationMs, c.latencyMs);
   }
+});
+
+test('--count N prints exactly N events and exits 0 on its own', { skip: SKIP }, async () => {
+  const { server, port } = await closingServer('bye');
+  const child = spawn(process.execPath, [CLI, 'trace', 'states', '--json', '--count', '7', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    while (!stderr.includes('Ctrl-C to stop')) {
+      if (child.exitCode !== null) assert.fail(`trace exited early: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Each round trip makes 10 transitions: two are more than the count asks for.
+    for (let i = 0; i < 2; i++) await roundTrip(port);
+    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
+    assert.equal(code, 0, stderr);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    server.close();
+  }
+  const lines = stdout.trim().split('\n');
+  assert.equal(lines.length, 7, stdout);
+  assert.ok(lines.every((l) => (JSON.parse(l) as Ev).type === 'state'));
+  assert.match(stderr, /7 events printed/);
 });
 
 test('connections to a closed port are reported as refused, with the RST both ways', { skip: SKIP }, async () => {

@@ -8,7 +8,7 @@ import type { RawEventSource, SourceSummary } from '../../sources/tracefs/source
 import { abortableSleep } from '../../platform/abortable-sleep.js';
 import type { RawTcpEvent } from '../../sources/tracefs/raw-event.js';
 import type { TcpSocket } from '../../model/socket.js';
-import type { TraceEvent, TraceMode } from './events.js';
+import type { TraceEvent, TraceEventType, TraceMode } from './events.js';
 import { MODE_EVENTS } from './events.js';
 import type { TraceFilters, TracepointName } from './filters.js';
 import { MODE_TRACEPOINTS, hasUserFilters, kernelFilter, matchesFilters, socketMatchesFilters, userSpaceFilters } from './filters.js';
@@ -65,66 +65,44 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   const startNs = Number(process.hrtime.bigint());
   const wallOffsetMs = Date.now() - startNs / 1e6;
   const reportMode = (mode === 'states' && options.stats) || (mode === 'retrans' && options.intervalMs !== null);
-  const tracker = new TraceTracker({
-    emit: reportMode && mode === 'states' ? new Set(['lost']) : MODE_EVENTS[mode],
+  const trackerOptions = {
+    emit: reportMode && mode === 'states' ? new Set<TraceEventType>(['lost']) : MODE_EVENTS[mode],
     processes: io.processes,
     wallOffsetMs,
     forgetWhenOpen: mode === 'connect' || mode === 'accept',
-  });
-  const leftToUserSpace = userSpaceFilters(mode, filters);
-  const userFilter = hasUserFilters(leftToUserSpace);
+  };
+  const tracker = new TraceTracker(trackerOptions);
   const retrans = mode === 'retrans' && options.intervalMs !== null ? new RetransAggregator() : null;
   let countersBefore = retrans === null ? {} : io.counters();
   let lastReportNs = startNs;
-  let printed = 0;
-  let rawCount = 0;
-  let lost = 0;
-  let stop = false;
 
   const filterNote = tracepoints.map((t) => `${t.name}${t.filter === null ? '' : ` [${t.filter}]`}`).join(', ');
+  const leftToUserSpace = userSpaceFilters(mode, filters);
+  const stages = { filters: leftToUserSpace, userFilter: hasUserFilters(leftToUserSpace), reportMode, json: options.json };
+  const output = { tracker, retrans, count: options.count, write: options.write, note: options.note, warmingUp: false };
+  const pipeline = createPipeline(stages, output);
+  if (source.warmUp !== undefined) {
+    // V8 compiles the hot path while it runs: a burst that meets it cold costs ~30% more CPU
+    // and starts slower (bench/README.md). So made-up events go through this very pipeline
+    // first (the same closures, so V8's feedback and compiled code carry over) into a tracker
+    // and an output of their own that nothing reads. Their process-context events are ours
+    // (our own pid, which the real lookup answers truly) and their listeners have no task, so
+    // nothing false is learnt about real processes or listeners.
+    const scratchTracker = new TraceTracker(trackerOptions);
+    pipeline.begin({ tracker: scratchTracker, retrans: retrans && new RetransAggregator(), count: null, write: discard, note: discard, warmingUp: true });
+    source.warmUp(pipeline.onRaw, filters.ports[0] ?? filters.sports[0] ?? filters.dports[0] ?? 8080, process.pid);
+    pipeline.flush();
+    pipeline.begin(output);
+  }
   options.note(`tracing ${mode} (${filterNote}); Ctrl-C to stop`);
   if (!options.json && !reportMode) options.write(`${TRACE_HEADER}\n`);
 
   const emitReport = (report: StateStatsReport | RetransReport) => {
     options.write(options.json ? `${JSON.stringify(report)}\n` : report.type === 'stats' ? formatStateStats(report) : formatRetransReport(report));
   };
-
-  // Streaming: each raw event is decoded, tracked, filtered and serialized as the source hands
-  // it over, and output is written in chunks, so a poll of 10^5 events never holds 10^5 objects.
-  const jsonWriter = options.json ? new JsonLineWriter((chunk, done) => options.write(chunk, done)) : null;
-  let parts: string[] = [];
-  const flush = () => {
-    jsonWriter?.flush();
-    if (parts.length > 0) options.write(parts.join(''));
-    parts = [];
-  };
-  const onEvent = (event: TraceEvent) => {
-    if (event.type === 'lost') {
-      lost += event.count ?? 0;
-      if (options.json) options.note(`warning: the kernel lost ${event.count ?? 'some'} events on cpu${event.cpu}`);
-    }
-    if (stop) return;
-    if (userFilter && !matchesFilters(event, leftToUserSpace)) return;
-    if (retrans !== null && event.type === 'retransmit') {
-      retrans.add(event);
-      return;
-    }
-    if (reportMode && event.type !== 'lost') return;
-    if (jsonWriter !== null) jsonWriter.write(event);
-    else {
-      parts.push(formatEventLine(event));
-      if (parts.length >= 2048) flush();
-    }
-    printed++;
-    if (options.count !== null && printed >= options.count) stop = true;
-  };
-  const onRaw = (raw: RawTcpEvent) => {
-    rawCount++;
-    tracker.process(raw, onEvent);
-  };
   const handle = (poll: (visit: (raw: RawTcpEvent) => void) => number) => {
-    poll(onRaw);
-    flush();
+    poll(pipeline.onRaw);
+    pipeline.flush();
   };
 
   const report = (nowNs: number) => {
@@ -143,7 +121,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   const deadlineNs = options.durationMs === null ? Infinity : startNs + options.durationMs * 1e6;
   let summary: SourceSummary;
   try {
-    while (!stop && !options.signal.aborted) {
+    while (!pipeline.counts.stopped && !options.signal.aborted) {
       handle((v) => source.poll(v));
       const nowNs = Number(process.hrtime.bigint());
       if (nowNs >= deadlineNs) break;
@@ -151,7 +129,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
       const waitMs = Math.max(1, Math.min(options.pollIntervalMs, (deadlineNs - nowNs) / 1e6));
       await abortableSleep(waitMs, options.signal);
     }
-    if (!stop) {
+    if (!pipeline.counts.stopped) {
       handle((v) => source.poll(v));
       handle((v) => source.drain(v));
     }
@@ -161,7 +139,91 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   } finally {
     summary = source.close();
   }
+  const { printed, raw, lost } = pipeline.counts;
   const kernelSays = summary.kernelLost > lost ? `; the kernel's buffer counters say ${summary.kernelLost} lost` : '';
-  options.note(`${printed} events printed from ${rawCount} kernel events, ${lost} lost${kernelSays}`);
-  return { printed, rawEvents: rawCount, lost: Math.max(lost, summary.kernelLost), source: summary };
+  options.note(`${printed} events printed from ${raw} kernel events, ${lost} lost${kernelSays}`);
+  return { printed, rawEvents: raw, lost: Math.max(lost, summary.kernelLost), source: summary };
+}
+
+/** What the pipeline does, fixed for the run. */
+interface PipelineStages {
+  readonly filters: TraceFilters;
+  readonly userFilter: boolean;
+  /** Only lost events are printed as they come (reports are written apart). */
+  readonly reportMode: boolean;
+  readonly json: boolean;
+}
+
+/** Where its events go: the run's tracker and stdout, or the warm-up's, which nothing reads. */
+interface PipelineOutput {
+  readonly tracker: TraceTracker;
+  /** retrans --interval: retransmissions are counted here instead of printed. */
+  readonly retrans: RetransAggregator | null;
+  readonly count: number | null;
+  readonly write: TraceRunOptions['write'];
+  readonly note: TraceRunOptions['note'];
+  /** Every event goes through the filters and on to the output, whatever they say. */
+  readonly warmingUp: boolean;
+}
+
+interface EventPipeline {
+  /** The source's visitor: track, filter and print one raw event. */
+  readonly onRaw: (raw: RawTcpEvent) => void;
+  /** Write what is buffered (after each poll). */
+  readonly flush: () => void;
+  /** Send what follows to `output`, counting from zero. */
+  readonly begin: (output: PipelineOutput) => void;
+  readonly counts: { printed: number; raw: number; lost: number; stopped: boolean };
+}
+
+/**
+ * Raw event -> tracker -> user-space filters -> output, streaming: each raw event is tracked,
+ * filtered and serialized as the source hands it over and output is written in chunks, so a
+ * poll of 10^5 events never holds 10^5 objects.
+ */
+function createPipeline(s: PipelineStages, first: PipelineOutput): EventPipeline {
+  let o = first;
+  const counts = { printed: 0, raw: 0, lost: 0, stopped: false };
+  const jsonWriter = s.json ? new JsonLineWriter((chunk, done) => o.write(chunk, done)) : null;
+  let parts: string[] = [];
+  const flush = () => {
+    jsonWriter?.flush();
+    if (parts.length > 0) o.write(parts.join(''));
+    parts = [];
+  };
+  const onEvent = (event: TraceEvent) => {
+    if (event.type === 'lost') {
+      counts.lost += event.count ?? 0;
+      if (s.json) o.note(`warning: the kernel lost ${event.count ?? 'some'} events on cpu${event.cpu}`);
+    }
+    if (counts.stopped) return;
+    if (s.userFilter && !matchesFilters(event, s.filters) && !o.warmingUp) return;
+    if (o.retrans !== null && event.type === 'retransmit') {
+      o.retrans.add(event);
+      return;
+    }
+    if (s.reportMode && event.type !== 'lost') return;
+    if (jsonWriter !== null) jsonWriter.write(event);
+    else {
+      parts.push(formatEventLine(event));
+      if (parts.length >= 2048) flush();
+    }
+    counts.printed++;
+    if (o.count !== null && counts.printed >= o.count) counts.stopped = true;
+  };
+  const onRaw = (raw: RawTcpEvent) => {
+    counts.raw++;
+    o.tracker.process(raw, onEvent);
+  };
+  const begin = (output: PipelineOutput) => {
+    flush();
+    o = output;
+    counts.printed = counts.raw = counts.lost = 0;
+    counts.stopped = false;
+  };
+  return { onRaw, flush, begin, counts };
+}
+
+function discard(_chunk: string | Buffer, done?: () => void): void {
+  done?.();
 }

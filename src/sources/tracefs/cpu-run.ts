@@ -1,10 +1,13 @@
+import type { PageVisitor } from './ring-buffer.js';
+import { parseRingBufferPage } from './ring-buffer.js';
+
 /**
  * One CPU's events from one poll, kept as raw pages plus a compact index (time, page, offset)
  * instead of decoded objects: events are decoded one at a time, in merged time order, just
  * before use, so at 10^5 events a poll the heap holds a few thousand page buffers rather than
  * 10^5 live objects (which made the garbage collector the largest cost of tracing).
  */
-export class CpuRun {
+export class CpuRun implements PageVisitor {
   readonly pages: Buffer[] = [];
   ts = new Float64Array(4096);
   page = new Int32Array(4096);
@@ -14,6 +17,10 @@ export class CpuRun {
   lostCount = new Float64Array(4096);
   length = 0;
   cursor = 0;
+  /** Events the kernel said it lost on this CPU, over every poll (lost markers with a count). */
+  lostReported = 0;
+  /** The page being parsed (its index in `pages`). */
+  private pageIndex = 0;
 
   constructor(readonly cpu: number) {}
 
@@ -24,9 +31,20 @@ export class CpuRun {
     this.cursor = 0;
   }
 
-  addPage(page: Buffer): number {
+  /** Index the records of one ring-buffer page holding `bytes` bytes; the run keeps the page. */
+  addPage(page: Buffer, bytes: number): void {
     this.pages.push(page);
-    return this.pages.length - 1;
+    this.pageIndex = this.pages.length - 1;
+    parseRingBufferPage(page, bytes, this);
+  }
+
+  event(_buf: Buffer, offset: number, _length: number, tsNs: number): void {
+    this.push(tsNs, this.pageIndex, offset, 0);
+  }
+
+  lost(count: number | null, tsNs: number): void {
+    this.lostReported += count ?? 0;
+    this.push(tsNs, this.pageIndex, -1, count ?? -1);
   }
 
   push(tsNs: number, pageIndex: number, offset: number, lost: number): void {

@@ -10,12 +10,13 @@
  */
 import type { CpuBufferStats, CpuPipe } from './instance.js';
 import { INSTANCE_PREFIX, TracefsInstance, removeStaleInstances } from './instance.js';
-import { parseRingBufferPage } from './ring-buffer.js';
 import type { RawTcpEvent } from './raw-event.js';
 import { CpuRun } from './cpu-run.js';
 import { lostEvent } from './raw-event.js';
 import type { TracepointSpec } from './tcp-events.js';
 import { buildDecoder } from './tcp-events.js';
+import type { EventFormat } from './format.js';
+import { syntheticStatePages } from './synthetic.js';
 
 export interface EnabledTracepoint {
   readonly spec: TracepointSpec;
@@ -51,6 +52,11 @@ export interface RawEventSource {
   poll(visit: RawEventVisitor): number;
   /** Everything still held (call once at the end, after a last poll). */
   drain(visit: RawEventVisitor): number;
+  /**
+   * Hand `visit` made-up events through the same decode path as real ones, before tracing
+   * starts, so that V8 has compiled the hot path before the first burst. Returns how many.
+   */
+  warmUp?(visit: RawEventVisitor, serverPort: number, tid: number): number;
   close(): SourceSummary;
 }
 
@@ -66,15 +72,17 @@ export class TracefsTcpSource implements RawEventSource {
   private readonly pageBytes: number;
   /** Events stamped after the last poll's watermark, decoded, waiting for the next poll. */
   private held: RawTcpEvent[] = [];
-  private lostReported = 0;
   private closed: SourceSummary | null = null;
   /** Page buffers reused from poll to poll (a poll's pages are dead once it has emitted). */
   private readonly pagePool: Buffer[] = [];
   private pagesUsed = 0;
+  /** inet_sock_set_state's layout, when it is enabled (the warm-up writes records in it). */
+  private stateFormat: EventFormat | null = null;
 
   private constructor(private readonly instance: TracefsInstance, tracepoints: readonly EnabledTracepoint[]) {
     for (const { spec, filter } of tracepoints) {
       const format = instance.readFormat(spec.system, spec.event);
+      if (spec.kind === 'state') this.stateFormat = format;
       this.decoders.set(format.id, buildDecoder(spec, format));
       this.decoderById[format.id] = this.decoders.get(format.id);
       instance.enableEvent(spec.system, spec.event, filter);
@@ -111,12 +119,35 @@ export class TracefsTcpSource implements RawEventSource {
     return this.emit(this.readAll(), Infinity, visit);
   }
 
+  /**
+   * Decode `connections` made-up connections' state changes (synthetic.ts) on `serverPort`,
+   * made in task `tid`, through the same runs, merge and decoders as real pages. Kernel events
+   * that arrive meanwhile wait in the ring buffer for the first poll.
+   */
+  warmUp(visit: RawEventVisitor, serverPort: number, tid: number, connections = 1000): number {
+    if (this.stateFormat === null) return 0;
+    const runs = [new CpuRun(0), new CpuRun(1)];
+    for (const { cpu, page, bytes } of syntheticStatePages(this.stateFormat, this.pageBytes, {
+      connections, serverPort, tid, startNs: Number(process.hrtime.bigint()),
+    })) {
+      runs[cpu]!.addPage(page, bytes);
+    }
+    // emit() starts with the events held from the last poll: keep real ones out of the warm-up.
+    const held = this.held;
+    this.held = [];
+    try {
+      return this.emit(runs, Infinity, visit);
+    } finally {
+      this.held = held;
+    }
+  }
+
   close(): SourceSummary {
     if (this.closed) return this.closed;
     const perCpu = this.instance.bufferStats();
     this.instance.remove();
     this.closed = {
-      lostReported: this.lostReported,
+      lostReported: this.runs.reduce((n, run) => n + run.lostReported, 0),
       kernelLost: perCpu.reduce((n, c) => n + c.overrun + c.dropped, 0),
       perCpu,
     };
@@ -179,23 +210,13 @@ export class TracefsTcpSource implements RawEventSource {
       const pipe = this.pipes[p]!;
       const run = runs[p]!;
       run.reset();
-      let pageIndex = 0;
-      let page = this.nextPage();
-      const visitor = {
-        event: (_buf: Buffer, offset: number, _length: number, tsNs: number) => run.push(tsNs, pageIndex, offset, 0),
-        lost: (count: number | null, tsNs: number) => {
-          this.lostReported += count ?? 0;
-          run.push(tsNs, pageIndex, -1, count ?? -1);
-        },
-      };
       // A bounded drain per poll: 16 MiB of 4 KiB pages is 4096 reads.
       for (let pages = 0; pages < 65536; pages++) {
+        const page = this.nextPage();
         const n = this.instance.readPage(pipe, page);
         if (n <= 0) break;
-        pageIndex = run.addPage(page);
-        parseRingBufferPage(page, n, visitor);
+        run.addPage(page, n);
         this.pagesUsed++;
-        page = this.nextPage();
       }
     }
     return runs;
