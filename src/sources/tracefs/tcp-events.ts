@@ -30,22 +30,24 @@ const INTERRUPT_FLAGS = 0x08 | 0x10 | 0x40;
 
 type Decode = (buf: Buffer, off: number, tsNs: number, cpu: number) => RawTcpEvent | null;
 
-/** IPv4 text by the address's 32-bit value: loopback tests see the same few addresses 10^5 times. */
-const v4Cache = new Map<number, string>();
-let lastV4Key = -1;
-let lastV4Text = '';
+/**
+ * IPv4 text by the address's 32-bit value, in a small direct-mapped cache: each event formats
+ * two addresses, a burst sees few distinct ones, and an array slot compare is several times
+ * cheaper than the Map lookup it replaced (13 ms of a 20,000-connection burst, profiled).
+ */
+const V4_SLOTS = 1024;
+const v4Keys = new Int32Array(V4_SLOTS);
+const v4Texts: string[] = new Array<string>(V4_SLOTS).fill('');
 function ipv4At(buf: Buffer, off: number): string {
-  const key = buf.readUInt32LE(off);
-  if (key === lastV4Key) return lastV4Text;
-  let text = v4Cache.get(key);
-  if (text === undefined) {
-    text = formatIpv4(buf, off);
-    if (v4Cache.size > 65536) v4Cache.clear();
-    v4Cache.set(key, text);
-  }
-  lastV4Key = key;
-  lastV4Text = text;
-  return text;
+  const key = buf.readInt32LE(off);
+  // Mix the octets: loopback and subnet addresses differ mostly in the last one (the top byte).
+  const slot = (key ^ (key >>> 12) ^ (key >>> 22)) & (V4_SLOTS - 1);
+  const text = v4Texts[slot]!;
+  if (v4Keys[slot] === key && text !== '') return text;
+  const formatted = formatIpv4(buf, off);
+  v4Keys[slot] = key;
+  v4Texts[slot] = formatted;
+  return formatted;
 }
 
 /**
