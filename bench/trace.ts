@@ -7,7 +7,7 @@
  *      transition, BPFTRACE_PERF_RB_PAGES=8192): target ratio <= 0.5;
  *   3. the connection rate with tcpdiag tracing vs without: target >= 95%.
  * Each run uses its own 127.x.y.z address so TIME_WAIT sockets of one run never slow the next.
- * Run as root: node dist/bench/trace.js [connections]
+ * Run as root: node dist/bench/trace.js [connections] [rounds]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -18,6 +18,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const CONNECTIONS = Number(process.argv[2] ?? 20_000);
+/** Rounds of (untraced, tcpdiag, bpftrace) per loop: the machine's speed drifts, medians need several. */
+const ROUNDS = Number(process.argv[3] ?? 7);
 const CLI = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli', 'launcher.cjs');
 const CLOCK_TICKS_PER_S = 100; // USER_HZ: /proc/PID/stat utime/stime units
 
@@ -290,21 +292,21 @@ async function main(): Promise<void> {
     const off: LoopResult[] = [];
     const on: TracedRun[] = [];
     const bpf: TracedRun[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < ROUNDS; i++) {
       off.push(await runPlain(cLoop));
       on.push(await runTcpdiag(cLoop, dir));
-      if (i < 3) bpf.push(await runBpftrace(cLoop, dir));
+      if (i < ROUNDS - 2) bpf.push(await runBpftrace(cLoop, dir));
     }
     const table = await runTcpdiag(cLoop, dir, false);
     const nodeOff: LoopResult[] = [];
     const nodeOn: TracedRun[] = [];
     const nodeBpf: TracedRun[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < ROUNDS; i++) {
       nodeOff.push(await runPlain(nodeLoop));
       nodeOn.push(await runTcpdiag(nodeLoop, dir));
       // The reference tracer under the same workload: what any tracer of every transition
       // costs it (the tracepoints' own work runs in the workload's context).
-      if (i < 3) nodeBpf.push(await runBpftrace(nodeLoop, dir));
+      if (i < ROUNDS - 2) nodeBpf.push(await runBpftrace(nodeLoop, dir));
     }
 
     for (const r of on) console.log(`  tcpdiag, C loop: ${r.loop.perSecond.toFixed(0)} conn/s, ${r.lines} events printed (expected ${10 * CONNECTIONS}), lost ${r.lost}, CPU ${r.cpuS.toFixed(2)} s`);
