@@ -81,7 +81,9 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   const stages = { filters: leftToUserSpace, userFilter: hasUserFilters(leftToUserSpace), reportMode, json: options.json };
   const output = { tracker, retrans, count: options.count, write: options.write, note: options.note, warmingUp: false };
   const pipeline = createPipeline(stages, output);
-  if (source.warmUp !== undefined) {
+  // Not for connect: its kernel filter drops a listener's children, so it never looks up a
+  // listener's owner and has not primed them; the warm-up's would make it scan /proc for nothing.
+  if (source.warmUp !== undefined && mode !== 'connect') {
     // V8 compiles the hot path while it runs: a burst that meets it cold costs ~30% more CPU
     // and starts slower (bench/README.md). So made-up events go through this very pipeline
     // first (the same closures, so V8's feedback and compiled code carry over) into a tracker
