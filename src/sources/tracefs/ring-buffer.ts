@@ -20,9 +20,10 @@
 export const RB_MISSED_EVENTS = 1 << 31;
 export const RB_MISSED_STORED = 1 << 30;
 const COMMIT_MASK = ~(RB_MISSED_EVENTS | RB_MISSED_STORED) >>> 0;
-const TS_SHIFT = 27;
-const TYPE_PADDING = 29;
-const TYPE_TIME_EXTEND = 30;
+/** Width of a record header's time delta; longer gaps take a time-extend record. */
+export const TS_SHIFT = 27;
+export const TYPE_PADDING = 29;
+export const TYPE_TIME_EXTEND = 30;
 const TYPE_TIME_STAMP = 31;
 export const PAGE_HEADER_BYTES = 16;
 

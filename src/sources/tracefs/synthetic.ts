@@ -7,18 +7,10 @@
  */
 import type { EventFormat } from './format.js';
 import { requireField } from './format.js';
-import { PAGE_HEADER_BYTES } from './ring-buffer.js';
+import { PAGE_HEADER_BYTES, TS_SHIFT, TYPE_PADDING, TYPE_TIME_EXTEND } from './ring-buffer.js';
+import type { TcpState } from '../../model/tcp-state.js';
+import { tcpStateToKernel } from '../../model/tcp-state.js';
 
-/** include/net/tcp_states.h */
-const ESTABLISHED = 1;
-const SYN_SENT = 2;
-const SYN_RECV = 3;
-const FIN_WAIT1 = 4;
-const FIN_WAIT2 = 5;
-const CLOSE = 7;
-const CLOSE_WAIT = 8;
-const LAST_ACK = 9;
-const LISTEN = 10;
 const AF_INET = 2;
 const AF_INET6 = 10;
 const IPPROTO_TCP = 6;
@@ -26,10 +18,6 @@ const IPPROTO_TCP = 6;
 const SOFTIRQ = 0x10;
 /** type_len 1..28 gives a record's length in words; longer records would need a length word. */
 const MAX_SHORT_RECORD_BYTES = 28 * 4;
-/** kernel/trace/ring_buffer.c: record types and the width of a header's time delta. */
-const TYPE_PADDING = 29;
-const TYPE_TIME_EXTEND = 30;
-const TS_BITS = 27;
 
 export interface SyntheticPage {
   readonly cpu: number;
@@ -40,8 +28,8 @@ export interface SyntheticPage {
 
 interface Transition {
   readonly client: boolean;
-  readonly oldState: number;
-  readonly newState: number;
+  readonly oldState: TcpState;
+  readonly newState: TcpState;
   readonly softirq: boolean;
 }
 
@@ -52,16 +40,16 @@ interface Transition {
  * is cloned from the listener (LISTEN->SYN_RECV) in softirq.
  */
 const CONNECTION: readonly Transition[] = [
-  { client: true, oldState: CLOSE, newState: SYN_SENT, softirq: false },
-  { client: true, oldState: SYN_SENT, newState: ESTABLISHED, softirq: false },
-  { client: false, oldState: LISTEN, newState: SYN_RECV, softirq: true },
-  { client: false, oldState: SYN_RECV, newState: ESTABLISHED, softirq: true },
-  { client: true, oldState: ESTABLISHED, newState: FIN_WAIT1, softirq: false },
-  { client: false, oldState: ESTABLISHED, newState: CLOSE_WAIT, softirq: true },
-  { client: false, oldState: CLOSE_WAIT, newState: LAST_ACK, softirq: false },
-  { client: true, oldState: FIN_WAIT1, newState: FIN_WAIT2, softirq: true },
-  { client: true, oldState: FIN_WAIT2, newState: CLOSE, softirq: true },
-  { client: false, oldState: LAST_ACK, newState: CLOSE, softirq: false },
+  { client: true, oldState: 'CLOSE', newState: 'SYN_SENT', softirq: false },
+  { client: true, oldState: 'SYN_SENT', newState: 'ESTABLISHED', softirq: false },
+  { client: false, oldState: 'LISTEN', newState: 'SYN_RECV', softirq: true },
+  { client: false, oldState: 'SYN_RECV', newState: 'ESTABLISHED', softirq: true },
+  { client: true, oldState: 'ESTABLISHED', newState: 'FIN_WAIT1', softirq: false },
+  { client: false, oldState: 'ESTABLISHED', newState: 'CLOSE_WAIT', softirq: true },
+  { client: false, oldState: 'CLOSE_WAIT', newState: 'LAST_ACK', softirq: false },
+  { client: true, oldState: 'FIN_WAIT1', newState: 'FIN_WAIT2', softirq: true },
+  { client: true, oldState: 'FIN_WAIT2', newState: 'CLOSE', softirq: true },
+  { client: false, oldState: 'LAST_ACK', newState: 'CLOSE', softirq: false },
 ];
 
 export interface SyntheticTraffic {
@@ -90,7 +78,7 @@ export function syntheticStatePages(format: EventFormat, pageBytes: number, traf
   const record = Buffer.alloc(fields.recordBytes);
   let tsNs = traffic.startNs;
   // Listener events carry no task, so no owner is learnt for the port from made-up events.
-  const listener = (oldState: number, newState: number, n: number) => {
+  const listener = (oldState: TcpState, newState: TcpState, n: number) => {
     tsNs += 1000;
     fields.write(record, {
       softirq: false, tid: 0, skaddr: 0xffff888000000000n + BigInt(n) * 0x1000n, oldState, newState, v6: false,
@@ -98,13 +86,13 @@ export function syntheticStatePages(format: EventFormat, pageBytes: number, traf
     });
     writers[0]!.append(record, tsNs);
   };
-  listener(CLOSE, LISTEN, 0);
+  listener('CLOSE', 'LISTEN', 0);
   tsNs += 200e6;
   for (let c = 0; c < connections; c++) {
     // Listeners come and go too (another one opens and closes now and then).
     if (c % 500 === 250) {
-      listener(CLOSE, LISTEN, c);
-      listener(LISTEN, CLOSE, c);
+      listener('CLOSE', 'LISTEN', c);
+      listener('LISTEN', 'CLOSE', c);
     }
     const v6 = c % 8 === 7;
     const clientHost = 2 + (Math.floor(c / 50) % 250);
@@ -114,7 +102,7 @@ export function syntheticStatePages(format: EventFormat, pageBytes: number, traf
     for (const [i, t] of CONNECTION.entries()) {
       // Some states last less than the 1 us that durations are rounded to, as on loopback.
       tsNs += (c + i) % 3 === 0 ? 200 : 2500;
-      const client = { host: clientHost, port: t.oldState === CLOSE ? 0 : clientPort };
+      const client = { host: clientHost, port: t.oldState === 'CLOSE' ? 0 : clientPort };
       const server = { host: 1, port: serverPort };
       fields.write(record, {
         softirq: t.softirq,
@@ -129,7 +117,7 @@ export function syntheticStatePages(format: EventFormat, pageBytes: number, traf
       writers[c % 2]!.append(record, tsNs);
     }
   }
-  listener(LISTEN, CLOSE, 0);
+  listener('LISTEN', 'CLOSE', 0);
   return writers.flatMap((w) => w.finish());
 }
 
@@ -138,8 +126,8 @@ interface RecordFields {
   /** The task the event fired in (common_pid). */
   readonly tid: number;
   readonly skaddr: bigint;
-  readonly oldState: number;
-  readonly newState: number;
+  readonly oldState: TcpState;
+  readonly newState: TcpState;
   readonly v6: boolean;
   readonly local: { readonly host: number; readonly port: number };
   readonly remote: { readonly host: number; readonly port: number };
@@ -171,8 +159,8 @@ function fieldWriter(format: EventFormat): { recordBytes: number; write(record: 
       record[flags] = f.softirq ? SOFTIRQ : 0;
       record.writeInt32LE(f.tid, pid);
       record.writeBigUInt64LE(f.skaddr, skaddr);
-      record.writeInt32LE(f.oldState, oldstate);
-      record.writeInt32LE(f.newState, newstate);
+      record.writeInt32LE(tcpStateToKernel(f.oldState), oldstate);
+      record.writeInt32LE(tcpStateToKernel(f.newState), newstate);
       record.writeUInt16LE(f.v6 ? AF_INET6 : AF_INET, family);
       record.writeUInt16LE(IPPROTO_TCP, protocol);
       // sport/dport are host order in this tracepoint (it applies ntohs); addresses are bytes.
@@ -223,10 +211,10 @@ class PageWriter {
     if (this.page === null || this.pos + 8 + 2 * (4 + this.recordBytes) > this.pageBytes) this.newPage(tsNs);
     const page = this.page!;
     let delta = tsNs - this.lastTsNs;
-    if (delta >= 2 ** TS_BITS) {
+    if (delta >= 2 ** TS_SHIFT) {
       // Time extend: the low 27 bits of the delta in the header, the rest in the next word.
-      page.writeUInt32LE((((delta % 2 ** TS_BITS) << 5) | TYPE_TIME_EXTEND) >>> 0, this.pos);
-      page.writeUInt32LE(Math.floor(delta / 2 ** TS_BITS), this.pos + 4);
+      page.writeUInt32LE((((delta % 2 ** TS_SHIFT) << 5) | TYPE_TIME_EXTEND) >>> 0, this.pos);
+      page.writeUInt32LE(Math.floor(delta / 2 ** TS_SHIFT), this.pos + 4);
       this.pos += 8;
       delta = 0;
     }
