@@ -270,6 +270,22 @@ function countLines(file: string): number {
   return n;
 }
 
+/**
+ * ROUNDS of (untraced, tcpdiag, bpftrace but the last two rounds), alternating so drift in the
+ * machine's load hits all alike; the figures are medians.
+ */
+async function runRounds(loop: Loop, dir: string): Promise<{ off: LoopResult[]; on: TracedRun[]; bpf: TracedRun[] }> {
+  const off: LoopResult[] = [];
+  const on: TracedRun[] = [];
+  const bpf: TracedRun[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    off.push(await runPlain(loop));
+    on.push(await runTcpdiag(loop, dir));
+    if (i < ROUNDS - 2) bpf.push(await runBpftrace(loop, dir));
+  }
+  return { off, on, bpf };
+}
+
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
@@ -287,27 +303,11 @@ async function main(): Promise<void> {
     const nodeLoop: Loop = { name: 'Node loop', file: process.execPath, args: (a, p) => [join(dir, 'connloop.cjs'), a, String(p), String(CONNECTIONS), '8'] };
 
     console.log(`trace bench: ${CONNECTIONS} loopback connections per run (10 transitions each), 2 CPUs shared with other work`);
-    // Runs alternate (untraced, tcpdiag, bpftrace) so drift in the machine's load hits all
-    // alike; the figures are medians.
-    const off: LoopResult[] = [];
-    const on: TracedRun[] = [];
-    const bpf: TracedRun[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      off.push(await runPlain(cLoop));
-      on.push(await runTcpdiag(cLoop, dir));
-      if (i < ROUNDS - 2) bpf.push(await runBpftrace(cLoop, dir));
-    }
+    const { off, on, bpf } = await runRounds(cLoop, dir);
     const table = await runTcpdiag(cLoop, dir, false);
-    const nodeOff: LoopResult[] = [];
-    const nodeOn: TracedRun[] = [];
-    const nodeBpf: TracedRun[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      nodeOff.push(await runPlain(nodeLoop));
-      nodeOn.push(await runTcpdiag(nodeLoop, dir));
-      // The reference tracer under the same workload: what any tracer of every transition
-      // costs it (the tracepoints' own work runs in the workload's context).
-      if (i < ROUNDS - 2) nodeBpf.push(await runBpftrace(nodeLoop, dir));
-    }
+    // bpftrace under the Node loop too: what any tracer of every transition costs that workload
+    // (the tracepoints' own work runs in the workload's context).
+    const { off: nodeOff, on: nodeOn, bpf: nodeBpf } = await runRounds(nodeLoop, dir);
 
     for (const r of on) console.log(`  tcpdiag, C loop: ${r.loop.perSecond.toFixed(0)} conn/s, ${r.lines} events printed (expected ${10 * CONNECTIONS}), lost ${r.lost}, CPU ${r.cpuS.toFixed(2)} s`);
     for (const r of bpf) console.log(`  bpftrace, C loop: ${r.loop.perSecond.toFixed(0)} conn/s, ${r.lines} lines printed, lost ${r.lost}, CPU ${r.cpuS.toFixed(2)} s`);
