@@ -1,10 +1,10 @@
 // Lint rules that carry the style guide (../shared/docs/style.md): no floating promises,
-// type-only imports, no `export *`, no console outside cli/ (and tests/benches), and
-// dependencies that point one way (web and cli never reach into a concrete backend).
+// type-only imports, no `export *`, no console outside cli/ (and tests/benches), no Node
+// globals in model/. The layer table is checked by dependency-cruiser (`npm run lint` runs both).
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'native/**', 'web/dist/**', 'scripts/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'native/**', 'web/dist/**', 'scripts/**', 'eslint.config.js', '.dependency-cruiser.cjs'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
@@ -22,9 +22,15 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
-    files: ['src/cli/**'],
+    // model/ is bundled for the browser (test/model-browser.test.ts): no Node globals either.
+    // Imports between layers are checked by dependency-cruiser (.dependency-cruiser.cjs).
+    files: ['src/model/**', 'src/errors.ts'],
+    ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../sources/*/*'], message: 'The CLI reaches backends only through src/sources/index.ts.' }] }],
+      'no-restricted-globals': ['error',
+        { name: 'Buffer', message: 'model/ is platform-neutral: take Uint8Array.' },
+        { name: 'process', message: 'model/ is platform-neutral: take what you need as a parameter.' },
+        { name: 'require', message: 'model/ is platform-neutral.' }],
     },
   },
   {

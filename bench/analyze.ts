@@ -14,10 +14,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildIpTcp, synOptions, wrapLink } from '../src/sources/pcap/craft.js';
-import { TH_ACK, TH_FIN, TH_PUSH, TH_SYN } from '../src/sources/pcap/decode.js';
-import { LinkType } from '../src/sources/pcap/types.js';
-import { PcapWriter } from '../src/sources/pcap/writer.js';
+import { buildIpTcp, synOptions, wrapLink } from '../test/helpers/craft.js';
+import { TH_ACK, TH_FIN, TH_PUSH, TH_SYN } from '../src/analysis/pcap/decode.js';
+import { LinkType } from '../src/model/packet.js';
+import { PcapWriter } from '../src/sinks/pcap/writer.js';
 
 const CLI = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli', 'launcher.cjs');
 const SNAPLEN = 128;

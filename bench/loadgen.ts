@@ -1,6 +1,6 @@
 /**
  * Benchmark: `tcpdiag bench` against the reference load generators, on the same local HTTP
- * server with the same number of connections (issue 5, "How it is judged"):
+ * server with the same number of connections:
  *   1. keep-alive request rate vs wrk (Debian package)           target >= 0.7x
  *   2. new-connection rate vs a small C connect loop (bench/c/)  target >= 0.7x
  * The server is a small epoll HTTP responder in C (bench/c/http-responder.c) compiled here with

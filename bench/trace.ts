@@ -1,5 +1,5 @@
 /**
- * Benchmark for `tcpdiag trace` (issue 3): 20,000 loopback connections opened and closed as
+ * Benchmark for `tcpdiag trace`: 20,000 loopback connections opened and closed as
  * fast as one core can (a small C loop, compiled here with cc: connect, accept, close, close;
  * 10 state transitions each), and
  *   1. tcpdiag traces every transition (`trace states --json --port P`) with zero lost events;

@@ -3,8 +3,34 @@
  * a message that says what went wrong, and a `hint` that says what to do, with the exact
  * command where one exists (style guide, habits 5 and 6).
  *
- * Library code throws these; only `src/cli/` turns them into text and exit codes.
+ * Library code throws these; only `src/cli/` turns them into text and exit codes. The codes
+ * also name `Issue`s (model/issue.ts): what a source degraded without failing.
+ *
+ * Platform-neutral (no node: import, no Node types): model/ and the dashboard import it.
  */
+
+/** Every stable code, with what it means. Scripts and tests match on these, never on messages. */
+export const ERROR_CODES = {
+  TCPDIAG_USAGE: 'a flag, an argument or a filter is malformed',
+  TCPDIAG_CONFIG_INVALID: 'the configuration file or environment holds a value the schema does not allow',
+  TCPDIAG_FILE_UNREADABLE: 'a file the user named cannot be read',
+  TCPDIAG_NEEDS_ROOT: 'the operation needs root or a capability',
+  TCPDIAG_TOOL_MISSING: 'an external program tcpdiag drives is not installed',
+  TCPDIAG_KERNEL_FEATURE: 'a kernel facility is absent or not mounted',
+  TCPDIAG_ADDON_MISSING: 'the native addon is not built: some data comes from a slower or poorer path',
+  TCPDIAG_SOURCE_FAILED: 'a source failed while collecting',
+  TCPDIAG_MALFORMED_INPUT: 'bytes from outside do not parse',
+  TCPDIAG_TIMEOUT: 'a deadline passed',
+  TCPDIAG_DNS_FAILED: 'a name did not resolve',
+  TCPDIAG_CONNECT_FAILED: 'a TCP connection could not be made',
+  TCPDIAG_LISTEN_FAILED: 'a listening socket could not be opened',
+  TCPDIAG_NFT_FAILED: 'nft refused a ruleset or a command',
+  TCPDIAG_BENCH_WORKER: 'a load-generator worker thread failed',
+  TCPDIAG_EVENTS_LOST: 'the kernel dropped events before they were read',
+  TCPDIAG_TICK_LATE: 'a periodic collection ran later than its schedule',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 export interface ErrorDetails {
   readonly hint?: string;
@@ -12,12 +38,12 @@ export interface ErrorDetails {
 }
 
 export class TcpdiagError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
   /** Process exit code the CLI uses for this error. */
   readonly exitCode: number = 1;
 
-  constructor(code: string, message: string, details: ErrorDetails = {}) {
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
     this.code = code;
@@ -100,9 +126,17 @@ export class TimeoutError extends TcpdiagError {
   }
 }
 
-/** Narrow an unknown thrown value to a Node system error with an errno code. */
-export function isErrnoException(value: unknown): value is NodeJS.ErrnoException {
-  return value instanceof Error && typeof (value as NodeJS.ErrnoException).code === 'string';
+/** A system error as Node raises it: an Error with an errno name (ENOENT, ECONNREFUSED...). */
+export interface SystemError extends Error {
+  code?: string | undefined;
+  errno?: number | undefined;
+  syscall?: string | undefined;
+  path?: string | undefined;
+}
+
+/** Narrow an unknown thrown value to a system error with an errno code. */
+export function isErrnoException(value: unknown): value is SystemError {
+  return value instanceof Error && typeof (value as SystemError).code === 'string';
 }
 
 /** A short human reason for a system error: "no such file (ENOENT)". */

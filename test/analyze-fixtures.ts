@@ -10,10 +10,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildIpTcp, synOptions, wrapLink } from '../src/sources/pcap/craft.js';
-import type { LinkOptions, SegmentSpec } from '../src/sources/pcap/craft.js';
-import { TH_ACK, TH_FIN, TH_PUSH, TH_RST, TH_SYN } from '../src/sources/pcap/decode.js';
-import { LinkType } from '../src/sources/pcap/types.js';
+import { buildIpTcp, synOptions, wrapLink } from './helpers/craft.js';
+import type { LinkOptions, SegmentSpec } from './helpers/craft.js';
+import { TH_ACK, TH_FIN, TH_PUSH, TH_RST, TH_SYN } from '../src/analysis/pcap/decode.js';
+import { LinkType } from '../src/model/packet.js';
 
 export interface FixturePacket {
   sec: number;

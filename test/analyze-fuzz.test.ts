@@ -12,7 +12,7 @@ import { REPO_ROOT, runCli } from './helpers/cli.js';
 import { MalformedInputError } from '../src/errors.js';
 import { PcapParser } from '../src/sources/pcap/reader.js';
 import { TcpAnalyzer } from '../src/analysis/pcap/analyzer.js';
-import { analyzeCaptureFile } from '../src/analysis/pcap/analyze-file.js';
+import { analyzeCaptureFile } from '../src/sessions/capture-file.js';
 import { FRAME_FLAGS, hasTshark, tsharkCounts } from './analyze-support.js';
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'pcap');

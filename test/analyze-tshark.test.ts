@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertAgreesWithTshark, captureSkipReason, nftTable, startTcpdump } from './analyze-support.js';
-import { analyzeCaptureFile } from '../src/analysis/pcap/analyze-file.js';
+import { analyzeCaptureFile } from '../src/sessions/capture-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-analyze-'));
 if (process.env.TCPDIAG_KEEP_TEST_FILES !== "1") process.on("exit", () => rmSync(dir, { recursive: true, force: true }));

@@ -3,8 +3,8 @@
  * (RetransSegs / OutSegs, the share of sent segments that were retransmissions; RFC 4022
  * tcpRetransSegs and tcpOutSegs).
  */
-import { isMonotonicCounter } from '../sources/procfs/counters.js';
-import type { Counters } from '../sources/procfs/counters.js';
+import { isMonotonicCounter } from '../model/counters.js';
+import type { Counters } from '../model/counters.js';
 
 export interface CounterDelta {
   readonly intervalMs: number;

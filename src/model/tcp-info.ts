@@ -74,16 +74,22 @@ const OPTIONS_BY_BYTE: readonly (readonly string[])[] = Array.from({ length: 128
   Object.freeze(OPTION_BITS.filter(([bit]) => (byte & bit) !== 0).map(([, name]) => name)),
 );
 
-/** Decode tcp_info from `length` bytes at `offset` of `buf` (host byte order: little-endian here). */
-export function decodeTcpInfo(buf: Buffer, offset = 0, length = buf.length - offset): TcpInfo | null {
+/**
+ * Decode tcp_info from `length` bytes at `offset` of `buf` (host byte order: little-endian on
+ * every architecture Linux servers run here). Bytes are read by index rather than through
+ * Buffer methods so that model/ stays platform-neutral; V8 compiles both to the same loads.
+ */
+export function decodeTcpInfo(buf: Uint8Array, offset = 0, length = buf.length - offset): TcpInfo | null {
   if (length < 104) return null; // everything up to tcpi_total_retrans is in every kernel since 2.6
   const end = offset + length;
   const u8 = (at: number): number => buf[offset + at] ?? 0;
-  const u32 = (at: number): number => buf.readUInt32LE(offset + at);
-  const opt32 = (at: number): number | null => (offset + at + 4 <= end ? buf.readUInt32LE(offset + at) : null);
+  const u32 = (at: number): number => {
+    const i = offset + at;
+    return (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24)) >>> 0;
+  };
+  const opt32 = (at: number): number | null => (offset + at + 4 <= end ? u32(at) : null);
   // Two u32 reads instead of a BigInt: exact up to 2^53, which byte counters do not reach.
-  const opt64 = (at: number): number | null =>
-    offset + at + 8 <= end ? buf.readUInt32LE(offset + at) + buf.readUInt32LE(offset + at + 4) * 4294967296 : null;
+  const opt64 = (at: number): number | null => (offset + at + 8 <= end ? u32(at) + u32(at + 4) * 4294967296 : null);
   const ms = (us: number): number => Math.round(us) / 1000;
 
   const ssthresh = u32(76);

@@ -7,7 +7,7 @@ import { formatEndpoint } from '../model/socket.js';
 import type { TcpState } from '../model/tcp-state.js';
 import type { ListenerSummary } from '../analysis/listeners.js';
 import type { CounterDelta } from '../analysis/counter-rates.js';
-import type { Counters } from '../sources/procfs/counters.js';
+import type { Counters } from '../model/counters.js';
 import { renderTable, humanNumber } from './table.js';
 import type { Column } from './table.js';
 

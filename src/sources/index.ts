@@ -9,7 +9,7 @@ import { isRoot } from '../platform/capabilities.js';
 import { readProcTcpTable } from './procfs/tcp-table.js';
 import { scanSocketOwners } from './procfs/processes.js';
 import { readTcpCounters } from './procfs/counters.js';
-import type { Counters } from './procfs/counters.js';
+import type { Counters } from '../model/counters.js';
 import { readTcpSysctls } from './procfs/sysctl.js';
 import { countTcpStates, countTcpStatesWithTotals, dumpTcpSockets, sockDiagAvailable } from './sockdiag/index.js';
 

@@ -1,17 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TcpAnalyzer } from './analyzer.js';
-import { buildIpTcp, synOptions, wrapLink } from '../../sources/pcap/craft.js';
-import type { SegmentSpec } from '../../sources/pcap/craft.js';
-import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../../sources/pcap/decode.js';
-import { LinkType } from '../../sources/pcap/types.js';
-import type { RawPacket } from '../../sources/pcap/types.js';
+import { buildIpTcp, synOptions, wrapLink } from '../../../test/helpers/craft.js';
+import type { SegmentSpec } from '../../../test/helpers/craft.js';
+import { TH_ACK, TH_FIN, TH_RST, TH_SYN } from './decode.js';
+import { LinkType } from '../../model/packet.js';
+import type { RawPacket } from '../../model/packet.js';
 
 function feeder(analyzer: TcpAnalyzer): (usec: number, spec: SegmentSpec) => void {
   let index = 0;
   return (usec, spec) => {
     const frame = wrapLink(LinkType.RAW, buildIpTcp(spec));
-    const p: RawPacket = {
+    const p: RawPacket<Buffer> = {
       index: ++index, fileOffset: 0, linkType: LinkType.RAW, tsSec: 1_700_000_000 + Math.floor(usec / 1e6), tsNsec: (usec % 1e6) * 1000,
       capLen: frame.length, origLen: frame.length, buf: frame, offset: 0, interfaceId: 0,
     };

@@ -8,9 +8,9 @@
  * report lists at most `maxConnections` of them (the most troubled first).
  */
 import { formatIpv6 } from '../../model/address.js';
-import { decodeFrame, newDecodedTcp, TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../../sources/pcap/decode.js';
-import type { DecodedTcp } from '../../sources/pcap/decode.js';
-import type { RawPacket } from '../../sources/pcap/types.js';
+import { decodeFrame, newDecodedTcp, TH_ACK, TH_FIN, TH_RST, TH_SYN } from './decode.js';
+import type { DecodedTcp } from './decode.js';
+import type { RawPacket } from '../../model/packet.js';
 import {
   Connection, H_ACK, H_DATA, H_FIN, H_RETRANS, H_RST, H_SYN, H_SYNACK, H_ZERO_WINDOW, isoTime, round3,
 } from './connection.js';
@@ -58,7 +58,7 @@ export interface AnalyzerOptions {
   readonly maxConnections?: number;
   readonly topTalkers?: number;
   /** Called for every packet with its analysis flags (A_*), e.g. to print a summary line. */
-  readonly onVerdict?: (packet: RawPacket, tcp: DecodedTcp | null, flags: number) => void;
+  readonly onVerdict?: (packet: RawPacket<Buffer>, tcp: DecodedTcp | null, flags: number) => void;
 }
 
 interface PeerRetrans {
@@ -115,7 +115,7 @@ export class TcpAnalyzer {
   }
 
   /** Analyse one captured frame. */
-  add(p: RawPacket): void {
+  add(p: RawPacket<Buffer>): void {
     this.packets++;
     this.bytes += p.origLen;
     const sec = p.tsSec;
@@ -184,7 +184,7 @@ export class TcpAnalyzer {
     return formatIpv6(Buffer.from(addr as string, 'hex'));
   }
 
-  private onSegment(conn: Connection, fromA: boolean, t: DecodedTcp, p: RawPacket, sec: number, nsec: number, bucket: TimelineBucket | null): void {
+  private onSegment(conn: Connection, fromA: boolean, t: DecodedTcp, p: RawPacket<Buffer>, sec: number, nsec: number, bucket: TimelineBucket | null): void {
     const fwd: Side = fromA ? conn.a : conn.b;
     const rev: Side = fromA ? conn.b : conn.a;
     const flags = t.flags;

@@ -1,11 +1,11 @@
 /**
- * What `tcpdiag trace --json` prints, one object per line: the contract of issue 3. Every
+ * What `tcpdiag trace --json` prints, one object per line: a contract (test/golden.test.ts). Every
  * event has type, ts (ms since the epoch), family, local, remote, pid and process (null where
  * unknown); each type adds the fields below.
  */
 import type { AddressFamily, Endpoint } from '../../model/socket.js';
 import type { TcpState } from '../../model/tcp-state.js';
-import type { SocketDetail } from '../../sources/tracefs/raw-event.js';
+import type { SocketDetail } from '../../model/kernel-event.js';
 
 export type TraceEventType = 'connect' | 'connect-failed' | 'accept' | 'state' | 'retransmit' | 'reset' | 'close' | 'lost';
 

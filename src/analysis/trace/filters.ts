@@ -9,6 +9,7 @@ import type { Cidr } from '../../model/address.js';
 import { cidrContains } from '../../model/address.js';
 import type { TraceEvent, TraceMode } from './events.js';
 import type { Endpoint } from '../../model/socket.js';
+import type { TracepointName } from '../../model/kernel-event.js';
 
 export interface TraceFilters {
   /** Either end's port is one of these. */
@@ -21,7 +22,6 @@ export interface TraceFilters {
 
 export const NO_FILTERS: TraceFilters = { ports: [], sports: [], dports: [], cidrs: [], pids: [] };
 
-export type TracepointName = 'inet_sock_set_state' | 'tcp_retransmit_skb' | 'tcp_retransmit_synack' | 'tcp_send_reset' | 'tcp_receive_reset';
 
 /** Which tracepoints each mode needs (kernel/trace cost is per enabled event). */
 export const MODE_TRACEPOINTS: Record<TraceMode, readonly TracepointName[]> = {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RawTcpEvent } from '../../sources/tracefs/raw-event.js';
+import type { RawTcpEvent } from '../../model/kernel-event.js';
 import { TraceTracker } from './tracker.js';
-import type { Owner, ProcessLookup } from './tracker.js';
+import type { Owner, ProcessLookup } from '../../model/process.js';
 import type { TraceEvent, TraceEventType } from './events.js';
 import { MODE_EVENTS } from './events.js';
 

@@ -14,7 +14,8 @@
  * - the full socket of an active closer goes FIN_WAIT2->CLOSE when its TIME_WAIT mini-socket
  *   takes over (tcp_time_wait); TIME_WAIT itself has no transition of its own.
  */
-import type { RawTcpEvent, SocketDetail } from '../../sources/tracefs/raw-event.js';
+import type { RawTcpEvent, SocketDetail } from '../../model/kernel-event.js';
+import type { Owner, ProcessLookup } from '../../model/process.js';
 import type { AddressFamily, Endpoint } from '../../model/socket.js';
 import type { TcpState } from '../../model/tcp-state.js';
 import { tcpStateFromKernel } from '../../model/tcp-state.js';
@@ -31,23 +32,6 @@ const LAST_ACK = 9;
 const LISTEN = 10;
 const CLOSING = 11;
 const NOT_YET_OPEN = new Set([SYN_SENT, SYN_RECV, CLOSE, LISTEN, 12 /* NEW_SYN_RECV */]);
-
-export interface Owner {
-  readonly pid: number;
-  readonly process: string;
-}
-
-/** Who owns what; implemented over /proc (sources/tracefs/attribution.ts), faked in unit tests. */
-export interface ProcessLookup {
-  /** The process a thread id belongs to (common_pid is a thread id). */
-  byTid(tid: number): Owner | null;
-  /** The owner of the socket listening on this port. */
-  listenerOwner(family: AddressFamily, port: number): Owner | null;
-  /** A listener seen being created in process context: remember its owner. */
-  noteListener(family: AddressFamily, port: number, owner: Owner): void;
-  /** Learn the listeners that exist now (called once tracing is on), before a burst needs them. */
-  prime?(): void;
-}
 
 export interface TrackedSocket {
   state: number;

@@ -1,7 +1,7 @@
 /**
  * Verifying a fix: compare this run with an earlier `tcpdiag bench --json` result against
  * thresholds for response time (p50 and p99), throughput and error rate, and say pass or
- * regressed (mission.md, part 4: "baseline vs current ... against thresholds").
+ * regressed: baseline against current, each figure against its threshold.
  * Pure apart from reading the baseline file.
  */
 import { readFile } from 'node:fs/promises';

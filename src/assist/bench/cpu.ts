@@ -2,7 +2,7 @@
  * CPU time spent during a run: this process (all its threads, process.cpuUsage) and, when the
  * service under test runs on this machine, the server's process (--server-pid), from
  * /proc/PID/stat utime + stime (fields 14 and 15, proc(5)). "Verify a fix" compares response
- * time and throughput, and also what they cost the server (mission.md, part 4).
+ * time and throughput, and also what they cost the server.
  */
 import { readFileSync } from 'node:fs';
 import { UsageError, isErrnoException } from '../../errors.js';

@@ -1,5 +1,5 @@
 /**
- * Failed requests grouped the way a user names them (mission.md, part 3): refused, timeout,
+ * Failed requests grouped the way a user names them: refused, timeout,
  * reset, unreachable, plus what a load generator adds: the server closed before replying, a
  * reply that does not parse, an HTTP status >= 400 (as wrk counts "Non-2xx or 3xx
  * responses"), and running out of local ports or file descriptors.

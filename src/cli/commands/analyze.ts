@@ -52,7 +52,7 @@ topTalkers, failedHandshakes, findings: [{id, severity, title, evidence}], error
     .action(
       action(async (file: string, flags: AnalyzeFlags, command: Command) => {
         loadConfig(command);
-        const { analyzeCaptureFile } = await import('../../analysis/pcap/analyze-file.js');
+        const { analyzeCaptureFile } = await import('../../sessions/capture-file.js');
         const controller = new AbortController();
         const release = onSignal(() => controller.abort());
         let report;
@@ -68,7 +68,7 @@ topTalkers, failedHandshakes, findings: [{id, severity, title, evidence}], error
         }
         if (flags.json === true) printJson(report, flags.pretty === true);
         else {
-          const { renderAnalysisText } = await import('../../analysis/pcap/render-text.js');
+          const { renderAnalysisText } = await import('../../sinks/pcap/report-text.js');
           out(renderAnalysisText(report, flags.rows ?? 30));
         }
         if (report.error !== null) {

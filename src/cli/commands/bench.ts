@@ -1,5 +1,5 @@
 /**
- * `tcpdiag bench TARGET`: the load generator (issue 5, part 4). Wiring only: flags in, report
+ * `tcpdiag bench TARGET`: the load generator. Wiring only: flags in, report
  * out; the load loop lives in src/assist/bench/.
  */
 import { InvalidArgumentError } from 'commander';

@@ -74,8 +74,8 @@ files, stoppedBy, summary, redactions} at the end.`,
           throw new UsageError('--ring needs --write FILE: the name pattern of the rotating files', 'e.g. --ring 10 --ring-size 100M -w /var/lib/tcpdiag/captures/edge.pcap');
         }
         const redact = flags.redact === true || config.privacy.redact;
-        const { runLiveCapture } = await import('../../analysis/pcap/live-capture.js');
-        const { packetJson, packetLine } = await import('../../analysis/pcap/packet-line.js');
+        const { runLiveCapture } = await import('../../sessions/capture-session.js');
+        const { packetJson, packetLine } = await import('../../sinks/pcap/packet-line.js');
         const redactor = redact
           ? new (await import('../../privacy/redact.js')).Redactor({ kinds: config.privacy.kinds, patterns: config.privacy.patterns, maskChar: config.privacy.mask_char })
           : null;

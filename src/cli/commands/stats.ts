@@ -34,7 +34,7 @@ SockstatOrphan, SockstatTw, SockstatMem (pages).`,
     )
     .action(
       // stats reads no configuration key, so it does not load (or pay for validating) the file:
-      // it must answer in well under 100 ms (foundation issue).
+      // it must answer in well under 100 ms (bench/conns.ts measures it).
       action(async (flags: StatsFlags) => {
         const { readCounterSnapshot } = await import('../../sources/index.js');
         const { counterDelta, retransRatio } = await import('../../analysis/counter-rates.js');

@@ -1,5 +1,5 @@
 /**
- * `tcpdiag trace [mode]`: kernel TCP events as they happen (issue 3). Wiring only: parse and
+ * `tcpdiag trace [mode]`: kernel TCP events as they happen. Wiring only: parse and
  * check flags, find tracefs, hand over to analysis/trace/runner.ts, print.
  */
 import type { Command } from 'commander';
@@ -96,9 +96,8 @@ Examples:
           cidrs: (flags.addr ?? []).map(parseCidr),
           pids: flags.pid ?? [],
         };
-        const { ensureTracefs } = await import('../../sources/tracefs/mount.js');
-        const { createTraceIo } = await import('../../sources/tracefs/trace-io.js');
-        const { runTrace } = await import('../../analysis/trace/runner.js');
+        const { createTraceIo, ensureTracefs } = await import('../../sources/trace.js');
+        const { runTrace } = await import('../../sessions/trace-session.js');
         const { onSignal } = await import('../../platform/shutdown.js');
         const location = ensureTracefs('tcpdiag trace');
         // Tracing must not slow what it observes: at nice 10 the workload keeps the CPU when both

@@ -14,9 +14,11 @@ import type { ChildProcess } from 'node:child_process';
 import { KernelFeatureError, SourceError, ToolMissingError } from '../../errors.js';
 import { findExecutable, hasKernelBtf } from '../../platform/capabilities.js';
 import { onShutdown } from '../../platform/shutdown.js';
-import type { RawTcpEvent } from '../tracefs/raw-event.js';
-import { lostEvent } from '../tracefs/raw-event.js';
-import type { RawEventSource, RawEventVisitor, SourceSummary } from '../tracefs/source.js';
+import type { RawTcpEvent } from '../../model/kernel-event.js';
+import { lostEvent } from '../../model/kernel-event.js';
+import type { EventSourceSummary, EventVisitor, TcpEventSource } from '../source.js';
+
+type RawEventVisitor = EventVisitor<RawTcpEvent>;
 import { READY_LINE, buildBpftraceScript } from './script.js';
 import type { BpftraceProbe } from './script.js';
 import { parseBpftraceLine } from './parse.js';
@@ -26,9 +28,9 @@ export interface BpftraceSourceOptions {
   readonly startTimeoutMs?: number;
 }
 
-export class BpftraceSource implements RawEventSource {
+export class BpftraceSource implements TcpEventSource {
   private queue: RawTcpEvent[] = [];
-  private lost = 0;
+  private lostCount = 0;
   private partial = '';
   private stderr = '';
   private exited = false;
@@ -96,9 +98,13 @@ export class BpftraceSource implements RawEventSource {
     return rest.length;
   }
 
-  close(): SourceSummary {
+  get lost(): number {
+    return this.lostCount;
+  }
+
+  close(): EventSourceSummary {
     this.stop();
-    return { lostReported: this.lost, kernelLost: this.lost, perCpu: [] };
+    return { lostReported: this.lostCount, kernelLost: this.lostCount, perCpu: [] };
   }
 
   private stop(): void {
@@ -128,7 +134,7 @@ export class BpftraceSource implements RawEventSource {
       const lostMatch = /^Lost (\d+) events/.exec(line);
       if (lostMatch) {
         const count = Number(lostMatch[1]);
-        this.lost += count;
+        this.lostCount += count;
         this.queue.push(lostEvent(Number(process.hrtime.bigint()), -1, count));
         continue;
       }

@@ -2,7 +2,7 @@
  * Read back the lines script.ts makes bpftrace print. Malformed lines (bpftrace warnings on
  * stdout, a line cut by a crash) give null and are skipped.
  */
-import type { RawEventKind, RawTcpEvent } from '../tracefs/raw-event.js';
+import type { RawEventKind, RawTcpEvent } from '../../model/kernel-event.js';
 
 const KINDS: Record<string, Exclude<RawEventKind, 'lost'>> = {
   S: 'state',

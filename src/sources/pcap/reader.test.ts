@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MalformedInputError } from '../../errors.js';
 import { PcapParser } from './reader.js';
-import { decodeFrame, newDecodedTcp } from './decode.js';
+import { decodeFrame, newDecodedTcp } from '../../analysis/pcap/decode.js';
 
 const FIXTURES = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', '..', 'test', 'fixtures', 'pcap');
 

@@ -11,7 +11,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { FileUnreadableError, MalformedInputError } from '../../errors.js';
-import type { FileFormat, PcapFileInfo, RawPacket } from './types.js';
+import type { FileFormat, PcapFileInfo, RawPacket } from '../../model/packet.js';
 
 /** Larger records are refused as Wireshark does (WTAP_MAX_PACKET_SIZE_STANDARD, wiretap/wtap.h). */
 export const MAX_RECORD_BYTES = 262_144;
@@ -32,7 +32,7 @@ interface NgInterface {
   offsetSec: number;
 }
 
-export type PacketHandler = (packet: RawPacket) => void;
+export type PacketHandler = (packet: RawPacket<Buffer>) => void;
 
 export class PcapParser {
   private pending: Buffer | null = null;
@@ -46,7 +46,7 @@ export class PcapParser {
   private interfaces: NgInterface[] = [];
   private linkTypesSeen: number[] = [];
   private packetCount = 0;
-  private readonly packet: RawPacket = {
+  private readonly packet: RawPacket<Buffer> = {
     index: 0,
     fileOffset: 0,
     linkType: 0,
@@ -349,7 +349,7 @@ export class PcapParser {
  * nanoseconds. A double holds integers exactly only up to 2^53, which nanosecond timestamps
  * of this century exceed, hence BigInt for the fine resolutions.
  */
-function setTimestamp(p: RawPacket, high: number, low: number, unitsPerSecond: number): void {
+function setTimestamp(p: RawPacket<Buffer>, high: number, low: number, unitsPerSecond: number): void {
   const units = high * 4294967296 + low;
   if (units <= Number.MAX_SAFE_INTEGER) {
     const sec = Math.floor(units / unitsPerSecond);

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseHeaderValuePairs, parseSockstat, isMonotonicCounter } from './counters.js';
+import { parseHeaderValuePairs, parseSockstat } from './counters.js';
+import { isMonotonicCounter } from '../../model/counters.js';
 
 const fixtures = join(import.meta.dirname, '..', '..', '..', '..', 'test', 'fixtures', 'proc');
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-export type Counters = Record<string, number>;
+import type { Counters } from '../../model/counters.js';
 
 export function readTcpCounters(procRoot = '/proc'): Counters {
   const counters: Counters = {};
@@ -58,13 +58,3 @@ export function parseSockstat(text: string, section: string, suffix: string, int
 
 /** /proc/net/sockstat "mem" is in pages; the page size is 4096 on x86-64 and arm64 defaults. */
 export const PAGE_SIZE_BYTES = 4096;
-
-/**
- * Counters that only ever grow (for rates and deltas). Everything from snmp/netstat is a
- * counter except these gauges and constants.
- */
-const GAUGES = new Set(['RtoAlgorithm', 'RtoMin', 'RtoMax', 'MaxConn', 'CurrEstab']);
-
-export function isMonotonicCounter(name: string): boolean {
-  return !GAUGES.has(name) && !name.startsWith('Sockstat');
-}

@@ -13,6 +13,7 @@ import { KernelFeatureError, SourceError, UsageError, describeSystemError, isErr
 import { onShutdown } from '../../platform/shutdown.js';
 import type { EventFormat } from './format.js';
 import { parseEventFormat } from './format.js';
+import type { CpuBufferStats } from '../source.js';
 
 export const INSTANCE_PREFIX = 'tcpdiag-';
 const SUBBUF_KB = 64;
@@ -26,15 +27,6 @@ export interface InstanceOptions {
 export interface CpuPipe {
   readonly cpu: number;
   readonly fd: number;
-}
-
-export interface CpuBufferStats {
-  readonly cpu: number;
-  /** Events overwritten before they were read (overwrite mode loss). */
-  readonly overrun: number;
-  /** Events dropped because the buffer was full (non-overwrite mode loss). */
-  readonly dropped: number;
-  readonly entries: number;
 }
 
 export class TracefsInstance {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseRingBufferPage, RB_MISSED_EVENTS, RB_MISSED_STORED } from './ring-buffer.js';
 import { parseEventFormat } from './format.js';
 import { buildDecoder, TCP_TRACEPOINTS } from './tcp-events.js';
-import type { RawTcpEvent } from './raw-event.js';
+import type { RawTcpEvent } from '../../model/kernel-event.js';
 
 const FIXTURES = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', '..', 'test', 'fixtures', 'tracefs');
 

@@ -8,11 +8,14 @@
  * stamped before that instant was committed before the drain began, so events up to it are
  * complete and can be sorted and released; later ones wait for the next poll.
  */
-import type { CpuBufferStats, CpuPipe } from './instance.js';
+import type { EventSourceSummary, EventVisitor, TcpEventSource } from '../source.js';
+import type { CpuPipe } from './instance.js';
 import { INSTANCE_PREFIX, TracefsInstance, removeStaleInstances } from './instance.js';
-import type { RawTcpEvent } from './raw-event.js';
+import type { RawTcpEvent } from '../../model/kernel-event.js';
+
+type RawEventVisitor = EventVisitor<RawTcpEvent>;
 import { CpuRun } from './cpu-run.js';
-import { lostEvent } from './raw-event.js';
+import { lostEvent } from '../../model/kernel-event.js';
 import type { TracepointSpec } from './tcp-events.js';
 import { buildDecoder } from './tcp-events.js';
 import type { EventFormat } from './format.js';
@@ -32,37 +35,9 @@ export interface TracefsSourceOptions {
   readonly name?: string;
 }
 
-export interface SourceSummary {
-  /** Events the kernel said it lost (sum of the lost records seen in the stream). */
-  readonly lostReported: number;
-  /** The kernel's per-CPU counters at the end (overrun + dropped), an independent check. */
-  readonly kernelLost: number;
-  readonly perCpu: readonly CpuBufferStats[];
-}
-
-/**
- * Receives each event in time order. The object may be reused for the next event once the
- * visitor returns (tracefs decodes into one scratch object): copy it to keep it.
- */
-export type RawEventVisitor = (event: RawTcpEvent) => void;
-
-/** What the analysis needs from any event source (tracefs here, bpftrace in ../ebpf). */
-export interface RawEventSource {
-  /** Hand every event ready now to `visit`, in time order; returns how many. */
-  poll(visit: RawEventVisitor): number;
-  /** Everything still held (call once at the end, after a last poll). */
-  drain(visit: RawEventVisitor): number;
-  /**
-   * Hand `visit` made-up events through the same decode path as real ones, before tracing
-   * starts, so that V8 has compiled the hot path before the first burst. Returns how many.
-   */
-  warmUp?(visit: RawEventVisitor, serverPort: number, tid: number): number;
-  close(): SourceSummary;
-}
-
 type Decode = ReturnType<typeof buildDecoder>;
 
-export class TracefsTcpSource implements RawEventSource {
+export class TracefsTcpSource implements TcpEventSource {
   private readonly decoders = new Map<number, Decode>();
   /** The same, as an array indexed by event id (a Map lookup per event showed in profiles). */
   private readonly decoderById: Array<Decode | undefined> = [];
@@ -72,7 +47,8 @@ export class TracefsTcpSource implements RawEventSource {
   private readonly pageBytes: number;
   /** Events stamped after the last poll's watermark, decoded, waiting for the next poll. */
   private held: RawTcpEvent[] = [];
-  private closed: SourceSummary | null = null;
+  private closed: EventSourceSummary | null = null;
+
   /** Page buffers reused from poll to poll (a poll's pages are dead once it has emitted). */
   private readonly pagePool: Buffer[] = [];
   private pagesUsed = 0;
@@ -105,6 +81,10 @@ export class TracefsTcpSource implements RawEventSource {
       instance.remove();
       throw error;
     }
+  }
+
+  get lost(): number {
+    return this.runs.reduce((n, run) => n + run.lostReported, 0);
   }
 
   get instancePath(): string {
@@ -142,7 +122,7 @@ export class TracefsTcpSource implements RawEventSource {
     }
   }
 
-  close(): SourceSummary {
+  close(): EventSourceSummary {
     if (this.closed) return this.closed;
     const perCpu = this.instance.bufferStats();
     this.instance.remove();

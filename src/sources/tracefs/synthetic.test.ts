@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEventFormat } from './format.js';
 import { parseRingBufferPage } from './ring-buffer.js';
-import type { RawTcpEvent } from './raw-event.js';
+import type { RawTcpEvent } from '../../model/kernel-event.js';
 import { syntheticStatePages } from './synthetic.js';
 import { buildDecoder, TCP_TRACEPOINTS } from './tcp-events.js';
 import { TraceTracker } from '../../analysis/trace/tracker.js';

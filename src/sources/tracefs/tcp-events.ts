@@ -7,7 +7,7 @@ import { formatIpv4, formatIpv6 } from '../../model/address.js';
 import type { AddressFamily } from '../../model/socket.js';
 import type { EventFormat, FieldLayout } from './format.js';
 import { requireField, symbolicNames } from './format.js';
-import type { RawEventKind, RawTcpEvent } from './raw-event.js';
+import type { RawEventKind, RawTcpEvent } from '../../model/kernel-event.js';
 
 export interface TracepointSpec {
   readonly system: string;

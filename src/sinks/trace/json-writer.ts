@@ -7,7 +7,7 @@
  * traceEventJson (json.ts). The bytes are the same JSON: json-writer.test.ts parses them back.
  */
 import { TCP_STATES } from '../../model/tcp-state.js';
-import type { StateEvent, TraceEvent } from './events.js';
+import type { StateEvent, TraceEvent } from '../../analysis/trace/events.js';
 import { traceEventJson } from './json.js';
 
 const NULL = Buffer.from('null');

@@ -20,7 +20,11 @@ export const LinkType = {
 
 export type FileFormat = 'pcap' | 'pcapng';
 
-export interface RawPacket {
+/**
+ * `Bytes` is Uint8Array here (platform-neutral); Node code reads packets as RawPacket<Buffer>,
+ * whose decoders use Buffer's native reads.
+ */
+export interface RawPacket<Bytes extends Uint8Array = Uint8Array> {
   /** 1-based packet number, as Wireshark numbers frames. */
   index: number;
   /** Byte offset of the record in the input (its header), for error messages. */
@@ -33,7 +37,7 @@ export interface RawPacket {
   capLen: number;
   origLen: number;
   /** The frame is `buf[offset .. offset + capLen)`. Valid only during the callback. */
-  buf: Buffer;
+  buf: Bytes;
   offset: number;
   /** pcapng interface id (0 for classic pcap). */
   interfaceId: number;

@@ -4,13 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TraceIo } from '../../analysis/trace/runner.js';
-import { readTcpCounters } from '../procfs/counters.js';
-import { readSocketTable } from '../index.js';
-import { ProcProcessLookup } from './attribution.js';
-import { parseEventFormat, symbolicNames } from './format.js';
-import { TracefsTcpSource } from './source.js';
-import { TCP_TRACEPOINTS } from './tcp-events.js';
+import { readSavedTasks } from './tracefs/saved-tasks.js';
+import type { TraceIo } from './source.js';
+import { readTcpCounters } from './procfs/counters.js';
+import { readSocketTable } from './index.js';
+import { ProcProcessLookup } from './procfs/process-lookup.js';
+import { parseEventFormat, symbolicNames } from './tracefs/format.js';
+import { TracefsTcpSource } from './tracefs/source.js';
+import { TCP_TRACEPOINTS } from './tracefs/tcp-events.js';
+
+export { ensureTracefs } from './tracefs/mount.js';
 
 export interface TraceIoOptions {
   readonly root: string;
@@ -21,8 +24,8 @@ export function createTraceIo(options: TraceIoOptions): TraceIo {
   return {
     openSource: async (tracepoints, detail) => {
       if (detail) {
-        const { BpftraceSource } = await import('../ebpf/bpftrace.js');
-        const { setResetReasonNames } = await import('../ebpf/parse.js');
+        const { BpftraceSource } = await import('./ebpf/bpftrace.js');
+        const { setResetReasonNames } = await import('./ebpf/parse.js');
         setResetReasonNames(resetReasonNames(options.root));
         return BpftraceSource.open({ probes: tracepoints });
       }
@@ -36,7 +39,10 @@ export function createTraceIo(options: TraceIoOptions): TraceIo {
         }),
       });
     },
-    processes: new ProcProcessLookup('/proc', options.root),
+    processes: new ProcProcessLookup({
+      listListeners: () => readSocketTable({ states: ['LISTEN'], withInfo: false, withProcesses: true }).sockets,
+      savedTasks: () => readSavedTasks(options.root),
+    }),
     socketTable: () => readSocketTable({ withInfo: false, withProcesses: false }).sockets,
     counters: () => readTcpCounters(),
   };

@@ -1,9 +1,9 @@
 /**
  * Text for the report modes (states --stats, retrans --interval). Pure.
  */
-import { renderTable } from '../../sinks/table.js';
+import { renderTable } from '../table.js';
 import { formatEndpoint } from '../../model/socket.js';
-import type { RetransReport, SocketStateRow, StateStatsReport } from './stats.js';
+import type { RetransReport, SocketStateRow, StateStatsReport } from '../../analysis/trace/stats.js';
 
 export function formatStateStats(report: StateStatsReport): string {
   const states = Object.entries(report.byState).sort((a, b) => b[1] - a[1]);

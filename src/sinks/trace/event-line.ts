@@ -4,7 +4,7 @@
  */
 import type { AddressFamily, Endpoint } from '../../model/socket.js';
 import { formatEndpoint } from '../../model/socket.js';
-import type { TraceEvent } from './events.js';
+import type { TraceEvent } from '../../analysis/trace/events.js';
 
 export const TRACE_HEADER =
   `${'TIME'.padEnd(12)} ${'EVENT'.padEnd(14)} ${'PID'.padStart(7)} ${'PROCESS'.padEnd(15)} ${'LOCAL'.padEnd(21)} ${'REMOTE'.padEnd(21)} DETAIL`;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventDetail, formatEventLine, TRACE_HEADER } from './format.js';
-import type { TraceEvent } from './events.js';
+import { eventDetail, formatEventLine, TRACE_HEADER } from './event-line.js';
+import type { TraceEvent } from '../../analysis/trace/events.js';
 
 const base = { ts: Date.UTC(2026, 0, 2, 3, 4, 5, 67.8), family: 4 as const, local: { address: '10.0.0.1', port: 80 }, remote: { address: '10.0.0.2', port: 5555 }, pid: 42, process: 'a-very-long-process-name' };
 

@@ -3,8 +3,8 @@
  * (RFC 9293) and correct checksums, wrapped in any link type the reader supports. Used to make
  * the hand-built test fixtures and the benchmark's synthetic captures.
  */
-import { ipv4ToBytes, ipv6ToBytes } from '../../model/address.js';
-import { LinkType } from './types.js';
+import { ipv4ToBytes, ipv6ToBytes } from '../../src/model/address.js';
+import { LinkType } from '../../src/model/packet.js';
 
 export interface SegmentSpec {
   src: string;

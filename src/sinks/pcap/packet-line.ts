@@ -3,13 +3,13 @@
  * brackets; and the same as a JSON object for `--json`.
  */
 import { formatIpv6 } from '../../model/address.js';
-import type { DecodedTcp } from '../../sources/pcap/decode.js';
-import type { RawPacket } from '../../sources/pcap/types.js';
-import { isoTime } from './connection.js';
+import type { DecodedTcp } from '../../analysis/pcap/decode.js';
+import type { RawPacket } from '../../model/packet.js';
+import { isoTime } from '../../analysis/pcap/connection.js';
 import {
   A_DUPLICATE_ACK, A_FAST_RETRANSMISSION, A_KEEP_ALIVE, A_KEEP_ALIVE_ACK, A_LOST_PACKET, A_OUT_OF_ORDER, A_RETRANSMISSION,
   A_SPURIOUS_RETRANSMISSION, A_WINDOW_UPDATE, A_ZERO_WINDOW, A_ZERO_WINDOW_PROBE, A_ZERO_WINDOW_PROBE_ACK, A_ACK_LOST_PACKET,
-} from './seq-analysis.js';
+} from '../../analysis/pcap/seq-analysis.js';
 
 const VERDICTS: ReadonlyArray<[number, string]> = [
   [A_RETRANSMISSION, 'retransmission'],
@@ -55,7 +55,7 @@ function address(t: DecodedTcp, src: boolean): string {
   return formatIpv6(Buffer.from(src ? t.src6 : t.dst6, 'hex'));
 }
 
-function clock(p: RawPacket): string {
+function clock(p: RawPacket<Buffer>): string {
   const carry = Math.floor(p.tsNsec / 1e9);
   const nsec = p.tsNsec - carry * 1e9;
   const d = new Date((p.tsSec + carry) * 1000);
@@ -65,14 +65,14 @@ function clock(p: RawPacket): string {
   return `${hh}:${mm}:${ss}.${String(Math.floor(nsec / 1000)).padStart(6, '0')}`;
 }
 
-export function packetLine(p: RawPacket, t: DecodedTcp | null, flags: number): string {
+export function packetLine(p: RawPacket<Buffer>, t: DecodedTcp | null, flags: number): string {
   if (t === null) return `${clock(p)} non-TCP frame, length ${p.origLen}`;
   const tags = verdictNames(flags);
   const ackPart = (t.flags & 0x10) !== 0 ? `, ack ${t.ack}` : '';
   return `${clock(p)} ${t.family === 4 ? 'IP' : 'IP6'} ${address(t, true)}.${t.srcPort} > ${address(t, false)}.${t.dstPort}: Flags [${tcpFlagLetters(t.flags)}], seq ${t.seq}${t.seglen > 0 ? `:${(t.seq + t.seglen) >>> 0}` : ''}${ackPart}, win ${t.window}, length ${t.seglen}${tags.length > 0 ? ` [${tags.join(', ')}]` : ''}`;
 }
 
-export function packetJson(p: RawPacket, t: DecodedTcp | null, flags: number): Record<string, unknown> {
+export function packetJson(p: RawPacket<Buffer>, t: DecodedTcp | null, flags: number): Record<string, unknown> {
   const ts = isoTime(p.tsSec, p.tsNsec);
   if (t === null) return { type: 'packet', n: p.index, ts, length: p.origLen, tcp: false };
   return {

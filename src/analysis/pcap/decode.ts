@@ -4,7 +4,7 @@
  * with a sane header comes back as `false`, so the analyser skips it as Wireshark's TCP
  * sequence analysis does.
  */
-import { LinkType } from './types.js';
+import { LinkType } from '../../model/packet.js';
 
 export const TH_FIN = 0x01;
 export const TH_SYN = 0x02;

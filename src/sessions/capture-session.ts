@@ -4,16 +4,16 @@
  * duration, a packet count, a size, or on the caller's signal; always reports tcpdump's kernel
  * drop counters.
  */
-import { SourceError } from '../../errors.js';
-import type { Redactor, RedactionCounts } from '../../privacy/redact.js';
-import { decodeFrame, newDecodedTcp } from '../../sources/pcap/decode.js';
-import { FileRing } from '../../sources/pcap/file-ring.js';
-import { TcpdumpCapture } from '../../sources/pcap/tcpdump.js';
-import type { KernelStats, TcpdumpOptions } from '../../sources/pcap/tcpdump.js';
-import type { RawPacket } from '../../sources/pcap/types.js';
-import type { DecodedTcp } from '../../sources/pcap/decode.js';
-import { TcpAnalyzer } from './analyzer.js';
-import type { AnalysisSummary } from './report-types.js';
+import { SourceError } from '../errors.js';
+import type { Redactor, RedactionCounts } from '../privacy/redact.js';
+import { decodeFrame, newDecodedTcp } from '../analysis/pcap/decode.js';
+import { FileRing } from '../sinks/pcap/file-ring.js';
+import { TcpdumpCapture } from '../sources/packets.js';
+import type { KernelStats, TcpdumpOptions } from '../sources/packets.js';
+import type { RawPacket } from '../model/packet.js';
+import type { DecodedTcp } from '../analysis/pcap/decode.js';
+import { TcpAnalyzer } from '../analysis/pcap/analyzer.js';
+import type { AnalysisSummary } from '../analysis/pcap/report-types.js';
 
 export interface LiveCaptureOptions extends TcpdumpOptions {
   readonly durationMs?: number;
@@ -25,7 +25,7 @@ export interface LiveCaptureOptions extends TcpdumpOptions {
   readonly redactor: Redactor | null;
   readonly signal: AbortSignal;
   /** Called per packet after redaction and analysis. */
-  readonly onPacket?: (packet: RawPacket, tcp: DecodedTcp | null, flags: number) => void;
+  readonly onPacket?: (packet: RawPacket<Buffer>, tcp: DecodedTcp | null, flags: number) => void;
   /** Called once tcpdump listens. */
   readonly onStarted?: (pid: number | undefined) => void;
 }
@@ -56,7 +56,7 @@ export async function runLiveCapture(o: LiveCaptureOptions): Promise<LiveCapture
     void capture?.stop();
   };
 
-  const onPacket = (p: RawPacket): void => {
+  const onPacket = (p: RawPacket<Buffer>): void => {
     if (stoppedBy === 'size') return; // past the limit: tcpdump is stopping
     bytes += p.origLen;
     // Redact before anything is shown or written: only TCP payload bytes change, in place.

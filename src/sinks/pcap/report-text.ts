@@ -1,6 +1,6 @@
 /** Human-readable rendering of an analysis report (the CLI prints it; this only builds text). */
-import { humanNumber, renderTable } from '../../sinks/table.js';
-import type { AnalysisReport, ConnectionReport } from './report-types.js';
+import { humanNumber, renderTable } from '../table.js';
+import type { AnalysisReport, ConnectionReport } from '../../analysis/pcap/report-types.js';
 
 const ep = (e: { address: string; port: number }): string => (e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`);
 

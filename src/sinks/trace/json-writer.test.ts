@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsonLineWriter } from './json-writer.js';
 import { traceEventJson } from './json.js';
-import type { TraceEvent } from './events.js';
+import type { TraceEvent } from '../../analysis/trace/events.js';
 
 function written(events: TraceEvent[], capacity?: number): string {
   const chunks: Buffer[] = [];

@@ -2,18 +2,18 @@
  * Analyse a capture file end to end: stream it through the reader into the analyser. A damaged
  * file still yields the report of everything before the damage, with `error` saying where.
  */
-import { MalformedInputError } from '../../errors.js';
-import { readPcapFile } from '../../sources/pcap/reader.js';
-import { linkTypeName } from '../../sources/pcap/types.js';
-import type { PcapFileInfo } from '../../sources/pcap/types.js';
-import { TcpAnalyzer } from './analyzer.js';
-import type { AnalyzerOptions } from './analyzer.js';
-import type { AnalysisReport } from './report-types.js';
+import { MalformedInputError } from '../errors.js';
+import { readPcapFile } from '../sources/packets.js';
+import { linkTypeName } from '../model/packet.js';
+import type { PcapFileInfo } from '../model/packet.js';
+import { TcpAnalyzer } from '../analysis/pcap/analyzer.js';
+import type { AnalyzerOptions } from '../analysis/pcap/analyzer.js';
+import type { AnalysisReport } from '../analysis/pcap/report-types.js';
 import {
   A_ANY_RETRANSMISSION, A_DUPLICATE_ACK, A_FAST_RETRANSMISSION, A_KEEP_ALIVE, A_LOST_PACKET, A_OUT_OF_ORDER,
   A_SPURIOUS_RETRANSMISSION, A_ZERO_WINDOW, A_KEEP_ALIVE_ACK, A_WINDOW_UPDATE, A_ZERO_WINDOW_PROBE, A_ZERO_WINDOW_PROBE_ACK,
   A_ACK_LOST_PACKET,
-} from './seq-analysis.js';
+} from '../analysis/pcap/seq-analysis.js';
 
 /** Wireshark's display-filter names (tcp.analysis.NAME) for the verdicts `--frames` lists. */
 const FRAME_VERDICTS: ReadonlyArray<[string, number]> = [

@@ -4,21 +4,19 @@
  * --count or a signal, and always removes what it set up in the kernel. Output goes through
  * the `write` callback (the CLI owns stdout).
  */
-import type { RawEventSource, SourceSummary } from '../../sources/tracefs/source.js';
-import { abortableSleep } from '../../platform/abortable-sleep.js';
-import type { RawTcpEvent } from '../../sources/tracefs/raw-event.js';
-import type { TcpSocket } from '../../model/socket.js';
-import type { TraceEvent, TraceEventType, TraceMode } from './events.js';
-import { MODE_EVENTS } from './events.js';
-import type { TraceFilters, TracepointName } from './filters.js';
-import { MODE_TRACEPOINTS, hasUserFilters, kernelFilter, matchesFilters, socketMatchesFilters, userSpaceFilters } from './filters.js';
-import { TRACE_HEADER, formatEventLine } from './format.js';
-import { JsonLineWriter } from './json-writer.js';
-import type { ProcessLookup } from './tracker.js';
-import { TraceTracker } from './tracker.js';
-import { RetransAggregator, buildStateStats } from './stats.js';
-import type { RetransReport, StateStatsReport } from './stats.js';
-import { formatRetransReport, formatStateStats } from './report-format.js';
+import type { EventSourceSummary, TraceIo } from '../sources/source.js';
+import { abortableSleep } from '../platform/abortable-sleep.js';
+import type { RawTcpEvent } from '../model/kernel-event.js';
+import type { TraceEvent, TraceEventType, TraceMode } from '../analysis/trace/events.js';
+import { MODE_EVENTS } from '../analysis/trace/events.js';
+import type { TraceFilters } from '../analysis/trace/filters.js';
+import { MODE_TRACEPOINTS, hasUserFilters, kernelFilter, matchesFilters, socketMatchesFilters, userSpaceFilters } from '../analysis/trace/filters.js';
+import { TRACE_HEADER, formatEventLine } from '../sinks/trace/event-line.js';
+import { JsonLineWriter } from '../sinks/trace/json-writer.js';
+import { TraceTracker } from '../analysis/trace/tracker.js';
+import { RetransAggregator, buildStateStats } from '../analysis/trace/stats.js';
+import type { RetransReport, StateStatsReport } from '../analysis/trace/stats.js';
+import { formatRetransReport, formatStateStats } from '../sinks/trace/report-text.js';
 
 export interface TraceRunOptions {
   readonly mode: TraceMode;
@@ -44,15 +42,7 @@ export interface TraceRunSummary {
   readonly printed: number;
   readonly rawEvents: number;
   readonly lost: number;
-  readonly source: SourceSummary;
-}
-
-/** I/O the runner needs besides the source, injectable for tests. */
-export interface TraceIo {
-  readonly openSource: (tracepoints: ReadonlyArray<{ name: TracepointName; filter: string | null }>, detail: boolean) => Promise<RawEventSource>;
-  readonly processes: ProcessLookup;
-  readonly socketTable: () => TcpSocket[];
-  readonly counters: () => Record<string, number>;
+  readonly source: EventSourceSummary;
 }
 
 export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<TraceRunSummary> {
@@ -121,7 +111,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   };
 
   const deadlineNs = options.durationMs === null ? Infinity : startNs + options.durationMs * 1e6;
-  let summary: SourceSummary;
+  let summary: EventSourceSummary;
   try {
     while (!pipeline.counts.stopped && !options.signal.aborted) {
       handle((v) => source.poll(v));

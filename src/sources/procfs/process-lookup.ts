@@ -9,9 +9,24 @@
  *   100 ms per scan with 20k TIME_WAIT sockets around.
  */
 import { readFileSync } from 'node:fs';
-import type { AddressFamily } from '../../model/socket.js';
-import type { Owner, ProcessLookup } from '../../analysis/trace/tracker.js';
-import { readSocketTable } from '../index.js';
+import type { AddressFamily, TcpSocket } from '../../model/socket.js';
+import type { Owner, ProcessLookup } from '../../model/process.js';
+
+/** The kernel's record of tasks it traced, for those that exited before we looked. */
+export interface SavedTasks {
+  /** pid -> comm (tracefs saved_cmdlines). */
+  readonly comm: ReadonlyMap<number, string>;
+  /** tid -> tgid (tracefs saved_tgids, with options/record-tgid). */
+  readonly tgid: ReadonlyMap<number, number>;
+}
+
+export interface ProcProcessLookupOptions {
+  readonly procRoot?: string;
+  /** The LISTEN sockets with their owners (the registry passes a filtered sock_diag dump). */
+  readonly listListeners: () => readonly TcpSocket[];
+  /** The tracer's saved task tables, when a tracer keeps them. */
+  readonly savedTasks?: () => SavedTasks;
+}
 
 const RESCAN_INTERVAL_MS = 1000;
 const CACHE_LIMIT = 65536;
@@ -21,10 +36,13 @@ export class ProcProcessLookup implements ProcessLookup {
   private readonly listeners = new Map<number, Owner | null>();
   private lastScanMs = -Infinity;
 
-  /** tracefs' own pid -> comm / tgid tables, for tasks that exited before we looked. */
-  private saved: { readonly atMs: number; readonly comm: Map<number, string>; readonly tgid: Map<number, number> } | null = null;
+  /** The tracer's pid -> comm / tgid tables, for tasks that exited before we looked. */
+  private saved: { readonly atMs: number; readonly tasks: SavedTasks } | null = null;
+  private readonly procRoot: string;
 
-  constructor(private readonly procRoot = '/proc', private readonly tracefsRoot: string | null = null) {}
+  constructor(private readonly options: ProcProcessLookupOptions) {
+    this.procRoot = options.procRoot ?? '/proc';
+  }
 
   byTid(tid: number): Owner | null {
     const cached = this.tids.get(tid);
@@ -53,8 +71,7 @@ export class ProcProcessLookup implements ProcessLookup {
 
   private scanListeners(): void {
     this.lastScanMs = Date.now();
-    const { sockets } = readSocketTable({ states: ['LISTEN'], withInfo: false, withProcesses: true });
-    for (const sock of sockets) {
+    for (const sock of this.options.listListeners()) {
       const port = sock.local.port;
       if (sock.pid !== null && sock.process !== null) this.listeners.set(port, { pid: sock.pid, process: sock.process });
       else if (!this.listeners.has(port)) this.listeners.set(port, null);
@@ -82,30 +99,13 @@ export class ProcProcessLookup implements ProcessLookup {
    * (saved_tgids) of tasks it traced: how ftrace names short-lived tasks after they exit.
    */
   private fromSavedTables(tid: number): Owner | null {
-    if (this.tracefsRoot === null) return null;
+    if (this.options.savedTasks === undefined) return null;
     if (this.saved === null || Date.now() - this.saved.atMs > 500) {
-      this.saved = { atMs: Date.now(), comm: readPairs(`${this.tracefsRoot}/saved_cmdlines`, (v) => v), tgid: readPairs(`${this.tracefsRoot}/saved_tgids`, Number) };
+      this.saved = { atMs: Date.now(), tasks: this.options.savedTasks() };
     }
-    const tgid = this.saved.tgid.get(tid) ?? tid;
-    const comm = this.saved.comm.get(tgid) ?? this.saved.comm.get(tid);
-    return comm === undefined ? null : { pid: tgid, process: comm };
+    const { comm, tgid } = this.saved.tasks;
+    const pid = tgid.get(tid) ?? tid;
+    const name = comm.get(pid) ?? comm.get(tid);
+    return name === undefined ? null : { pid, process: name };
   }
-}
-
-/** "PID VALUE" lines (saved_cmdlines, saved_tgids) as a map; unreadable means empty. */
-function readPairs<T>(path: string, parse: (text: string) => T): Map<number, T> {
-  const map = new Map<number, T>();
-  let text = '';
-  try {
-    text = readFileSync(path, 'latin1');
-  } catch {
-    return map;
-  }
-  for (const line of text.split('\n')) {
-    const space = line.indexOf(' ');
-    if (space <= 0) continue;
-    const pid = Number(line.slice(0, space));
-    if (Number.isInteger(pid) && pid > 0) map.set(pid, parse(line.slice(space + 1).trim()));
-  }
-  return map;
 }

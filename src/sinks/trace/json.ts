@@ -6,7 +6,7 @@
  * come from outside and are escaped (and cached: a burst has few distinct ones).
  */
 import type { Endpoint } from '../../model/socket.js';
-import type { TraceEvent } from './events.js';
+import type { TraceEvent } from '../../analysis/trace/events.js';
 
 const quoted = new Map<string, string>();
 function str(text: string | null): string {

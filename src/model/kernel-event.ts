@@ -3,7 +3,10 @@
  * decoded but not interpreted. Both the tracefs reader and the eBPF (bpftrace) reader produce
  * these, so src/analysis/trace/ does not care which one ran.
  */
-import type { AddressFamily } from '../../model/socket.js';
+import type { AddressFamily } from './socket.js';
+
+/** The kernel TCP tracepoints tcpdiag reads (include/trace/events/sock.h and tcp.h). */
+export type TracepointName = 'inet_sock_set_state' | 'tcp_retransmit_skb' | 'tcp_retransmit_synack' | 'tcp_send_reset' | 'tcp_receive_reset';
 
 export type RawEventKind = 'state' | 'retransmit' | 'retransmit-synack' | 'send-reset' | 'receive-reset' | 'lost';
 

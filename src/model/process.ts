@@ -1,0 +1,22 @@
+/**
+ * Who owns a socket or ran an event: a process id and its name. The lookup is what the trace
+ * tracker asks while it attributes events; the registry builds it over /proc
+ * (sources/procfs/process-lookup.ts) and unit tests fake it.
+ */
+import type { AddressFamily } from './socket.js';
+
+export interface Owner {
+  readonly pid: number;
+  readonly process: string;
+}
+
+export interface ProcessLookup {
+  /** The process a thread id belongs to (a tracepoint's common_pid is a thread id). */
+  byTid(tid: number): Owner | null;
+  /** The owner of the socket listening on this port. */
+  listenerOwner(family: AddressFamily, port: number): Owner | null;
+  /** A listener seen being created in process context: remember its owner. */
+  noteListener(family: AddressFamily, port: number, owner: Owner): void;
+  /** Learn the listeners that exist now (called once tracing is on), before a burst needs them. */
+  prime?(): void;
+}
