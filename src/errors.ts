@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   TCPDIAG_BENCH_WORKER: 'a load-generator worker thread failed',
   TCPDIAG_EVENTS_LOST: 'the kernel dropped events before they were read',
   TCPDIAG_TICK_LATE: 'a periodic collection ran later than its schedule',
+  TCPDIAG_STOPPED: 'work was started in a lifetime (scope) that had already ended; it was undone',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -123,6 +124,17 @@ export class MalformedInputError extends TcpdiagError {
 export class TimeoutError extends TcpdiagError {
   constructor(message: string, hint?: string) {
     super('TCPDIAG_TIMEOUT', message, hint === undefined ? {} : { hint });
+  }
+}
+
+/**
+ * Something was started in a scope that had already begun closing (a signal or a stop arrived
+ * meanwhile): what it registered has been undone at once. Exit code 130 is not implied: the
+ * caller that closed the scope decides the exit code.
+ */
+export class StoppedError extends TcpdiagError {
+  constructor(scope: string, what: string) {
+    super('TCPDIAG_STOPPED', `${what} started after ${scope} was closed; it has been undone`);
   }
 }
 

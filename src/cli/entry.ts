@@ -7,17 +7,12 @@ import { CommanderError } from 'commander';
 import type { CommandEntry } from './commands/index.js';
 import { parseCli } from './program.js';
 import { formatError } from './run.js';
-import { runCleanups } from '../platform/shutdown.js';
+import { installProcessHandlers, isLeaving, leave } from './lifetime.js';
 
 export async function runMain(argv: readonly string[], commands: readonly CommandEntry[]): Promise<void> {
+  installProcessHandlers();
   // Writing into a closed pipe (`tcpdiag conns | head`) is not an error worth a stack trace.
   // Cleanups (tracefs instances, nft tables) still run before exiting.
-  let leaving = false;
-  const leave = (code: number): void => {
-    if (leaving) return;
-    leaving = true;
-    void runCleanups().finally(() => process.exit(code));
-  };
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
     leave(0);
@@ -31,7 +26,7 @@ export async function runMain(argv: readonly string[], commands: readonly Comman
   // A bug that escapes every catch still removes what tcpdiag installed in the kernel (tracefs
   // instances, nft tables, capture children) before the process dies. Reported once.
   const crash = (error: unknown): void => {
-    if (leaving) return;
+    if (isLeaving()) return;
     process.stderr.write(formatError(error));
     leave(70);
   };

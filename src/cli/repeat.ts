@@ -2,7 +2,7 @@
  * The refresh loop of `conns --watch` and `stats --interval`: run a tick every intervalMs until
  * Ctrl-C/SIGTERM (a graceful stop: the command returns and exits 0) or `count` ticks.
  */
-import { onSignal } from '../platform/shutdown.js';
+import { stopOnSignal } from './lifetime.js';
 import { abortableSleep } from '../platform/abortable-sleep.js';
 
 export interface RepeatOptions {
@@ -14,8 +14,7 @@ export interface RepeatOptions {
 }
 
 export async function repeatUntilStopped(options: RepeatOptions, tick: () => void): Promise<void> {
-  const stop = new AbortController();
-  const release = onSignal(() => stop.abort());
+  const stop = stopOnSignal();
   const sleep = (): Promise<void> => abortableSleep(options.intervalMs, stop.signal);
   try {
     for (let n = 0; !stop.signal.aborted && (options.count === undefined || n < options.count); n++) {
@@ -25,7 +24,7 @@ export async function repeatUntilStopped(options: RepeatOptions, tick: () => voi
       if (options.immediate) await sleep();
     }
   } finally {
-    release();
+    stop.release();
   }
 }
 

@@ -4,7 +4,7 @@
  * only with TCPDIAG_DEBUG=1.
  */
 import { TcpdiagError } from '../errors.js';
-import { runCleanups } from '../platform/shutdown.js';
+import { openCommandScope } from './lifetime.js';
 
 export function formatError(error: unknown): string {
   if (error instanceof TcpdiagError) {
@@ -21,19 +21,21 @@ export function exitCodeFor(error: unknown): number {
 }
 
 /**
- * Wrap a command action: run it, run registered cleanups, and map failures to exit codes.
- * The action returns its exit code (0 when omitted).
+ * Wrap a command action: open its scope (commandScope()), run it, close the scope (every
+ * cleanup it registered runs), and map failures to exit codes. The action returns its exit
+ * code (0 when omitted).
  */
 export function action<Args extends unknown[]>(fn: (...args: Args) => Promise<number | void>): (...args: Args) => Promise<void> {
   return async (...args: Args) => {
     let code = 0;
+    const scope = openCommandScope('command');
     try {
       code = (await fn(...args)) ?? 0;
     } catch (error: unknown) {
       process.stderr.write(formatError(error));
       code = exitCodeFor(error);
     }
-    await runCleanups();
+    await scope.close();
     process.exitCode = code;
   };
 }

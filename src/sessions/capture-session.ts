@@ -14,6 +14,7 @@ import type { RawPacket } from '../model/packet.js';
 import type { DecodedTcp } from '../analysis/pcap/decode.js';
 import { TcpAnalyzer } from '../analysis/pcap/analyzer.js';
 import type { AnalysisSummary } from '../analysis/pcap/report-types.js';
+import type { Scope } from '../platform/scope.js';
 
 export interface LiveCaptureOptions extends TcpdumpOptions {
   readonly durationMs?: number;
@@ -24,6 +25,8 @@ export interface LiveCaptureOptions extends TcpdumpOptions {
   readonly ringFileBytes: number;
   readonly redactor: Redactor | null;
   readonly signal: AbortSignal;
+  /** The capture runs in a child scope of this one (tcpdump, the duration timer). */
+  readonly scope: Scope;
   /** Called per packet after redaction and analysis. */
   readonly onPacket?: (packet: RawPacket<Buffer>, tcp: DecodedTcp | null, flags: number) => void;
   /** Called once tcpdump listens. */
@@ -68,13 +71,14 @@ export async function runLiveCapture(o: LiveCaptureOptions): Promise<LiveCapture
     if (o.maxBytes !== undefined && (ring?.bytesWritten ?? bytes) >= o.maxBytes) stop('size');
   };
 
-  capture = await TcpdumpCapture.start(o, onPacket);
-  o.onStarted?.(capture.pid);
-  const timer = o.durationMs === undefined ? null : setTimeout(() => stop('duration'), o.durationMs);
+  const scope = o.scope.child('capture');
   const onAbort = (): void => stop('signal');
-  if (o.signal.aborted) onAbort();
-  o.signal.addEventListener('abort', onAbort, { once: true });
   try {
+    capture = await TcpdumpCapture.start(o, onPacket, scope);
+    o.onStarted?.(capture.pid);
+    if (o.durationMs !== undefined) scope.timeout(() => stop('duration'), o.durationMs);
+    if (o.signal.aborted) onAbort();
+    o.signal.addEventListener('abort', onAbort, { once: true });
     const { stats, error } = await capture.done;
     if (error !== null) throw error instanceof Error ? error : new SourceError('tcpdump', 'the capture stream failed');
     const report = analyzer.finish({ file: null, format: 'pcap', linkTypes: [] });
@@ -90,8 +94,8 @@ export async function runLiveCapture(o: LiveCaptureOptions): Promise<LiveCapture
       summary: report.summary,
     };
   } finally {
-    if (timer !== null) clearTimeout(timer);
     o.signal.removeEventListener('abort', onAbort);
+    await scope.close();
     ring?.close();
   }
 }

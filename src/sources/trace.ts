@@ -12,12 +12,15 @@ import { ProcProcessLookup } from './procfs/process-lookup.js';
 import { parseEventFormat, symbolicNames } from './tracefs/format.js';
 import { TracefsTcpSource } from './tracefs/source.js';
 import { TCP_TRACEPOINTS } from './tracefs/tcp-events.js';
+import type { Scope } from '../platform/scope.js';
 
 export { ensureTracefs } from './tracefs/mount.js';
 
 export interface TraceIoOptions {
   readonly root: string;
   readonly bufferKb: number;
+  /** Owns the event sources opened (tracefs instances, bpftrace children). */
+  readonly scope: Scope;
 }
 
 export function createTraceIo(options: TraceIoOptions): TraceIo {
@@ -27,11 +30,12 @@ export function createTraceIo(options: TraceIoOptions): TraceIo {
         const { BpftraceSource } = await import('./ebpf/bpftrace.js');
         const { setResetReasonNames } = await import('./ebpf/parse.js');
         setResetReasonNames(resetReasonNames(options.root));
-        return BpftraceSource.open({ probes: tracepoints });
+        return BpftraceSource.open({ probes: tracepoints, scope: options.scope });
       }
       return TracefsTcpSource.open({
         root: options.root,
         bufferKb: options.bufferKb,
+        scope: options.scope,
         tracepoints: tracepoints.map(({ name, filter }) => {
           const spec = TCP_TRACEPOINTS.find((t) => t.event === name);
           if (spec === undefined) throw new Error(`unknown tracepoint ${name}`);

@@ -1,14 +1,14 @@
 /**
  * `tcpdiag fault`: install packet loss or SYN-ACK drops with nftables for a while, and always
  * take them away again: at the end of the duration, on Ctrl-C / SIGTERM / SIGHUP, and on
- * errors (the table is registered with onShutdown before it exists). Each run owns one table,
+ * errors (the table's removal is a cleanup of the caller's scope, registered before it exists). Each run owns one table,
  * `inet tcpdiag_fault_<pid>`, so `fault list` / `fault clear` see only what tcpdiag installed
  * and can tell a stale table (its process gone, e.g. after SIGKILL) from a running one.
  */
 import { spawnSync } from 'node:child_process';
 import { PrivilegeError } from '../../errors.js';
 import { isRoot } from '../../platform/capabilities.js';
-import { onShutdown } from '../../platform/shutdown.js';
+import type { Scope } from '../../platform/scope.js';
 import { applyRuleset, deleteTable, describeTable, listFaultTables, nftPath } from './nft.js';
 import { FAULT_TABLE_FAMILY, faultRuleset, faultTableName, pidOfFaultTable, validateFaultSpec } from './ruleset.js';
 import type { FaultSpec } from './ruleset.js';
@@ -17,6 +17,8 @@ export interface FaultRunOptions extends FaultSpec {
   /** null: until the signal aborts. */
   readonly durationMs: number | null;
   readonly signal: AbortSignal;
+  /** Owns the table: closing it (a signal, an error, process exit) deletes the table. */
+  readonly scope: Scope;
 }
 
 export interface FaultInstalled {
@@ -58,18 +60,17 @@ export async function runFault(options: FaultRunOptions, onInstalled: (installed
   const table = faultTableName(process.pid);
   const ruleset = faultRuleset(table, spec);
   let removed = false;
-  // Registered first: a signal or error between here and the end removes the table.
-  const unregister = onShutdown(`nft table ${table}`, async () => {
+  const nft = nftPath();
+  // Registered first: a signal or error between here and the end removes the table. The sync
+  // variant is the scope's closeSync() (an 'exit' listener cannot wait), hence spawnSync.
+  const unregister = options.scope.defer(`nft table ${table}`, async () => {
     removed = await deleteTable(table);
+  }, {
+    sync: () => {
+      if (!removed) spawnSync(nft, ['delete', 'table', FAULT_TABLE_FAMILY, table], { stdio: 'ignore' });
+    },
   });
   const started = Date.now();
-  // Last resort for a crash (an uncaught exception still emits 'exit'): 'exit' handlers must be
-  // synchronous, hence spawnSync. Normal paths delete the table first and this does nothing.
-  const nft = nftPath();
-  const onExit = (): void => {
-    if (!removed) spawnSync(nft, ['delete', 'table', FAULT_TABLE_FAMILY, table], { stdio: 'ignore' });
-  };
-  process.once('exit', onExit);
   try {
     await applyRuleset(ruleset);
     const { rules } = await describeTable(table);
@@ -81,7 +82,6 @@ export async function runFault(options: FaultRunOptions, onInstalled: (installed
   } finally {
     if (!removed) removed = await deleteTable(table).catch(() => false);
     unregister();
-    process.off('exit', onExit);
   }
 }
 

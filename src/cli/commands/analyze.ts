@@ -3,7 +3,7 @@ import { MalformedInputError } from '../../errors.js';
 import { action, out } from '../run.js';
 import { loadConfig, printJson } from '../context.js';
 import { parsePositiveInt } from '../options.js';
-import { onSignal } from '../../platform/shutdown.js';
+import { stopOnSignal } from '../lifetime.js';
 
 interface AnalyzeFlags {
   json?: boolean;
@@ -53,8 +53,7 @@ topTalkers, failedHandshakes, findings: [{id, severity, title, evidence}], error
       action(async (file: string, flags: AnalyzeFlags, command: Command) => {
         loadConfig(command);
         const { analyzeCaptureFile } = await import('../../sessions/capture-file.js');
-        const controller = new AbortController();
-        const release = onSignal(() => controller.abort());
+        const controller = stopOnSignal();
         let report;
         try {
           report = analyzeCaptureFile(file, {
@@ -64,7 +63,7 @@ topTalkers, failedHandshakes, findings: [{id, severity, title, evidence}], error
             frames: flags.frames === true,
           });
         } finally {
-          release();
+          controller.release();
         }
         if (flags.json === true) printJson(report, flags.pretty === true);
         else {

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { action, out } from '../run.js';
+import { stopOnSignal } from '../lifetime.js';
 import { printJson } from '../context.js';
 import { collect, parseDurationMs, parsePositiveInt, parsePositiveNumber, parseSizeBytes } from '../options.js';
 
@@ -160,12 +161,10 @@ requests = successes + all errors. Retransmissions come from each socket's tcp_i
     .action(action(async (targetText: string, flags: BenchFlags) => {
       const { runBench } = await import('../../assist/bench/run.js');
       const { renderReportText } = await import('../../assist/bench/report.js');
-      const { onSignal } = await import('../../platform/shutdown.js');
       if (flags.payload !== undefined && flags.payloadHex !== undefined) {
         throw new UsageError('give --payload or --payload-hex, not both');
       }
-      const controller = new AbortController();
-      const release = onSignal(() => controller.abort());
+      const controller = stopOnSignal();
       const showProgress = flags.progress && process.stderr.isTTY === true;
       let drew = false;
       try {
@@ -203,7 +202,7 @@ requests = successes + all errors. Retransmissions come from each socket's tcp_i
         else out(renderReportText(report));
         return regressed ? 3 : 0;
       } finally {
-        release();
+        controller.release();
       }
     }));
 }

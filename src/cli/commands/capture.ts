@@ -4,7 +4,7 @@ import { UsageError } from '../../errors.js';
 import { action, out, warn } from '../run.js';
 import { loadConfig, printJsonLine } from '../context.js';
 import { parseDurationMs, parsePositiveInt, parseSizeBytes } from '../options.js';
-import { onSignal } from '../../platform/shutdown.js';
+import { commandScope, stopOnSignal } from '../lifetime.js';
 
 interface CaptureFlags {
   interface?: string;
@@ -79,8 +79,7 @@ files, stoppedBy, summary, redactions} at the end.`,
         const redactor = redact
           ? new (await import('../../privacy/redact.js')).Redactor({ kinds: config.privacy.kinds, patterns: config.privacy.patterns, maskChar: config.privacy.mask_char })
           : null;
-        const controller = new AbortController();
-        const release = onSignal(() => controller.abort());
+        const controller = stopOnSignal();
         const json = flags.json === true;
         const quiet = flags.quiet === true;
         try {
@@ -97,6 +96,7 @@ files, stoppedBy, summary, redactions} at the end.`,
             ringFileBytes: flags.ringSize ?? config.capture.ring_file_mb * 1024 * 1024,
             redactor,
             signal: controller.signal,
+            scope: commandScope(),
             onStarted: (pid) => {
               process.stderr.write(`tcpdiag: capturing on ${flags.interface ?? config.capture.interface} (tcpdump pid ${pid ?? '?'})${redact ? ', payloads redacted' : ''}; Ctrl-C stops\n`);
             },
@@ -117,7 +117,7 @@ files, stoppedBy, summary, redactions} at the end.`,
           }
           if ((k.droppedByKernel ?? 0) > 0) warn(`the kernel dropped ${k.droppedByKernel} packets: capture less (a narrower filter, a smaller --snaplen)`);
         } finally {
-          release();
+          controller.release();
         }
         return 0;
       }),

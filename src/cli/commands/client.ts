@@ -6,7 +6,7 @@ import { loadConfig, printJsonLine } from '../context.js';
 import { InvalidArgumentError } from 'commander';
 import { parseDurationMs, parsePositiveInt } from '../options.js';
 import { FileUnreadableError, UsageError } from '../../errors.js';
-import { onSignal } from '../../platform/shutdown.js';
+import { stopOnSignal } from '../lifetime.js';
 
 interface ClientFlags {
   text?: string;
@@ -99,8 +99,7 @@ Examples:
         }
         const { runClient } = await import('../../assist/client/client.js');
         const { renderClientEvent, renderClientSummary, clientEventJson } = await import('../../assist/client/render.js');
-        const controller = new AbortController();
-        const stopSignals = onSignal(() => controller.abort());
+        const controller = stopOnSignal();
         try {
           const summary = await runClient(
             {
@@ -126,7 +125,7 @@ Examples:
           else out(renderClientSummary(summary) + '\n');
           return summary.closedBy === 'reset' ? 1 : 0;
         } finally {
-          stopSignals();
+          controller.release();
           if (payload === null) process.stdin.destroy();
         }
       }),

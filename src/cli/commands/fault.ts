@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { action, out } from '../run.js';
 import { loadConfig, printJson, printJsonLine } from '../context.js';
 import { parseDurationMs, parsePort, parsePositiveInt } from '../options.js';
-import { onSignal } from '../../platform/shutdown.js';
+import { commandScope, stopOnSignal } from '../lifetime.js';
 
 interface InjectFlags {
   port: number;
@@ -53,11 +53,10 @@ Examples:
         const { runFault } = await import('../../assist/fault/fault.js');
         const { UsageError } = await import('../../errors.js');
         if (kind === 'loss' && flags.percent === undefined) throw new UsageError('fault loss needs --percent N (1-100)', 'e.g. tcpdiag fault loss --port 8080 --percent 5 --duration 60s');
-        const controller = new AbortController();
-        const stopSignals = onSignal(() => controller.abort());
+        const controller = stopOnSignal();
         try {
           const result = await runFault(
-            { kind, port: flags.port, percent: flags.percent ?? 100, durationMs: flags.duration ?? null, signal: controller.signal },
+            { kind, port: flags.port, percent: flags.percent ?? 100, durationMs: flags.duration ?? null, signal: controller.signal, scope: commandScope() },
             (installed) => {
               if (flags.json) {
                 printJsonLine({ type: 'installed', kind, port: flags.port, percent: flags.percent ?? 100, table: `${installed.family} ${installed.table}`, rules: installed.rules, durationMs: flags.duration ?? null });
@@ -71,7 +70,7 @@ Examples:
           if (flags.json) printJsonLine({ type: 'removed', ...result });
           else out(`removed nft table inet ${result.table} after ${(result.ranMs / 1000).toFixed(1)} s (${result.endedBy}): ${result.droppedPackets} packets dropped\n`);
         } finally {
-          stopSignals();
+          controller.release();
         }
       }),
     );

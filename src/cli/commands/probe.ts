@@ -5,7 +5,7 @@ import { action, out } from '../run.js';
 import { loadConfig, printJson } from '../context.js';
 import { parseDurationMs, parsePositiveInt } from '../options.js';
 import { FileUnreadableError } from '../../errors.js';
-import { onSignal } from '../../platform/shutdown.js';
+import { stopOnSignal } from '../lifetime.js';
 
 interface ProbeFlags {
   count: number;
@@ -67,8 +67,7 @@ Examples:
             throw new FileUnreadableError(flags.ca, error);
           }
         }
-        const controller = new AbortController();
-        const stopSignals = onSignal(() => controller.abort());
+        const controller = stopOnSignal();
         try {
           const report = await runProbe(
             {
@@ -94,7 +93,7 @@ Examples:
           else if (flags.count > 1) out(renderSummary(report) + '\n');
           return report.summary.failed === 0 && report.summary.attempts > 0 ? 0 : 1;
         } finally {
-          stopSignals();
+          controller.release();
         }
       }),
     );

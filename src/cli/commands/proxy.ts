@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { action, out } from '../run.js';
 import { loadConfig, printJsonLine } from '../context.js';
 import { collect, parseDurationMs } from '../options.js';
-import { onSignal } from '../../platform/shutdown.js';
+import { stopOnSignal } from '../lifetime.js';
 
 interface ProxyFlags {
   listen: string;
@@ -108,8 +108,7 @@ Examples:
             out(`toxics: ${toxics.list().length === 0 ? 'none' : toxics.list().map(describeToxic).join('; ')}\n`);
           }
 
-          const controller = new AbortController();
-          const stopSignals = onSignal(() => controller.abort());
+          const controller = stopOnSignal();
           let lines: ReturnType<typeof createInterface> | null = null;
           if (flags.stdin) {
             lines = createInterface({ input: process.stdin, terminal: false });
@@ -122,7 +121,7 @@ Examples:
           }
           // The proxy's sockets keep the process alive; wait for Ctrl-C / SIGTERM.
           await new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
-          stopSignals();
+          controller.release();
           lines?.close();
           process.stdin.destroy();
           const s = proxy.stats();

@@ -5,7 +5,7 @@ import { loadConfig, printJsonLine } from '../context.js';
 import { collect, parseNonNegativeInt, parsePositiveInt, parseSizeBytes } from '../options.js';
 import { parseMillis } from './client.js';
 import { UsageError } from '../../errors.js';
-import { onSignal } from '../../platform/shutdown.js';
+import { stopOnSignal } from '../lifetime.js';
 
 interface ServerFlags {
   host: string;
@@ -66,8 +66,7 @@ Examples:
         const { parseReplyRule } = await import('../../assist/server/reply-rules.js');
         const { renderServerEvent, serverEventJson, listeningLine } = await import('../../assist/server/render.js');
         const replies = (flags.reply ?? []).map(parseReplyRule);
-        const controller = new AbortController();
-        const stopSignals = onSignal(() => controller.abort());
+        const controller = stopOnSignal();
         try {
           const summary = await runServer(
             {
@@ -97,7 +96,7 @@ Examples:
           if (flags.json) printJsonLine({ type: 'summary', ...summary });
           else out(`stopped: ${summary.connections} connections, in ${summary.bytesIn} B, out ${summary.bytesOut} B\n`);
         } finally {
-          stopSignals();
+          controller.release();
         }
       }),
     );

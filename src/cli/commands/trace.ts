@@ -7,6 +7,7 @@ import { Argument } from 'commander';
 import { getPriority, setPriority } from 'node:os';
 import { UsageError } from '../../errors.js';
 import { action, out } from '../run.js';
+import { commandScope, stopOnSignal } from '../lifetime.js';
 import { loadConfig } from '../context.js';
 import { collect, parseDurationMs, parseNonNegativeInt, parsePort, parsePositiveInt, parsePositiveNumber } from '../options.js';
 
@@ -98,7 +99,6 @@ Examples:
         };
         const { createTraceIo, ensureTracefs } = await import('../../sources/trace.js');
         const { runTrace } = await import('../../sessions/trace-session.js');
-        const { onSignal } = await import('../../platform/shutdown.js');
         const location = ensureTracefs('tcpdiag trace');
         // Tracing must not slow what it observes: at nice 10 the workload keeps the CPU when both
         // want it, and the per-CPU buffers (16 MiB: ~190k events) absorb the burst until we run.
@@ -108,8 +108,7 @@ Examples:
           // not allowed to lower our priority: trace at the inherited one
         }
         if (location.note !== null) process.stderr.write(`tcpdiag: ${location.note}\n`);
-        const controller = new AbortController();
-        const release = onSignal(() => controller.abort());
+        const controller = stopOnSignal();
         try {
           await runTrace(
             {
@@ -131,10 +130,10 @@ Examples:
               },
               note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),
             },
-            createTraceIo({ root: location.root, bufferKb: config.trace.buffer_kb }),
+            createTraceIo({ root: location.root, bufferKb: config.trace.buffer_kb, scope: commandScope() }),
           );
         } finally {
-          release();
+          controller.release();
         }
         return 0;
       }),

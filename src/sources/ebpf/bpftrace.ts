@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { KernelFeatureError, SourceError, ToolMissingError } from '../../errors.js';
 import { findExecutable, hasKernelBtf } from '../../platform/capabilities.js';
-import { onShutdown } from '../../platform/shutdown.js';
+import type { Scope } from '../../platform/scope.js';
 import type { RawTcpEvent } from '../../model/kernel-event.js';
 import { lostEvent } from '../../model/kernel-event.js';
 import type { EventSourceSummary, EventVisitor, TcpEventSource } from '../source.js';
@@ -26,6 +26,8 @@ import { parseBpftraceLine } from './parse.js';
 export interface BpftraceSourceOptions {
   readonly probes: readonly BpftraceProbe[];
   readonly startTimeoutMs?: number;
+  /** Owns the bpftrace child: closing it stops bpftrace and waits for it to exit. */
+  readonly scope: Scope;
 }
 
 export class BpftraceSource implements TcpEventSource {
@@ -35,24 +37,25 @@ export class BpftraceSource implements TcpEventSource {
   private stderr = '';
   private exited = false;
   private stopped = false;
-  private readonly unregister: () => void;
+  private stopping: Promise<void> | null = null;
+  private unregister: () => void = () => undefined;
+  private readonly exitedPromise: Promise<void>;
 
-  private constructor(private readonly child: ChildProcess) {
-    const unregister = onShutdown(`bpftrace pid ${child.pid ?? '?'}`, () => this.stop());
-    const onExit = () => {
-      if (!this.exited) child.kill('SIGKILL'); // process.exit() skips async cleanups
-    };
-    process.once('exit', onExit);
-    this.unregister = () => {
-      unregister();
-      process.off('exit', onExit);
-    };
+  private constructor(private readonly child: ChildProcess, scope: Scope) {
+    this.exitedPromise = new Promise((resolve) => child.once('close', () => resolve()));
+    child.on('exit', () => {
+      this.exited = true;
+    });
+    // Closing the scope waits for bpftrace to exit (its programs detach when it does); an
+    // 'exit' listener cannot wait, so closeSync() sends SIGKILL.
+    this.unregister = scope.defer(`bpftrace pid ${child.pid ?? '?'}`, () => this.stop(), {
+      sync: () => {
+        if (!this.exited) child.kill('SIGKILL');
+      },
+    });
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => this.onData(chunk));
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       if (this.stderr.length < 65536) this.stderr += chunk;
-    });
-    child.on('exit', () => {
-      this.exited = true;
     });
   }
 
@@ -67,7 +70,7 @@ export class BpftraceSource implements TcpEventSource {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, BPFTRACE_PERF_RB_PAGES: '8192' },
     });
-    const source = new BpftraceSource(child);
+    const source = new BpftraceSource(child, options.scope);
     await source.waitAttached(options.startTimeoutMs ?? 30_000);
     return source;
   }
@@ -103,14 +106,19 @@ export class BpftraceSource implements TcpEventSource {
   }
 
   close(): EventSourceSummary {
-    this.stop();
+    void this.stop();
     return { lostReported: this.lostCount, kernelLost: this.lostCount, perCpu: [] };
   }
 
-  private stop(): void {
+  /** SIGINT, SIGKILL 3 s later if it is still there; resolves once bpftrace has exited. */
+  private stop(): Promise<void> {
     this.stopped = true;
-    this.unregister();
-    if (!this.exited && this.child.pid !== undefined) {
+    this.stopping ??= this.terminate();
+    return this.stopping;
+  }
+
+  private async terminate(): Promise<void> {
+    if (this.child.pid !== undefined && !this.exited) {
       try {
         this.child.kill('SIGINT');
       } catch {
@@ -124,6 +132,9 @@ export class BpftraceSource implements TcpEventSource {
       }, 3000);
       child.once('exit', () => clearTimeout(timer));
     }
+    // Forgotten by the scope only once it is gone, so closing the scope waits for it.
+    if (this.child.pid !== undefined) await this.exitedPromise;
+    this.unregister();
   }
 
   private onData(chunk: string): void {
@@ -146,7 +157,7 @@ export class BpftraceSource implements TcpEventSource {
   private waitAttached(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.stop();
+        void this.stop();
         reject(new SourceError('bpftrace', `did not attach its probes within ${timeoutMs} ms: ${meaningfulStderr(this.stderr)}`));
       }, timeoutMs);
       const onData = (chunk: string) => {

@@ -5,14 +5,14 @@
  * "N packets captured / received by filter / dropped by kernel" on stderr; those are parsed and
  * reported, since a fast link drops packets in the kernel ring and the operator must know.
  *
- * The child is killed on exit, Ctrl-C and SIGTERM through onShutdown().
+ * The child belongs to the caller's scope: closing it (stop, signal, error, exit) stops tcpdump.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { PrivilegeError, SourceError, ToolMissingError, UsageError } from '../../errors.js';
 import { findExecutable, isRoot } from '../../platform/capabilities.js';
-import { onShutdown } from '../../platform/shutdown.js';
+import type { Scope } from '../../platform/scope.js';
 import { PcapParser } from './reader.js';
 import type { PacketHandler } from './reader.js';
 
@@ -80,8 +80,9 @@ export class TcpdumpCapture {
   private parseError: unknown = null;
   readonly done: Promise<{ stats: KernelStats; exitCode: number | null; error: unknown }>;
 
-  private constructor(private readonly child: ChildProcessByStdio<null, Readable, Readable>, private readonly parser: PcapParser) {
-    const unregister = onShutdown(`tcpdump ${child.pid ?? ''}`, () => this.kill('SIGTERM'));
+  private unregister: () => void = () => undefined;
+
+  private constructor(private readonly child: ChildProcessByStdio<null, Readable, Readable>, private readonly parser: PcapParser, scope: Scope) {
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       if (this.stderr.length < 65_536) this.stderr += d;
     });
@@ -96,7 +97,7 @@ export class TcpdumpCapture {
     });
     this.done = new Promise((resolve) => {
       child.on('close', (code) => {
-        unregister();
+        this.unregister();
         if (this.parseError === null && code === 0) {
           try {
             parser.end();
@@ -107,6 +108,8 @@ export class TcpdumpCapture {
         resolve({ stats: parseTcpdumpStats(this.stderr), exitCode: code, error: this.parseError });
       });
     });
+    // Registered last: on a scope already closed, defer() runs this at once and throws.
+    this.unregister = scope.defer(`tcpdump pid ${child.pid ?? '?'}`, () => this.terminate(), { sync: () => this.kill('SIGKILL') });
   }
 
   get pid(): number | undefined {
@@ -118,12 +121,12 @@ export class TcpdumpCapture {
   }
 
   /** Start tcpdump; resolves once it listens, rejects with a typed error if it cannot. */
-  static async start(options: TcpdumpOptions, onPacket: PacketHandler): Promise<TcpdumpCapture> {
+  static async start(options: TcpdumpOptions, onPacket: PacketHandler, scope: Scope): Promise<TcpdumpCapture> {
     const tcpdump = findExecutable('tcpdump');
     if (tcpdump === null) throw new ToolMissingError('tcpdump', 'tcpdump');
     if (!isRoot()) throw new PrivilegeError('packet capture', 'run it as root: sudo tcpdiag capture ... (tcpdump needs CAP_NET_RAW and CAP_NET_ADMIN)');
     const child = spawn(tcpdump, tcpdumpArgs(options), { stdio: ['ignore', 'pipe', 'pipe'] });
-    const capture = new TcpdumpCapture(child, new PcapParser(onPacket, 'tcpdump output'));
+    const capture = new TcpdumpCapture(child, new PcapParser(onPacket, 'tcpdump output'), scope);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         capture.kill('SIGKILL');
@@ -163,6 +166,15 @@ export class TcpdumpCapture {
     } else {
       await this.done;
     }
+  }
+
+  /** The scope's cleanup: SIGTERM, SIGKILL 3 s later; resolves once tcpdump has exited. */
+  private async terminate(): Promise<void> {
+    if (this.child.pid === undefined) return;
+    this.kill('SIGTERM');
+    const timer = setTimeout(() => this.kill('SIGKILL'), 3000);
+    await this.done;
+    clearTimeout(timer);
   }
 
   private kill(signal: NodeJS.Signals): void {

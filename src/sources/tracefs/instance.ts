@@ -1,7 +1,8 @@
 /**
  * A private tracefs instance (instances/NAME, Documentation/trace/ftrace.rst "Instances"): its
  * own ring buffers, event enables and filters, so two tcpdiag processes, or tcpdiag and
- * another tracer, never disturb each other. Removed on every exit path through onShutdown.
+ * another tracer, never disturb each other. Its removal is a cleanup of the caller's scope, so
+ * every way the scope ends (stop, signal, error, exit) removes it.
  *
  * Rules learned the hard way (architecture.md, "tracefs"): the default 1.4 MiB per-CPU buffer
  * lost 35% of a burst, so the buffer is 16 MiB per CPU; a pending blocking read on a pipe
@@ -10,18 +11,38 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, writeFileSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { KernelFeatureError, SourceError, UsageError, describeSystemError, isErrnoException } from '../../errors.js';
-import { onShutdown } from '../../platform/shutdown.js';
+import type { Scope } from '../../platform/scope.js';
 import type { EventFormat } from './format.js';
 import { parseEventFormat } from './format.js';
 import type { CpuBufferStats } from '../source.js';
 
 export const INSTANCE_PREFIX = 'tcpdiag-';
+
+/** tcpdiag-PID, or tcpdiag-PID-N for a second trace running at the same time in one process. */
+const INSTANCE_NAME = /^tcpdiag-(\d+)(?:-\d+)?$/;
+
+/** The pid a tcpdiag instance name belongs to; null when the name is not one of ours. */
+export function pidOfInstance(name: string): number | null {
+  const m = INSTANCE_NAME.exec(name);
+  return m === null ? null : Number(m[1]);
+}
+
+/** A name for a new instance of this process: tcpdiag-PID, or tcpdiag-PID-N when that one is in use. */
+export function freeInstanceName(root: string, pid = process.pid): string {
+  const base = `${INSTANCE_PREFIX}${pid}`;
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? base : `${base}-${n}`;
+    if (!existsSync(join(root, 'instances', name))) return name;
+  }
+}
 const SUBBUF_KB = 64;
 
 export interface InstanceOptions {
   readonly root: string;
   readonly name: string;
   readonly bufferKb: number;
+  /** Owns the instance: closing it removes the instance. */
+  readonly scope: Scope;
 }
 
 export interface CpuPipe {
@@ -34,20 +55,14 @@ export class TracefsInstance {
   subbufBytes: number;
   private pipes: CpuPipe[] = [];
   private removed = false;
-  private readonly unregister: () => void;
+  private unregister: () => void = () => undefined;
 
-  private constructor(readonly root: string, readonly name: string) {
+  private constructor(readonly root: string, readonly name: string, scope: Scope) {
     this.path = join(root, 'instances', name);
-    const unregister = onShutdown(`tracefs instance ${name}`, () => this.remove());
-    // process.exit() (the CLI's EPIPE handler, `tcpdiag trace | head`) skips the async cleanups;
-    // 'exit' listeners still run, and removal is synchronous. A left-behind instance would keep
-    // tracing in the kernel until the next tcpdiag trace removed it.
-    const onExit = () => this.remove();
-    process.once('exit', onExit);
-    this.unregister = () => {
-      unregister();
-      process.off('exit', onExit);
-    };
+    // Removal is synchronous, so it also serves the scope's closeSync() (an 'exit' listener):
+    // a left-behind instance keeps tracing into its buffers until someone removes it. On a
+    // scope already closed, defer() removes it at once and throws.
+    this.unregister = scope.defer(`tracefs instance ${name}`, () => this.remove());
     this.subbufBytes = readKbFile(join(this.path, 'buffer_subbuf_size_kb'), 4) * 1024;
   }
 
@@ -62,7 +77,7 @@ export class TracefsInstance {
         cause: error,
       });
     }
-    const instance = new TracefsInstance(options.root, options.name);
+    const instance = new TracefsInstance(options.root, options.name, options.scope);
     try {
       // "mono" is CLOCK_MONOTONIC (ktime_get_mono_fast_ns), the clock Node's hrtime and
       // bpftrace's nsecs use, so event times convert to wall time and line up across sources.
@@ -220,8 +235,8 @@ export function removeStaleInstances(root: string): string[] {
     return removed;
   }
   for (const name of names) {
-    const m = /^tcpdiag-(\d+)$/.exec(name);
-    if (!m || existsSync(`/proc/${m[1]}`)) continue;
+    const pid = pidOfInstance(name);
+    if (pid === null || existsSync(`/proc/${pid}`)) continue;
     disableAndRemove(join(root, 'instances', name), []);
     if (!existsSync(join(root, 'instances', name))) removed.push(name);
   }

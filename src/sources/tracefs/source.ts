@@ -10,7 +10,8 @@
  */
 import type { EventSourceSummary, EventVisitor, TcpEventSource } from '../source.js';
 import type { CpuPipe } from './instance.js';
-import { INSTANCE_PREFIX, TracefsInstance, removeStaleInstances } from './instance.js';
+import { TracefsInstance, freeInstanceName, removeStaleInstances } from './instance.js';
+import type { Scope } from '../../platform/scope.js';
 import type { RawTcpEvent } from '../../model/kernel-event.js';
 
 type RawEventVisitor = EventVisitor<RawTcpEvent>;
@@ -31,8 +32,10 @@ export interface TracefsSourceOptions {
   readonly root: string;
   readonly bufferKb: number;
   readonly tracepoints: readonly EnabledTracepoint[];
-  /** Instance name; defaults to tcpdiag-PID. */
+  /** Instance name; defaults to tcpdiag-PID (tcpdiag-PID-N while that one is in use). */
   readonly name?: string;
+  /** Owns the instance: closing it removes the instance. */
+  readonly scope: Scope;
 }
 
 type Decode = ReturnType<typeof buildDecoder>;
@@ -72,8 +75,9 @@ export class TracefsTcpSource implements TcpEventSource {
     removeStaleInstances(options.root);
     const instance = TracefsInstance.create({
       root: options.root,
-      name: options.name ?? `${INSTANCE_PREFIX}${process.pid}`,
+      name: options.name ?? freeInstanceName(options.root),
       bufferKb: options.bufferKb,
+      scope: options.scope,
     });
     try {
       return new TracefsTcpSource(instance, options.tracepoints);
