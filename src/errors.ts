@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   TCPDIAG_USAGE: 'a flag, an argument or a filter is malformed',
   TCPDIAG_CONFIG_INVALID: 'the configuration file or environment holds a value the schema does not allow',
   TCPDIAG_FILE_UNREADABLE: 'a file the user named cannot be read',
+  TCPDIAG_FILE_REFUSED: 'a file the user named is not a regular file, or is larger than tcpdiag reads for its purpose',
   TCPDIAG_NEEDS_ROOT: 'the operation needs root or a capability',
   TCPDIAG_TOOL_MISSING: 'an external program tcpdiag drives is not installed',
   TCPDIAG_KERNEL_FEATURE: 'a kernel facility is absent or not mounted',
@@ -76,6 +77,16 @@ export class FileUnreadableError extends TcpdiagError {
       hint: 'check the path and its permissions',
       cause,
     });
+  }
+}
+
+/**
+ * A file the user named is refused before it is read: not a regular file (a FIFO would block,
+ * /dev/zero never ends) or larger than the cap for what it is (platform/read-file.ts).
+ */
+export class FileRefusedError extends TcpdiagError {
+  constructor(path: string, reason: string, hint: string) {
+    super('TCPDIAG_FILE_REFUSED', `cannot use ${path}: ${reason}`, { hint });
   }
 }
 
@@ -144,6 +155,19 @@ export interface SystemError extends Error {
   errno?: number | undefined;
   syscall?: string | undefined;
   path?: string | undefined;
+}
+
+/**
+ * An error shaped like Node's own system errors (`code` ECONNREFUSED, ETIMEDOUT...), for
+ * failures tcpdiag detects itself (a connect deadline, a connection closed early) so that one
+ * classifier handles both. `code` is an errno name, or a TCPDIAG_* name for what has none.
+ */
+export function systemError(code: string, message: string, fields: { errno?: number; syscall?: string } = {}): SystemError {
+  const error: SystemError = new Error(message);
+  error.code = code;
+  if (fields.errno !== undefined) error.errno = fields.errno;
+  if (fields.syscall !== undefined) error.syscall = fields.syscall;
+  return error;
 }
 
 /** Narrow an unknown thrown value to a system error with an errno code. */

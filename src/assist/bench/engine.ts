@@ -10,7 +10,7 @@
  * limit holds exactly across them, a stop reaches all, and progress can be read from outside.
  */
 import type { Histogram } from 'hdr-histogram-js';
-import { TimeoutError } from '../../errors.js';
+import { TimeoutError, systemError } from '../../errors.js';
 import { connectWithMss } from '../socket-options.js';
 import { adoptSocket, dialerFor } from './transport.js';
 import type { Conn, ConnEvents, Dialer, TransportKind } from './transport.js';
@@ -351,7 +351,7 @@ class Engine {
       this.succeed(slot, conn, performance.now(), slot.http.statusCode);
       return;
     }
-    this.fail(slot, conn, Object.assign(new Error('connection closed before the reply was complete'), { code: 'TCPDIAG_CLOSED' }));
+    this.fail(slot, conn, systemError('TCPDIAG_CLOSED', 'connection closed before the reply was complete'));
   }
 
   private succeed(slot: Slot, conn: Conn, now: number, status: number): void {

@@ -13,6 +13,7 @@
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { socketFd } from '../socket-options.js';
+import { systemError } from '../../errors.js';
 
 export interface ConnEvents {
   onConnect(): void;
@@ -44,7 +45,7 @@ function errnoError(status: number, syscall: string, address: string, port: numb
   } catch {
     code = `E${-status}`;
   }
-  return Object.assign(new Error(`${syscall} ${code} ${address}:${port}`), { code, errno: status, syscall });
+  return systemError(code, `${syscall} ${code} ${address}:${port}`, { errno: status, syscall });
 }
 
 // ---- net.Socket ---------------------------------------------------------------------------
@@ -61,7 +62,7 @@ class NetConn implements Conn {
     });
     socket.on('close', () => {
       // A close we did not ask for and that no 'error'/'end' announced.
-      if (!this.closed) events.onError(Object.assign(new Error('connection closed'), { code: 'TCPDIAG_CLOSED' }));
+      if (!this.closed) events.onError(systemError('TCPDIAG_CLOSED', 'connection closed'));
     });
     if (!usesOnread) socket.on('data', (chunk: Buffer) => {
       if (!this.closed) events.onData(chunk.length, chunk);

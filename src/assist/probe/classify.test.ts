@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { classifyError } from './classify.js';
 import { parseProbeTarget } from './target.js';
+import { systemError } from '../../errors.js';
 
-const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`x ${code}`), { code });
+const errno = (code: string): NodeJS.ErrnoException => systemError(code, `x ${code}`);
 
 test('errno codes map to the failure classes users see', () => {
   assert.equal(classifyError('connect', errno('ECONNREFUSED')).class, 'refused');

@@ -15,6 +15,7 @@ import type { FailureClass, StepError } from './classify.js';
 import { inspectTls } from './tls-check.js';
 import type { TlsReport } from './tls-check.js';
 import type { ProbeTarget } from './target.js';
+import { systemError } from '../../errors.js';
 
 export type StepName = 'dns' | 'connect' | 'tls' | 'http';
 
@@ -96,7 +97,7 @@ function round(ms: number): number {
 }
 
 function timeoutError(message: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(message), { code: 'ETIMEDOUT' });
+  return systemError('ETIMEDOUT', message);
 }
 
 function kernelView(socket: net.Socket | null, stateHint: string): ProbeTcpInfo | null {
@@ -127,7 +128,7 @@ function withDeadline<T>(timeoutMs: number, signal: AbortSignal, what: string, f
     }, timeoutMs);
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(Object.assign(new Error('aborted'), { code: 'ABORTED' }));
+      reject(systemError('ABORTED', 'aborted'));
     };
     signal.addEventListener('abort', onAbort, { once: true });
     fn({ timedOut: () => timedOut }).then(
@@ -172,7 +173,7 @@ export async function probeOnce(options: ProbeOptions): Promise<ProbeAttempt> {
               lookup(target.host, { all: true, family: options.family }),
             );
       const first = found[0];
-      if (first === undefined) throw Object.assign(new Error(`${target.host} has no addresses`), { code: 'ENODATA' });
+      if (first === undefined) throw systemError('ENODATA', `${target.host} has no addresses`);
       address = first.address;
       const ms = round(performance.now() - started);
       log.push(`resolved ${target.host} -> ${found.map((a) => a.address).join(', ')} in ${ms} ms`);

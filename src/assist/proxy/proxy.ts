@@ -4,7 +4,7 @@
  * Library code: events go to a callback.
  */
 import net from 'node:net';
-import { TcpdiagError, describeSystemError } from '../../errors.js';
+import { TcpdiagError, describeSystemError, systemError } from '../../errors.js';
 import { formatHostPort } from '../client/endpoint.js';
 import { Link } from './link.js';
 import type { ToxicSet } from './toxics.js';
@@ -57,7 +57,7 @@ export async function startProxy(options: ProxyOptions, emit: (event: ProxyEvent
     let links: Link[] = [];
     let upstreamFailure = `cannot reach ${upstreamName}`;
     let finished = false;
-    const connectTimer = setTimeout(() => upstream.destroy(Object.assign(new Error(`no answer within ${options.connectTimeoutMs} ms`), { code: 'ETIMEDOUT' })), options.connectTimeoutMs);
+    const connectTimer = setTimeout(() => upstream.destroy(systemError('ETIMEDOUT', `no answer within ${options.connectTimeoutMs} ms`)), options.connectTimeoutMs);
 
     const finish = (): void => {
       if (finished) return;

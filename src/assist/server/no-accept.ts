@@ -6,8 +6,7 @@
  * include/net/sock.h) and then drops SYNs (ListenOverflows / ListenDrops in /proc/net/netstat).
  */
 import { Worker } from 'node:worker_threads';
-import { describeSystemError } from '../../errors.js';
-import { TcpdiagError } from '../../errors.js';
+import { TcpdiagError, describeSystemError, systemError } from '../../errors.js';
 
 export interface ParkedListener {
   readonly address: string;
@@ -44,7 +43,7 @@ export function listenWithoutAccepting(host: string, port: number, backlog: numb
     worker.once('message', (message: { error?: { code?: string; message: string }; address: string; port: number; family: string; fd: number | null }) => {
       if (message.error) {
         void worker.terminate();
-        const error = Object.assign(new Error(message.error.message), { code: message.error.code });
+        const error = systemError(message.error.code ?? 'UNKNOWN', message.error.message);
         reject(new TcpdiagError('TCPDIAG_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${describeSystemError(error)}`, {
           hint: 'pick another port (0 lets the kernel choose) or stop the process that holds it',
         }));
