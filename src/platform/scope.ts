@@ -10,6 +10,8 @@
  * stdout, and calls closeSync() from its 'exit' listener as a last resort.
  */
 import { StoppedError } from '../errors.js';
+import { setLongTimeout } from './long-timer.js';
+import type { LongTimer } from './long-timer.js';
 
 export type Cleanup = () => void | Promise<void>;
 
@@ -90,22 +92,24 @@ export class Scope {
     return child;
   }
 
-  /** setTimeout owned by the scope: cleared when it closes, forgotten once it fired. */
-  timeout(fn: () => void, ms: number): NodeJS.Timeout {
+  /**
+   * A timer owned by the scope: cleared when it closes, forgotten once it fired. Any delay a
+   * flag allows works: past Node's 2^31 ms limit it is chained (long-timer.ts).
+   */
+  timeout(fn: () => void, ms: number): LongTimer {
     let release = (): void => undefined;
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       release();
       fn();
     }, ms);
-    const clear = (): void => clearTimeout(timer);
-    release = this.deferTimer('timeout', timer, clear);
+    release = this.deferTimer('timeout', () => timer.clear());
     return timer;
   }
 
   /** setInterval owned by the scope: cleared when it closes. */
   interval(fn: () => void, ms: number): NodeJS.Timeout {
     const timer = setInterval(fn, ms);
-    this.deferTimer('interval', timer, () => clearInterval(timer));
+    this.deferTimer('interval', () => clearInterval(timer));
     return timer;
   }
 
@@ -137,11 +141,11 @@ export class Scope {
     return new Promise((resolve) => this.controller.signal.addEventListener('abort', () => resolve(), { once: true }));
   }
 
-  private deferTimer(kind: string, timer: NodeJS.Timeout, clear: () => void): () => void {
+  private deferTimer(kind: string, clear: () => void): () => void {
     try {
       return this.defer(kind, clear, { sync: clear });
     } catch (error: unknown) {
-      clearTimeout(timer);
+      clear();
       throw error;
     }
   }

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { PrivilegeError } from '../../errors.js';
 import { isRoot } from '../../platform/capabilities.js';
 import type { Scope } from '../../platform/scope.js';
+import { setLongTimeout } from '../../platform/long-timer.js';
 import { applyRuleset, deleteTable, describeTable, listFaultTables, nftPath } from './nft.js';
 import { FAULT_TABLE_FAMILY, faultRuleset, faultTableName, pidOfFaultTable, validateFaultSpec } from './ruleset.js';
 import type { FaultSpec } from './ruleset.js';
@@ -89,10 +90,13 @@ function waitFor(durationMs: number | null, signal: AbortSignal): Promise<'durat
   if (signal.aborted) return Promise.resolve('signal');
   return new Promise((resolve) => {
     // Without a duration nothing else keeps the event loop alive: hold it with a long timer.
-    const timer = durationMs === null ? setInterval(() => undefined, 1 << 30) : setTimeout(() => done('duration'), durationMs);
+    // A chained timer: setTimeout alone would end a --duration of 2^31 ms or more after 1 ms.
+    const hold = durationMs === null ? setInterval(() => undefined, 1 << 30) : null;
+    const timer = durationMs === null ? null : setLongTimeout(() => done('duration'), durationMs);
     const onAbort = (): void => done('signal');
     function done(why: 'duration' | 'signal'): void {
-      clearTimeout(timer);
+      if (hold !== null) clearInterval(hold);
+      timer?.clear();
       signal.removeEventListener('abort', onAbort);
       resolve(why);
     }
