@@ -9,7 +9,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -368,6 +368,13 @@ test('a progress bar is drawn on stderr when it is a terminal', async (t) => {
   assert.match(out, /status codes 200: \d+/);
 });
 
+/** A PID no process has now: the highest free one below the kernel's pid_max. */
+function unusedPid(): number {
+  const max = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+  for (let pid = max - 1; pid > 1; pid--) if (!existsSync(`/proc/${pid}`)) return pid;
+  throw new Error('no free PID');
+}
+
 test('--server-pid reports the server process CPU per request; a PID that does not exist is a usage error', async () => {
   const srv = await httpServer(() => 200);
   // The HTTP server runs in this test process.
@@ -376,7 +383,11 @@ test('--server-pid reports the server process CPU per request; a PID that does n
   assert.ok(r.cpu.clientPercent > 0, JSON.stringify(r.cpu));
   assert.ok(r.cpu.serverPercent > 0, JSON.stringify(r.cpu));
   assert.ok(r.cpu.serverUsPerRequest > 0, JSON.stringify(r.cpu));
-  const missing = await runCli(['bench', `http://127.0.0.1:${srv.port}/`, '--requests', '5', '--server-pid', String(2 ** 22 + 7)]);
+  // Past PID_MAX_LIMIT (2^22, include/linux/threads.h) no process can exist: refused as it is parsed.
+  const beyond = await runCli(['bench', `http://127.0.0.1:${srv.port}/`, '--requests', '5', '--server-pid', String(2 ** 22 + 7)]);
+  assert.equal(beyond.code, 2);
+  assert.match(beyond.stderr, /--server-pid: "4194311" is out of range: a process id is 1-4194304/);
+  const missing = await runCli(['bench', `http://127.0.0.1:${srv.port}/`, '--requests', '5', '--server-pid', String(unusedPid())]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /no such process/);
 });

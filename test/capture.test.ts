@@ -85,7 +85,7 @@ test('capture --redact writes a file tshark opens, with lengths kept and PII mas
   if (skip !== null) return t.skip(skip);
   const { server, port, received } = await sink();
   const file = join(dir, 'redacted.pcap');
-  const run = startCapture(['--redact', '--json', '-w', file, '-d', '4s', 'tcp', 'port', String(port)]);
+  const run = startCapture(['--redact', '--json', '-w', file, '--duration', '4s', 'tcp', 'port', String(port)]);
   await run.ready;
   const sent = await send(port, Array<string>(20).fill(PII));
   const { code, stdout, stderr } = await run.result;
@@ -121,7 +121,7 @@ test('capture stops after --count packets and prints tcpdump -nn style lines wit
   const skip = captureSkipReason();
   if (skip !== null) return t.skip(skip);
   const { server, port } = await sink();
-  const run = startCapture(['-i', 'lo', '-n', '5', 'tcp', 'port', String(port)]);
+  const run = startCapture(['-i', 'lo', '-c', '5', 'tcp', 'port', String(port)]);
   await run.ready;
   await send(port, Array<string>(10).fill('hello\n'));
   const { code, stdout, stderr } = await run.result;
@@ -139,7 +139,7 @@ test('a ring of files keeps the newest N, each a valid capture; --max-size stops
   if (skip !== null) return t.skip(skip);
   const { server, port } = await sink();
   const ringDir = mkdtempSync(join(dir, 'ring-'));
-  const run = startCapture(['-q', '--json', '-i', 'lo', '--ring', '2', '--ring-size', '16k', '-w', join(ringDir, 'edge.pcap'), '-d', '5s', 'tcp', 'port', String(port)]);
+  const run = startCapture(['-q', '--json', '-i', 'lo', '--ring', '2', '--ring-size', '16k', '-w', join(ringDir, 'edge.pcap'), '--duration', '5s', 'tcp', 'port', String(port)]);
   await run.ready;
   await send(port, Array<string>(60).fill('x'.repeat(1000)), 2);
   const { code, stdout, stderr } = await run.result;
@@ -157,7 +157,7 @@ test('a ring of files keeps the newest N, each a valid capture; --max-size stops
   }
 
   const sized = join(dir, 'sized.pcap');
-  const run2 = startCapture(['-q', '--json', '-i', 'lo', '--max-size', '8k', '-w', sized, '-d', '20s', 'tcp', 'port', String(port)]);
+  const run2 = startCapture(['-q', '--json', '-i', 'lo', '--max-size', '8k', '-w', sized, '--duration', '20s', 'tcp', 'port', String(port)]);
   await run2.ready;
   const started = Date.now();
   await send(port, Array<string>(40).fill('y'.repeat(1000)), 2);
@@ -189,10 +189,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 test('capture errors: bad filter and interface (exit 2), --ring without --write, no root', { timeout: 60_000 }, async (t) => {
   const skip = captureSkipReason();
   if (skip !== null) return t.skip(skip);
-  const filter = await runCli(['capture', '-n', '1', 'tcp', 'port']);
+  const filter = await runCli(['capture', '-c', '1', 'tcp', 'port']);
   assert.equal(filter.code, 2);
   assert.match(filter.stderr, /bad capture filter "tcp port".*syntax error/);
-  const iface = await runCli(['capture', '-i', 'nosuchif0', '-n', '1']);
+  const iface = await runCli(['capture', '-i', 'nosuchif0', '-c', '1']);
   assert.equal(iface.code, 2);
   assert.match(iface.stderr, /interface "nosuchif0"/);
   assert.match(iface.stderr, /ip -br link/);
@@ -200,7 +200,7 @@ test('capture errors: bad filter and interface (exit 2), --ring without --write,
   assert.equal(ring.code, 2);
   assert.match(ring.stderr, /--ring needs --write/);
   if (findExecutable('runuser') === null) return t.diagnostic('runuser missing: skipping the unprivileged case');
-  const nobody = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'capture', '-n', '1'], { encoding: 'utf8', cwd: '/' });
+  const nobody = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'capture', '-c', '1'], { encoding: 'utf8', cwd: '/' });
   assert.equal(nobody.status, 1, nobody.stderr);
   assert.match(nobody.stderr, /packet capture needs root.*TCPDIAG_NEEDS_ROOT/);
   assert.match(nobody.stderr, /sudo tcpdiag capture/);
@@ -211,7 +211,7 @@ test('capture on "any" (LINUX_SLL2) and --direction in: the file agrees with tsh
   if (skip !== null) return t.skip(skip);
   const { server, port } = await sink();
   const file = join(dir, 'any-in.pcap');
-  const run = startCapture(['-q', '--direction', 'in', '-w', file, '-d', '3s', 'tcp', 'port', String(port)]);
+  const run = startCapture(['-q', '--direction', 'in', '-w', file, '--duration', '3s', 'tcp', 'port', String(port)]);
   await run.ready;
   await send(port, Array<string>(10).fill('data\n'));
   const { code, stderr } = await run.result;

@@ -54,7 +54,7 @@ function jsonLines(stdout: string): Array<Record<string, unknown>> {
 test('client sends text with escapes, repeats it every --interval ms, and its counters add up exactly', async () => {
   const server = await recorder();
   try {
-    const result = await runCli(['client', `127.0.0.1:${server.port}`, 'ping\\r\\n', '--repeat', '3', '--interval', '50', '--wait', '300', '--json']);
+    const result = await runCli(['client', `127.0.0.1:${server.port}`, 'ping\\r\\n', '--repeat', '3', '--interval', '50ms', '--wait', '300ms', '--json']);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(server.received().toString(), 'ping\r\nping\r\nping\r\n');
     const events = jsonLines(result.stdout);

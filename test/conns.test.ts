@@ -232,7 +232,7 @@ test('bad flags and values exit 2 with a message that says what is allowed', asy
   assert.match(addr.stderr, /prefix length must be an integer 0-32/);
   const port = await runCli(['listeners', '--port', '70000']);
   assert.equal(port.code, 2);
-  assert.match(port.stderr, /not a port: expected 1-65535/);
+  assert.match(port.stderr, /--port: "70000" is out of range: a TCP port is 1-65535/);
   const config = await runCli(['conns', '--config', '/nonexistent.conf']);
   assert.equal(config.code, 2);
   assert.match(config.stderr, /does not exist/);

@@ -56,8 +56,8 @@ test('a global --config before the command still selects the bundle, and a bad c
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const bad = join(dir, 'bad.conf');
   writeFileSync(bad, '[agent]\nport = "eighty"\n');
-  const bundled = await runCli(['-c', bad, 'conns']);
-  const es = runEsMain(['-c', bad, 'conns']);
+  const bundled = await runCli(['--config', bad, 'conns']);
+  const es = runEsMain(['--config', bad, 'conns']);
   assert.notEqual(bundled.code, 0);
   assert.equal(bundled.code, es.code);
   assert.equal(bundled.stderr, es.stderr);

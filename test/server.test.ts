@@ -202,7 +202,7 @@ test('--mss 536 makes clients send segments of at most 536 bytes', async (t) => 
 });
 
 test('--accept-delay holds a new connection before the server reads it', async () => {
-  const { server, port } = await startServer(['--host', '127.0.0.1', '--mode', 'echo', '--accept-delay', '400']);
+  const { server, port } = await startServer(['--host', '127.0.0.1', '--mode', 'echo', '--accept-delay', '400ms']);
   try {
     const client = await connect(port);
     const started = Date.now();

@@ -5,7 +5,7 @@
  */
 
 /** Global options that take a value: their value is not the command name. */
-const GLOBAL_OPTIONS_WITH_VALUE = new Set(['-c', '--config']);
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(['--config']);
 
 /**
  * The command name in argv, skipping global options (and the value of --config), or undefined

@@ -6,7 +6,7 @@
 import { CommanderError } from 'commander';
 import type { CommandEntry } from './commands/index.js';
 import { parseCli } from './program.js';
-import { formatError } from './run.js';
+import { exitCodeFor, formatError } from './run.js';
 import { installProcessHandlers, isLeaving, leave } from './lifetime.js';
 
 export async function runMain(argv: readonly string[], commands: readonly CommandEntry[]): Promise<void> {
@@ -36,9 +36,11 @@ export async function runMain(argv: readonly string[], commands: readonly Comman
   try {
     await parseCli(argv, commands);
   } catch (error: unknown) {
+    // commander printed its own usage errors; a refused flag value (flag-conventions.ts) is a
+    // UsageError, exit 2, like them.
     if (!(error instanceof CommanderError)) {
       process.stderr.write(formatError(error));
-      process.exitCode = 70;
+      process.exitCode = exitCodeFor(error);
     }
   }
 }

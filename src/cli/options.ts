@@ -1,53 +1,74 @@
 /**
- * Parsers for flag values, shared by every command: durations, sizes, ports, counts.
- * Each throws a UsageError that names the flag and shows a valid example.
+ * Parsers for flag values, shared by every command. Each wraps one rule of model/units.ts with
+ * one range of model/limits.ts and says what it accepts, which --help shows after the flag's
+ * description (flag-conventions.ts adds it, and names the flag in every refusal).
  */
 import { InvalidArgumentError } from 'commander';
+import { ANY_DURATION, durationRangeText, formatBytes, parseDecimalInteger, parseDecimalNumber, parseDurationMs, parseSizeBytes, rangeText } from '../model/units.js';
+import type { DurationRange, NumberRange } from '../model/units.js';
+import { COUNT, MSS, PID, PORT } from '../model/limits.js';
+import { showValue } from '../model/show-value.js';
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** "500ms", "10s", "2m", "1h", or a bare number of seconds -> milliseconds. */
-export function parseDurationMs(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(text);
-  if (!match) throw new InvalidArgumentError(`"${text}" is not a duration: write 500ms, 10s, 2m or 1h`);
-  const value = Number(match[1]) * (DURATION_UNITS[(match[2] ?? 's').toLowerCase()] ?? 1000);
-  if (value <= 0) throw new InvalidArgumentError(`"${text}": the duration must be positive`);
-  return value;
+/** A commander argParser that also says what it accepts ("1-65535", "1ms-10000h"). */
+export interface FlagParser<T> {
+  (text: string, previous?: unknown): T;
+  readonly accepts?: string;
+  /** The value is a duration: --help explains the syntax once per command. */
+  readonly isDuration?: boolean;
 }
 
-/** "64", "1k", "64K", "10MB", "1g" -> bytes (binary multiples). */
-export function parseSizeBytes(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$/i.exec(text);
-  if (!match) throw new InvalidArgumentError(`"${text}" is not a size: write 64, 1k, 64k or 10M`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] ?? '').toLowerCase()] ?? 1;
-  return Math.round(Number(match[1]) * mult);
+function parser<T>(parse: (text: string) => T, accepts: string, isDuration = false): FlagParser<T> {
+  return Object.assign((text: string) => parse(text), { accepts, isDuration });
 }
 
-export function parsePort(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError(`"${text}" is not a port: expected 1-65535`);
-  return n;
+/** Decimal digits within the range. */
+export function integer(range: NumberRange): FlagParser<number> {
+  return parser((text) => parseDecimalInteger(text, range), rangeText(range));
 }
 
-export function parsePositiveInt(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${text}" is not a positive integer`);
-  return n;
+/** A number with an optional fraction within the range. */
+export function decimal(range: NumberRange): FlagParser<number> {
+  return parser((text) => parseDecimalNumber(text, range), rangeText(range));
 }
 
-export function parseNonNegativeInt(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`"${text}" is not a non-negative integer`);
-  return n;
+/** A duration in milliseconds (a bare number is seconds). */
+export function duration(range: DurationRange = ANY_DURATION): FlagParser<number> {
+  return parser((text) => parseDurationMs(text, range), durationRangeText(range), true);
 }
 
-export function parsePositiveNumber(text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`"${text}" is not a positive number`);
-  return n;
+/** A size in bytes (64, 1k, 10M; binary multiples). */
+export function size(range: NumberRange): FlagParser<number> {
+  return parser((text) => parseSizeBytes(text, range), rangeText(range, formatBytes));
 }
 
-/** For repeatable flags: `--state a --state b` -> ['a', 'b']. */
-export function collect<T>(parse: (text: string) => T): (text: string, previous: T[] | undefined) => T[] {
-  return (text, previous) => [...(previous ?? []), parse(text)];
+/** One of these words. */
+export function oneOf<const T extends string>(words: readonly T[]): FlagParser<T> {
+  return parser((text) => {
+    if ((words as readonly string[]).includes(text)) return text as T;
+    throw new InvalidArgumentError(`${showValue(text)} is not one of ${words.join(', ')}`);
+  }, words.join('|'));
+}
+
+export const parsePort = integer(PORT);
+export const parsePid = integer(PID);
+export const parseCount = integer(COUNT);
+export const parseMss = integer(MSS);
+
+/** For repeatable flags: `--port 80 --port 443` -> [80, 443]. */
+export function collect<T>(parse: FlagParser<T> | ((text: string) => T)): FlagParser<T[]> {
+  const accepts = (parse as FlagParser<T>).accepts;
+  return Object.assign((text: string, previous?: unknown) => [...((previous as T[] | undefined) ?? []), parse(text)], {
+    ...(accepts === undefined ? {} : { accepts }),
+    isDuration: (parse as FlagParser<T>).isDuration === true,
+  });
+}
+
+/** A comma-separated list: `64,1k,64k`. */
+export function list<T>(parse: FlagParser<T> | ((text: string) => T)): FlagParser<T[]> {
+  const accepts = (parse as FlagParser<T>).accepts;
+  return Object.assign((text: string) => {
+    const items = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    if (items.length === 0) throw new InvalidArgumentError(`${showValue(text)} is an empty list`);
+    return items.map((item) => parse(item));
+  }, { ...(accepts === undefined ? {} : { accepts: `comma-separated, each ${accepts}` }) });
 }

@@ -7,6 +7,8 @@
 import { Command } from 'commander';
 import cliArgs from './argv.cjs';
 import type { CommandEntry } from './commands/index.js';
+import { applyFlagConventions } from './flag-conventions.js';
+import { clipLongLines } from './run.js';
 
 export const VERSION = '0.1.0';
 
@@ -21,7 +23,9 @@ export async function buildProgram(argv: readonly string[], commands: readonly C
       'TCP debugging assistant for Linux servers: every connection and what the kernel does to it, ' +
         'what is wrong and why, and tools to reproduce and load-test on purpose.',
     )
-    .option('-c, --config <file>', 'configuration file (default: $TCPDIAG_CONFIG, ./tcp_diag.conf, /etc/tcpdiag/tcp_diag.conf)')
+    // Long form only: -c is each command's own (capture -c COUNT as in tcpdump, bench -c
+    // CONNECTIONS as in wrk), and a global -c took `capture -c 5` for a config file named 5.
+    .option('--config <file>', 'configuration file (default: $TCPDIAG_CONFIG, ./tcp_diag.conf, /etc/tcpdiag/tcp_diag.conf)')
     // Throw instead of exiting so tests can call parseCli(); subcommands copy this setting
     // when they are added, so it must come before the commands. Usage errors exit 2.
     .exitOverride((error) => {
@@ -30,7 +34,8 @@ export async function buildProgram(argv: readonly string[], commands: readonly C
     })
     .showHelpAfterError('(run with --help for usage and examples)')
     .showSuggestionAfterError(true)
-    .configureOutput({ outputError: (text, write) => write(`tcpdiag: ${text.replace(/^error: /, '')}`) })
+    // commander quotes a bad value in full: a 10 MB argument would be 10 MB of stderr.
+    .configureOutput({ outputError: (text, write) => write(clipLongLines(`tcpdiag: ${text.replace(/^error: /, '')}`)) })
     .addHelpText(
       'after',
       `
@@ -46,6 +51,7 @@ Run "tcpdiag <command> --help" for each command's options and examples.`,
   const entries = named.length === 1 ? named : commands;
   const registrars = await Promise.all(entries.map((entry) => entry.load()));
   for (const register of registrars) register(program);
+  applyFlagConventions(program);
   return program;
 }
 

@@ -9,11 +9,16 @@ import { openCommandScope } from './lifetime.js';
 export function formatError(error: unknown): string {
   if (error instanceof TcpdiagError) {
     const hint = error.hint === undefined ? '' : `\n  hint: ${error.hint}`;
-    return `tcpdiag: ${error.message} [${error.code}]${hint}\n`;
+    return clipLongLines(`tcpdiag: ${error.message} [${error.code}]${hint}\n`);
   }
   const message = error instanceof Error ? error.message : String(error);
   const stack = process.env.TCPDIAG_DEBUG === '1' && error instanceof Error && error.stack ? `\n${error.stack}` : '';
-  return `tcpdiag: internal error: ${message}${stack}\n  hint: this is a bug in tcpdiag; rerun with TCPDIAG_DEBUG=1 and report the output\n`;
+  return clipLongLines(`tcpdiag: internal error: ${message}`) + `${stack}\n  hint: this is a bug in tcpdiag; rerun with TCPDIAG_DEBUG=1 and report the output\n`;
+}
+
+/** Lines longer than maxChars keep their start and say how much was left out. */
+export function clipLongLines(text: string, maxChars = 400): string {
+  return text.replace(new RegExp(`[^\\n]{${maxChars + 1},}`, 'g'), (line) => `${line.slice(0, maxChars)}… (${line.length - maxChars} more characters)`);
 }
 
 export function exitCodeFor(error: unknown): number {

@@ -10,7 +10,7 @@ import { parseCidr } from '../model/address.js';
 import type { Cidr } from '../model/address.js';
 import type { SocketFilter } from '../analysis/socket-filter.js';
 import { UsageError } from '../errors.js';
-import { collect, parsePort, parsePositiveInt } from './options.js';
+import { collect, parsePid, parsePort } from './options.js';
 
 export function parseStateFlag(text: string): TcpState[] {
   const lower = text.toLowerCase();
@@ -40,11 +40,12 @@ export function addSocketFilterOptions(command: Command, withState: boolean): Co
   return command
     .option('-4, --ipv4', 'IPv4 sockets only')
     .option('-6, --ipv6', 'IPv6 sockets only')
-    .option('-p, --port <port>', 'either end uses this port (repeatable)', collect(parsePort))
+    // -p and -a are ss's (processes, all states): see conns.ts.
+    .option('--port <port>', 'either end uses this port (repeatable)', collect(parsePort))
     .option('--sport <port>', 'local port (repeatable)', collect(parsePort))
     .option('--dport <port>', 'remote port (repeatable)', collect(parsePort))
-    .option('-a, --addr <cidr>', 'either end inside this address or CIDR block (repeatable; IPv4 or IPv6)', collect(parseCidrFlag))
-    .option('--pid <pid>', 'owned by this process id (repeatable)', collect(parsePositiveInt))
+    .option('--addr <cidr>', 'either end inside this address or CIDR block (repeatable; IPv4 or IPv6)', collect(parseCidrFlag))
+    .option('--pid <pid>', 'owned by this process id (repeatable)', collect(parsePid))
     .option('--process <name>', 'owned by a process whose name contains this text')
     .addOption(new Option('--source <backend>', 'where to read sockets from (default: sockdiag when available)').choices(['sockdiag', 'procfs']));
 }

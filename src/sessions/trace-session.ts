@@ -11,7 +11,7 @@ import type { TraceEvent, TraceEventType, TraceMode } from '../analysis/trace/ev
 import { MODE_EVENTS } from '../analysis/trace/events.js';
 import type { TraceFilters } from '../analysis/trace/filters.js';
 import { MODE_TRACEPOINTS, hasUserFilters, kernelFilter, matchesFilters, socketMatchesFilters, userSpaceFilters } from '../analysis/trace/filters.js';
-import { TRACE_HEADER, formatEventLine } from '../sinks/trace/event-line.js';
+import { formatEventLine, traceHeader } from '../sinks/trace/event-line.js';
 import { JsonLineWriter } from '../sinks/trace/json-writer.js';
 import { TraceTracker } from '../analysis/trace/tracker.js';
 import { RetransAggregator, buildStateStats } from '../analysis/trace/stats.js';
@@ -33,6 +33,8 @@ export interface TraceRunOptions {
   readonly bufferKb: number;
   readonly pollIntervalMs: number;
   readonly signal: AbortSignal;
+  /** The time column: local clock time, or seconds since the trace started (bcc -t). */
+  readonly timestamps?: 'clock' | 'elapsed';
   /** stdout: text or bytes (JSON lines are written as bytes); `done`, when given, is called once the chunk may be reused. */
   readonly write: (chunk: string | Buffer, done?: () => void) => void;
   readonly note: (text: string) => void;
@@ -68,7 +70,8 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
 
   const filterNote = tracepoints.map((t) => `${t.name}${t.filter === null ? '' : ` [${t.filter}]`}`).join(', ');
   const leftToUserSpace = userSpaceFilters(mode, filters);
-  const stages = { filters: leftToUserSpace, userFilter: hasUserFilters(leftToUserSpace), reportMode, json: options.json };
+  const sinceMs = options.timestamps === 'elapsed' ? Date.now() : null;
+  const stages = { filters: leftToUserSpace, userFilter: hasUserFilters(leftToUserSpace), reportMode, json: options.json, sinceMs };
   const output = { tracker, retrans, count: options.count, write: options.write, note: options.note, warmingUp: false };
   const pipeline = createPipeline(stages, output);
   // Not for connect: its kernel filter drops a listener's children, so it never looks up a
@@ -87,7 +90,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
     pipeline.begin(output);
   }
   options.note(`tracing ${mode} (${filterNote}); Ctrl-C to stop`);
-  if (!options.json && !reportMode) options.write(`${TRACE_HEADER}\n`);
+  if (!options.json && !reportMode) options.write(`${traceHeader(sinceMs !== null)}\n`);
 
   const emitReport = (report: StateStatsReport | RetransReport) => {
     options.write(options.json ? `${JSON.stringify(report)}\n` : report.type === 'stats' ? formatStateStats(report) : formatRetransReport(report));
@@ -144,6 +147,8 @@ interface PipelineStages {
   /** Only lost events are printed as they come (reports are written apart). */
   readonly reportMode: boolean;
   readonly json: boolean;
+  /** Text lines: print seconds since this moment instead of the clock time (bcc -t). */
+  readonly sinceMs: number | null;
 }
 
 /** Where its events go: the run's tracker and stdout, or the warm-up's, which nothing reads. */
@@ -197,7 +202,7 @@ function createPipeline(s: PipelineStages, first: PipelineOutput): EventPipeline
     if (s.reportMode && event.type !== 'lost') return;
     if (jsonWriter !== null) jsonWriter.write(event);
     else {
-      parts.push(formatEventLine(event));
+      parts.push(formatEventLine(event, s.sinceMs));
       if (parts.length >= 2048) flush();
     }
     counts.printed++;

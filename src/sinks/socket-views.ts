@@ -47,12 +47,29 @@ const WIDE_COLUMNS: readonly Column<TcpSocket>[] = [
   { header: 'LASTRCV', value: (s) => s.tcpInfo?.lastReceiveMs, align: 'right' },
   { header: 'UNACKED', value: (s) => s.tcpInfo?.unacked, align: 'right' },
   { header: 'SNDWND', value: (s) => s.tcpInfo?.sndWnd, align: 'right' },
-  { header: 'UID', value: (s) => s.uid, align: 'right' },
-  { header: 'INODE', value: (s) => s.inode, align: 'right' },
 ];
 
-export function renderConns(sockets: readonly TcpSocket[], wide: boolean): string {
-  return renderTable(sockets, wide ? [...BASE_COLUMNS, ...WIDE_COLUMNS] : BASE_COLUMNS);
+/** What ss -e adds: the owner's uid, the socket's inode and its cookie. */
+const EXTENDED_COLUMNS: readonly Column<TcpSocket>[] = [
+  { header: 'UID', value: (s) => s.uid, align: 'right' },
+  { header: 'INODE', value: (s) => s.inode, align: 'right' },
+  { header: 'COOKIE', value: (s) => s.cookie },
+];
+
+export interface ConnsView {
+  /** More tcp_info columns. */
+  readonly wide?: boolean;
+  /** uid, inode and cookie, as ss -e. */
+  readonly extended?: boolean;
+  /** The header line (ss -H leaves it out). */
+  readonly header?: boolean;
+}
+
+export function renderConns(sockets: readonly TcpSocket[], view: ConnsView = {}): string {
+  // --wide has shown uid and inode all along; -e adds the cookie, as ss -e does.
+  const owner = view.extended === true ? EXTENDED_COLUMNS : view.wide === true ? EXTENDED_COLUMNS.slice(0, 2) : [];
+  const columns = [...BASE_COLUMNS, ...(view.wide === true ? WIDE_COLUMNS : []), ...owner];
+  return renderTable(sockets, columns, { header: view.header !== false });
 }
 
 const LISTENER_COLUMNS: readonly Column<ListenerSummary>[] = [
@@ -69,8 +86,9 @@ const LISTENER_COLUMNS: readonly Column<ListenerSummary>[] = [
   },
 ];
 
-export function renderListeners(listeners: readonly ListenerSummary[]): string {
-  return renderTable(listeners, LISTENER_COLUMNS);
+export function renderListeners(listeners: readonly ListenerSummary[], view: { readonly header?: boolean; readonly extended?: boolean } = {}): string {
+  const columns = view.extended === true ? [...LISTENER_COLUMNS, { header: 'INODE', value: (l: ListenerSummary) => l.inode, align: 'right' as const }] : LISTENER_COLUMNS;
+  return renderTable(listeners, columns, { header: view.header !== false });
 }
 
 /** Counters shown in the text view (JSON has every counter the kernel exports). */

@@ -11,7 +11,12 @@ export interface Column<Row> {
   readonly maxWidth?: number;
 }
 
-export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[]): string {
+export interface TableOptions {
+  /** Print the header line (default true; ss -H leaves it out). */
+  readonly header?: boolean;
+}
+
+export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<Row>[], options: TableOptions = {}): string {
   const cells = rows.map((row) =>
     columns.map((column) => {
       const value = column.value(row);
@@ -27,7 +32,9 @@ export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<
       .map((v, i) => (alignOf(i) === 'right' ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n') + '\n';
+  const body = cells.map(line);
+  if (options.header === false) return body.length === 0 ? '' : body.join('\n') + '\n';
+  return [line(columns.map((c) => c.header)), ...body].join('\n') + '\n';
 }
 
 /** 1536 -> "1.5K", 3_200_000 -> "3.2M" (binary for bytes when `binary`). */

@@ -17,6 +17,8 @@ import { compareWithBaseline, readBaseline } from './baseline.js';
 import type { BaselineThresholds } from './baseline.js';
 import type { ReplyRule } from './raw-reply.js';
 import type { TransportKind } from './transport.js';
+import { MSS, inRange } from '../../model/limits.js';
+import { rangeText } from '../../model/units.js';
 
 export interface BenchOptions {
   readonly target: string;
@@ -84,8 +86,7 @@ function validate(options: BenchOptions): void {
   if (options.payload !== null && options.payloadSizes !== null) throw new UsageError('give --payload or --payload-sizes, not both');
   if (options.replyBytes !== null && options.delimiter !== null) throw new UsageError('give --reply-bytes or --delimiter, not both');
   for (const mss of options.mssSweep ?? (options.mss === null ? [] : [options.mss])) {
-    // The kernel clamps TCP_MAXSEG to [TCP_MIN_MSS=88, MAX_TCP_WINDOW] (net/ipv4/tcp.c, do_tcp_setsockopt).
-    if (mss < 88 || mss > 65535) throw new UsageError(`MSS ${mss} is out of range`, 'the kernel accepts 88-65535; typical values are 536, 1220, 1460');
+    if (!inRange(mss, MSS)) throw new UsageError(`MSS ${mss} is out of range`, `the kernel accepts ${rangeText(MSS)}; typical values are 536, 1220, 1460`);
   }
 }
 

@@ -7,6 +7,8 @@
  * sender's RTO fires and the retransmission counters move as on a real lossy link.
  */
 import { UsageError } from '../../errors.js';
+import { PERCENT, PORT, inRange } from '../../model/limits.js';
+import { rangeText } from '../../model/units.js';
 
 export type FaultKind = 'loss' | 'synack-drop';
 
@@ -33,9 +35,9 @@ export function pidOfFaultTable(name: string): number | null {
 }
 
 export function validateFaultSpec(spec: FaultSpec): FaultSpec {
-  if (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535) throw new UsageError(`--port ${spec.port}: expected 1-65535`);
-  if (!Number.isInteger(spec.percent) || spec.percent < 1 || spec.percent > 100) {
-    throw new UsageError(`--percent ${spec.percent}: expected an integer 1-100`, 'e.g. --percent 5 drops about one packet in twenty');
+  if (!Number.isInteger(spec.port) || !inRange(spec.port, PORT)) throw new UsageError(`--port ${spec.port}: expected ${rangeText(PORT)}`);
+  if (!Number.isInteger(spec.percent) || !inRange(spec.percent, PERCENT)) {
+    throw new UsageError(`--percent ${spec.percent}: expected an integer ${rangeText(PERCENT)}`, 'e.g. --percent 5 drops about one packet in twenty');
   }
   if (spec.kind !== 'loss' && spec.kind !== 'synack-drop') throw new UsageError(`unknown fault "${String(spec.kind)}"`, 'use loss or synack-drop');
   return spec;

@@ -23,8 +23,8 @@ test('bad specs say what is wrong', () => {
   assert.throws(() => parseToxicSpec('lag=1s'), /unknown type "lag"/);
   assert.throws(() => parseToxicSpec('latency'), /latency needs a value/);
   assert.throws(() => parseToxicSpec('latency=1s,burst=2'), /unknown option burst/);
-  assert.throws(() => parseToxicSpec('bandwidth=0'), /at least 1 byte/);
-  assert.throws(() => parseToxicSpec('slow-close=0'), /more than 0/);
+  assert.throws(() => parseToxicSpec('bandwidth=0'), /out of range: a size in bytes is 1-1G/);
+  assert.throws(() => parseToxicSpec('slow-close=0'), /out of range: expected 1ms-1h/);
 });
 
 test('the set replaces by direction+type, removes by name or type, and views per direction', () => {

@@ -6,6 +6,8 @@
  * API: `[up|down|both:]TYPE=VALUE[,key=value]`.
  */
 import { UsageError } from '../../errors.js';
+import { parseDurationMs, parseSizeBytes } from '../../model/units.js';
+import { BYTES } from '../../model/limits.js';
 
 export type Direction = 'upstream' | 'downstream';
 export type ToxicType = 'latency' | 'bandwidth' | 'reset-after' | 'slow-close' | 'timeout';
@@ -33,21 +35,23 @@ export function toxicName(toxic: Pick<Toxic, 'direction' | 'type'>): string {
 const HINT = 'write e.g. latency=100ms,jitter=10ms | down:bandwidth=64k | up:reset-after=1k | slow-close=2s | timeout=5s';
 const TYPES: readonly ToxicType[] = ['latency', 'bandwidth', 'reset-after', 'slow-close', 'timeout'];
 
+/** One duration rule everywhere (model/units.ts): a bare number is seconds; a toxic lasts at most 1 h. */
 function duration(text: string, what: string, allowZero: boolean): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/i.exec(text.trim());
-  if (!match) throw new UsageError(`${what}: "${text}" is not a duration`, HINT);
-  const ms = Number(match[1]) * ({ ms: 1, s: 1000, m: 60_000 }[(match[2] ?? 'ms').toLowerCase()] ?? 1);
-  if (!allowZero && ms <= 0) throw new UsageError(`${what}: must be more than 0`, HINT);
-  if (ms > 3_600_000) throw new UsageError(`${what}: at most 1 hour`, HINT);
-  return ms;
+  try {
+    return parseDurationMs(text, { minMs: 1, maxMs: 3_600_000, allowZero });
+  } catch (error: unknown) {
+    if (error instanceof UsageError) throw new UsageError(`${what}: ${error.message}`, HINT);
+    throw error;
+  }
 }
 
 function size(text: string, what: string): number {
-  const match = /^(\d+(?:\.\d+)?)([kmg]?)(?:i?b)?$/i.exec(text.trim());
-  if (!match) throw new UsageError(`${what}: "${text}" is not a size`, HINT);
-  const bytes = Math.round(Number(match[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] ?? '').toLowerCase()] ?? 1));
-  if (bytes < 1) throw new UsageError(`${what}: must be at least 1 byte`, HINT);
-  return bytes;
+  try {
+    return parseSizeBytes(text, BYTES);
+  } catch (error: unknown) {
+    if (error instanceof UsageError) throw new UsageError(`${what}: ${error.message}`, HINT);
+    throw error;
+  }
 }
 
 /** Parse one spec into one toxic per direction it names (both -> two). */

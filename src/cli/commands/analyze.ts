@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { MalformedInputError } from '../../errors.js';
 import { action, out } from '../run.js';
 import { loadConfig, printJson } from '../context.js';
-import { parsePositiveInt } from '../options.js';
+import { integer } from '../options.js';
+import { ROWS } from '../../model/limits.js';
 import { stopOnSignal } from '../lifetime.js';
 
 interface AnalyzeFlags {
@@ -21,9 +22,9 @@ export function registerAnalyze(program: Command): void {
     .description('offline TCP analysis of a capture: per-connection state, RTT, retransmissions, dup ACKs, zero windows, findings (verdicts as Wireshark gives them)')
     .option('--json', 'print one JSON object')
     .option('--pretty', 'with --json: indent the JSON')
-    .option('--max-connections <n>', 'list at most N connections (the most troubled first); totals always cover all', parsePositiveInt, 1000)
-    .option('--top <n>', 'top talkers to list', parsePositiveInt, 10)
-    .option('--rows <n>', 'connections shown in the text table', parsePositiveInt, 30)
+    .option('--max-connections <n>', 'list at most N connections (the most troubled first); totals always cover all', integer(ROWS), 1000)
+    .option('--top <n>', 'top talkers to list', integer(ROWS), 10)
+    .option('--rows <n>', 'connections shown in the text table', integer(ROWS), 30)
     .option('--frames', 'with --json: list the frame numbers of each verdict ("frames": {"retransmission": [..], ...}), to check packet by packet against tshark')
     .addHelpText(
       'after',

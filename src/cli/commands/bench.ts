@@ -8,7 +8,10 @@ import { UsageError } from '../../errors.js';
 import { action, out } from '../run.js';
 import { stopOnSignal } from '../lifetime.js';
 import { printJson } from '../context.js';
-import { collect, parseDurationMs, parsePositiveInt, parsePositiveNumber, parseSizeBytes } from '../options.js';
+import { collect, decimal, duration, integer, list, oneOf, parseCount, parseMss, parsePid, size } from '../options.js';
+import { showValue } from '../../model/show-value.js';
+import { BYTES, CONNECTIONS, PERCENT_CHANGE, REQUEST_RATE, STEP_TIMEOUT, THREADS } from '../../model/limits.js';
+import { parseDecimalInteger } from '../../model/units.js';
 
 interface BenchFlags {
   connections: number;
@@ -38,25 +41,17 @@ interface BenchFlags {
   json?: boolean;
 }
 
-function parseList<T>(parse: (text: string) => T): (text: string) => T[] {
-  return (text) => {
-    const items = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-    if (items.length === 0) throw new InvalidArgumentError(`"${text}" is an empty list`);
-    return items.map(parse);
-  };
-}
-
 function parseHex(text: string): Buffer {
   const digits = text.replace(/0x/gi, '').replace(/[\s:,-]/g, '');
   if (digits.length === 0 || digits.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(digits)) {
-    throw new InvalidArgumentError(`"${text}" is not hex bytes: write "48 65 6c 6c 6f" or 48656c6c6f`);
+    throw new InvalidArgumentError(`${showValue(text)} is not hex bytes: write "48 65 6c 6c 6f" or 48656c6c6f`);
   }
   return Buffer.from(digits, 'hex');
 }
 
 function parseMethod(text: string): string {
   const method = text.toUpperCase();
-  if (!/^[A-Z]{1,20}$/.test(method)) throw new InvalidArgumentError(`"${text}" is not an HTTP method`);
+  if (!/^[A-Z]{1,20}$/.test(method)) throw new InvalidArgumentError(`${showValue(text)} is not an HTTP method`);
   return method;
 }
 
@@ -84,20 +79,12 @@ export function unescapeDelimiter(text: string): Buffer {
   return Buffer.from(bytes);
 }
 
-function parseThreads(text: string): number | 'auto' {
-  return text === 'auto' ? 'auto' : parsePositiveInt(text);
-}
+const parseThreads = Object.assign(
+  (text: string): number | 'auto' => (text === 'auto' ? 'auto' : parseDecimalInteger(text, THREADS)),
+  { accepts: `auto or ${THREADS.min}-${THREADS.max}` },
+);
 
-function parseTransport(text: string): 'handle' | 'net' {
-  if (text !== 'handle' && text !== 'net') throw new InvalidArgumentError(`"${text}" is not a transport: write handle or net`);
-  return text;
-}
-
-function parseMss(text: string): number {
-  const n = parsePositiveInt(text);
-  if (n < 88 || n > 65535) throw new InvalidArgumentError(`MSS "${text}" is out of range: the kernel accepts 88-65535`);
-  return n;
-}
+const parseTransport = oneOf(['handle', 'net'] as const);
 
 function progressLine(p: { label: string; run: number; runs: number; elapsedMs: number; durationMs: number | null; completed: number; failed: number; requestLimit: number | null }): string {
   const fraction = Math.min(1, Math.max(
@@ -117,38 +104,42 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description('load-test a TCP or HTTP/1.1 service: connect and response-time percentiles, throughput, status codes, errors by class, retransmissions')
     .argument('<target>', 'http://HOST[:PORT]/PATH (HTTP/1.1 keep-alive) or HOST:PORT (raw TCP)')
-    .option('--connections <n>', 'concurrent connections (no -c: that is the global --config)', parsePositiveInt, 10)
-    .option('-d, --duration <time>', 'how long each run lasts (default 10s unless --requests is given)', parseDurationMs)
-    .option('-n, --requests <n>', 'stop after exactly this many requests (per run)', parsePositiveInt)
-    .option('-r, --rate <per-second>', 'open loop at this many requests/s in total; latency counts from the intended send time', parsePositiveNumber)
+    .option('-c, --connections <n>', 'concurrent connections (as wrk -c)', integer(CONNECTIONS), 10)
+    .option('-d, --duration <time>', 'how long each run lasts (as wrk -d; default 10s unless --requests is given)', duration())
+    .option('-n, --requests <n>', 'stop after exactly this many requests (per run; as ab -n)', parseCount)
+    .option('-R, --rate <per-second>', 'open loop at this many requests/s in total (as wrk2 -R); latency counts from the intended send time', decimal(REQUEST_RATE))
     .option('--payload <text>', 'raw TCP payload, or HTTP request body (POST)')
     .option('--payload-hex <hex>', 'payload as hex bytes ("48 65 6c 6c 6f")', parseHex)
-    .option('--payload-sizes <list>', 'one run per payload size: 64,1k,64k', parseList(parseSizeBytes))
+    .option('--payload-sizes <list>', 'one run per payload size: 64,1k,64k', list(size(BYTES)))
     .option('-m, --method <method>', 'HTTP method (default GET, or POST with a payload)', parseMethod)
     .option('-H, --header <header>', 'extra HTTP header "Name: value" (repeatable)', collect((s: string) => s))
-    .option('--reply-bytes <n>', 'raw TCP: a reply is complete after N bytes (default: as many as sent, an echo)', parsePositiveInt)
+    .option('--reply-bytes <n>', 'raw TCP: a reply is complete after N bytes (default: as many as sent, an echo)', size(BYTES))
     .option('--delimiter <text>', 'raw TCP: a reply is complete at this delimiter (escapes: \\n \\r \\t \\xNN)')
     .option('--new-connection', 'open a new connection for every request instead of keeping them alive')
-    .option('--timeout <time>', 'connect and per-request timeout (default 5s)', parseDurationMs)
-    .option('--threads <n>', 'run the load loop on N event loops (worker threads; connections are split between them); auto = one per CPU, at most 4', parseThreads, 'auto')
+    .option('--timeout <time>', 'connect and per-request timeout (as wrk --timeout; default 5s)', duration(STEP_TIMEOUT))
+    .option('--latency', 'print the latency percentiles (always printed; accepted as in wrk --latency)')
+    .option('-t, --threads <n>', 'run the load loop on N event loops (as wrk -t): worker threads that split the connections; auto = one per CPU, at most 4', parseThreads, 'auto')
     .option('--transport <kind>', 'how connections are opened: handle (libuv handles, fast) or net (net.Socket)', parseTransport, 'handle')
     .option('--mss <bytes>', 'set TCP_MAXSEG before each SYN (needs the native addon)', parseMss)
-    .option('--mss-sweep <list>', 'run the same load at each MSS and compare throughput: 536,1220,1460', parseList(parseMss))
-    .option('--server-pid <pid>', 'the server\'s process on this machine: report (and compare) its CPU per request', parsePositiveInt)
+    .option('--mss-sweep <list>', 'run the same load at each MSS and compare throughput: 536,1220,1460', list(parseMss))
+    .option('--server-pid <pid>', 'the server\'s process on this machine: report (and compare) its CPU per request', parsePid)
     .option('--baseline <file>', 'compare with an earlier --json result; exit status 3 when regressed')
-    .option('--max-latency-increase <pct>', 'with --baseline: allowed p50/p99 response-time growth, percent', parsePositiveNumber, 20)
-    .option('--max-throughput-drop <pct>', 'with --baseline: allowed requests/s drop, percent', parsePositiveNumber, 10)
-    .option('--max-error-rate-increase <points>', 'with --baseline: allowed error-rate rise, percentage points', parsePositiveNumber, 1)
-    .option('--max-cpu-increase <pct>', 'with --baseline and --server-pid: allowed growth of server CPU per request, percent', parsePositiveNumber, 20)
+    .option('--max-latency-increase <pct>', 'with --baseline: allowed p50/p99 response-time growth, percent', decimal(PERCENT_CHANGE), 20)
+    .option('--max-throughput-drop <pct>', 'with --baseline: allowed requests/s drop, percent', decimal(PERCENT_CHANGE), 10)
+    .option('--max-error-rate-increase <points>', 'with --baseline: allowed error-rate rise, percentage points', decimal(PERCENT_CHANGE), 1)
+    .option('--max-cpu-increase <pct>', 'with --baseline and --server-pid: allowed growth of server CPU per request, percent', decimal(PERCENT_CHANGE), 20)
     .option('--no-progress', 'no progress bar (it is only drawn when stderr is a terminal)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `
+Short flags follow wrk(1) and wrk2: -c connections, -d duration, -t threads, -R rate, -H header
+(and ab's -n requests), so wrk -t2 -c50 -d30s --latency URL works as it is.
+
 Examples:
-  tcpdiag bench http://127.0.0.1:8080/ --connections 50 -d 10s          keep-alive HTTP load, closed loop
-  tcpdiag bench http://127.0.0.1:8080/api --connections 20 -r 2000 -d 30s   open loop at 2000 req/s (no coordinated omission)
+  tcpdiag bench -t2 -c50 -d10s http://127.0.0.1:8080/      keep-alive HTTP load, closed loop (as wrk)
+  tcpdiag bench -c20 -R2000 -d30s http://127.0.0.1:8080/api   open loop at 2000 req/s (as wrk2; no coordinated omission)
   tcpdiag bench 127.0.0.1:7000 --payload-sizes 64,1k,64k -n 10000  raw TCP against an echo server
   tcpdiag bench 127.0.0.1:6379 --payload $'PING\\r\\n' --delimiter '\\r\\n'   a line protocol
-  tcpdiag bench http://127.0.0.1:8080/ --new-connection --connections 20 -d 5s   connection setup cost
+  tcpdiag bench http://127.0.0.1:8080/ --new-connection -c 20 -d 5s   connection setup cost
   tcpdiag bench 10.0.0.5:9000 --payload-sizes 64k --mss-sweep 536,1220,1460 -d 5s
   tcpdiag bench http://svc:8080/ -d 20s --json > before.json
   tcpdiag bench http://svc:8080/ -d 20s --baseline before.json   PASS or REGRESSED (exit 3)

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { UsageError } from '../../errors.js';
 import { action, out, warn } from '../run.js';
 import { loadConfig, printJsonLine } from '../context.js';
-import { parseDurationMs, parsePositiveInt, parseSizeBytes } from '../options.js';
+import { duration, integer, oneOf, parseCount, size } from '../options.js';
+import { BYTES, RING_FILES, SNAPLEN } from '../../model/limits.js';
+import { parseDecimalInteger } from '../../model/units.js';
 import { commandScope, stopOnSignal } from '../lifetime.js';
 
 interface CaptureFlags {
@@ -19,18 +20,14 @@ interface CaptureFlags {
   redact?: boolean;
   json?: boolean;
   quiet?: boolean;
+  numeric?: boolean;
 }
 
-function parseDirection(text: string): 'in' | 'out' | 'both' {
-  if (text === 'in' || text === 'out' || text === 'both') return text;
-  throw new InvalidArgumentError(`"${text}" is not a direction: in, out or both`);
-}
-
-function parseSnaplen(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 64 || n > 262144) throw new InvalidArgumentError(`"${text}": the snaplen must be an integer from 64 to 262144`);
-  return n;
-}
+/** As tcpdump -s: 0 means the largest snapshot (MAXIMUM_SNAPLEN, 262144 bytes). */
+const parseSnaplen = Object.assign(
+  (text: string): number => (text.trim() === '0' ? SNAPLEN.max : parseDecimalInteger(text, SNAPLEN)),
+  { accepts: `0 (the largest) or ${SNAPLEN.min}-${SNAPLEN.max}` },
+);
 
 export function registerCapture(program: Command): void {
   program
@@ -38,24 +35,29 @@ export function registerCapture(program: Command): void {
     .argument('[filter...]', 'BPF filter expression (pcap-filter(7)), e.g. tcp port 443')
     .description('capture packets (tcpdump/libpcap engine): a tcpdump -nn style line per packet with Wireshark verdicts, pcap files Wireshark opens, kernel drop counts')
     .option('-i, --interface <name>', 'interface to capture on (default: config capture.interface, "any")')
-    .option('--direction <dir>', 'in, out or both (default: config capture.direction)', parseDirection)
+    .option('--direction <dir>', 'in, out or both (default: config capture.direction)', oneOf(['in', 'out', 'both'] as const))
     .option('-s, --snaplen <bytes>', 'capture depth per packet (default: config capture.snaplen, 65535)', parseSnaplen)
-    .option('-d, --duration <time>', 'stop after this long (10s, 2m)', parseDurationMs)
-    .option('-n, --count <n>', 'stop after N packets', parsePositiveInt)
-    .option('--max-size <size>', 'stop once this much is written (10M, 1G)', parseSizeBytes)
+    .option('-c, --count <n>', 'stop after N packets (as tcpdump -c)', parseCount)
+    .option('-n, --numeric', 'numeric addresses and ports: tcpdiag never resolves names (as tcpdump -n; -nn too)')
+    // No -d: tcpdump -d prints the compiled filter.
+    .option('--duration <time>', 'stop after this long', duration())
+    .option('--max-size <size>', 'stop once this much is written (10M, 1G)', size(BYTES))
     .option('-w, --write <file>', 'write packets to this pcap file (a name pattern with --ring)')
-    .option('--ring <n>', 'continuous capture: keep the newest N files (default: config capture.ring_files)', parsePositiveInt)
-    .option('--ring-size <size>', 'with --ring: size of each file (default: config capture.ring_file_mb)', parseSizeBytes)
+    .option('--ring <n>', 'continuous capture: keep the newest N files (default: config capture.ring_files)', integer(RING_FILES))
+    .option('--ring-size <size>', 'with --ring: size of each file (default: config capture.ring_file_mb)', size(BYTES))
     .option('--redact', 'mask ID/phone/e-mail/card numbers and configured patterns in payloads before anything is written or shown (default: config privacy.redact)')
     .option('--json', 'one JSON object per packet, then a summary object')
     .option('-q, --quiet', 'no line per packet, only the summary')
     .addHelpText(
       'after',
       `
+Short flags follow tcpdump(8): -i interface, -w file, -c count, -s snaplen (0: the largest),
+-n/-nn numeric (always), so tcpdump -nn -i eth0 -c 100 -s 128 port 80 works as it is.
+
 Examples:
   tcpdiag capture -i eth0 tcp port 443                 live lines like tcpdump -nn, Ctrl-C stops
-  tcpdiag capture -w /tmp/web.pcap -d 30s port 80      30 s of port 80 into a file Wireshark opens
-  tcpdiag capture --direction in -n 1000 -s 128 -w in.pcap
+  tcpdiag capture -w /tmp/web.pcap --duration 30s port 80   30 s of port 80 into a file Wireshark opens
+  tcpdiag capture -nn -i lo -c 1000 -s 128 -w in.pcap --direction in
   tcpdiag capture -q --ring 10 --ring-size 100M -w /var/lib/tcpdiag/captures/edge.pcap   continuous
   tcpdiag capture --redact -w shared.pcap port 8080    payload PII masked, lengths kept
 

@@ -4,36 +4,39 @@ import { action, out, warn } from '../run.js';
 import { loadConfig, printJson } from '../context.js';
 import { addSocketFilterOptions, filterFromFlags } from '../socket-filter-options.js';
 import type { SocketFilterFlags } from '../socket-filter-options.js';
-import { parsePositiveNumber } from '../options.js';
+import { duration } from '../options.js';
+import { REFRESH_INTERVAL } from '../../model/limits.js';
+import { addSsViewOptions, SS_FLAGS_HELP, statesForSsFlags } from '../ss-flags.js';
+import type { SsViewFlags } from '../ss-flags.js';
 import { SORT_KEYS } from '../../analysis/socket-filter.js';
 import type { SortKey } from '../../analysis/socket-filter.js';
 import { liveFrame, repeatUntilStopped } from '../repeat.js';
 
-interface ConnsFlags extends SocketFilterFlags {
+interface ConnsFlags extends SocketFilterFlags, SsViewFlags {
   sort?: SortKey;
+  /** Milliseconds. */
   watch?: number;
   json?: boolean;
   wide?: boolean;
-  processes: boolean;
-  info: boolean;
 }
 
 export function registerConns(program: Command): void {
   const command = program
     .command('conns')
     .description('every TCP socket (IPv4 and IPv6): state, addresses, queues, timer, owning process and tcp_info');
-  addSocketFilterOptions(command, true)
+  addSsViewOptions(addSocketFilterOptions(command, true), 'conns')
     .addOption(new Option('--sort <key>', 'sort by this key (numbers: largest first)').choices(SORT_KEYS))
-    .option('-w, --watch <seconds>', 'refresh every SECONDS in place until Ctrl-C', parsePositiveNumber)
+    .option('-w, --watch <interval>', 'refresh every INTERVAL in place until Ctrl-C', duration(REFRESH_INTERVAL))
     .option('--wide', 'more tcp_info columns (rttvar, lost, mss, pmtu, bytes, delivery rate, last send/receive...)')
     .option('--json', 'print one JSON array of sockets')
-    .option('--no-processes', 'skip process attribution (faster on huge tables)')
-    .option('--no-info', 'skip tcp_info')
     .addHelpText(
       'after',
       `
+${SS_FLAGS_HELP('conns')}
+
 Examples:
   tcpdiag conns                                  every socket, like ss -tanpi
+  tcpdiag conns -tlnp                            listening sockets with their processes, as ss -tlnp
   tcpdiag conns --state close-wait --sort recvq  sockets the application never closed
   tcpdiag conns --dport 443 --addr 10.0.0.0/8    connections to port 443 in 10/8
   tcpdiag conns --process nginx --sort rtt --wide
@@ -52,11 +55,12 @@ Without root, processes of other users are not named and the command says so.`,
         const { readSocketTable } = await import('../../sources/index.js');
         const { filterSockets, sortSockets } = await import('../../analysis/socket-filter.js');
         const { renderConns } = await import('../../sinks/socket-views.js');
-        const filter = filterFromFlags(flags);
+        const filter = { ...filterFromFlags(flags), ...statesForSsFlags(flags, flags.state) };
+        const view = { wide: flags.wide === true, extended: flags.extended === true, header: flags.header !== false };
         const snapshot = () => {
           const table = readSocketTable({
-            withInfo: flags.info,
-            withProcesses: flags.processes,
+            withInfo: flags.info !== false,
+            withProcesses: flags.processes !== false,
             ...(filter.states ? { states: filter.states } : {}),
             ...(filter.families ? { families: filter.families } : {}),
             ...(flags.source ? { source: flags.source } : {}),
@@ -68,14 +72,15 @@ Without root, processes of other users are not named and the command says so.`,
           const table = snapshot();
           for (const w of table.warnings) warn(w);
           if (flags.json) printJson(table.sockets);
-          else out(renderConns(table.sockets, flags.wide ?? false));
+          else out(renderConns(table.sockets, view));
           return 0;
         }
-        return watch(flags.watch * 1000, () => {
+        const every = `${flags.watch / 1000}s`;
+        return watch(flags.watch, () => {
           const table = snapshot();
           if (flags.json) return JSON.stringify(table.sockets) + '\n';
-          const header = `${new Date(table.takenAtMs).toISOString()}  ${table.sockets.length} sockets (every ${flags.watch}s, Ctrl-C to stop)\n`;
-          return header + table.warnings.map((w) => `warning: ${w}\n`).join('') + renderConns(table.sockets, flags.wide ?? false);
+          const header = `${new Date(table.takenAtMs).toISOString()}  ${table.sockets.length} sockets (every ${every}, Ctrl-C to stop)\n`;
+          return header + table.warnings.map((w) => `warning: ${w}\n`).join('') + renderConns(table.sockets, view);
         });
       }),
     );

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { action, out } from '../run.js';
 import { loadConfig, printJson, printJsonLine } from '../context.js';
-import { parseDurationMs, parsePort, parsePositiveInt } from '../options.js';
+import { duration, integer, parsePort } from '../options.js';
+import { PERCENT } from '../../model/limits.js';
+import { formatDurationMs } from '../../model/units.js';
 import { commandScope, stopOnSignal } from '../lifetime.js';
 
 interface InjectFlags {
@@ -16,17 +18,13 @@ const DESCRIPTIONS = {
   'synack-drop': 'drop SYN-ACKs sent from a port: clients stay in SYN_SENT, the server in SYN_RECV',
 } as const;
 
-function formatDuration(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
-}
-
 function registerInject(fault: Command, kind: 'loss' | 'synack-drop'): void {
   fault
     .command(kind)
     .description(DESCRIPTIONS[kind])
     .requiredOption('--port <port>', 'TCP port', parsePort)
-    .option('--percent <n>', `share of matching packets to drop, 1-100 (default ${kind === 'loss' ? 'required' : '100'})`, parsePositiveInt)
-    .option('--duration <duration>', 'remove the rule after this long (default: when stopped with Ctrl-C)', parseDurationMs)
+    .option('--percent <n>', `share of matching packets to drop (${kind === 'loss' ? 'required' : 'default 100'})`, integer(PERCENT))
+    .option('--duration <time>', 'remove the rule after this long (default: when stopped with Ctrl-C)', duration())
     .option('--json', 'print {"type":"installed",...} when the rule is in place and {"type":"removed",...} at the end, one per line')
     .addHelpText(
       'after',
@@ -62,7 +60,7 @@ Examples:
                 printJsonLine({ type: 'installed', kind, port: flags.port, percent: flags.percent ?? 100, table: `${installed.family} ${installed.table}`, rules: installed.rules, durationMs: flags.duration ?? null });
                 return;
               }
-              const until = flags.duration === undefined ? 'until Ctrl-C' : `for ${formatDuration(flags.duration)} (Ctrl-C ends it sooner)`;
+              const until = flags.duration === undefined ? 'until Ctrl-C' : `for ${formatDurationMs(flags.duration)} (Ctrl-C ends it sooner)`;
               out(`installed ${kind} ${flags.percent ?? 100}% on tcp port ${flags.port} in nft table ${installed.family} ${installed.table} ${until}\n`);
               for (const rule of installed.rules) out(`  ${rule}\n`);
             },

@@ -3,8 +3,10 @@ import { action, out, warn } from '../run.js';
 import { loadConfig, printJson } from '../context.js';
 import { addSocketFilterOptions, filterFromFlags } from '../socket-filter-options.js';
 import type { SocketFilterFlags } from '../socket-filter-options.js';
+import { addSsViewOptions, SS_FLAGS_HELP } from '../ss-flags.js';
+import type { SsViewFlags } from '../ss-flags.js';
 
-interface ListenersFlags extends SocketFilterFlags {
+interface ListenersFlags extends SocketFilterFlags, SsViewFlags {
   json?: boolean;
 }
 
@@ -12,13 +14,16 @@ export function registerListeners(program: Command): void {
   const command = program
     .command('listeners')
     .description('listening sockets: owning process, backlog, accept queue, half-open (SYN_RECV) and established counts');
-  addSocketFilterOptions(command, false)
+  addSsViewOptions(addSocketFilterOptions(command, false), 'listeners')
     .option('--json', 'print one JSON array of listeners')
     .addHelpText(
       'after',
       `
+${SS_FLAGS_HELP('listeners')}
+
 Examples:
   tcpdiag listeners                   every listener; ACCEPT-Q near BACKLOG means accept() is too slow
+  tcpdiag listeners -tlnp -H          as ss -tlnpH
   tcpdiag listeners --port 443 --json
   tcpdiag listeners --process java
 
@@ -37,6 +42,7 @@ JSON fields: family, local, pid, process, owners, inode, backlog, acceptQueue, s
         // Children (SYN_RECV, ESTABLISHED) are needed for the counts; filter listeners afterwards.
         const table = readSocketTable({
           withInfo: false,
+          withProcesses: flags.processes !== false,
           states: ['LISTEN', 'SYN_RECV', 'ESTABLISHED'],
           ...(filter.families ? { families: filter.families } : {}),
           ...(flags.source ? { source: flags.source } : {}),
@@ -47,7 +53,7 @@ JSON fields: family, local, pid, process, owners, inode, backlog, acceptQueue, s
         const listeners = summarizeListeners(table.sockets, table.source === 'sockdiag', (l) => matchesFilter(l, listenerFilter));
         if (table.source !== 'sockdiag') warn('the listen() backlog is not in /proc/net/tcp: BACKLOG is unknown');
         if (flags.json) printJson(listeners);
-        else out(renderListeners(listeners));
+        else out(renderListeners(listeners, { header: flags.header !== false, extended: flags.extended === true }));
         return 0;
       }),
     );

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { action, out } from '../run.js';
 import { loadConfig, printJson } from '../context.js';
-import { parseDurationMs, parsePositiveInt } from '../options.js';
+import { duration, parseCount } from '../options.js';
+import { STEP_TIMEOUT } from '../../model/limits.js';
 import { FileUnreadableError } from '../../errors.js';
 import { stopOnSignal } from '../lifetime.js';
 
@@ -24,9 +25,9 @@ export function registerProbe(program: Command): void {
     .command('probe')
     .description('layered connectivity check: DNS -> TCP connect -> TLS -> HTTP, each step timed and each failure named')
     .argument('<target>', 'HOST:PORT, or an http:// or https:// URL')
-    .option('--count <n>', 'probe n times and summarise', parsePositiveInt, 1)
-    .option('--interval <duration>', 'time between attempts', parseDurationMs, 1000)
-    .option('--timeout <duration>', 'deadline for each step', parseDurationMs, 5000)
+    .option('--count <n>', 'probe n times and summarise', parseCount, 1)
+    .option('--interval <time>', 'time between attempts (default 1s)', duration(STEP_TIMEOUT), 1000)
+    .option('--timeout <time>', 'deadline for each step (default 5s)', duration(STEP_TIMEOUT), 5000)
     .option('--method <method>', 'HTTP method', 'GET')
     .option('--ca <file>', 'also trust this CA certificate (PEM) when verifying TLS')
     .option('--servername <name>', 'TLS name (SNI and certificate check); default: the target host')

@@ -2,7 +2,8 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { action, out } from '../run.js';
 import { loadConfig, printJsonLine } from '../context.js';
-import { collect, parseDurationMs } from '../options.js';
+import { collect, duration } from '../options.js';
+import { STEP_TIMEOUT } from '../../model/limits.js';
 import { stopOnSignal } from '../lifetime.js';
 
 interface ProxyFlags {
@@ -23,7 +24,7 @@ export function registerProxy(program: Command): void {
     .requiredOption('--upstream <address>', 'HOST:PORT of the real server')
     .option('--toxic <spec>', 'a toxic at start (repeatable); see below', collect(String))
     .option('--control <address>', 'HOST:PORT of the HTTP control API, or "off"', '127.0.0.1:0')
-    .option('--connect-timeout <duration>', 'upstream connect timeout', parseDurationMs, 5000)
+    .option('--connect-timeout <time>', 'upstream connect timeout (default 5s)', duration(STEP_TIMEOUT), 5000)
     .option('--no-stdin', 'do not read control commands from stdin')
     .option('--json', 'one JSON object per event per line')
     .addHelpText(

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { action, out, printJsonLine, warn } from '../run.js';
-import { parsePositiveInt, parsePositiveNumber } from '../options.js';
+import { duration, parseCount } from '../options.js';
+import { REFRESH_INTERVAL } from '../../model/limits.js';
 import { liveFrame, repeatUntilStopped } from '../repeat.js';
 
 interface StatsFlags {
+  /** Milliseconds. */
   interval?: number;
   count?: number;
   json?: boolean;
@@ -14,13 +16,15 @@ export function registerStats(program: Command): void {
   program
     .command('stats')
     .description('TCP state summary, kernel counters (snmp, netstat, sockstat) with rates, retransmission ratio and sysctls')
-    .option('-i, --interval <seconds>', 'print deltas and per-second rates every SECONDS', parsePositiveNumber)
-    .option('-n, --count <n>', 'with --interval: stop after N reports', parsePositiveInt)
+    .option('-i, --interval <interval>', 'print deltas and per-second rates every INTERVAL', duration(REFRESH_INTERVAL))
+    .option('-c, --count <n>', 'with --interval: stop after N reports', parseCount)
     .option('--json', 'print a JSON object (one per line with --interval)')
     .option('--no-sysctl', 'leave out the sysctl table')
     .addHelpText(
       'after',
       `
+Short flags follow ping(8) and tcpdump(8): -i interval, -c count.
+
 Examples:
   tcpdiag stats                         states, counters since boot, retransmission ratio, sysctls
   tcpdiag stats --interval 1            live view: deltas and rates every second (Ctrl-C stops)
@@ -56,14 +60,14 @@ SockstatOrphan, SockstatTw, SockstatMem (pages).`,
           }
           const text = renderStats({ states: snapshot.states, counters: snapshot.counters, delta, retransRatio: ratio, sysctl: snapshot.sysctl, showSysctl: flags.sysctl });
           if (delta === null) return out(text);
-          const stamp = `${new Date(snapshot.takenAtMs).toISOString()} (every ${flags.interval}s, Ctrl-C to stop)\n`;
+          const stamp = `${new Date(snapshot.takenAtMs).toISOString()} (every ${(flags.interval ?? 0) / 1000}s, Ctrl-C to stop)\n`;
           out(liveFrame(stamp + text, process.stdout.isTTY));
         };
         if (flags.interval === undefined) {
           report(previous, null);
           return 0;
         }
-        await repeatUntilStopped({ intervalMs: flags.interval * 1000, count: flags.count, immediate: false }, () => {
+        await repeatUntilStopped({ intervalMs: flags.interval, count: flags.count, immediate: false }, () => {
           const current = readCounterSnapshot();
           report(current, counterDelta(previous.counters, current.counters, current.monotonicMs - previous.monotonicMs));
           previous = current;

@@ -9,7 +9,8 @@ import { UsageError } from '../../errors.js';
 import { action, out } from '../run.js';
 import { commandScope, stopOnSignal } from '../lifetime.js';
 import { loadConfig } from '../context.js';
-import { collect, parseDurationMs, parseNonNegativeInt, parsePort, parsePositiveInt, parsePositiveNumber } from '../options.js';
+import { collect, duration, integer, parseCount, parsePid, parsePort } from '../options.js';
+import { COUNT_OR_ZERO, REFRESH_INTERVAL, TRACE_BUFFER_KB } from '../../model/limits.js';
 
 interface TraceFlags {
   port?: number[];
@@ -25,6 +26,7 @@ interface TraceFlags {
   interval?: number;
   ignore?: number;
   bufferKb?: number;
+  timestamp?: boolean;
 }
 
 const MODES = ['connect', 'accept', 'states', 'retrans', 'resets', 'life', 'all'];
@@ -34,19 +36,22 @@ export function registerTrace(program: Command): void {
     .command('trace')
     .description('kernel TCP events as they happen: connects, accepts, state changes, retransmissions, resets, closes (root)')
     .addArgument(new Argument('[mode]', 'which events').choices(MODES).default('all'))
-    .option('--port <port>', 'either end\'s port (repeatable; filtered in the kernel)', collect(parsePort))
-    .option('--sport <port>', 'local port (repeatable; kernel)', collect(parsePort))
-    .option('--dport <port>', 'remote port (repeatable; kernel)', collect(parsePort))
+    // Short flags as bcc's tcp tools spell them: -p PID, -P PORT (tcpconnect, tcpaccept),
+    // -L LOCALPORT and -D REMOTEPORT (tcplife, tcpstates), -t timestamps.
+    .option('-P, --port <port>', 'either end\'s port (repeatable; filtered in the kernel)', collect(parsePort))
+    .option('-L, --sport <port>', 'local port (repeatable; kernel)', collect(parsePort))
+    .option('-D, --dport <port>', 'remote port (repeatable; kernel)', collect(parsePort))
     .option('--addr <cidr>', 'local or remote address in this range (repeatable; user space)', collect((t: string) => t))
-    .option('--pid <pid>', 'only sockets owned by this process (repeatable; user space)', collect(parsePositiveInt))
-    .option('--duration <time>', 'stop after this long (500ms, 10s, 2m)', parseDurationMs)
-    .option('--count <n>', 'stop after printing n events', parsePositiveInt)
+    .option('-p, --pid <pid>', 'only sockets owned by this process (repeatable; user space)', collect(parsePid))
+    .option('-t, --timestamp', 'time column in seconds since the trace started (as bcc -t) instead of the clock time')
+    .option('--duration <time>', 'stop after this long', duration())
+    .option('--count <n>', 'stop after printing n events', parseCount)
     .option('--json', 'one JSON object per line')
     .option('--detail', 'read socket fields at each state change through eBPF (bpftrace + BTF): cwnd, windows, bytes, backlog, retransmissions, srtt; also fills close bytes')
     .option('--stats', 'states mode: every socket\'s current state and time in it, and transition counts (at the end, or every --interval)')
-    .option('--interval <seconds>', 'retrans: report counters and per-connection counts every S seconds; states --stats: refresh period', parsePositiveNumber)
-    .option('--ignore <n>', 'retrans --interval: hide connections with fewer than n retransmissions', parseNonNegativeInt)
-    .option('--buffer-kb <kb>', 'per-CPU trace buffer (default trace.buffer_kb, 16384)', parsePositiveInt)
+    .option('--interval <interval>', 'retrans: report counters and per-connection counts every INTERVAL; states --stats: refresh period', duration(REFRESH_INTERVAL))
+    .option('--ignore <n>', 'retrans --interval: hide connections with fewer than n retransmissions', integer(COUNT_OR_ZERO))
+    .option('--buffer-kb <kb>', 'per-CPU trace buffer (default trace.buffer_kb, 16384)', integer(TRACE_BUFFER_KB))
     .addHelpText(
       'after',
       `
@@ -76,7 +81,12 @@ plus: state: oldState newState durationMs; connect: latencyMs; connect-failed: r
 accept: listener; retransmit: kind; reset: direction reason; close: durationMs bytesSent
 bytesReceived; lost: count.
 
+Short flags follow bcc's tools (tcpconnect, tcpaccept, tcpstates, tcplife): -p PID, -P PORT,
+-L LOCALPORT, -D REMOTEPORT, -t (seconds since the start).
+
 Examples:
+  tcpdiag trace connect -D 5432 -t                 as bcc's tcpconnect -t, for PostgreSQL
+  tcpdiag trace life -p 1234 -L 8080               as bcc's tcplife -p 1234 -L 8080
   tcpdiag trace connect --dport 5432               every connection to PostgreSQL, with latency
   tcpdiag trace accept --port 443 --json           passive opens on :443 as JSON lines
   tcpdiag trace states --port 8080 --duration 30s  transitions with time spent in each state
@@ -119,7 +129,8 @@ Examples:
               json: flags.json === true,
               detail: flags.detail === true,
               stats: flags.stats === true,
-              intervalMs: flags.interval === undefined ? null : flags.interval * 1000,
+              intervalMs: flags.interval ?? null,
+              timestamps: flags.timestamp === true ? 'elapsed' : 'clock',
               ignore: flags.ignore ?? 0,
               bufferKb: config.trace.buffer_kb,
               pollIntervalMs: config.trace.poll_interval_ms,

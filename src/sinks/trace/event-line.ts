@@ -6,8 +6,12 @@ import type { AddressFamily, Endpoint } from '../../model/socket.js';
 import { formatEndpoint } from '../../model/socket.js';
 import type { TraceEvent } from '../../analysis/trace/events.js';
 
-export const TRACE_HEADER =
-  `${'TIME'.padEnd(12)} ${'EVENT'.padEnd(14)} ${'PID'.padStart(7)} ${'PROCESS'.padEnd(15)} ${'LOCAL'.padEnd(21)} ${'REMOTE'.padEnd(21)} DETAIL`;
+export const TRACE_HEADER = traceHeader(false);
+
+/** The header line; `elapsed`: the time column is seconds since the start (bcc -t). */
+export function traceHeader(elapsed: boolean): string {
+  return `${(elapsed ? 'TIME(s)' : 'TIME').padEnd(12)} ${'EVENT'.padEnd(14)} ${'PID'.padStart(7)} ${'PROCESS'.padEnd(15)} ${'LOCAL'.padEnd(21)} ${'REMOTE'.padEnd(21)} DETAIL`;
+}
 
 /** Local HH:MM:SS, built once per second: a Date per line cost more than the rest of the line. */
 let lastSecond = -1;
@@ -95,6 +99,15 @@ export function eventDetail(event: TraceEvent): string {
   }
 }
 
-export function formatEventLine(event: TraceEvent): string {
-  return `${clock(event.ts)} ${typeColumn(event.type)} ${ownerColumn(event.pid, event.process)} ${endpointColumn(event.local, event.family)} ${endpointColumn(event.remote, event.family)} ${eventDetail(event)}\n`;
+/**
+ * The time column as bcc's -t prints it: seconds since the trace started, in the 12 characters
+ * of the clock column.
+ */
+function elapsed(tsMs: number, startMs: number): string {
+  return ((tsMs - startMs) / 1000).toFixed(6).padEnd(12);
+}
+
+/** `sinceMs`: print seconds since this moment (bcc -t) instead of the local clock time. */
+export function formatEventLine(event: TraceEvent, sinceMs: number | null = null): string {
+  return `${sinceMs === null ? clock(event.ts) : elapsed(event.ts, sinceMs)} ${typeColumn(event.type)} ${ownerColumn(event.pid, event.process)} ${endpointColumn(event.local, event.family)} ${endpointColumn(event.remote, event.family)} ${eventDetail(event)}\n`;
 }
