@@ -6,11 +6,13 @@
  * an error; the implicit ones are optional. Environment variables are TCPDIAG_<SECTION>_<KEY>
  * (e.g. TCPDIAG_CAPTURE_SNAPLEN=128); one that does not parse warns and is ignored.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
-import { ConfigError, FileUnreadableError } from '../errors.js';
+import { ConfigError } from '../errors.js';
+import { FILE_LIMITS } from '../model/limits.js';
+import { readBoundedFileSync } from '../platform/read-file.js';
 import { configSchema } from './schema.js';
 import type { ConfigOverrides, TcpdiagConfig } from './schema.js';
 
@@ -64,12 +66,7 @@ function locateConfigFile(flagPath: string | undefined, env: NodeJS.ProcessEnv, 
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error: unknown) {
-    throw new FileUnreadableError(path, error);
-  }
+  const text = readBoundedFileSync(path, FILE_LIMITS.config, 'config file').toString('utf8');
   try {
     return parseToml(text);
   } catch (error: unknown) {

@@ -43,6 +43,18 @@ export const ROWS: NumberRange = { name: 'a number of rows', min: 1, max: 10_000
 /** listen() backlog: the kernel caps it at net.core.somaxconn; the syscall takes an int. */
 export const BACKLOG: NumberRange = { name: 'a backlog', min: 1, max: 2_147_483_647 };
 
+/**
+ * The most tcpdiag reads of each kind of file the user names (platform/read-file.ts): far
+ * above any real one (Debian's whole CA bundle is about 220 KiB), far below what would
+ * exhaust memory.
+ */
+export const FILE_LIMITS = {
+  config: 1024 * 1024,
+  caBundle: 4 * 1024 * 1024,
+  baseline: 16 * 1024 * 1024,
+  payload: 64 * 1024 * 1024,
+} as const;
+
 /** A refresh period (watch, intervals): at least 10 ms, so a typo does not spin a core. */
 export const REFRESH_INTERVAL: DurationRange = { minMs: 10, maxMs: MAX_DURATION_MS };
 /** One step's deadline or delay (connect timeout, accept delay): a day is past any real one. */

@@ -4,9 +4,10 @@
  * regressed: baseline against current, each figure against its threshold.
  * Pure apart from reading the baseline file.
  */
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { FileUnreadableError, MalformedInputError } from '../../errors.js';
+import { MalformedInputError } from '../../errors.js';
+import { FILE_LIMITS } from '../../model/limits.js';
+import { readBoundedFile } from '../../platform/read-file.js';
 
 export interface BaselineThresholds {
   /** Response time may grow by at most this many percent (p50 and p99). */
@@ -51,12 +52,7 @@ export interface BaselineComparison {
 }
 
 export async function readBaseline(path: string): Promise<BaselineFigures> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error: unknown) {
-    throw new FileUnreadableError(path, error);
-  }
+  const text = (await readBoundedFile(path, FILE_LIMITS.baseline, 'baseline')).toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);

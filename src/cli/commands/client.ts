@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { action, out } from '../run.js';
 import { loadConfig, printJsonLine } from '../context.js';
 import { duration, parseCount, parseMss } from '../options.js';
-import { STEP_TIMEOUT } from '../../model/limits.js';
-import { FileUnreadableError, UsageError } from '../../errors.js';
+import { FILE_LIMITS, STEP_TIMEOUT } from '../../model/limits.js';
+import { UsageError } from '../../errors.js';
 import { stopOnSignal } from '../lifetime.js';
 
 interface ClientFlags {
@@ -77,11 +76,8 @@ Examples:
         else if (flags.text !== undefined) payload = parseEscapedText(flags.text, '--text');
         else if (flags.hex !== undefined) payload = parseHexBytes(flags.hex);
         else if (flags.file !== undefined) {
-          try {
-            payload = await readFile(flags.file);
-          } catch (error: unknown) {
-            throw new FileUnreadableError(flags.file, error);
-          }
+          const { readBoundedFile } = await import('../../platform/read-file.js');
+          payload = await readBoundedFile(flags.file, FILE_LIMITS.payload, 'payload file');
         }
         const { runClient } = await import('../../assist/client/client.js');
         const { renderClientEvent, renderClientSummary, clientEventJson } = await import('../../assist/client/render.js');

@@ -1,11 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { action, out } from '../run.js';
 import { loadConfig, printJson } from '../context.js';
 import { duration, parseCount } from '../options.js';
-import { STEP_TIMEOUT } from '../../model/limits.js';
-import { FileUnreadableError } from '../../errors.js';
+import { FILE_LIMITS, STEP_TIMEOUT } from '../../model/limits.js';
 import { stopOnSignal } from '../lifetime.js';
 
 interface ProbeFlags {
@@ -62,11 +60,8 @@ Examples:
         const target = parseProbeTarget(targetText);
         let ca: string | null = null;
         if (flags.ca !== undefined) {
-          try {
-            ca = await readFile(flags.ca, 'utf8');
-          } catch (error: unknown) {
-            throw new FileUnreadableError(flags.ca, error);
-          }
+          const { readBoundedFile } = await import('../../platform/read-file.js');
+          ca = (await readBoundedFile(flags.ca, FILE_LIMITS.caBundle, 'CA bundle')).toString('utf8');
         }
         const controller = stopOnSignal();
         try {
