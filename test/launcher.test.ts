@@ -54,14 +54,24 @@ test('each bundled command has the same help and the same JSON shape as the ES m
 test('a global --config before the command still selects the bundle, and a bad config is reported the same way', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-launcher-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Broken TOML stops every command; a bad key in a section conns does not read ([agent]) is a
+  // warning. Both the same way on both paths.
   const bad = join(dir, 'bad.conf');
-  writeFileSync(bad, '[agent]\nport = "eighty"\n');
+  writeFileSync(bad, '[agent]\nport = = 8\n');
   const bundled = await runCli(['--config', bad, 'conns']);
   const es = runEsMain(['--config', bad, 'conns']);
   assert.notEqual(bundled.code, 0);
   assert.equal(bundled.code, es.code);
   assert.equal(bundled.stderr, es.stderr);
-  assert.match(bundled.stderr, /agent\.port/);
+  assert.match(bundled.stderr, /bad\.conf:2:\d+: not valid TOML/);
+  const unused = join(dir, 'unused.conf');
+  writeFileSync(unused, '[agent]\nport = "eighty"\n');
+  const warned = await runCli(['--config', unused, 'conns', '--json']);
+  const warnedEs = runEsMain(['--config', unused, 'conns', '--json']);
+  assert.equal(warned.code, 0, warned.stderr);
+  assert.equal(warnedEs.code, 0);
+  assert.match(warned.stderr, /\[agent\] is not used by this command and keeps its defaults: agent\.port/);
+  assert.equal(warned.stderr.split('\n')[0], warnedEs.stderr.split('\n')[0]);
 });
 
 test('usage errors and unknown commands exit 2 on both paths', async () => {

@@ -104,3 +104,58 @@ function safeExists(path: string): boolean {
     return false;
   }
 }
+
+test('a command reads the sections it uses: an error elsewhere warns and that section keeps its defaults', () => {
+  const dir = emptyDir();
+  const path = join(dir, 'mixed.conf');
+  writeFileSync(path, '[agent]\nport = 70000\n[trace]\nbuffer_kb = 32768\n[nope]\nx = 1\n');
+  const { config, warnings } = resolveConfig({ configPath: path, env: {}, sections: ['trace'] });
+  assert.equal(config.trace.buffer_kb, 32768);
+  assert.equal(config.agent.port, 7070, 'the broken section keeps its defaults');
+  assert.equal(warnings.length, 2);
+  assert.match(warnings.join('\n'), /\[agent\] is not used by this command and keeps its defaults: agent\.port: expected a value <= 65535, got 70000/);
+  assert.match(warnings.join('\n'), /unknown key "nope" \(sections: agent, capture, storage, trace, thresholds, privacy\): ignored/);
+  assert.throws(() => resolveConfig({ configPath: path, env: {}, sections: ['agent'] }), /agent\.port: expected a value <= 65535, got 70000/);
+});
+
+test('a command that reads no section still fails on a missing or broken file', () => {
+  assert.throws(() => resolveConfig({ configPath: '/nonexistent/tcp_diag.conf', env: {}, sections: [] }), /does not exist/);
+  const dir = emptyDir();
+  const path = join(dir, 'broken.conf');
+  writeFileSync(path, '[capture\n');
+  assert.throws(() => resolveConfig({ configPath: path, env: {}, sections: [] }), /not valid TOML/);
+});
+
+test('inf and nan are reported as what they are, not as null', () => {
+  const dir = emptyDir();
+  const path = join(dir, 'inf.conf');
+  writeFileSync(path, '[agent]\nsample_interval_s = inf\n[thresholds]\nrtt_ms = nan\n');
+  assert.throws(() => resolveConfig({ configPath: path, env: {} }), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.match(error.message, /agent\.sample_interval_s: expected number, got inf \(infinity\)/);
+    assert.match(error.message, /thresholds\.rtt_ms: expected number, got nan \(not a number\)/);
+    assert.doesNotMatch(error.message, /got null/);
+    return true;
+  });
+});
+
+test('a huge bad value is echoed clipped', () => {
+  const dir = emptyDir();
+  const path = join(dir, 'long.conf');
+  writeFileSync(path, `[capture]\nsnaplen = "${'x'.repeat(900_000)}"\n`);
+  assert.throws(() => resolveConfig({ configPath: path, env: {} }), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.ok(error.message.length < 400, `${error.message.length} characters`);
+    assert.match(error.message, /capture\.snaplen: expected number, got "x{60}"… \(900000 characters\)/);
+    return true;
+  });
+});
+
+test('environment numbers are decimal digits only, as flags', () => {
+  const { config, warnings } = resolveConfig({ cwd: emptyDir(), env: { TCPDIAG_AGENT_PORT: '0x50', TCPDIAG_TRACE_BUFFER_KB: '1e5', TCPDIAG_CAPTURE_SNAPLEN: '128' } });
+  assert.equal(config.agent.port, 7070);
+  assert.equal(config.trace.buffer_kb, 16384);
+  assert.equal(config.capture.snaplen, 128);
+  assert.match(warnings.join('\n'), /TCPDIAG_AGENT_PORT="0x50" ignored: not a decimal number/);
+  assert.match(warnings.join('\n'), /TCPDIAG_TRACE_BUFFER_KB="1e5" ignored: not a decimal number/);
+});

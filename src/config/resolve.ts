@@ -5,16 +5,22 @@
  * /etc/tcpdiag/tcp_diag.conf, first found wins. A named file (flag or env) that is missing is
  * an error; the implicit ones are optional. Environment variables are TCPDIAG_<SECTION>_<KEY>
  * (e.g. TCPDIAG_CAPTURE_SNAPLEN=128); one that does not parse warns and is ignored.
+ *
+ * Each section is validated on its own: the command names the sections it reads, and a bad
+ * value in another one is a warning (that section keeps its defaults), so a broken [agent] key
+ * never stops `analyze`. The file itself (missing, not regular, too large, not TOML) is an
+ * error for every command.
  */
 import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { ConfigError } from '../errors.js';
 import { FILE_LIMITS } from '../model/limits.js';
 import { readBoundedFileSync } from '../platform/read-file.js';
-import { configSchema } from './schema.js';
-import type { ConfigOverrides, TcpdiagConfig } from './schema.js';
+import { SECTION_NAMES, SECTION_SCHEMAS, configSchema } from './schema.js';
+import type { ConfigOverrides, SectionName, TcpdiagConfig } from './schema.js';
+import { clipQuoted, showValue } from '../model/show-value.js';
 
 export const DEFAULT_CONFIG_PATHS = ['./tcp_diag.conf', '/etc/tcpdiag/tcp_diag.conf'] as const;
 
@@ -25,13 +31,19 @@ export interface ResolveOptions {
   /** Values from command-line flags (highest precedence). */
   readonly overrides?: ConfigOverrides;
   readonly cwd?: string;
+  /**
+   * The sections the command reads. A bad value in one of them stops it (ConfigError); one in
+   * another section is a warning and that section keeps its defaults, so a broken [agent] key
+   * does not stop `analyze`. Undefined: every section, strictly (unknown sections are errors).
+   */
+  readonly sections?: readonly SectionName[];
 }
 
 export interface ResolvedConfig {
   readonly config: TcpdiagConfig;
   /** The file that was read, or null when only defaults (and env/flags) apply. */
   readonly file: string | null;
-  /** Environment values that were ignored, and why. */
+  /** What was ignored, and why: environment values that do not parse, sections the command does not read. */
   readonly warnings: readonly string[];
 }
 
@@ -40,10 +52,52 @@ export function resolveConfig(options: ResolveOptions = {}): ResolvedConfig {
   const cwd = options.cwd ?? process.cwd();
   const file = locateConfigFile(options.configPath, env, cwd);
   const fromFile = file === null ? {} : readConfigFile(file);
+  const where = file ?? 'configuration';
+  const strict = options.sections === undefined;
+  const used = new Set<SectionName>(options.sections ?? SECTION_NAMES);
   const warnings: string[] = [];
+  const errors: string[] = [];
+
+  const unknown = Object.keys(fromFile).filter((key) => !(SECTION_NAMES as readonly string[]).includes(key));
+  if (unknown.length > 0) {
+    const line = `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => clipQuoted(k)).join(', ')} (sections: ${SECTION_NAMES.join(', ')})`;
+    if (strict) errors.push(line);
+    else warnings.push(`${where}: ${line}: ignored`);
+  }
+
   const fromEnv = configFromEnv(env, warnings);
-  const merged = deepMerge(deepMerge(fromFile, fromEnv), (options.overrides ?? {}));
-  return { config: validateConfig(merged, file ?? 'configuration'), file, warnings };
+  const config: Partial<Record<SectionName, unknown>> = {};
+  for (const name of SECTION_NAMES) {
+    const input = sectionInput(fromFile[name], fromEnv[name], options.overrides?.[name]);
+    const result = SECTION_SCHEMAS[name].safeParse(input);
+    if (result.success) {
+      config[name] = result.data;
+      continue;
+    }
+    const lines = result.error.issues.map((issue) => describeIssue(issue, input, [name]));
+    if (used.has(name)) {
+      errors.push(...lines);
+    } else {
+      warnings.push(`${where}: [${name}] is not used by this command and keeps its defaults: ${lines.join('; ')}`);
+      config[name] = SECTION_SCHEMAS[name].parse({});
+    }
+  }
+  if (errors.length > 0) {
+    throw new ConfigError(`${where}: invalid configuration\n  ${errors.join('\n  ')}`, {
+      hint: 'see the commented example tcp_diag.conf in the repository for every key and its allowed values',
+    });
+  }
+  return { config: config as TcpdiagConfig, file, warnings };
+}
+
+/** A section's file value, overlaid with the environment's and the flags'; a non-table as it is (the schema names it). */
+function sectionInput(fileValue: unknown, envValue: unknown, flagValue: unknown): unknown {
+  if (fileValue !== undefined && !isPlainObject(fileValue)) return fileValue;
+  return deepMerge(deepMerge(asRecord(fileValue), asRecord(envValue)), asRecord(flagValue));
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return isPlainObject(value) ? value : {};
 }
 
 function locateConfigFile(flagPath: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | null {
@@ -79,7 +133,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
 }
 
-/** Validate a merged object; the error lists every bad key path, its value and what is allowed. */
+/** Validate a whole merged configuration strictly; the error lists every bad key path, its value and what is allowed. */
 export function validateConfig(input: unknown, where: string): TcpdiagConfig {
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
@@ -89,21 +143,20 @@ export function validateConfig(input: unknown, where: string): TcpdiagConfig {
   });
 }
 
-function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
-  const path = issue.path.map(String).join('.');
+function describeIssue(issue: z.core.$ZodIssue, input: unknown, prefix: readonly PropertyKey[] = []): string {
+  const path = [...prefix, ...issue.path].map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
     const where = path === '' ? '' : `${path}: `;
-    return `${where}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    return `${where}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => clipQuoted(k)).join(', ')}`;
   }
-  const value = valueAt(input, issue.path);
-  const got = value === undefined ? 'nothing' : JSON.stringify(value);
-  return `${path}: ${allowedText(issue)}, got ${got}`;
+  // The value as written: inf and nan named (JSON would print null), long text clipped.
+  return `${path}: ${allowedText(issue)}, got ${showValue(valueAt(input, issue.path))}`;
 }
 
 function allowedText(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return `expected ${issue.expected}`;
+      return issue.expected === 'int' ? 'expected an integer' : `expected ${issue.expected}`;
     case 'too_small':
       return `expected ${issue.origin === 'string' ? 'a string of length' : 'a value'} >= ${String(issue.minimum)}`;
     case 'too_big':
@@ -128,19 +181,24 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
  * TCPDIAG_<SECTION>_<KEY>=value. Values are typed by the default's type: numbers, booleans,
  * comma-separated lists. A value that does not parse is reported in `warnings` and skipped.
  */
-function configFromEnv(env: NodeJS.ProcessEnv, warnings: string[]): Record<string, unknown> {
-  const defaults = configSchema.parse({}) as Record<string, Record<string, unknown>>;
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const [section, keys] of Object.entries(defaults)) {
-    for (const [key, defaultValue] of Object.entries(keys)) {
+function configFromEnv(env: NodeJS.ProcessEnv, warnings: string[]): Partial<Record<SectionName, Record<string, unknown>>> {
+  const out: Partial<Record<SectionName, Record<string, unknown>>> = {};
+  // Start-up time: most runs set no TCPDIAG_<SECTION>_* variable at all.
+  const names = Object.keys(env).filter((name) => name.startsWith('TCPDIAG_'));
+  if (names.length === 0) return out;
+  for (const section of SECTION_NAMES) {
+    if (!names.some((name) => name.startsWith(`TCPDIAG_${section.toUpperCase()}_`))) continue;
+    const schema = SECTION_SCHEMAS[section];
+    for (const [key, defaultValue] of Object.entries(schema.parse({}) as Record<string, unknown>)) {
       const name = `TCPDIAG_${section}_${key}`.toUpperCase();
       const raw = env[name];
       if (raw === undefined || raw === '') continue;
       const value = coerceEnvValue(raw, defaultValue);
-      const candidate = { [section]: { [key]: value } };
-      const check = configSchema.safeParse(candidate);
-      if (value === undefined || !check.success) {
-        warnings.push(`${name}=${JSON.stringify(raw)} ignored: ${check.success ? 'cannot parse' : describeIssue(check.error.issues[0]!, candidate)}`);
+      const candidate = { [key]: value };
+      const check = value === undefined ? null : schema.safeParse(candidate);
+      if (check === null || !check.success) {
+        const why = check === null ? `not ${typeof defaultValue === 'number' ? 'a decimal number' : typeof defaultValue === 'boolean' ? 'true or false' : 'a value'}` : describeIssue(check.error.issues[0]!, candidate, [section]);
+        warnings.push(`${name}=${clipQuoted(raw)} ignored: ${why}`);
         continue;
       }
       (out[section] ??= {})[key] = value;
@@ -151,8 +209,8 @@ function configFromEnv(env: NodeJS.ProcessEnv, warnings: string[]): Record<strin
 
 function coerceEnvValue(raw: string, defaultValue: unknown): unknown {
   if (typeof defaultValue === 'number') {
-    const n = Number(raw);
-    return Number.isFinite(n) ? n : undefined;
+    // Decimal digits only, as flags (model/units.ts): Number() would take 0x50, 1e3 and Infinity.
+    return /^-?\d+(?:\.\d+)?$/.test(raw.trim()) ? Number(raw) : undefined;
   }
   if (typeof defaultValue === 'boolean') {
     if (/^(1|true|yes|on)$/i.test(raw)) return true;

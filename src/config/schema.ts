@@ -2,43 +2,53 @@
  * The one configuration schema. Keys are spelled exactly as in tcp_diag.conf (snake_case TOML),
  * so an error names the key path the user wrote: `capture.snaplen: expected ...`.
  * Every key has a default; the file, the environment and flags only override.
+ *
+ * Written with zod/mini: the full zod build takes ~73 ms to load here (bundled), zod/mini ~4 ms,
+ * and every command reads the configuration, `stats` included, which must start in well under
+ * 100 ms. Ranges shared with flags come from model/limits.ts, so a flag and its key agree.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { PORT, SNAPLEN, TRACE_BUFFER_KB } from '../model/limits.js';
+import type { NumberRange } from '../model/units.js';
 
-const port = z.number().int().min(1).max(65535);
-const percent = z.number().min(0).max(100);
+const int = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
+const intIn = (range: NumberRange) => int(range.min, range.max);
+const atLeast = (min: number) => z.number().check(z.minimum(min));
+const between = (min: number, max: number) => z.number().check(z.minimum(min), z.maximum(max));
+const nonEmpty = () => z.string().check(z.minLength(1));
+const percent = () => between(0, 100);
 
 export const agentSchema = z.strictObject({
   /** Address the dashboard/API binds. Loopback unless the operator says otherwise. */
-  listen: z.string().min(1).default('127.0.0.1'),
-  port: port.default(7070),
+  listen: z._default(nonEmpty(), '127.0.0.1'),
+  port: z._default(intIn(PORT), 7070),
   /** Bearer token; required whenever `listen` is not a loopback address. */
-  token: z.string().default(''),
+  token: z._default(z.string(), ''),
   /** How often the agent samples sockets and counters. */
-  sample_interval_s: z.number().min(0.1).max(3600).default(5),
+  sample_interval_s: z._default(between(0.1, 3600), 5),
 });
 
 export const captureSchema = z.strictObject({
   /** Interface to capture on; "any" is every interface (LINUX_SLL2 frames). */
-  interface: z.string().min(1).default('any'),
-  direction: z.enum(['in', 'out', 'both']).default('both'),
+  interface: z._default(nonEmpty(), 'any'),
+  direction: z._default(z.enum(['in', 'out', 'both']), 'both'),
   /** Capture depth in bytes: 65535 keeps whole packets on every common MTU, as tcpdump -s 0 does. */
-  snaplen: z.number().int().min(64).max(262144).default(65535),
+  snaplen: z._default(intIn(SNAPLEN), 65535),
   /** Rotating files kept in continuous capture (0 = one file, no rotation). */
-  ring_files: z.number().int().min(0).max(10000).default(0),
-  ring_file_mb: z.number().int().min(1).max(100000).default(100),
-  directory: z.string().min(1).default('/var/lib/tcpdiag/captures'),
+  ring_files: z._default(int(0, 10000), 0),
+  ring_file_mb: z._default(int(1, 100000), 100),
+  directory: z._default(nonEmpty(), '/var/lib/tcpdiag/captures'),
 });
 
 export const storageSchema = z.strictObject({
-  path: z.string().min(1).default('/var/lib/tcpdiag/tcpdiag.db'),
-  retention_days: z.number().min(0.01).max(3650).default(7),
+  path: z._default(nonEmpty(), '/var/lib/tcpdiag/tcpdiag.db'),
+  retention_days: z._default(between(0.01, 3650), 7),
 });
 
 export const traceSchema = z.strictObject({
   /** Per-CPU tracefs ring size; the default 1.4 MiB lost 35% of a burst here (architecture.md). */
-  buffer_kb: z.number().int().min(1024).max(1048576).default(16384),
-  poll_interval_ms: z.number().int().min(10).max(5000).default(100),
+  buffer_kb: z._default(intIn(TRACE_BUFFER_KB), 16384),
+  poll_interval_ms: z._default(int(10, 5000), 100),
 });
 
 /**
@@ -48,52 +58,63 @@ export const traceSchema = z.strictObject({
  * capacity; an advertised window under 10 KB; a 1 MB transfer over 15 ms.
  */
 export const thresholdsSchema = z.strictObject({
-  new_connections_per_s: z.number().min(0).default(500),
-  new_connections_critical_per_s: z.number().min(0).default(5000),
-  new_connections_surge_percent: z.number().min(0).default(300),
-  syn_per_s: z.number().min(0).default(10000),
-  retrans_ratio_percent: percent.default(1),
-  loss_percent: percent.default(5),
-  loss_hold_s: z.number().min(0).default(60),
-  rtt_ms: z.number().min(0).default(100),
-  connect_timeout_rate_percent: percent.default(0.5),
-  capacity_percent: percent.default(80),
-  window_low_bytes: z.number().int().min(0).default(10240),
-  time_wait_max: z.number().int().min(0).default(20000),
-  close_wait_max: z.number().int().min(0).default(100),
-  transfer_1mb_ms: z.number().min(0).default(15),
+  new_connections_per_s: z._default(atLeast(0), 500),
+  new_connections_critical_per_s: z._default(atLeast(0), 5000),
+  new_connections_surge_percent: z._default(atLeast(0), 300),
+  syn_per_s: z._default(atLeast(0), 10000),
+  retrans_ratio_percent: z._default(percent(), 1),
+  loss_percent: z._default(percent(), 5),
+  loss_hold_s: z._default(atLeast(0), 60),
+  rtt_ms: z._default(atLeast(0), 100),
+  connect_timeout_rate_percent: z._default(percent(), 0.5),
+  capacity_percent: z._default(percent(), 80),
+  window_low_bytes: z._default(int(0, Number.MAX_SAFE_INTEGER), 10240),
+  time_wait_max: z._default(int(0, Number.MAX_SAFE_INTEGER), 20000),
+  close_wait_max: z._default(int(0, Number.MAX_SAFE_INTEGER), 100),
+  transfer_1mb_ms: z._default(atLeast(0), 15),
 });
 
 export const REDACTION_KINDS = ['id_card', 'phone', 'email', 'bank_card'] as const;
 
+function isRegExp(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'g');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const privacySchema = z.strictObject({
   /** Mask sensitive payload data before anything is shown or written. */
-  redact: z.boolean().default(false),
-  kinds: z.array(z.enum(REDACTION_KINDS)).default([...REDACTION_KINDS]),
+  redact: z._default(z.boolean(), false),
+  kinds: z._default(z.array(z.enum(REDACTION_KINDS)), [...REDACTION_KINDS]),
   /** Extra regular expressions (JavaScript syntax) whose matches are masked. */
-  patterns: z
-    .array(
-      z.string().refine((p) => {
-        try {
-          new RegExp(p, 'g');
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'not a valid regular expression'),
-    )
-    .default([]),
+  patterns: z._default(z.array(z.string().check(z.refine(isRegExp, 'not a valid regular expression'))), []),
   /** Byte used to mask ('*' keeps lengths and stays printable). */
-  mask_char: z.string().length(1).default('*'),
+  mask_char: z._default(z.string().check(z.length(1)), '*'),
 });
 
+/** Every section, by the name of its [header] in tcp_diag.conf. */
+export const SECTION_SCHEMAS = {
+  agent: agentSchema,
+  capture: captureSchema,
+  storage: storageSchema,
+  trace: traceSchema,
+  thresholds: thresholdsSchema,
+  privacy: privacySchema,
+} as const;
+
+export type SectionName = keyof typeof SECTION_SCHEMAS;
+export const SECTION_NAMES = Object.keys(SECTION_SCHEMAS) as SectionName[];
+
 export const configSchema = z.strictObject({
-  agent: agentSchema.prefault({}),
-  capture: captureSchema.prefault({}),
-  storage: storageSchema.prefault({}),
-  trace: traceSchema.prefault({}),
-  thresholds: thresholdsSchema.prefault({}),
-  privacy: privacySchema.prefault({}),
+  agent: z.prefault(agentSchema, {}),
+  capture: z.prefault(captureSchema, {}),
+  storage: z.prefault(storageSchema, {}),
+  trace: z.prefault(traceSchema, {}),
+  thresholds: z.prefault(thresholdsSchema, {}),
+  privacy: z.prefault(privacySchema, {}),
 });
 
 export type TcpdiagConfig = z.infer<typeof configSchema>;

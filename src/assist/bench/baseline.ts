@@ -4,7 +4,7 @@
  * regressed: baseline against current, each figure against its threshold.
  * Pure apart from reading the baseline file.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { MalformedInputError } from '../../errors.js';
 import { FILE_LIMITS } from '../../model/limits.js';
 import { readBoundedFile } from '../../platform/read-file.js';
@@ -23,12 +23,14 @@ export interface BaselineThresholds {
 export const DEFAULT_THRESHOLDS: BaselineThresholds = { latencyPct: 20, throughputPct: 10, errorRatePoints: 1, cpuPct: 20 };
 
 /** The fields of a --json result that the comparison reads; everything else is ignored. */
+// zod/mini, as the config schema: the full build costs ~73 ms to load.
+const nonNegative = () => z.number().check(z.nonnegative());
 const BaselineSchema = z.object({
-  requests: z.number().nonnegative(),
-  errors: z.record(z.string(), z.number().nonnegative()),
-  latencyMs: z.object({ p50: z.number().nonnegative(), p99: z.number().nonnegative() }),
-  requestsPerSecond: z.number().nonnegative(),
-  cpu: z.object({ serverUsPerRequest: z.number().nonnegative().nullable() }).nullable().optional(),
+  requests: nonNegative(),
+  errors: z.record(z.string(), nonNegative()),
+  latencyMs: z.object({ p50: nonNegative(), p99: nonNegative() }),
+  requestsPerSecond: nonNegative(),
+  cpu: z.optional(z.nullable(z.object({ serverUsPerRequest: z.nullable(nonNegative()) }))),
 });
 
 export type BaselineFigures = z.infer<typeof BaselineSchema>;
@@ -63,7 +65,9 @@ export async function readBaseline(path: string): Promise<BaselineFigures> {
   const parsed = BaselineSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const where = issue === undefined ? '' : `${issue.path.join('.') || '(top level)'}: ${issue.message}`;
+    // zod/mini carries no message text: say what was expected from the issue itself.
+    const expected = issue?.code === 'invalid_type' ? `expected ${issue.expected}` : issue?.code === 'too_small' ? 'expected a value >= 0' : 'not allowed';
+    const where = issue === undefined ? '' : `${issue.path.join('.') || '(top level)'}: ${expected}`;
     throw new MalformedInputError(`baseline ${path}`, `not a bench --json result (${where})`, undefined,
       'write the baseline with `tcpdiag bench ... --json > baseline.json`');
   }

@@ -52,7 +52,7 @@ topTalkers, failedHandshakes, findings: [{id, severity, title, evidence}], error
     )
     .action(
       action(async (file: string, flags: AnalyzeFlags, command: Command) => {
-        loadConfig(command);
+        loadConfig(command, { sections: [] });
         const { analyzeCaptureFile } = await import('../../sessions/capture-file.js');
         const controller = stopOnSignal();
         let report;

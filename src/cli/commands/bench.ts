@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { action, out } from '../run.js';
 import { stopOnSignal } from '../lifetime.js';
-import { printJson } from '../context.js';
+import { loadConfig, printJson } from '../context.js';
 import { collect, decimal, duration, integer, list, oneOf, parseCount, parseMss, parsePid, size } from '../options.js';
 import { showValue } from '../../model/show-value.js';
 import { BYTES, CONNECTIONS, PERCENT_CHANGE, REQUEST_RATE, STEP_TIMEOUT, THREADS } from '../../model/limits.js';
@@ -149,7 +149,8 @@ Errors are counted by class: refused, timeout, reset, unreachable, closed (befor
 malformed (reply does not parse), http (status >= 400), ports (no local port), fds, other.
 requests = successes + all errors. Retransmissions come from each socket's tcp_info at close.
 `)
-    .action(action(async (targetText: string, flags: BenchFlags) => {
+    .action(action(async (targetText: string, flags: BenchFlags, command: Command) => {
+      loadConfig(command, { sections: [] });
       const { runBench } = await import('../../assist/bench/run.js');
       const { renderReportText } = await import('../../assist/bench/report.js');
       if (flags.payload !== undefined && flags.payloadHex !== undefined) {

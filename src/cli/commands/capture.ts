@@ -70,7 +70,7 @@ files, stoppedBy, summary, redactions} at the end.`,
     )
     .action(
       action(async (filter: string[], flags: CaptureFlags, command: Command) => {
-        const config = loadConfig(command);
+        const config = loadConfig(command, { sections: ['capture', 'privacy'] });
         const ringFiles = flags.ring ?? config.capture.ring_files;
         if (ringFiles > 0 && flags.write === undefined) {
           throw new UsageError('--ring needs --write FILE: the name pattern of the rotating files', 'e.g. --ring 10 --ring-size 100M -w /var/lib/tcpdiag/captures/edge.pcap');

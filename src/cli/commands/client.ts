@@ -64,7 +64,7 @@ Examples:
     )
     .action(
       action(async (targetText: string, positional: string | undefined, flags: ClientFlags, command: Command) => {
-        loadConfig(command);
+        loadConfig(command, { sections: [] });
         const { parseHostPort } = await import('../../assist/client/endpoint.js');
         const { parseEscapedText, parseHexBytes } = await import('../../assist/hexdump.js');
         const target = parseHostPort(targetText, 'target');

@@ -51,7 +51,7 @@ Without root, processes of other users are not named and the command says so.`,
     )
     .action(
       action(async (flags: ConnsFlags, command: Command) => {
-        loadConfig(command); // validates --config / $TCPDIAG_CONFIG even where no key applies yet
+        loadConfig(command, { sections: [] });
         const { readSocketTable } = await import('../../sources/index.js');
         const { filterSockets, sortSockets } = await import('../../analysis/socket-filter.js');
         const { renderConns } = await import('../../sinks/socket-views.js');

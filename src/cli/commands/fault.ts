@@ -47,7 +47,7 @@ Examples:
     )
     .action(
       action(async (flags: InjectFlags, command: Command) => {
-        loadConfig(command);
+        loadConfig(command, { sections: [] });
         const { runFault } = await import('../../assist/fault/fault.js');
         const { UsageError } = await import('../../errors.js');
         if (kind === 'loss' && flags.percent === undefined) throw new UsageError('fault loss needs --percent N (1-100)', 'e.g. tcpdiag fault loss --port 8080 --percent 5 --duration 60s');
@@ -100,7 +100,7 @@ Examples:
     .option('--json', 'print a JSON array')
     .action(
       action(async (flags: { json?: boolean }, command: Command) => {
-        loadConfig(command);
+        loadConfig(command, { sections: [] });
         const { listFaults } = await import('../../assist/fault/fault.js');
         const tables = await listFaults();
         if (flags.json) return printJson(tables);
@@ -118,7 +118,7 @@ Examples:
     .option('--json', 'print {"removed": [...]}')
     .action(
       action(async (flags: { stale?: boolean; json?: boolean }, command: Command) => {
-        loadConfig(command);
+        loadConfig(command, { sections: [] });
         const { clearFaults } = await import('../../assist/fault/fault.js');
         const removed = await clearFaults(flags.stale === true);
         if (flags.json) return printJson({ removed });

@@ -33,7 +33,7 @@ JSON fields: family, local, pid, process, owners, inode, backlog, acceptQueue, s
     )
     .action(
       action(async (flags: ListenersFlags, command: Command) => {
-        loadConfig(command); // validates --config / $TCPDIAG_CONFIG even where no key applies yet
+        loadConfig(command, { sections: [] });
         const { readSocketTable } = await import('../../sources/index.js');
         const { summarizeListeners } = await import('../../analysis/listeners.js');
         const { matchesFilter } = await import('../../analysis/socket-filter.js');

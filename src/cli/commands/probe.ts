@@ -53,7 +53,7 @@ Examples:
     )
     .action(
       action(async (targetText: string, flags: ProbeFlags, command: Command) => {
-        loadConfig(command);
+        loadConfig(command, { sections: [] });
         const { parseProbeTarget } = await import('../../assist/probe/target.js');
         const { runProbe } = await import('../../assist/probe/probe.js');
         const { renderAttempt, renderAttemptLine, renderSummary } = await import('../../assist/probe/render.js');

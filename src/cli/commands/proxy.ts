@@ -56,7 +56,7 @@ Examples:
     )
     .action(
       action(async (flags: ProxyFlags, command: Command) => {
-        loadConfig(command);
+        loadConfig(command, { sections: [] });
         const { parseHostPort } = await import('../../assist/client/endpoint.js');
         const { ToxicSet, describeToxic } = await import('../../assist/proxy/toxics.js');
         const { startProxy } = await import('../../assist/proxy/proxy.js');

@@ -57,7 +57,7 @@ Examples:
     )
     .action(
       action(async (port: number, flags: ServerFlags, command: Command) => {
-        loadConfig(command);
+        loadConfig(command, { sections: [] });
         const { runServer } = await import('../../assist/server/server.js');
         const { parseReplyRule } = await import('../../assist/server/reply-rules.js');
         const { renderServerEvent, serverEventJson, listeningLine } = await import('../../assist/server/render.js');

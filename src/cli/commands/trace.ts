@@ -98,7 +98,7 @@ Examples:
     .action(
       action(async (mode: string, flags: TraceFlags, command: Command) => {
         checkFlagCombinations(mode, flags);
-        const config = loadConfig(command, flags.bufferKb === undefined ? {} : { trace: { buffer_kb: flags.bufferKb } });
+        const config = loadConfig(command, { sections: ['trace'], ...(flags.bufferKb === undefined ? {} : { overrides: { trace: { buffer_kb: flags.bufferKb } } }) });
         const { parseCidr } = await import('../../model/address.js');
         const filters = {
           ports: flags.port ?? [],
