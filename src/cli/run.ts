@@ -51,7 +51,7 @@ export function out(text: string): void {
 }
 
 export function warn(text: string): void {
-  process.stderr.write(`tcpdiag: warning: ${text}\n`);
+  process.stderr.write(clipLongLines(`tcpdiag: warning: ${text}\n`));
 }
 
 export function printJson(value: unknown, pretty = false): void {

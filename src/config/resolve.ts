@@ -60,7 +60,7 @@ export function resolveConfig(options: ResolveOptions = {}): ResolvedConfig {
 
   const unknown = Object.keys(fromFile).filter((key) => !(SECTION_NAMES as readonly string[]).includes(key));
   if (unknown.length > 0) {
-    const line = `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => clipQuoted(k)).join(', ')} (sections: ${SECTION_NAMES.join(', ')})`;
+    const line = `unknown key${unknown.length > 1 ? 's' : ''} ${listSome(unknown.map((k) => clipQuoted(k)))} (sections: ${SECTION_NAMES.join(', ')})`;
     if (strict) errors.push(line);
     else warnings.push(`${where}: ${line}: ignored`);
   }
@@ -78,7 +78,7 @@ export function resolveConfig(options: ResolveOptions = {}): ResolvedConfig {
     if (used.has(name)) {
       errors.push(...lines);
     } else {
-      warnings.push(`${where}: [${name}] is not used by this command and keeps its defaults: ${lines.join('; ')}`);
+      warnings.push(`${where}: [${name}] is not used by this command and keeps its defaults: ${listSome(lines, 2, '; ')}`);
       config[name] = SECTION_SCHEMAS[name].parse({});
     }
   }
@@ -88,6 +88,11 @@ export function resolveConfig(options: ResolveOptions = {}): ResolvedConfig {
     });
   }
   return { config: config as TcpdiagConfig, file, warnings };
+}
+
+/** The first few items, and how many more: a message stays one readable line. */
+function listSome(items: readonly string[], max = 5, separator = ', '): string {
+  return items.length <= max ? items.join(separator) : `${items.slice(0, max).join(separator)}${separator}and ${items.length - max} more`;
 }
 
 /** A section's file value, overlaid with the environment's and the flags'; a non-table as it is (the schema names it). */
@@ -147,7 +152,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, prefix: readonly
   const path = [...prefix, ...issue.path].map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
     const where = path === '' ? '' : `${path}: `;
-    return `${where}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => clipQuoted(k)).join(', ')}`;
+    return `${where}unknown key${issue.keys.length > 1 ? 's' : ''} ${listSome(issue.keys.map((k) => clipQuoted(k)))}`;
   }
   // The value as written: inf and nan named (JSON would print null), long text clipped.
   return `${path}: ${allowedText(issue)}, got ${showValue(valueAt(input, issue.path))}`;
