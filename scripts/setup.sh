@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up tcpdiag on a Debian 12 machine, as root: the Debian packages it drives (tcpdump,
 # iproute2, nftables, hping3, tshark, bpftrace, wrk) and builds with, the npm packages, the
-# native addon, the TypeScript build, and a mounted tracefs. Safe to run again: it installs
+# native addon, the TypeScript build, a mounted tracefs, and the man page and bash completion. Safe to run again: it installs
 # only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ PACKAGES=(
   tcpdump iproute2 nftables hping3 tshark bpftrace wrk
   procps psmisc openssl ca-certificates
   python3 make g++
+  # the man page and bash completion setup installs, and the shells the completion tests drive
+  man-db groff-base bash-completion zsh fish
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -51,4 +53,5 @@ else
   npm install --no-audit --no-fund --loglevel=error
 fi
 npm run --silent build
+scripts/install-shell-docs.sh
 log "ready: try 'npx tcpdiag --help'"

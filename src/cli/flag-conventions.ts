@@ -44,8 +44,9 @@ export function applyFlagConventions(root: Command): void {
 function describeAccepted(target: Option | Argument): boolean {
   const parse = target.parseArg as FlagParser<unknown> | undefined;
   if (parse?.accepts === undefined) return false;
-  const label = parse.isDuration === true ? 'duration' : 'range';
-  if (!target.description.includes(`(${label}:`)) target.description = `${target.description} (${label}: ${parse.accepts})`;
+  const label = parse.choices !== undefined ? 'one of' : parse.isDuration === true ? 'duration' : 'range';
+  const accepts = parse.choices !== undefined ? parse.choices.join(', ') : parse.accepts;
+  if (!target.description.includes(`(${label}:`)) target.description = `${target.description} (${label}: ${accepts})`;
   return parse.isDuration === true;
 }
 
@@ -60,9 +61,9 @@ function nameRefusals(target: Option | Argument, label: string, command: Command
     }
   };
   // Keep what the parser says it accepts (completion and the man page read it too).
-  const { accepts, isDuration } = parse as FlagParser<unknown>;
+  const { accepts, isDuration, choices } = parse as FlagParser<unknown>;
   // commander types parseArg as generic in its result; ours returns what the parser returns.
-  target.parseArg = Object.assign(wrapped, { accepts, isDuration }) as NonNullable<typeof target.parseArg>;
+  target.parseArg = Object.assign(wrapped, { accepts, isDuration, choices }) as NonNullable<typeof target.parseArg>;
 }
 
 function refusal(error: unknown, value: string, label: string, command: Command): UsageError {

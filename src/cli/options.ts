@@ -15,6 +15,8 @@ export interface FlagParser<T> {
   readonly accepts?: string;
   /** The value is a duration: --help explains the syntax once per command. */
   readonly isDuration?: boolean;
+  /** The only values it takes (shell completion offers them). */
+  readonly choices?: readonly string[];
 }
 
 function parser<T>(parse: (text: string) => T, accepts: string, isDuration = false): FlagParser<T> {
@@ -43,10 +45,11 @@ export function size(range: NumberRange): FlagParser<number> {
 
 /** One of these words. */
 export function oneOf<const T extends string>(words: readonly T[]): FlagParser<T> {
-  return parser((text) => {
+  const parse = parser((text) => {
     if ((words as readonly string[]).includes(text)) return text as T;
     throw new InvalidArgumentError(`${showValue(text)} is not one of ${words.join(', ')}`);
   }, words.join('|'));
+  return Object.assign(parse, { choices: words });
 }
 
 export const parsePort = integer(PORT);

@@ -26,4 +26,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'bench', load: async () => (await import('./bench.js')).registerBench },
   { name: 'proxy', load: async () => (await import('./proxy.js')).registerProxy },
   { name: 'fault', load: async () => (await import('./fault.js')).registerFault },
+  { name: 'completion', load: async () => (await import('./completion.js')).registerCompletion },
+  { name: 'manpage', load: async () => (await import('./completion.js')).registerManpage },
 ];
