@@ -228,8 +228,8 @@ export function mutateArgv(seedArgv: readonly string[], leaf: Leaf, random: () =
         break;
       }
       case 2: { // one of the command's options with a hostile value, maybe as --flag=value
-        const option = pickFrom(random, leaf.command.options);
-        const flag = option.long ?? option.short ?? '--x';
+        const option = leaf.command.options.length === 0 ? undefined : pickFrom(random, leaf.command.options);
+        const flag = option?.long ?? option?.short ?? '--x';
         const value = pickFrom(random, HOSTILE_VALUES);
         if (random() < 0.4) argv.splice(at, 0, `${flag}=${value}`);
         else argv.splice(at, 0, flag, value);
@@ -303,7 +303,7 @@ export async function fuzzArgvInProcess(vectors: readonly string[][]): Promise<F
       t.slowestMs = Math.max(t.slowestMs, performance.now() - started);
       t.longestMessage = Math.max(t.longestMessage, stderr.length);
       // Help on stderr (no command given, `help x`) is long by design; anything else must be short.
-      if (stderr.length > 2000 && !/^Usage: tcpdiag/m.test(stderr)) fail(t, `argv #${n}: ${stderr.length} characters of stderr`);
+      if (stderr.length > 2000 && !/^Usage: tcpdiag/m.test(stderr)) fail(t, `argv #${n} ${JSON.stringify(argv.map((a) => (a.length > 40 ? `${a.slice(0, 20)}…(${a.length})` : a)))}: ${stderr.length} characters of stderr: ${stderr.slice(0, 200)}`);
       if (parsed !== null) {
         const command: Command = parsed;
         for (const option of command.options) {

@@ -84,4 +84,9 @@ test('a refused value is quoted clipped: a 10 MB argument gives a short message'
   assert.ok(port?.parseArg !== undefined);
   const huge = '9'.repeat(10 * 1024 * 1024);
   assert.throws(() => port.parseArg?.(huge, undefined), (error: unknown) => error instanceof Error && error.message.length < 300 && /10485760 characters/.test(error.message));
+  // Parsers that quote the value in full themselves (found by the argv fuzzer: --addr, --state).
+  for (const long of ['--addr', '--state']) {
+    const option = conns?.options.find((o) => o.long === long);
+    assert.throws(() => option?.parseArg?.('x'.repeat(100_000), undefined), (error: unknown) => error instanceof Error && error.message.length < 600, long);
+  }
 });

@@ -9,7 +9,7 @@
 import type { Argument, Command, Option } from 'commander';
 import { TcpdiagError, UsageError } from '../errors.js';
 import { DURATION_SYNTAX } from '../model/units.js';
-import { showValue } from '../model/show-value.js';
+import { SHOWN_VALUE_CHARS, showValue } from '../model/show-value.js';
 import type { FlagParser } from './options.js';
 
 type ParseArg = (value: string, previous: unknown) => unknown;
@@ -68,11 +68,13 @@ function nameRefusals(target: Option | Argument, label: string, command: Command
 
 function refusal(error: unknown, value: string, label: string, command: Command): UsageError {
   const help = `see ${commandPath(command)} --help`;
-  if (error instanceof UsageError) return new UsageError(`${label}: ${error.message}`, error.hint ?? help);
-  if (error instanceof TcpdiagError) return new UsageError(`${label}: ${error.message}`, error.hint ?? help);
+  const quoted = showValue(value);
+  // A parser that quotes the value itself in full (a 100 kB --addr): clip it here, once for all.
+  const clip = (message: string): string =>
+    value.length <= SHOWN_VALUE_CHARS ? message : message.split(`"${value}"`).join(quoted).split(value).join(quoted);
+  if (error instanceof TcpdiagError) return new UsageError(`${label}: ${clip(error.message)}`, error.hint ?? help);
   // commander's InvalidArgumentError (choices) and parsers that throw plain errors: their message
   // may not quote the value, so quote it here, clipped.
-  const message = error instanceof Error ? error.message : String(error);
-  const quoted = showValue(value);
+  const message = clip(error instanceof Error ? error.message : String(error));
   return new UsageError(`${label}: ${message.includes(quoted) ? message : `${quoted}: ${message}`}`, help);
 }
