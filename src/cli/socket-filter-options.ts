@@ -40,7 +40,7 @@ export function addSocketFilterOptions(command: Command, withState: boolean): Co
   return command
     .option('-4, --ipv4', 'IPv4 sockets only')
     .option('-6, --ipv6', 'IPv6 sockets only')
-    // -p and -a are ss's (processes, all states): see conns.ts.
+    // -p and -a are ss's (processes, all states): see ss-flags.ts.
     .option('--port <port>', 'either end uses this port (repeatable)', collect(parsePort))
     .option('--sport <port>', 'local port (repeatable)', collect(parsePort))
     .option('--dport <port>', 'remote port (repeatable)', collect(parsePort))
