@@ -9,6 +9,7 @@ import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { runCli, CLI, REPO_ROOT } from './helpers/cli.js';
 import { startCli } from './helpers/long-running.js';
+import { guardsOf, killAndWait } from './helpers/owned.js';
 import { isRoot, findExecutable } from '../src/platform/capabilities.js';
 
 function whyNot(): string | null {
@@ -62,7 +63,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     try {
       await fault.waitFor(/^installed loss 30% on tcp port \d+ in nft table inet tcpdiag_fault_\d+/m);
       assert.ok(tableExists(table), `${table} is installed while the command runs`);
-      assert.match(tableText(table), new RegExp(`tcp dport ${port} numgen random mod 100 < 30 counter packets \\d+ bytes \\d+ drop`));
+      assert.match(tableText(table), new RegExp(`meta l4proto @lease tcp dport ${port} numgen random mod 100 < 30 counter packets \\d+ bytes \\d+ drop`));
       assert.match(tableText(table), /hook input/);
       const exit = await fault.stop(signal);
       assert.notEqual(exit.signal, 'SIGKILL', 'exited on its own');
@@ -124,7 +125,9 @@ test('fault list shows a stale table left by SIGKILL and fault clear --stale rem
   spawnSync('nft', ['add', 'table', 'inet', foreign]);
   try {
     await fault.waitFor(/^installed loss/m);
-    // kill -9 gives no chance to clean up: the table stays, and list calls it stale.
+    // kill -9 of tcpdiag and of its guard (which would delete the table at once) gives no
+    // chance to clean up: the table stays, and list calls it stale.
+    await killAndWait(guardsOf(fault.child.pid!).map((g) => g.pid));
     await fault.stop('SIGKILL');
     assert.ok(tableExists(table));
     const list = await runCli(['fault', 'list', '--json']);

@@ -26,4 +26,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'bench', load: async () => (await import('./bench.js')).registerBench },
   { name: 'proxy', load: async () => (await import('./proxy.js')).registerProxy },
   { name: 'fault', load: async () => (await import('./fault.js')).registerFault },
+  { name: 'cleanup', load: async () => (await import('./cleanup.js')).registerCleanup },
 ];

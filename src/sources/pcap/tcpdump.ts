@@ -7,11 +7,11 @@
  *
  * The child belongs to the caller's scope: closing it (stop, signal, error, exit) stops tcpdump.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { PrivilegeError, SourceError, ToolMissingError, UsageError } from '../../errors.js';
 import { findExecutable, isRoot } from '../../platform/capabilities.js';
+import { spawnOwned } from '../../platform/children.js';
 import type { Scope } from '../../platform/scope.js';
 import { PcapParser } from './reader.js';
 import type { PacketHandler } from './reader.js';
@@ -125,7 +125,13 @@ export class TcpdumpCapture {
     const tcpdump = findExecutable('tcpdump');
     if (tcpdump === null) throw new ToolMissingError('tcpdump', 'tcpdump');
     if (!isRoot()) throw new PrivilegeError('packet capture', 'run it as root: sudo tcpdiag capture ... (tcpdump needs CAP_NET_RAW and CAP_NET_ADMIN)');
-    const child = spawn(tcpdump, tcpdumpArgs(options), { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Debian's tcpdump drops root for its `tcpdump` user after opening the device, which clears
+    // the death signal (platform/children.ts): setpriv makes that switch itself instead, keeping
+    // CAP_NET_RAW, the one capability opening a capture needs (measured: -i any, lo, eth0).
+    const child = spawnOwned(tcpdump, tcpdumpArgs(options), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      runAs: { user: 'tcpdump', capabilities: ['net_raw'] },
+    }) as ChildProcessByStdio<null, Readable, Readable>;
     const capture = new TcpdumpCapture(child, new PcapParser(onPacket, 'tcpdump output'), scope);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
