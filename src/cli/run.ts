@@ -10,7 +10,8 @@ import { openCommandScope } from './lifetime.js';
 
 export function formatError(error: unknown): string {
   if (error instanceof TcpdiagError) {
-    const hint = error.hint === undefined ? '' : `\n  hint: ${error.hint}`;
+    // A hint of several lines (a command, then alternatives) lines up under its first line.
+    const hint = error.hint === undefined ? '' : `\n  hint: ${error.hint.split('\n').join('\n        ')}`;
     return `tcpdiag: ${error.message} [${error.code}]${hint}\n`;
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -12,8 +12,7 @@
  * after the kill without one), and only an inert table is left for `tcpdiag cleanup`.
  */
 import { spawnSync } from 'node:child_process';
-import { PrivilegeError } from '../../errors.js';
-import { isRoot } from '../../platform/capabilities.js';
+import { NEEDS, requirePrivileges } from '../../platform/privileges.js';
 import { startGuard } from '../../platform/guard.js';
 import type { Scope } from '../../platform/scope.js';
 import { applyRuleset, deleteTable, describeTable, listFaultTables, nftPath, runNft } from './nft.js';
@@ -58,13 +57,13 @@ export interface FaultTableInfo {
   readonly droppedPackets: number;
 }
 
-function requireRoot(what: string): void {
-  if (!isRoot()) throw new PrivilegeError(what, 'run it as root: sudo tcpdiag fault ...');
+function requireNetAdmin(command: string): void {
+  requirePrivileges({ ...NEEDS.fault(), what: `${command} (nftables)`, sudo: `sudo ${command}${command === 'tcpdiag fault' ? ' ...' : ''}` });
   nftPath();
 }
 
 export async function runFault(options: FaultRunOptions, onInstalled: (installed: FaultInstalled) => void): Promise<FaultResult> {
-  requireRoot('tcpdiag fault (nftables rules)');
+  requireNetAdmin('tcpdiag fault');
   const spec = validateFaultSpec(options);
   const table = faultTableName(process.pid);
   const started = Date.now();
@@ -153,7 +152,7 @@ function processAlive(pid: number): boolean {
 }
 
 export async function listFaults(): Promise<FaultTableInfo[]> {
-  requireRoot('tcpdiag fault list (reading nftables)');
+  requireNetAdmin('tcpdiag fault list');
   const tables = await listFaultTables();
   const infos: FaultTableInfo[] = [];
   for (const table of tables) {
@@ -166,7 +165,7 @@ export async function listFaults(): Promise<FaultTableInfo[]> {
 
 /** Delete tcpdiag's fault tables (only stale ones with `staleOnly`); returns the names removed. */
 export async function clearFaults(staleOnly: boolean): Promise<string[]> {
-  requireRoot('tcpdiag fault clear (nftables)');
+  requireNetAdmin('tcpdiag fault clear');
   const removed: string[] = [];
   for (const table of await listFaultTables()) {
     const pid = pidOfFaultTable(table) ?? 0;

@@ -37,8 +37,8 @@ could not be removed.`,
     )
     .action(
       action(async (flags: CleanupFlags) => {
-        const { PrivilegeError } = await import('../../errors.js');
-        if (process.geteuid?.() !== 0) throw new PrivilegeError('tcpdiag cleanup', 'run it as root: sudo tcpdiag cleanup');
+        const { requireCleanupPrivileges } = await import('../../platform/privileges.js');
+        requireCleanupPrivileges();
         const { findLeftovers, removeLeftovers } = await import('../../sessions/leftovers.js');
         const found = await findLeftovers();
         if (flags.dryRun === true) {

@@ -13,6 +13,7 @@ import type { ChildProcess } from 'node:child_process';
 import { KernelFeatureError, SourceError, ToolMissingError } from '../../errors.js';
 import { findExecutable, hasKernelBtf } from '../../platform/capabilities.js';
 import { spawnOwned } from '../../platform/children.js';
+import { NEEDS, privilegeError } from '../../platform/privileges.js';
 import type { Scope } from '../../platform/scope.js';
 import type { RawTcpEvent } from '../../model/kernel-event.js';
 import { lostEvent } from '../../model/kernel-event.js';
@@ -171,6 +172,7 @@ export class BpftraceSource implements TcpEventSource {
       this.child.stdout?.on('data', onData);
       this.child.once('exit', (code) => {
         clearTimeout(timer);
+        if (/only supports running as the root user/.test(this.stderr)) return reject(privilegeError(NEEDS.traceDetail()));
         reject(new SourceError('bpftrace', `exited with code ${code ?? '?'} before attaching: ${meaningfulStderr(this.stderr) || 'no message'}`, {
           hint: 'check that the kernel has BTF and that you are root',
         }));
