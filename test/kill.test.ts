@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { runCli } from './helpers/cli.js';
 import { startCli } from './helpers/long-running.js';
 import type { LongRunning } from './helpers/long-running.js';
@@ -239,5 +239,28 @@ test('kill -9 of server: its port is free at once and nothing of it is left', as
     }
   } finally {
     await server.stop('SIGKILL');
+  }
+});
+
+test('a process whose tcpdiag is gone is listed by cleanup --dry-run and stopped by cleanup', { skip: isRoot() ? false : 'needs root: cleanup' }, async () => {
+  // A tool that outlived its tcpdiag (one started without setpriv, or that changed its
+  // credentials): here a sleep marked with the pid of a process that has exited.
+  const gone = spawnSync('true');
+  const deadPid = gone.pid;
+  assert.ok(deadPid !== undefined && !isRunning(deadPid));
+  const orphan = spawn('sleep', ['60'], { env: { ...process.env, TCPDIAG_PARENT: String(deadPid) }, stdio: 'ignore' });
+  try {
+    await until(() => ownedBy(deadPid).length === 1, 2_000, 'the marked process is not seen');
+    const dry = await cleanupJson(['--dry-run']);
+    assert.deepEqual(dry.processes.filter((p) => p.ownerPid === deadPid).map((p) => [p.pid, p.command]), [[orphan.pid, 'sleep 60']]);
+    assert.ok(isRunning(orphan.pid!), '--dry-run stops nothing');
+    const text = await runCli(['cleanup', '--dry-run']);
+    assert.match(text.stdout, new RegExp(`process ${orphan.pid} \\(started by tcpdiag pid ${deadPid}, gone\\): sleep 60: would remove`));
+    const done = await cleanupJson([]);
+    assert.equal(done.processes.find((p) => p.pid === orphan.pid)?.removed, true);
+    await until(() => orphan.exitCode !== null || orphan.signalCode !== null, 3_000, 'the orphan still runs');
+    assert.equal(orphan.signalCode, 'SIGTERM');
+  } finally {
+    orphan.kill('SIGKILL');
   }
 });
