@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up tcpdiag on a Debian 12 machine, as root: the Debian packages it drives (tcpdump,
 # iproute2, nftables, hping3, tshark, bpftrace, wrk) and builds with, the npm packages, the
-# native addon, the TypeScript build, a mounted tracefs, and the man page and bash completion. Safe to run again: it installs
-# only what is missing.
+# native addon, the TypeScript build, a mounted tracefs, the man page and bash completion, and
+# /usr/local/bin/tcpdiag linked to this checkout's bin. Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,4 +54,7 @@ else
 fi
 npm run --silent build
 scripts/install-shell-docs.sh
-log "ready: try 'npx tcpdiag --help'"
+# `tcpdiag` on PATH is this checkout's bin, run directly (not through npx, which does not pass
+# signals on): scripts/link-bin.sh.
+./scripts/link-bin.sh /usr/local/bin
+log "ready: try 'tcpdiag --help'"

@@ -90,10 +90,13 @@ export class FileRefusedError extends TcpdiagError {
   }
 }
 
-/** The operation needs root (or a capability) and we do not have it. */
+/**
+ * The operation needs root (or a capability) and we do not have it. `needs` names what would
+ * be enough, e.g. "CAP_NET_RAW (or root): to open a packet socket" (platform/privileges.ts).
+ */
 export class PrivilegeError extends TcpdiagError {
-  constructor(what: string, hint: string) {
-    super('TCPDIAG_NEEDS_ROOT', `${what} needs root (CAP_NET_ADMIN / CAP_SYS_ADMIN)`, { hint });
+  constructor(what: string, hint: string, needs = 'root') {
+    super('TCPDIAG_NEEDS_ROOT', `${what} needs ${needs}`, { hint });
   }
 }
 

@@ -14,7 +14,9 @@ test('747 garbage argument vectors: every one parses or is a usage error; no oth
   assert.deepEqual(t.failures, []);
   assert.equal(t.outcomes.bug, undefined);
   assert.ok((t.outcomes.TCPDIAG_USAGE ?? 0) > 50, 'hostile values are refused by the flag parsers');
-  assert.ok((t.outcomes.parsed ?? 0) > 50, 'some vectors are still valid');
+  // The vectors are seeded, so these counts move only when the command tree does (a new
+  // command changes which mutations land where); the point is that both kinds occur in bulk.
+  assert.ok((t.outcomes.parsed ?? 0) >= t.inputs * 0.05, 'some vectors are still valid');
 });
 
 test('40 garbage vectors of read-only commands through the bin: exit 0, 1 or 2, never "internal error", stop on Ctrl-C', async () => {

@@ -4,11 +4,14 @@
  * only with TCPDIAG_DEBUG=1.
  */
 import { TcpdiagError } from '../errors.js';
+import { tracefsRoot } from '../platform/capabilities.js';
+import { staleTracefsInstances } from '../platform/owners.js';
 import { openCommandScope } from './lifetime.js';
 
 export function formatError(error: unknown): string {
   if (error instanceof TcpdiagError) {
-    const hint = error.hint === undefined ? '' : `\n  hint: ${error.hint}`;
+    // A hint of several lines (a command, then alternatives) lines up under its first line.
+    const hint = error.hint === undefined ? '' : `\n  hint: ${error.hint.split('\n').join('\n        ')}`;
     return clipLongLines(`tcpdiag: ${error.message} [${error.code}]${hint}\n`);
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -26,13 +29,34 @@ export function exitCodeFor(error: unknown): number {
 }
 
 /**
+ * A tracefs instance whose tcpdiag is gone keeps tracing into its buffers (32 MiB by default)
+ * until someone removes it: every command run as root says so, in one line. It costs one
+ * readdir of tracefs/instances (microseconds), so `tcpdiag stats` can afford it.
+ */
+export function warnAboutLeftovers(): void {
+  if (process.geteuid?.() !== 0) return;
+  const root = tracefsRoot();
+  if (root === null) return;
+  const stale = staleTracefsInstances(root);
+  if (stale.length === 0) return;
+  const names = stale.slice(0, 3).map((i) => i.name).join(', ') + (stale.length > 3 ? ` and ${stale.length - 3} more` : '');
+  warn(`tracefs instances of dead tcpdiag processes are still tracing: ${names}; remove them with \`tcpdiag cleanup\``);
+}
+
+export interface ActionOptions {
+  /** Warn about what dead tcpdiag processes left (default true; cleanup lists it itself). */
+  readonly checkLeftovers?: boolean;
+}
+
+/**
  * Wrap a command action: open its scope (commandScope()), run it, close the scope (every
  * cleanup it registered runs), and map failures to exit codes. The action returns its exit
  * code (0 when omitted).
  */
-export function action<Args extends unknown[]>(fn: (...args: Args) => Promise<number | void>): (...args: Args) => Promise<void> {
+export function action<Args extends unknown[]>(fn: (...args: Args) => Promise<number | void>, options: ActionOptions = {}): (...args: Args) => Promise<void> {
   return async (...args: Args) => {
     let code = 0;
+    if (options.checkLeftovers !== false) warnAboutLeftovers();
     const scope = openCommandScope('command');
     try {
       code = (await fn(...args)) ?? 0;

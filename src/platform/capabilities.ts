@@ -2,7 +2,7 @@
  * What this machine lets tcpdiag do: root, tracefs, BTF, tools on PATH. Commands check these
  * up front and say plainly what is missing and the command that grants it (style guide, habit 6).
  */
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 export function isRoot(): boolean {
@@ -27,10 +27,18 @@ export function findExecutable(name: string, pathEnv = process.env.PATH ?? '/usr
 
 export const TRACEFS_PATHS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'] as const;
 
-/** The mounted tracefs root, or null. tracefs is mounted when its `trace_pipe` exists. */
+/**
+ * The mounted tracefs root, or null. tracefs is mounted when its `trace_pipe` exists. stat, not
+ * access(2) (existsSync): access checks the real uid and ignores capabilities, so a user holding
+ * CAP_DAC_OVERRIDE (AmbientCapabilities=) would be told tracefs is not mounted.
+ */
 export function tracefsRoot(): string | null {
   for (const path of TRACEFS_PATHS) {
-    if (existsSync(join(path, 'trace_pipe'))) return path;
+    try {
+      if (statSync(join(path, 'trace_pipe'), { throwIfNoEntry: false }) !== undefined) return path;
+    } catch {
+      // EACCES: not ours to see (tracefs is root's, mode 0700)
+    }
   }
   return null;
 }

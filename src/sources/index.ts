@@ -62,7 +62,9 @@ export function readSocketTable(options: SocketTableOptions = {}): SocketTable {
     for (const s of sockets) if (s.inode !== 0) inodes.add(s.inode);
     const scan = scanSocketOwners({ inodes });
     if (scan.unreadableProcesses > 0 && !isRoot()) {
-      warnings.push(`process names need root for other users' sockets (${scan.unreadableProcesses} processes unreadable): rerun with sudo`);
+      // Measured: listing another user's /proc/PID/fd needs CAP_DAC_READ_SEARCH, reading its
+      // links CAP_SYS_PTRACE (platform/privileges.ts).
+      warnings.push(`process names of other users' sockets need CAP_DAC_READ_SEARCH + CAP_SYS_PTRACE or root (${scan.unreadableProcesses} processes unreadable): rerun with sudo, or give a service AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE`);
     }
     // Filled in place: the table is ours until returned, and copying 60k objects costs more
     // than the scan itself.

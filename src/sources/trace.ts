@@ -15,6 +15,7 @@ import { TCP_TRACEPOINTS } from './tracefs/tcp-events.js';
 import type { Scope } from '../platform/scope.js';
 
 export { ensureTracefs } from './tracefs/mount.js';
+export { removeInstanceDirectory } from './tracefs/instance.js';
 
 export interface TraceIoOptions {
   readonly root: string;

@@ -4,14 +4,20 @@
  * errors (the table's removal is a cleanup of the caller's scope, registered before it exists). Each run owns one table,
  * `inet tcpdiag_fault_<pid>`, so `fault list` / `fault clear` see only what tcpdiag installed
  * and can tell a stale table (its process gone, e.g. after SIGKILL) from a running one.
+ *
+ * A kill -9 runs none of that, so two more things end a fault without us: a guard process
+ * (platform/guard.ts) deletes the table as soon as this process is gone, and the rules match
+ * only while the table's lease lives (ruleset.ts), renewed every LEASE_RENEW_MS and never past
+ * the deadline: even with the guard killed too, the fault stops at its deadline (or LEASE_MS
+ * after the kill without one), and only an inert table is left for `tcpdiag cleanup`.
  */
 import { spawnSync } from 'node:child_process';
-import { PrivilegeError } from '../../errors.js';
-import { isRoot } from '../../platform/capabilities.js';
+import { NEEDS, requirePrivileges } from '../../platform/privileges.js';
+import { startGuard } from '../../platform/guard.js';
 import type { Scope } from '../../platform/scope.js';
 import { setLongTimeout } from '../../platform/long-timer.js';
-import { applyRuleset, deleteTable, describeTable, listFaultTables, nftPath } from './nft.js';
-import { FAULT_TABLE_FAMILY, faultRuleset, faultTableName, pidOfFaultTable, validateFaultSpec } from './ruleset.js';
+import { applyRuleset, deleteTable, describeTable, listFaultTables, nftPath, runNft } from './nft.js';
+import { FAULT_TABLE_FAMILY, LEASE_RENEW_MS, faultRuleset, faultTableName, leaseRenewal, leaseTimeoutMs, pidOfFaultTable, validateFaultSpec } from './ruleset.js';
 import type { FaultSpec } from './ruleset.js';
 
 export interface FaultRunOptions extends FaultSpec {
@@ -20,6 +26,8 @@ export interface FaultRunOptions extends FaultSpec {
   readonly signal: AbortSignal;
   /** Owns the table: closing it (a signal, an error, process exit) deletes the table. */
   readonly scope: Scope;
+  /** Told when a lease renewal fails (the fault then ends early, at the lease's expiry). */
+  readonly onWarning?: (text: string) => void;
 }
 
 export interface FaultInstalled {
@@ -50,40 +58,73 @@ export interface FaultTableInfo {
   readonly droppedPackets: number;
 }
 
-function requireRoot(what: string): void {
-  if (!isRoot()) throw new PrivilegeError(what, 'run it as root: sudo tcpdiag fault ...');
+function requireNetAdmin(command: string): void {
+  requirePrivileges({ ...NEEDS.fault(), what: `${command} (nftables)`, sudo: `sudo ${command}${command === 'tcpdiag fault' ? ' ...' : ''}` });
   nftPath();
 }
 
 export async function runFault(options: FaultRunOptions, onInstalled: (installed: FaultInstalled) => void): Promise<FaultResult> {
-  requireRoot('tcpdiag fault (nftables rules)');
+  requireNetAdmin('tcpdiag fault');
   const spec = validateFaultSpec(options);
   const table = faultTableName(process.pid);
-  const ruleset = faultRuleset(table, spec);
+  const started = Date.now();
+  const deadline = options.durationMs === null ? null : started + options.durationMs;
+  const ruleset = faultRuleset(table, spec, Math.max(1, leaseTimeoutMs(started, deadline)));
   let removed = false;
   const nft = nftPath();
+  const guard = startGuard(table, [nft, 'delete', 'table', FAULT_TABLE_FAMILY, table]);
   // Registered first: a signal or error between here and the end removes the table. The sync
   // variant is the scope's closeSync() (an 'exit' listener cannot wait), hence spawnSync.
   const unregister = options.scope.defer(`nft table ${table}`, async () => {
     removed = await deleteTable(table);
+    guard.dismiss();
   }, {
     sync: () => {
       if (!removed) spawnSync(nft, ['delete', 'table', FAULT_TABLE_FAMILY, table], { stdio: 'ignore' });
+      guard.dismiss();
     },
   });
-  const started = Date.now();
+  const scope = options.scope.child(`fault ${table}`);
+  const renewal = leaseRenewer(table, deadline, options.onWarning);
   try {
     await applyRuleset(ruleset);
+    scope.interval(renewal.tick, LEASE_RENEW_MS);
     const { rules } = await describeTable(table);
     onInstalled({ table, family: FAULT_TABLE_FAMILY, rules });
     const endedBy = await waitFor(options.durationMs, options.signal);
+    await scope.close();
+    await renewal.settled();
     const { droppedPackets } = await describeTable(table).catch(() => ({ droppedPackets: 0 }));
     removed = await deleteTable(table);
     return { table, kind: spec.kind, port: spec.port, percent: spec.percent, ranMs: Date.now() - started, droppedPackets, removed, endedBy };
   } finally {
+    await scope.close();
+    await renewal.settled();
     if (!removed) removed = await deleteTable(table).catch(() => false);
+    guard.dismiss();
     unregister();
   }
+}
+
+/** Lease renewals, one nft batch at a time (a slow one is not overlapped). */
+function leaseRenewer(table: string, deadline: number | null, onWarning: ((text: string) => void) | undefined): { tick: () => void; settled: () => Promise<void> } {
+  let inFlight: Promise<void> | null = null;
+  const warn = (why: string): void => onWarning?.(`renewing the lease of ${table} failed, so the fault ends when it runs out: ${why}`);
+  return {
+    tick: () => {
+      if (inFlight !== null) return;
+      inFlight = runNft(['-f', '-'], leaseRenewal(table, leaseTimeoutMs(Date.now(), deadline)))
+        .then((result) => {
+          if (result.code !== 0) warn(result.stderr.trim());
+        }, (error: unknown) => warn(error instanceof Error ? error.message : String(error)))
+        .finally(() => {
+          inFlight = null;
+        });
+    },
+    settled: async () => {
+      await inFlight;
+    },
+  };
 }
 
 function waitFor(durationMs: number | null, signal: AbortSignal): Promise<'duration' | 'signal'> {
@@ -115,7 +156,7 @@ function processAlive(pid: number): boolean {
 }
 
 export async function listFaults(): Promise<FaultTableInfo[]> {
-  requireRoot('tcpdiag fault list (reading nftables)');
+  requireNetAdmin('tcpdiag fault list');
   const tables = await listFaultTables();
   const infos: FaultTableInfo[] = [];
   for (const table of tables) {
@@ -128,7 +169,7 @@ export async function listFaults(): Promise<FaultTableInfo[]> {
 
 /** Delete tcpdiag's fault tables (only stale ones with `staleOnly`); returns the names removed. */
 export async function clearFaults(staleOnly: boolean): Promise<string[]> {
-  requireRoot('tcpdiag fault clear (nftables)');
+  requireNetAdmin('tcpdiag fault clear');
   const removed: string[] = [];
   for (const table of await listFaultTables()) {
     const pid = pidOfFaultTable(table) ?? 0;

@@ -2,9 +2,9 @@
  * The few nft operations `tcpdiag fault` needs, run through spawn with argument arrays (and a
  * ruleset on stdin for `nft -f -`): no shell, no user text on the command line.
  */
-import { spawn } from 'node:child_process';
 import { TcpdiagError, ToolMissingError } from '../../errors.js';
 import { findExecutable } from '../../platform/capabilities.js';
+import { spawnOwned } from '../../platform/children.js';
 import { FAULT_TABLE_FAMILY, pidOfFaultTable } from './ruleset.js';
 
 export interface NftResult {
@@ -22,7 +22,7 @@ export function nftPath(): string {
 export function runNft(args: readonly string[], input?: string): Promise<NftResult> {
   const nft = nftPath();
   return new Promise((resolve, reject) => {
-    const child = spawn(nft, [...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawnOwned(nft, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));

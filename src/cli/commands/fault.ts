@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, out } from '../run.js';
+import { action, out, warn } from '../run.js';
 import { loadConfig, printJson, printJsonLine } from '../context.js';
 import { duration, integer, parsePort } from '../options.js';
 import { PERCENT } from '../../model/limits.js';
@@ -54,7 +54,7 @@ Examples:
         const controller = stopOnSignal();
         try {
           const result = await runFault(
-            { kind, port: flags.port, percent: flags.percent ?? 100, durationMs: flags.duration ?? null, signal: controller.signal, scope: commandScope() },
+            { kind, port: flags.port, percent: flags.percent ?? 100, durationMs: flags.duration ?? null, signal: controller.signal, scope: commandScope(), onWarning: warn },
             (installed) => {
               if (flags.json) {
                 printJsonLine({ type: 'installed', kind, port: flags.port, percent: flags.percent ?? 100, table: `${installed.family} ${installed.table}`, rules: installed.rules, durationMs: flags.duration ?? null });
@@ -82,9 +82,12 @@ export function registerFault(program: Command): void {
       'after',
       `
 Each run installs one nft table, inet tcpdiag_fault_<pid>, on the INPUT hook and deletes it
-when the duration ends, on Ctrl-C, SIGTERM, SIGHUP or an error. "fault list" shows tcpdiag's
-tables (marking stale ones whose process is gone, e.g. after kill -9); "fault clear" deletes
-them. Other nft tables are never touched.
+when the duration ends, on Ctrl-C, SIGTERM, SIGHUP or an error. After a kill -9 a guard
+process deletes it at once; and its rules match only while the table's "lease" set holds its
+element, which expires at the deadline (at most 10 s ahead, renewed while tcpdiag runs), so
+even then the fault stops by itself. "fault list" shows tcpdiag's tables (marking stale ones
+whose process is gone); "fault clear" and "tcpdiag cleanup" delete them. Other nft tables are
+never touched.
 
 Examples:
   sudo tcpdiag fault loss --port 8080 --percent 5 --duration 60s

@@ -28,4 +28,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'fault', load: async () => (await import('./fault.js')).registerFault },
   { name: 'completion', load: async () => (await import('./completion.js')).registerCompletion },
   { name: 'manpage', load: async () => (await import('./completion.js')).registerManpage },
+  { name: 'cleanup', load: async () => (await import('./cleanup.js')).registerCleanup },
 ];

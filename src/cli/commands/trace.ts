@@ -109,6 +109,10 @@ Examples:
         };
         const { createTraceIo, ensureTracefs } = await import('../../sources/trace.js');
         const { runTrace } = await import('../../sessions/trace-session.js');
+        if (flags.detail === true) {
+          const { NEEDS, requirePrivileges } = await import('../../platform/privileges.js');
+          requirePrivileges(NEEDS.traceDetail());
+        }
         const location = ensureTracefs('tcpdiag trace');
         // Tracing must not slow what it observes: at nice 10 the workload keeps the CPU when both
         // want it, and the per-CPU buffers (16 MiB: ~190k events) absorb the burst until we run.

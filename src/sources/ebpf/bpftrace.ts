@@ -9,10 +9,11 @@
  * 67% of a 100k/s burst, so BPFTRACE_PERF_RB_PAGES=8192. Its lost-event notices ("Lost N
  * events") become lost events like the tracefs ones.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { KernelFeatureError, SourceError, ToolMissingError } from '../../errors.js';
 import { findExecutable, hasKernelBtf } from '../../platform/capabilities.js';
+import { spawnOwned } from '../../platform/children.js';
+import { NEEDS, privilegeError } from '../../platform/privileges.js';
 import type { Scope } from '../../platform/scope.js';
 import type { RawTcpEvent } from '../../model/kernel-event.js';
 import { lostEvent } from '../../model/kernel-event.js';
@@ -66,9 +67,10 @@ export class BpftraceSource implements TcpEventSource {
       throw new KernelFeatureError('--detail needs the kernel\'s BTF (/sys/kernel/btf/vmlinux) to read socket fields',
         'use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or trace without --detail');
     }
-    const child = spawn(bpftrace, ['-B', 'line', '-e', buildBpftraceScript(options.probes)], {
+    // Dies with tcpdiag (its programs detach when it exits), even after a kill -9.
+    const child = spawnOwned(bpftrace, ['-B', 'line', '-e', buildBpftraceScript(options.probes)], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BPFTRACE_PERF_RB_PAGES: '8192' },
+      env: { BPFTRACE_PERF_RB_PAGES: '8192' },
     });
     const source = new BpftraceSource(child, options.scope);
     await source.waitAttached(options.startTimeoutMs ?? 30_000);
@@ -170,6 +172,7 @@ export class BpftraceSource implements TcpEventSource {
       this.child.stdout?.on('data', onData);
       this.child.once('exit', (code) => {
         clearTimeout(timer);
+        if (/only supports running as the root user/.test(this.stderr)) return reject(privilegeError(NEEDS.traceDetail()));
         reject(new SourceError('bpftrace', `exited with code ${code ?? '?'} before attaching: ${meaningfulStderr(this.stderr) || 'no message'}`, {
           hint: 'check that the kernel has BTF and that you are root',
         }));

@@ -7,11 +7,12 @@
  *
  * The child belongs to the caller's scope: closing it (stop, signal, error, exit) stops tcpdump.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { PrivilegeError, SourceError, ToolMissingError, UsageError } from '../../errors.js';
-import { findExecutable, isRoot } from '../../platform/capabilities.js';
+import { SourceError, ToolMissingError, UsageError } from '../../errors.js';
+import { findExecutable } from '../../platform/capabilities.js';
+import { NEEDS, privilegeError } from '../../platform/privileges.js';
+import { spawnOwned } from '../../platform/children.js';
 import type { Scope } from '../../platform/scope.js';
 import { PcapParser } from './reader.js';
 import type { PacketHandler } from './reader.js';
@@ -68,9 +69,7 @@ function startupError(stderr: string, o: TcpdumpOptions): Error {
   if (/no such device|doesn't exist|not found|No such device exists/i.test(text)) {
     return new UsageError(`interface "${o.interface}": ${text.split('\n')[0] ?? text}`, 'list interfaces with `ip -br link`, or use --interface any');
   }
-  if (/permission|not permitted/i.test(text)) {
-    return new PrivilegeError('packet capture', 'run tcpdiag as root (sudo tcpdiag capture ...)');
-  }
+  if (/permission|not permitted/i.test(text)) return privilegeError(NEEDS.capture());
   return new SourceError('tcpdump', text === '' ? 'exited before capturing' : text);
 }
 
@@ -124,8 +123,15 @@ export class TcpdumpCapture {
   static async start(options: TcpdumpOptions, onPacket: PacketHandler, scope: Scope): Promise<TcpdumpCapture> {
     const tcpdump = findExecutable('tcpdump');
     if (tcpdump === null) throw new ToolMissingError('tcpdump', 'tcpdump');
-    if (!isRoot()) throw new PrivilegeError('packet capture', 'run it as root: sudo tcpdiag capture ... (tcpdump needs CAP_NET_RAW and CAP_NET_ADMIN)');
-    const child = spawn(tcpdump, tcpdumpArgs(options), { stdio: ['ignore', 'pipe', 'pipe'] });
+    // No check of our own capabilities first: tcpdump may hold CAP_NET_RAW as a file capability
+    // (setcap) that we do not have; its own refusal becomes the same error (startupError).
+    // Debian's tcpdump drops root for its `tcpdump` user after opening the device, which clears
+    // the death signal (platform/children.ts): setpriv makes that switch itself instead, keeping
+    // CAP_NET_RAW, the one capability opening a capture needs (measured: -i any, lo, eth0).
+    const child = spawnOwned(tcpdump, tcpdumpArgs(options), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      runAs: { user: 'tcpdump', capabilities: ['net_raw'] },
+    }) as ChildProcessByStdio<null, Readable, Readable>;
     const capture = new TcpdumpCapture(child, new PcapParser(onPacket, 'tcpdump output'), scope);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

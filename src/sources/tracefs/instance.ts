@@ -11,25 +11,19 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, writeFileSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { KernelFeatureError, SourceError, UsageError, describeSystemError, isErrnoException } from '../../errors.js';
+import { findExecutable } from '../../platform/capabilities.js';
+import { startGuard } from '../../platform/guard.js';
+import { TRACEFS_INSTANCE_PREFIX, staleTracefsInstances } from '../../platform/owners.js';
+import type { Guard } from '../../platform/guard.js';
 import type { Scope } from '../../platform/scope.js';
 import type { EventFormat } from './format.js';
 import { parseEventFormat } from './format.js';
 import type { CpuBufferStats } from '../source.js';
 
-export const INSTANCE_PREFIX = 'tcpdiag-';
-
-/** tcpdiag-PID, or tcpdiag-PID-N for a second trace running at the same time in one process. */
-const INSTANCE_NAME = /^tcpdiag-(\d+)(?:-\d+)?$/;
-
-/** The pid a tcpdiag instance name belongs to; null when the name is not one of ours. */
-export function pidOfInstance(name: string): number | null {
-  const m = INSTANCE_NAME.exec(name);
-  return m === null ? null : Number(m[1]);
-}
 
 /** A name for a new instance of this process: tcpdiag-PID, or tcpdiag-PID-N when that one is in use. */
 export function freeInstanceName(root: string, pid = process.pid): string {
-  const base = `${INSTANCE_PREFIX}${pid}`;
+  const base = `${TRACEFS_INSTANCE_PREFIX}${pid}`;
   for (let n = 1; ; n++) {
     const name = n === 1 ? base : `${base}-${n}`;
     if (!existsSync(join(root, 'instances', name))) return name;
@@ -56,9 +50,13 @@ export class TracefsInstance {
   private pipes: CpuPipe[] = [];
   private removed = false;
   private unregister: () => void = () => undefined;
+  private readonly guard: Guard;
 
   private constructor(readonly root: string, readonly name: string, scope: Scope) {
     this.path = join(root, 'instances', name);
+    // A kill -9 runs no cleanup: the guard removes the instance once this process is gone.
+    // Started first, so that remove() below always has a guard to dismiss.
+    this.guard = startGuard(name, [findExecutable('rmdir') ?? 'rmdir', this.path]);
     // Removal is synchronous, so it also serves the scope's closeSync() (an 'exit' listener):
     // a left-behind instance keeps tracing into its buffers until someone removes it. On a
     // scope already closed, defer() removes it at once and throws.
@@ -179,6 +177,7 @@ export class TracefsInstance {
     if (this.removed) return;
     this.removed = true;
     this.unregister();
+    this.guard.dismiss();
     disableAndRemove(this.path, this.pipes.map((p) => p.fd));
     this.pipes = [];
   }
@@ -222,23 +221,16 @@ function readKbFile(path: string, fallback: number): number {
   }
 }
 
+/** Disable and remove one instance directory (no pipes of ours open); whether it is gone. */
+export function removeInstanceDirectory(path: string): boolean {
+  disableAndRemove(path, []);
+  return !existsSync(path);
+}
+
 /**
- * Remove instances left by tcpdiag processes that no longer exist (killed with SIGKILL, where
+ * Remove instances left by tcpdiag processes that no longer run (killed with SIGKILL, where
  * no cleanup can run). Instances of live processes are left alone. Returns the names removed.
  */
 export function removeStaleInstances(root: string): string[] {
-  const removed: string[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(join(root, 'instances'));
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    const pid = pidOfInstance(name);
-    if (pid === null || existsSync(`/proc/${pid}`)) continue;
-    disableAndRemove(join(root, 'instances', name), []);
-    if (!existsSync(join(root, 'instances', name))) removed.push(name);
-  }
-  return removed;
+  return staleTracefsInstances(root).filter((instance) => removeInstanceDirectory(instance.path)).map((instance) => instance.name);
 }

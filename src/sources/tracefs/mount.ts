@@ -4,8 +4,9 @@
  * is nothing to try: say exactly what to run.
  */
 import { spawnSync } from 'node:child_process';
-import { KernelFeatureError, PrivilegeError } from '../../errors.js';
-import { TRACEFS_MOUNT_COMMAND, findExecutable, isRoot, tracefsRoot } from '../../platform/capabilities.js';
+import { KernelFeatureError } from '../../errors.js';
+import { TRACEFS_MOUNT_COMMAND, findExecutable, tracefsRoot } from '../../platform/capabilities.js';
+import { NEEDS, requirePrivileges } from '../../platform/privileges.js';
 
 export interface TracefsLocation {
   readonly root: string;
@@ -14,9 +15,7 @@ export interface TracefsLocation {
 }
 
 export function ensureTracefs(what: string): TracefsLocation {
-  if (!isRoot()) {
-    throw new PrivilegeError(what, `run it as root: sudo tcpdiag ${what.replace(/^tcpdiag /, '')}`);
-  }
+  requirePrivileges({ ...NEEDS.trace(), what: `${what} (tracefs)`, sudo: `sudo ${what} ...` });
   const existing = tracefsRoot();
   if (existing !== null) return { root: existing, note: null };
   const mount = findExecutable('mount');

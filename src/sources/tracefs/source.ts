@@ -10,7 +10,7 @@
  */
 import type { EventSourceSummary, EventVisitor, TcpEventSource } from '../source.js';
 import type { CpuPipe } from './instance.js';
-import { TracefsInstance, freeInstanceName, removeStaleInstances } from './instance.js';
+import { TracefsInstance, freeInstanceName } from './instance.js';
 import type { Scope } from '../../platform/scope.js';
 import type { RawTcpEvent } from '../../model/kernel-event.js';
 
@@ -72,7 +72,6 @@ export class TracefsTcpSource implements TcpEventSource {
   }
 
   static open(options: TracefsSourceOptions): TracefsTcpSource {
-    removeStaleInstances(options.root);
     const instance = TracefsInstance.create({
       root: options.root,
       name: options.name ?? freeInstanceName(options.root),
