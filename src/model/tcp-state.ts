@@ -45,7 +45,11 @@ const ALIASES: Record<string, TcpState> = {
   'LAST-ACK': 'LAST_ACK',
   LISTENING: 'LISTEN',
   UNCONN: 'CLOSE',
+  UNCONNECTED: 'CLOSE',
   CLOSED: 'CLOSE',
+  // TCP_BOUND_INACTIVE (13, Linux 6.6+): bound, never listened or connected; shown as CLOSE.
+  'BOUND-INACTIVE': 'CLOSE',
+  'SYN-RCV': 'SYN_RECV',
   TCP_ESTABLISHED: 'ESTABLISHED',
 };
 
@@ -59,4 +63,27 @@ export function parseTcpState(text: string): TcpState | undefined {
   if (alias) return alias;
   const normalized = upper.replace(/-/g, '_').replace(/^FIN_WAIT_(\d)$/, 'FIN_WAIT$1');
   return (TCP_STATES as readonly string[]).includes(normalized) ? (normalized as TcpState) : undefined;
+}
+
+const except = (...excluded: TcpState[]): TcpState[] => TCP_STATES.filter((s) => !excluded.includes(s));
+
+/**
+ * ss's state groups (ss(8), STATE-FILTER): `connected` is every state but LISTEN and CLOSE,
+ * `synchronized` also leaves out SYN-SENT, `bucket` is the states kept as minisockets
+ * (request socks and TIME-WAIT), `big` everything else.
+ */
+export const STATE_GROUPS: ReadonlyMap<string, readonly TcpState[]> = new Map<string, readonly TcpState[]>([
+  ['all', TCP_STATES],
+  ['connected', except('LISTEN', 'CLOSE')],
+  ['synchronized', except('LISTEN', 'CLOSE', 'SYN_SENT')],
+  ['bucket', ['SYN_RECV', 'TIME_WAIT']],
+  ['big', except('SYN_RECV', 'TIME_WAIT')],
+]);
+
+/** A state or one of ss's groups (any case), or undefined. */
+export function parseStateSet(text: string): readonly TcpState[] | undefined {
+  const group = STATE_GROUPS.get(text.trim().toLowerCase());
+  if (group !== undefined) return group;
+  const state = parseTcpState(text);
+  return state === undefined ? undefined : [state];
 }
