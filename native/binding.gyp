@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "tcpdiag",
-      "sources": ["tcpdiag.c"],
+      "sources": ["tcpdiag.c", "sockdiag.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"]
     }
   ]

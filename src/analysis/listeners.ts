@@ -7,6 +7,8 @@
  * net.core.somaxconn) as the send queue (net/ipv4/tcp_diag.c tcp_diag_get_info).
  */
 import type { AddressFamily, Endpoint, SocketOwner, TcpSocket } from '../model/socket.js';
+import type { ConnFilter } from '../model/conn-filter.js';
+import { splitExpr } from '../model/conn-filter.js';
 
 export interface ListenerSummary {
   readonly family: AddressFamily;
@@ -73,4 +75,21 @@ export function summarizeListeners(
     synRecv: counts[i]!.synRecv,
     established: counts[i]!.established,
   }] : []));
+}
+
+/**
+ * What to read so that `filter` can then pick listeners: the listeners and the children
+ * counted for them (SYN_RECV, ESTABLISHED), narrowed only by what a listener's children
+ * share with it, its local port (a child inherits it: inet_csk_clone_lock(),
+ * net/ipv4/inet_connection_sock.c). The local address differs under a wildcard listener and
+ * the remote end always does, and children may have no owner yet, so those conditions wait
+ * for the listener rows.
+ */
+export function listenerDumpFilter(filter: ConnFilter): ConnFilter {
+  const { kernel } = splitExpr(filter.expr, (leaf) => leaf.side === 'src' && (leaf.kind === 'port' || leaf.cidr === null));
+  return {
+    states: ['LISTEN', 'SYN_RECV', 'ESTABLISHED'],
+    ...(filter.families === undefined ? {} : { families: filter.families }),
+    ...(kernel === null ? {} : { expr: kernel }),
+  };
 }

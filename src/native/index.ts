@@ -9,8 +9,14 @@ import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 
 export interface NativeAddon {
-  /** Raw netlink messages of one dump of TCP sockets: family 2 or 10, or 0 for both in one walk of the kernel's tables. */
-  sockDiagDump(family: number, statesMask: number, wantInfo: boolean): Buffer;
+  /**
+   * Raw netlink messages of one dump of TCP sockets: family 2 or 10, or 0 for both in one walk
+   * of the kernel's tables; `bytecode` an inet_diag filter program the kernel runs on each
+   * socket; `netnsPath` a network namespace to dump instead of ours.
+   */
+  sockDiagDump(family: number, statesMask: number, wantInfo: boolean, bytecode?: Buffer | null, netnsPath?: string | null): Buffer;
+  /** open(path, O_RDONLY) from inside the network namespace at netnsPath; returns the fd. */
+  openInNetns(netnsPath: string, path: string): number;
   /** getsockopt(TCP_INFO) on an fd this process owns; decode with decodeTcpInfo(). */
   getTcpInfo(fd: number): Buffer;
   /** tcpi_total_retrans of an fd this process owns, or -1 when it cannot be read (no throw). */
@@ -34,7 +40,7 @@ export const SO_SNDBUF = 7;
 let cached: NativeLoad | undefined;
 
 const ADDON_FUNCTIONS: readonly (keyof NativeAddon)[] = [
-  'sockDiagDump', 'getTcpInfo', 'tcpTotalRetrans', 'setIntSockOpt', 'getIntSockOpt', 'connectWithMss',
+  'sockDiagDump', 'getTcpInfo', 'tcpTotalRetrans', 'setIntSockOpt', 'getIntSockOpt', 'connectWithMss', 'openInNetns',
 ];
 
 /**

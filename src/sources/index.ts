@@ -5,6 +5,8 @@
  */
 import type { TcpSocket } from '../model/socket.js';
 import type { TcpState } from '../model/tcp-state.js';
+import type { ConnFilter } from '../model/conn-filter.js';
+import { compileConnFilter, hasOwnerFilter, ownersMatch } from '../model/conn-filter.js';
 import { isRoot } from '../platform/capabilities.js';
 import { readProcTcpTable } from './procfs/tcp-table.js';
 import { scanSocketOwners } from './procfs/processes.js';
@@ -18,9 +20,12 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export type SocketSourceName = 'sockdiag' | 'procfs';
 
 export interface SocketTableOptions {
-  /** Ask the kernel only for these states (filtered in the kernel by sock_diag). */
-  readonly states?: readonly TcpState[];
-  readonly families?: readonly (4 | 6)[];
+  /**
+   * Keep only the sockets that match. sock_diag applies all of it but the owners in the
+   * kernel (states as the state mask, families by request, the expression as bytecode);
+   * procfs has no kernel filter, so it is applied here; owners are matched once known.
+   */
+  readonly filter?: ConnFilter;
   readonly withInfo?: boolean;
   readonly withProcesses?: boolean;
   /** Force a backend (tests, or --source). */
@@ -45,19 +50,17 @@ export function readSocketTable(options: SocketTableOptions = {}): SocketTable {
     source = 'procfs';
   }
   const takenAtMs = Date.now();
+  const filter = options.filter ?? {};
+  const { pids: _pids, process: _process, ...withoutOwners } = filter;
   if (source === 'sockdiag') {
-    sockets = dumpTcpSockets({
-      withInfo: options.withInfo ?? true,
-      ...(options.states ? { states: options.states } : {}),
-      ...(options.families ? { families: options.families } : {}),
-    });
+    sockets = dumpTcpSockets({ withInfo: options.withInfo ?? true, ...withoutOwners });
   } else {
     sockets = readProcTcpTable();
-    if (options.families) sockets = sockets.filter((s) => options.families!.includes(s.family));
-    if (options.states) sockets = sockets.filter((s) => options.states!.includes(s.state));
+    if (Object.keys(withoutOwners).length > 0) sockets = sockets.filter(compileConnFilter(withoutOwners));
     if (options.withInfo ?? true) warnings.push('tcp_info is not in /proc/net/tcp: tcpInfo is null (build the native addon for it)');
   }
-  if (options.withProcesses ?? true) {
+  const byOwner = hasOwnerFilter(filter);
+  if ((options.withProcesses ?? true) || byOwner) {
     const inodes = new Set<number>();
     for (const s of sockets) if (s.inode !== 0) inodes.add(s.inode);
     const scan = scanSocketOwners({ inodes });
@@ -76,6 +79,7 @@ export function readSocketTable(options: SocketTableOptions = {}): SocketTable {
       s.process = owners[0]!.process;
     }
   }
+  if (byOwner) sockets = sockets.filter((s) => ownersMatch(filter, s.owners));
   return { sockets, source, takenAtMs, warnings };
 }
 

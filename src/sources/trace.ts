@@ -45,7 +45,7 @@ export function createTraceIo(options: TraceIoOptions): TraceIo {
       });
     },
     processes: new ProcProcessLookup({
-      listListeners: () => readSocketTable({ states: ['LISTEN'], withInfo: false, withProcesses: true }).sockets,
+      listListeners: () => readSocketTable({ filter: { states: ['LISTEN'] }, withInfo: false, withProcesses: true }).sockets,
       savedTasks: () => readSavedTasks(options.root),
     }),
     socketTable: () => readSocketTable({ withInfo: false, withProcesses: false }).sockets,

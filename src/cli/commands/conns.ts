@@ -2,17 +2,17 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { action, out, warn } from '../run.js';
 import { loadConfig, printJson } from '../context.js';
-import { addSocketFilterOptions, filterFromFlags } from '../socket-filter-options.js';
-import type { SocketFilterFlags } from '../socket-filter-options.js';
+import { EXPRESSION_HELP, addFilterOptions, addSocketSourceOption, filterFromFlags } from '../filter-options.js';
+import type { FilterFlags, SocketSourceFlags } from '../filter-options.js';
 import { duration } from '../options.js';
 import { REFRESH_INTERVAL } from '../../model/limits.js';
 import { addSsViewOptions, SS_FLAGS_HELP, statesForSsFlags } from '../ss-flags.js';
 import type { SsViewFlags } from '../ss-flags.js';
-import { SORT_KEYS } from '../../analysis/socket-filter.js';
-import type { SortKey } from '../../analysis/socket-filter.js';
+import { SORT_KEYS } from '../../analysis/socket-sort.js';
+import type { SortKey } from '../../analysis/socket-sort.js';
 import { liveFrame, repeatUntilStopped } from '../repeat.js';
 
-interface ConnsFlags extends SocketFilterFlags, SsViewFlags {
+interface ConnsFlags extends FilterFlags, SocketSourceFlags, SsViewFlags {
   sort?: SortKey;
   /** Milliseconds. */
   watch?: number;
@@ -23,8 +23,10 @@ interface ConnsFlags extends SocketFilterFlags, SsViewFlags {
 export function registerConns(program: Command): void {
   const command = program
     .command('conns')
-    .description('every TCP socket (IPv4 and IPv6): state, addresses, queues, timer, owning process and tcp_info');
-  addSsViewOptions(addSocketFilterOptions(command, true), 'conns')
+    .description('every TCP socket (IPv4 and IPv6): state, addresses, queues, timer, owning process and tcp_info')
+    .argument('[expression...]', "ss filter expression, e.g. state established '( dport = :443 or sport = :443 )'");
+  addFilterOptions(command, { states: true, remote: true, owners: true, short: 'ss' });
+  addSsViewOptions(addSocketSourceOption(command), 'conns')
     .addOption(new Option('--sort <key>', 'sort by this key (numbers: largest first)').choices(SORT_KEYS))
     .option('-w, --watch <interval>', 'refresh every INTERVAL in place until Ctrl-C', duration(REFRESH_INTERVAL))
     .option('--wide', 'more tcp_info columns (rttvar, lost, mss, pmtu, bytes, delivery rate, last send/receive...)')
@@ -39,6 +41,8 @@ Examples:
   tcpdiag conns -tlnp                            listening sockets with their processes, as ss -tlnp
   tcpdiag conns --state close-wait --sort recvq  sockets the application never closed
   tcpdiag conns --dport 443 --addr 10.0.0.0/8    connections to port 443 in 10/8
+  tcpdiag conns state established '( dport = :443 or sport = :443 )' dst 10.0.0.0/8
+  tcpdiag conns exclude time-wait sport '<' :1024
   tcpdiag conns --process nginx --sort rtt --wide
   tcpdiag conns --state established --json | jq '.[] | select(.tcpInfo.totalRetrans > 0)'
   tcpdiag conns --state time-wait --watch 1
@@ -47,26 +51,29 @@ JSON fields: family, state, local {address, port}, remote, recvQ, sendQ, timer, 
 cookie, pid, process, owners, tcpInfo (rttMs, rttvarMs, retrans, totalRetrans, lost, cwnd,
 ssthresh, mss, pmtu, bytesAcked, bytesReceived, deliveryRateBps, lastSendMs, lastReceiveMs,
 unacked, sndWnd, ...; null when unavailable), memory, congestion.
-Without root, processes of other users are not named and the command says so.`,
+Without root, processes of other users are not named and the command says so.
+The kernel applies states, families and the expression (sock_diag bytecode, as ss does), so
+a narrow filter on a huge table costs what the matching sockets cost; --pid and --process
+are applied once owners are known.
+${EXPRESSION_HELP}`,
     )
     .action(
-      action(async (flags: ConnsFlags, command: Command) => {
+      action(async (expression: string[], flags: ConnsFlags, command: Command) => {
         loadConfig(command, { sections: [] });
+        const parsed = filterFromFlags(flags, expression);
+        const filter = { ...parsed, ...statesForSsFlags(flags, parsed.states) };
         const { readSocketTable } = await import('../../sources/index.js');
-        const { filterSockets, sortSockets } = await import('../../analysis/socket-filter.js');
+        const { sortSockets } = await import('../../analysis/socket-sort.js');
         const { renderConns } = await import('../../sinks/socket-views.js');
-        const filter = { ...filterFromFlags(flags), ...statesForSsFlags(flags, flags.state) };
         const view = { wide: flags.wide === true, extended: flags.extended === true, header: flags.header !== false };
         const snapshot = () => {
           const table = readSocketTable({
             withInfo: flags.info !== false,
             withProcesses: flags.processes !== false,
-            ...(filter.states ? { states: filter.states } : {}),
-            ...(filter.families ? { families: filter.families } : {}),
+            filter,
             ...(flags.source ? { source: flags.source } : {}),
           });
-          const sockets = filterSockets(table.sockets, filter);
-          return { ...table, sockets: flags.sort ? sortSockets(sockets, flags.sort) : sockets };
+          return { ...table, sockets: flags.sort ? sortSockets(table.sockets, flags.sort) : table.sockets };
         };
         if (flags.watch === undefined) {
           const table = snapshot();

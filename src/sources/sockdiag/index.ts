@@ -9,6 +9,8 @@ import { tcpStateToKernel } from '../../model/tcp-state.js';
 import { loadNative } from '../../native/index.js';
 import { SourceError } from '../../errors.js';
 import { countFinWait2Timewait, countStatesInDump, decodeInetDiagDump } from './inet-diag.js';
+import { compileBytecode } from './bytecode.js';
+import type { ConnExpr } from '../../model/conn-filter.js';
 
 const AF_UNSPEC = 0;
 const AF_INET = 2;
@@ -36,21 +38,38 @@ export interface DumpOptions {
   readonly states?: readonly TcpState[];
   readonly families?: readonly (4 | 6)[];
   readonly withInfo?: boolean;
+  /** Endpoint conditions, run by the kernel on every socket (compiled by bytecode.ts). */
+  readonly expr?: ConnExpr;
+  /** A network namespace (a path: /run/netns/NAME, /proc/PID/ns/net); absent: our own. */
+  readonly netns?: string;
 }
 
-function dump(family: number, mask: number, withInfo: boolean): Buffer {
+/** What every request of one dump carries besides its family. */
+interface Request {
+  readonly mask: number;
+  readonly withInfo: boolean;
+  readonly bytecode: Buffer | null;
+  readonly netns: string | null;
+}
+
+function request(mask: number, withInfo: boolean, options: { expr?: ConnExpr; netns?: string } = {}): Request {
+  return { mask, withInfo, bytecode: options.expr === undefined ? null : compileBytecode(options.expr), netns: options.netns ?? null };
+}
+
+function dump(family: number, r: Request): Buffer {
   const { addon, error } = loadNative();
   if (addon === null) throw new SourceError('sockdiag', error);
   try {
-    return addon.sockDiagDump(family, mask, withInfo);
+    return addon.sockDiagDump(family, r.mask, r.withInfo, r.bytecode, r.netns);
   } catch (cause: unknown) {
     // EAFNOSUPPORT/ENOENT for IPv6 when the kernel has it disabled: not an error, no sockets.
     const code = (cause as { code?: string }).code;
     if (family === AF_INET6 && (code === 'ENOENT' || code === 'EAFNOSUPPORT' || code === 'EPROTONOSUPPORT')) {
       return Buffer.alloc(0);
     }
+    const entering = cause instanceof Error && cause.message.startsWith('setns');
     throw new SourceError('sockdiag', `netlink dump failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      hint: 'the kernel needs CONFIG_INET_DIAG and CONFIG_INET_TCP_DIAG (modprobe tcp_diag)',
+      hint: entering ? `cannot enter the network namespace ${r.netns ?? ''}: it needs root (CAP_SYS_ADMIN)` : 'the kernel needs CONFIG_INET_DIAG and CONFIG_INET_TCP_DIAG (modprobe tcp_diag)',
       cause,
     });
   }
@@ -64,11 +83,11 @@ function dump(family: number, mask: number, withInfo: boolean): Buffer {
  */
 let bothFamiliesInOneDump = true;
 
-function dumps(families: readonly (4 | 6)[], mask: number, withInfo: boolean): Buffer[] {
+function dumps(families: readonly (4 | 6)[], r: Request): Buffer[] {
   const wanted = families.map((f) => (f === 4 ? AF_INET : AF_INET6));
   if (wanted.length === 2 && bothFamiliesInOneDump) {
     try {
-      return [dump(AF_UNSPEC, mask, withInfo)];
+      return [dump(AF_UNSPEC, r)];
     } catch (error: unknown) {
       // A kernel without the request answers EINVAL (no handler) or ENOENT (no module).
       const code = error instanceof SourceError ? (error.cause as { code?: string } | undefined)?.code : undefined;
@@ -76,20 +95,24 @@ function dumps(families: readonly (4 | 6)[], mask: number, withInfo: boolean): B
       bothFamiliesInOneDump = false;
     }
   }
-  return wanted.map((family) => dump(family, mask, withInfo));
+  return wanted.map((family) => dump(family, r));
 }
 
+/**
+ * The sockets that match `states`, `families` and `expr`, all three applied by the kernel:
+ * states as the request's state mask, families by the request, `expr` as bytecode.
+ */
 export function dumpTcpSockets(options: DumpOptions = {}): TcpSocket[] {
-  const mask = statesMask(options.states);
+  const r = request(statesMask(options.states), options.withInfo ?? true, options);
   const sockets: TcpSocket[] = [];
-  for (const buf of dumps(options.families ?? [4, 6], mask, options.withInfo ?? true)) decodeInetDiagDump(buf, sockets);
+  for (const buf of dumps(options.families ?? [4, 6], r)) decodeInetDiagDump(buf, sockets);
   return sockets;
 }
 
 /** Count sockets per state from a full dump (see countTcpStatesWithTotals for the fast way). */
-export function countTcpStates(): Partial<Record<TcpState, number>> {
+export function countTcpStates(netns?: string): Partial<Record<TcpState, number>> {
   const counts: Partial<Record<TcpState, number>> = {};
-  for (const buf of dumps([4, 6], statesMask(), false)) countStatesInDump(buf, counts);
+  for (const buf of dumps([4, 6], request(statesMask(), false, netns === undefined ? {} : { netns }))) countStatesInDump(buf, counts);
   return counts;
 }
 
@@ -113,11 +136,11 @@ export interface KernelStateTotals {
  * that is one small dump instead of 90,000 messages. The totals and the dump are read at
  * slightly different instants, as ss -s does; a count is never below zero.
  */
-export function countTcpStatesWithTotals(totals: KernelStateTotals): Partial<Record<TcpState, number>> {
+export function countTcpStatesWithTotals(totals: KernelStateTotals, netns?: string): Partial<Record<TcpState, number>> {
   const mask = statesMask() & ~(1 << tcpStateToKernel('ESTABLISHED')) & ~(1 << tcpStateToKernel('TIME_WAIT'));
   const counts: Partial<Record<TcpState, number>> = {};
   let finWait2Timewait = 0;
-  for (const buf of dumps([4, 6], mask, false)) {
+  for (const buf of dumps([4, 6], request(mask, false, netns === undefined ? {} : { netns }))) {
     countStatesInDump(buf, counts);
     finWait2Timewait += countFinWait2Timewait(buf);
   }

@@ -1,0 +1,132 @@
+/**
+ * The one set of filter flags (conns, listeners, trace, capture) and ss's filter expression
+ * after the options, read into one ConnFilter (model/conn-filter.ts). Every command declares
+ * its filter flags here, so a flag means the same everywhere and short letters are chosen in
+ * one place. Bad values fail at parse time with the flag or the word named.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { STATE_GROUPS, TCP_STATES, parseStateSet } from '../model/tcp-state.js';
+import type { TcpState } from '../model/tcp-state.js';
+import { parseCidr } from '../model/address.js';
+import type { Cidr } from '../model/address.js';
+import type { ConnExpr, ConnFilter } from '../model/conn-filter.js';
+import { allOf, anyOf, eitherAddress, eitherPort } from '../model/conn-filter.js';
+import { parseSsFilter } from '../model/ss-filter.js';
+import { UsageError } from '../errors.js';
+import { collect, parsePid, parsePort } from './options.js';
+import { showValue } from '../model/show-value.js';
+
+export function parseStateFlag(text: string): TcpState[] {
+  const states = parseStateSet(text);
+  if (states === undefined) {
+    throw new InvalidArgumentError(
+      `${showValue(text)} is not a TCP state: use one of ${TCP_STATES.join(', ')} (any case, - or _), or ${[...STATE_GROUPS.keys()].join(', ')}`,
+    );
+  }
+  return [...states];
+}
+
+function parseCidrFlag(text: string): Cidr {
+  try {
+    return parseCidr(text);
+  } catch (error: unknown) {
+    throw new InvalidArgumentError(error instanceof UsageError ? error.message : String(error));
+  }
+}
+
+export interface FilterFlagSet {
+  /** --state (not for listeners, which are all LISTEN, nor for packets). */
+  readonly states: boolean;
+  /** --dport (not for listeners: their remote end is the wildcard). */
+  readonly remote: boolean;
+  /** --pid, --process (not for packets: no owner is known). */
+  readonly owners: boolean;
+  /**
+   * Which short letters: `ss` (-s -4 -6; ss's -p and -a are processes and all states, in
+   * ss-flags.ts) for conns and listeners, `family` (-4 -6) for trace, as bcc's tcpconnect and
+   * tcplife; `none` for capture (tcpdump gives its letters other meanings).
+   */
+  readonly short: 'ss' | 'family' | 'none';
+}
+
+export function addFilterOptions(command: Command, set: FilterFlagSet): Command {
+  const flag = (short: string, long: string): string =>
+    set.short === 'ss' || (set.short === 'family' && (short === '4' || short === '6')) ? `-${short}, ${long}` : long;
+  if (set.states) {
+    command.option(`${flag('s', '--state <state>')}`, 'only this state (repeatable; e.g. established, time-wait, close-wait, or ss\'s groups all, connected, synchronized, bucket, big)', (t: string, prev: TcpState[] | undefined) => [...(prev ?? []), ...parseStateFlag(t)]);
+  }
+  command
+    .option(flag('4', '--ipv4'), 'IPv4 sockets only')
+    .option(flag('6', '--ipv6'), 'IPv6 sockets only')
+    .option('--port <port>', 'either end uses this port (repeatable)', collect(parsePort))
+    .option('--sport <port>', 'local port (repeatable)', collect(parsePort));
+  if (set.remote) command.option('--dport <port>', 'remote port (repeatable)', collect(parsePort));
+  command.option('--addr <cidr>', 'either end inside this address or CIDR block (repeatable; IPv4 or IPv6)', collect(parseCidrFlag));
+  if (set.owners) {
+    command
+      .option('--pid <pid>', 'owned by this process id (repeatable)', collect(parsePid))
+      .option('--process <name>', 'owned by a process whose name contains this text');
+  }
+  return command;
+}
+
+export function addSocketSourceOption(command: Command): Command {
+  return command.addOption(new Option('--source <backend>', 'where to read sockets from (default: sockdiag when available)').choices(['sockdiag', 'procfs']));
+}
+
+export interface FilterFlags {
+  state?: TcpState[];
+  ipv4?: boolean;
+  ipv6?: boolean;
+  port?: number[];
+  sport?: number[];
+  dport?: number[];
+  addr?: Cidr[];
+  pid?: number[];
+  process?: string;
+}
+
+export interface SocketSourceFlags {
+  source?: 'sockdiag' | 'procfs';
+}
+
+/** The help every command with an expression shows. */
+export const EXPRESSION_HELP = `
+Filter expression (ss(8) syntax, after the options; quote what the shell would read):
+  state NAME | exclude NAME    first; names as ss prints them (established, syn-sent, syn-recv,
+                               fin-wait-1, fin-wait-2, time-wait, closed, close-wait, last-ack,
+                               listening, closing) or groups (all, connected, synchronized,
+                               bucket, big)
+  src ADDR[/LEN][:PORT]  dst ...   local / remote end: 10.0.0.0/8, 10.1.2.3:80, [::1]:22, *:443
+  sport OP :PORT  dport OP :PORT   OP: = != < > <= >= (or eq ne lt gt le ge); = may be left out
+  and, or, not, !, ( )         and/or have the same precedence, left to right, as in ss
+  e.g. state established '( dport = :443 or sport = :443 )' dst 10.0.0.0/8`;
+
+/**
+ * Flags and expression words -> one ConnFilter. Flags of different kinds must all hold; a
+ * repeated flag means any of its values; --state flags count as `state` words before the
+ * expression's.
+ */
+export function filterFromFlags(flags: FilterFlags, expression: readonly string[] = []): ConnFilter {
+  const parsed = parseSsFilter(expression, flags.state);
+  const families: (4 | 6)[] = [];
+  if (flags.ipv4) families.push(4);
+  if (flags.ipv6) families.push(6);
+  const parts: ConnExpr[] = [];
+  const any = <T>(values: readonly T[] | undefined, each: (v: T) => ConnExpr): void => {
+    if (values !== undefined && values.length > 0) parts.push(anyOf(values.map(each)));
+  };
+  any(flags.port, eitherPort);
+  any(flags.sport, (port) => ({ kind: 'port', side: 'src', op: 'eq', port }));
+  any(flags.dport, (port) => ({ kind: 'port', side: 'dst', op: 'eq', port }));
+  any(flags.addr, eitherAddress);
+  if (parsed.expr !== null) parts.push(parsed.expr);
+  return {
+    ...(parsed.states !== null ? { states: parsed.states } : {}),
+    ...(families.length > 0 ? { families } : {}),
+    ...(parts.length > 0 ? { expr: allOf(parts) } : {}),
+    ...(flags.pid ? { pids: flags.pid } : {}),
+    ...(flags.process !== undefined ? { process: flags.process } : {}),
+  };
+}
