@@ -43,29 +43,38 @@ export interface FilterFlagSet {
   /** --pid, --process (not for packets: no owner is known). */
   readonly owners: boolean;
   /**
-   * Which short letters: `ss` (-s -4 -6; ss's -p and -a are processes and all states, in
-   * ss-flags.ts) for conns and listeners, `family` (-4 -6) for trace, as bcc's tcpconnect and
-   * tcplife; `none` for capture (tcpdump gives its letters other meanings).
+   * Which short letters, as each command's reference tool spells them: `ss` for conns and
+   * listeners (-s -4 -6; ss's -p and -a are processes and all states, in ss-flags.ts); `bcc`
+   * for trace (tcpconnect, tcpaccept, tcplife, tcpstates: -p PID, -P PORT, -L LOCALPORT,
+   * -D REMOTEPORT, -4, -6); `none` for capture (tcpdump gives its letters other meanings).
    */
-  readonly short: 'ss' | 'family' | 'none';
+  readonly short: 'ss' | 'bcc' | 'none';
 }
 
+const SHORT: Record<FilterFlagSet['short'], Readonly<Record<string, string>>> = {
+  ss: { state: 's', ipv4: '4', ipv6: '6' },
+  bcc: { ipv4: '4', ipv6: '6', port: 'P', sport: 'L', dport: 'D', pid: 'p' },
+  none: {},
+};
+
 export function addFilterOptions(command: Command, set: FilterFlagSet): Command {
-  const flag = (short: string, long: string): string =>
-    set.short === 'ss' || (set.short === 'family' && (short === '4' || short === '6')) ? `-${short}, ${long}` : long;
+  const flag = (long: string): string => {
+    const letter = SHORT[set.short][long.slice(2).split(' ')[0]!];
+    return letter === undefined ? long : `-${letter}, ${long}`;
+  };
   if (set.states) {
-    command.option(`${flag('s', '--state <state>')}`, 'only this state (repeatable; e.g. established, time-wait, close-wait, or ss\'s groups all, connected, synchronized, bucket, big)', (t: string, prev: TcpState[] | undefined) => [...(prev ?? []), ...parseStateFlag(t)]);
+    command.option(flag('--state <state>'), 'only this state (repeatable; e.g. established, time-wait, close-wait, or ss\'s groups all, connected, synchronized, bucket, big)', (t: string, prev: TcpState[] | undefined) => [...(prev ?? []), ...parseStateFlag(t)]);
   }
   command
-    .option(flag('4', '--ipv4'), 'IPv4 sockets only')
-    .option(flag('6', '--ipv6'), 'IPv6 sockets only')
-    .option('--port <port>', 'either end uses this port (repeatable)', collect(parsePort))
-    .option('--sport <port>', 'local port (repeatable)', collect(parsePort));
-  if (set.remote) command.option('--dport <port>', 'remote port (repeatable)', collect(parsePort));
-  command.option('--addr <cidr>', 'either end inside this address or CIDR block (repeatable; IPv4 or IPv6)', collect(parseCidrFlag));
+    .option(flag('--ipv4'), 'IPv4 sockets only')
+    .option(flag('--ipv6'), 'IPv6 sockets only')
+    .option(flag('--port <port>'), 'either end uses this port (repeatable)', collect(parsePort))
+    .option(flag('--sport <port>'), 'local port (repeatable)', collect(parsePort));
+  if (set.remote) command.option(flag('--dport <port>'), 'remote port (repeatable)', collect(parsePort));
+  command.option(flag('--addr <cidr>'), 'either end inside this address or CIDR block (repeatable; IPv4 or IPv6)', collect(parseCidrFlag));
   if (set.owners) {
     command
-      .option('--pid <pid>', 'owned by this process id (repeatable)', collect(parsePid))
+      .option(flag('--pid <pid>'), 'owned by this process id (repeatable)', collect(parsePid))
       .option('--process <name>', 'owned by a process whose name contains this text');
   }
   return command;

@@ -9,8 +9,8 @@ import { abortableSleep } from '../platform/abortable-sleep.js';
 import type { RawTcpEvent } from '../model/kernel-event.js';
 import type { TraceEvent, TraceEventType, TraceMode } from '../analysis/trace/events.js';
 import { MODE_EVENTS } from '../analysis/trace/events.js';
-import type { TraceFilters } from '../analysis/trace/filters.js';
-import { MODE_TRACEPOINTS, hasUserFilters, kernelFilter, matchesFilters, socketMatchesFilters, userSpaceFilters } from '../analysis/trace/filters.js';
+import type { ConnFilter } from '../model/conn-filter.js';
+import { MODE_TRACEPOINTS, compileEventFilter, compileTableFilter, hasUserFilter, kernelFilter, samplePort, userSpaceFilter } from '../analysis/trace/filters.js';
 import { formatEventLine, traceHeader } from '../sinks/trace/event-line.js';
 import { JsonLineWriter } from '../sinks/trace/json-writer.js';
 import { TraceTracker } from '../analysis/trace/tracker.js';
@@ -20,7 +20,7 @@ import { formatRetransReport, formatStateStats } from '../sinks/trace/report-tex
 
 export interface TraceRunOptions {
   readonly mode: TraceMode;
-  readonly filters: TraceFilters;
+  readonly filter: ConnFilter;
   readonly durationMs: number | null;
   readonly count: number | null;
   readonly json: boolean;
@@ -48,8 +48,8 @@ export interface TraceRunSummary {
 }
 
 export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<TraceRunSummary> {
-  const { mode, filters } = options;
-  const tracepoints = MODE_TRACEPOINTS[mode].map((name) => ({ name, filter: kernelFilter(name, mode, filters) }));
+  const { mode, filter } = options;
+  const tracepoints = MODE_TRACEPOINTS[mode].map((name) => ({ name, filter: kernelFilter(name, mode, filter) }));
   const source = await io.openSource(tracepoints, options.detail);
   // Listeners that exist now: their owners are looked up once, so a socket that is closed by
   // the time its events are read (up to a poll interval later) is still attributed.
@@ -69,9 +69,9 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   let lastReportNs = startNs;
 
   const filterNote = tracepoints.map((t) => `${t.name}${t.filter === null ? '' : ` [${t.filter}]`}`).join(', ');
-  const leftToUserSpace = userSpaceFilters(mode, filters);
+  const leftToUserSpace = userSpaceFilter(mode, filter);
   const sinceMs = options.timestamps === 'elapsed' ? Date.now() : null;
-  const stages = { filters: leftToUserSpace, userFilter: hasUserFilters(leftToUserSpace), reportMode, json: options.json, sinceMs };
+  const stages = { matches: hasUserFilter(leftToUserSpace) ? compileEventFilter(leftToUserSpace) : null, reportMode, json: options.json, sinceMs };
   const output = { tracker, retrans, count: options.count, write: options.write, note: options.note, warmingUp: false };
   const pipeline = createPipeline(stages, output);
   // Not for connect: its kernel filter drops a listener's children, so it never looks up a
@@ -85,7 +85,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
     // nothing false is learnt about real processes or listeners.
     const scratchTracker = new TraceTracker(trackerOptions);
     pipeline.begin({ tracker: scratchTracker, retrans: retrans && new RetransAggregator(), count: null, write: discard, note: discard, warmingUp: true });
-    source.warmUp(pipeline.onRaw, filters.ports[0] ?? filters.sports[0] ?? filters.dports[0] ?? 8080, process.pid);
+    source.warmUp(pipeline.onRaw, samplePort(filter), process.pid);
     pipeline.flush();
     pipeline.begin(output);
   }
@@ -100,10 +100,11 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
     pipeline.flush();
   };
 
+  // --pid and --process are left out here: the table's owners are not read (that scan costs more than the report).
+  const inTable = compileTableFilter(filter);
   const report = (nowNs: number) => {
     if (mode === 'states' && options.stats) {
-      // --pid is left out here: the table's owners are not read (that scan costs more than the report).
-      const table = io.socketTable().filter((s) => socketMatchesFilters(s, filters));
+      const table = io.socketTable().filter(inTable);
       emitReport(buildStateStats(table, tracker.sockets, tracker.transitions, nowNs, startNs, Date.now()));
     } else if (retrans !== null) {
       const after = io.counters();
@@ -142,8 +143,8 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
 
 /** What the pipeline does, fixed for the run. */
 interface PipelineStages {
-  readonly filters: TraceFilters;
-  readonly userFilter: boolean;
+  /** What user space still checks after the kernel's filter; null when nothing. */
+  readonly matches: ((event: TraceEvent) => boolean) | null;
   /** Only lost events are printed as they come (reports are written apart). */
   readonly reportMode: boolean;
   readonly json: boolean;
@@ -194,7 +195,7 @@ function createPipeline(s: PipelineStages, first: PipelineOutput): EventPipeline
       if (s.json) o.note(`warning: the kernel lost ${event.count ?? 'some'} events on cpu${event.cpu}`);
     }
     if (counts.stopped) return;
-    if (s.userFilter && !matchesFilters(event, s.filters) && !o.warmingUp) return;
+    if (s.matches !== null && !s.matches(event) && !o.warmingUp) return;
     if (o.retrans !== null && event.type === 'retransmit') {
       o.retrans.add(event);
       return;

@@ -9,15 +9,13 @@ import { UsageError } from '../../errors.js';
 import { action, out } from '../run.js';
 import { commandScope, stopOnSignal } from '../lifetime.js';
 import { loadConfig } from '../context.js';
-import { collect, duration, integer, parseCount, parsePid, parsePort } from '../options.js';
+import { duration, integer, parseCount } from '../options.js';
 import { COUNT_OR_ZERO, REFRESH_INTERVAL, TRACE_BUFFER_KB } from '../../model/limits.js';
+import { EXPRESSION_HELP, addFilterOptions, filterFromFlags } from '../filter-options.js';
+import type { FilterFlags } from '../filter-options.js';
+import { startsSsFilter } from '../../model/ss-filter.js';
 
-interface TraceFlags {
-  port?: number[];
-  sport?: number[];
-  dport?: number[];
-  addr?: string[];
-  pid?: number[];
+interface TraceFlags extends FilterFlags {
   duration?: number;
   count?: number;
   json?: boolean;
@@ -31,18 +29,23 @@ interface TraceFlags {
 
 const MODES = ['connect', 'accept', 'states', 'retrans', 'resets', 'life', 'all'];
 
+/** `trace [mode] [expression...]`: a first word that is no mode starts the expression (mode all). */
+function splitModeAndExpression(mode: string | undefined, expression: string[]): { mode: string; expression: string[] } {
+  if (mode === undefined) return { mode: 'all', expression };
+  if (MODES.includes(mode)) return { mode, expression };
+  if (startsSsFilter(mode)) return { mode: 'all', expression: [mode, ...expression] };
+  throw new UsageError(`"${mode.slice(0, 60)}" is neither a mode (${MODES.join(', ')}) nor the start of a filter expression`, 'e.g. tcpdiag trace connect dport = :443');
+}
+
 export function registerTrace(program: Command): void {
-  program
+  const command = program
     .command('trace')
     .description('kernel TCP events as they happen: connects, accepts, state changes, retransmissions, resets, closes (root)')
-    .addArgument(new Argument('[mode]', 'which events').choices(MODES).default('all'))
-    // Short flags as bcc's tcp tools spell them: -p PID, -P PORT (tcpconnect, tcpaccept),
-    // -L LOCALPORT and -D REMOTEPORT (tcplife, tcpstates), -t timestamps.
-    .option('-P, --port <port>', 'either end\'s port (repeatable; filtered in the kernel)', collect(parsePort))
-    .option('-L, --sport <port>', 'local port (repeatable; kernel)', collect(parsePort))
-    .option('-D, --dport <port>', 'remote port (repeatable; kernel)', collect(parsePort))
-    .option('--addr <cidr>', 'local or remote address in this range (repeatable; user space)', collect((t: string) => t))
-    .option('-p, --pid <pid>', 'only sockets owned by this process (repeatable; user space)', collect(parsePid))
+    .addArgument(new Argument('[mode]', `which events: ${MODES.join(', ')} (default all)`))
+    .argument('[expression...]', 'ss filter expression, e.g. dport = :443 or src 10.0.0.0/8');
+  // Short flags as bcc's tcp tools spell them (filter-options.ts): -p PID, -P PORT, -L LOCALPORT, -D REMOTEPORT, -4, -6.
+  addFilterOptions(command, { states: true, remote: true, owners: true, short: 'bcc' });
+  command
     .option('-t, --timestamp', 'time column in seconds since the trace started (as bcc -t) instead of the clock time')
     .option('--duration <time>', 'stop after this long', duration())
     .option('--count <n>', 'stop after printing n events', parseCount)
@@ -69,9 +72,11 @@ Fields that need --detail: bytes sent/received in close events (null without it)
 socket fields (cwnd, windows, bytes, backlog, retransmissions, srtt) on state events.
 Without --detail tcpdiag reads tracefs (cheapest, 150k+ events/s); --detail runs bpftrace.
 The kernel's lost-event reports are always printed (a "lost" line / JSON event) and counted.
---sport/--dport are the socket's local/remote port; a connect's first transition (SYN_SENT)
-has no local port yet, so --sport misses it (use --dport or --port). --pid and --addr are
-applied after the kernel (softirq events run in no particular process).
+--sport/--dport (sport/dport) are the socket's local/remote port; a connect's first transition
+(SYN_SENT) has no local port yet, so --sport misses it (use --dport or --port). Ports and the
+family are filtered in the kernel; addresses, states, --pid and --process after it (softirq
+events run in no particular process). A state condition keeps an event whose socket was in, or
+entered, one of the states.
 states --stats: how long a socket has been in its state is known when its last transition
 was traced, or from the TIME_WAIT timer; otherwise the report says "unknown: since before the
 trace started". tcpdiag traces at nice 10, so the traced workload keeps the CPU.
@@ -93,20 +98,16 @@ Examples:
   tcpdiag trace states --stats --interval 5        current state of every socket, and counts
   tcpdiag trace retrans --interval 1 --ignore 3    per-second retransmission report
   tcpdiag trace resets                             RSTs with the kernel's reason
-  tcpdiag trace life --detail                      one line per closed connection with bytes`,
+  tcpdiag trace life --detail                      one line per closed connection with bytes
+  tcpdiag trace states state time-wait dport = :443   entries into and exits from TIME_WAIT
+${EXPRESSION_HELP}`,
     )
     .action(
-      action(async (mode: string, flags: TraceFlags, command: Command) => {
+      action(async (modeWord: string | undefined, words: string[], flags: TraceFlags, command: Command) => {
+        const { mode, expression } = splitModeAndExpression(modeWord, words);
         checkFlagCombinations(mode, flags);
+        const filter = filterFromFlags(flags, expression);
         const config = loadConfig(command, { sections: ['trace'], ...(flags.bufferKb === undefined ? {} : { overrides: { trace: { buffer_kb: flags.bufferKb } } }) });
-        const { parseCidr } = await import('../../model/address.js');
-        const filters = {
-          ports: flags.port ?? [],
-          sports: flags.sport ?? [],
-          dports: flags.dport ?? [],
-          cidrs: (flags.addr ?? []).map(parseCidr),
-          pids: flags.pid ?? [],
-        };
         const { createTraceIo, ensureTracefs } = await import('../../sources/trace.js');
         const { runTrace } = await import('../../sessions/trace-session.js');
         if (flags.detail === true) {
@@ -127,7 +128,7 @@ Examples:
           await runTrace(
             {
               mode: mode as 'all',
-              filters,
+              filter,
               durationMs: flags.duration ?? null,
               count: flags.count ?? null,
               json: flags.json === true,

@@ -14,7 +14,7 @@ export interface BpftraceProbe {
 }
 
 /** Field names our filters use; anything else in a filter is rejected, never passed through. */
-const FILTER_FIELDS = /\b(sport|dport|protocol|oldstate|newstate|state)\b/g;
+const FILTER_FIELDS = /\b(sport|dport|family|protocol|oldstate|newstate|state)\b/g;
 const FILTER_ALLOWED = /^[\sa-z_0-9()=!<>&|]*$/;
 
 export function toPredicate(filter: string | null): string {
