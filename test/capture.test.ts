@@ -215,3 +215,21 @@ test('capture on "any" (LINUX_SLL2) and --direction in: the file agrees with tsh
   assert.deepEqual(ours.linkTypes, ['LINUX_SLL2']);
   assert.ok(ours.packets > 0);
 });
+
+test('the filter flags of conns and trace become part of the BPF filter: --sport keeps what that port sends', { timeout: 60_000 }, async (t) => {
+  const skip = captureSkipReason();
+  if (skip !== null) return t.skip(skip);
+  const { server, port } = await sink();
+  const run = startCapture(['--json', '-i', 'lo', '-d', '3s', '--sport', String(port), '--addr', '127.0.0.0/8', '--ipv4', 'tcp']);
+  await run.ready;
+  await send(port, ['a\n', 'b\n', 'c\n']);
+  const { code, stdout, stderr } = await run.result;
+  server.close();
+  assert.equal(code, 0, stderr);
+  const packets = jsonLines(stdout).filter((p) => p.type === 'packet') as unknown as { src: { port: number }; dst: { port: number } }[];
+  // SYN-ACK, the ACKs of three writes, FIN-ACK, ACK: the server's side only.
+  assert.ok(packets.length >= 5, `${packets.length} packets`);
+  for (const p of packets) assert.equal(p.src.port, port);
+  const badCombination = await runCli(['capture', '--state', 'established']);
+  assert.equal(badCombination.code, 2);
+});

@@ -6,8 +6,10 @@ import { duration, integer, oneOf, parseCount, size } from '../options.js';
 import { BYTES, RING_FILES, SNAPLEN } from '../../model/limits.js';
 import { parseDecimalInteger } from '../../model/units.js';
 import { commandScope, stopOnSignal } from '../lifetime.js';
+import { addFilterOptions, filterFromFlags } from '../filter-options.js';
+import type { FilterFlags } from '../filter-options.js';
 
-interface CaptureFlags {
+interface CaptureFlags extends FilterFlags {
   interface?: string;
   direction?: 'in' | 'out' | 'both';
   snaplen?: number;
@@ -30,7 +32,7 @@ const parseSnaplen = Object.assign(
 );
 
 export function registerCapture(program: Command): void {
-  program
+  const command = program
     .command('capture')
     .argument('[filter...]', 'BPF filter expression (pcap-filter(7)), e.g. tcp port 443')
     .description('capture packets (tcpdump/libpcap engine): a tcpdump -nn style line per packet with Wireshark verdicts, pcap files Wireshark opens, kernel drop counts')
@@ -47,7 +49,9 @@ export function registerCapture(program: Command): void {
     .option('--ring-size <size>', 'with --ring: size of each file (default: config capture.ring_file_mb)', size(BYTES))
     .option('--redact', 'mask ID/phone/e-mail/card numbers and configured patterns in payloads before anything is written or shown (default: config privacy.redact)')
     .option('--json', 'one JSON object per packet, then a summary object')
-    .option('-q, --quiet', 'no line per packet, only the summary')
+    .option('-q, --quiet', 'no line per packet, only the summary');
+  // The filter flags of conns and trace, for packets: src/sport are the sender, as in tcpdump.
+  addFilterOptions(command, { states: false, remote: true, owners: false, short: 'none' })
     .addHelpText(
       'after',
       `
@@ -60,10 +64,14 @@ Examples:
   tcpdiag capture -nn -i lo -c 1000 -s 128 -w in.pcap --direction in
   tcpdiag capture -q --ring 10 --ring-size 100M -w /var/lib/tcpdiag/captures/edge.pcap   continuous
   tcpdiag capture --redact -w shared.pcap port 8080    payload PII masked, lengths kept
+  tcpdiag capture --port 443 --addr 10.0.0.0/8 -6     the filter flags of conns/trace, as BPF
 
 Needs root (tcpdump). Lines carry Wireshark's verdicts in brackets ([retransmission],
 [dup-ack], [zero-window]...). At the end it prints what tcpdump reports: packets captured,
 received by the filter and dropped by the kernel (raise -s less, filter more, if drops appear).
+--port, --sport, --dport, --addr, --ipv4, --ipv6 become part of the BPF filter (ANDed with the
+expression), so the kernel drops what they exclude; --sport/--dport are the packet's source
+and destination port, as tcpdump's src/dst port.
 JSON: {"type":"packet", n, ts, src, dst, flags, seq, ack, window, payloadBytes, analysis} per
 packet; {"type":"summary", packets, kernel: {captured, receivedByFilter, droppedByKernel},
 files, stoppedBy, summary, redactions} at the end.`,
@@ -90,6 +98,7 @@ files, stoppedBy, summary, redactions} at the end.`,
             direction: flags.direction ?? config.capture.direction,
             snaplen: flags.snaplen ?? config.capture.snaplen,
             filter,
+            connFilter: filterFromFlags(flags),
             ...(flags.count === undefined ? {} : { count: flags.count }),
             ...(flags.duration === undefined ? {} : { durationMs: flags.duration }),
             ...(flags.maxSize === undefined ? {} : { maxBytes: flags.maxSize }),

@@ -16,6 +16,8 @@ import { spawnOwned } from '../../platform/children.js';
 import type { Scope } from '../../platform/scope.js';
 import { PcapParser } from './reader.js';
 import type { PacketHandler } from './reader.js';
+import type { ConnFilter } from '../../model/conn-filter.js';
+import { combinePcapFilters } from './bpf-filter.js';
 
 export type Direction = 'in' | 'out' | 'both';
 
@@ -25,6 +27,8 @@ export interface TcpdumpOptions {
   readonly snaplen: number;
   /** BPF filter expression words (pcap-filter(7)), passed as arguments, never through a shell. */
   readonly filter: readonly string[];
+  /** The shared filter flags, compiled into the same BPF program (bpf-filter.ts). */
+  readonly connFilter?: ConnFilter;
   /** Let tcpdump stop after this many packets (-c). */
   readonly count?: number;
   /** How long to wait for tcpdump to start listening. */
@@ -42,7 +46,7 @@ export function tcpdumpArgs(o: TcpdumpOptions): string[] {
   const args = ['-U', '--immediate-mode', '-w', '-', '-i', o.interface, '-s', String(o.snaplen)];
   if (o.direction !== 'both') args.push('-Q', o.direction);
   if (o.count !== undefined) args.push('-c', String(o.count));
-  args.push(...o.filter);
+  args.push(...combinePcapFilters(o.filter, o.connFilter));
   return args;
 }
 
