@@ -7,7 +7,10 @@ import type { TcpSocket } from '../model/socket.js';
 import type { TcpState } from '../model/tcp-state.js';
 import type { ConnFilter } from '../model/conn-filter.js';
 import { compileConnFilter, hasOwnerFilter, ownersMatch } from '../model/conn-filter.js';
-import { isRoot } from '../platform/capabilities.js';
+import { isRoot, readSysctl } from '../platform/capabilities.js';
+import type { NetnsRef } from '../platform/netns.js';
+import { readNetnsProcFile, readNetnsSysctl } from '../platform/netns.js';
+import type { ProcRead } from './procfs/proc-read.js';
 import { readProcTcpTable } from './procfs/tcp-table.js';
 import { scanSocketOwners } from './procfs/processes.js';
 import { readTcpCounters } from './procfs/counters.js';
@@ -30,6 +33,13 @@ export interface SocketTableOptions {
   readonly withProcesses?: boolean;
   /** Force a backend (tests, or --source). */
   readonly source?: SocketSourceName;
+  /** Another network namespace's sockets (owners are found across all namespaces). */
+  readonly netns?: NetnsRef;
+}
+
+/** procfs files as `netns` shows them (our own namespace when absent). */
+function procFrom(netns: NetnsRef | undefined): string | ProcRead {
+  return netns === undefined ? '/proc' : (relative) => readNetnsProcFile(netns, relative);
 }
 
 export interface SocketTable {
@@ -53,9 +63,9 @@ export function readSocketTable(options: SocketTableOptions = {}): SocketTable {
   const filter = options.filter ?? {};
   const { pids: _pids, process: _process, ...withoutOwners } = filter;
   if (source === 'sockdiag') {
-    sockets = dumpTcpSockets({ withInfo: options.withInfo ?? true, ...withoutOwners });
+    sockets = dumpTcpSockets({ withInfo: options.withInfo ?? true, ...withoutOwners, ...(options.netns ? { netns: options.netns.path } : {}) });
   } else {
-    sockets = readProcTcpTable();
+    sockets = readProcTcpTable(procFrom(options.netns));
     if (Object.keys(withoutOwners).length > 0) sockets = sockets.filter(compileConnFilter(withoutOwners));
     if (options.withInfo ?? true) warnings.push('tcp_info is not in /proc/net/tcp: tcpInfo is null (build the native addon for it)');
   }
@@ -98,10 +108,16 @@ const ALL_STATES: readonly TcpState[] = [
   'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING',
 ];
 
-export function readCounterSnapshot(): CounterSnapshot {
+export interface CounterSnapshotOptions {
+  /** Another network namespace's counters, states and sysctls. */
+  readonly netns?: NetnsRef;
+}
+
+export function readCounterSnapshot(options: CounterSnapshotOptions = {}): CounterSnapshot {
   const warnings: string[] = [];
+  const { netns } = options;
   const states = Object.fromEntries(ALL_STATES.map((s) => [s, 0])) as Record<TcpState, number>;
-  const counters = readTcpCounters();
+  const counters = readTcpCounters(procFrom(netns));
   const diag = sockDiagAvailable();
   const currEstab = counters.CurrEstab;
   const timewaitSockets = counters.SockstatTw;
@@ -109,19 +125,25 @@ export function readCounterSnapshot(): CounterSnapshot {
     // ESTABLISHED and TIME_WAIT, usually the bulk of the table, from the kernel's own totals
     // (countTcpStatesWithTotals says how); 60k established + 30k TIME_WAIT sockets: the dump
     // takes ~3 ms instead of ~25.
-    Object.assign(states, countTcpStatesWithTotals({ currEstab, timewaitSockets }));
+    Object.assign(states, countTcpStatesWithTotals({ currEstab, timewaitSockets }, netns?.path));
   } else if (diag.ok) {
-    Object.assign(states, countTcpStates());
+    Object.assign(states, countTcpStates(netns?.path));
   } else {
     warnings.push(`netlink sock_diag unavailable (${diag.reason}); state counts from /proc/net/tcp`);
-    for (const s of readProcTcpTable()) states[s.state]++;
+    for (const s of readProcTcpTable(procFrom(netns))) states[s.state]++;
+  }
+  let sysctl: Record<string, string | null>;
+  if (netns === undefined) sysctl = readTcpSysctls();
+  else {
+    sysctl = readTcpSysctls((name) => (name.startsWith('net.') ? readNetnsSysctl(netns, name) : readSysctl(name)));
+    if (!diag.ok) warnings.push(`the namespace's net.* sysctls need the native addon to be read (${diag.reason}): they show as null`);
   }
   return {
     takenAtMs: Date.now(),
     monotonicMs: performance.now(),
     states,
     counters,
-    sysctl: readTcpSysctls(),
+    sysctl,
     warnings,
   };
 }

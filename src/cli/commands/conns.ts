@@ -4,6 +4,8 @@ import { action, out, warn } from '../run.js';
 import { loadConfig, printJson } from '../context.js';
 import { EXPRESSION_HELP, addFilterOptions, addSocketSourceOption, filterFromFlags } from '../filter-options.js';
 import type { FilterFlags, SocketSourceFlags } from '../filter-options.js';
+import { addNetnsOption, netnsFromFlags } from '../netns-option.js';
+import type { NetnsFlags } from '../netns-option.js';
 import { duration } from '../options.js';
 import { REFRESH_INTERVAL } from '../../model/limits.js';
 import { addSsViewOptions, SS_FLAGS_HELP, statesForSsFlags } from '../ss-flags.js';
@@ -12,7 +14,7 @@ import { SORT_KEYS } from '../../analysis/socket-sort.js';
 import type { SortKey } from '../../analysis/socket-sort.js';
 import { liveFrame, repeatUntilStopped } from '../repeat.js';
 
-interface ConnsFlags extends FilterFlags, SocketSourceFlags, SsViewFlags {
+interface ConnsFlags extends FilterFlags, SocketSourceFlags, SsViewFlags, NetnsFlags {
   sort?: SortKey;
   /** Milliseconds. */
   watch?: number;
@@ -26,6 +28,7 @@ export function registerConns(program: Command): void {
     .description('every TCP socket (IPv4 and IPv6): state, addresses, queues, timer, owning process and tcp_info')
     .argument('[expression...]', "ss filter expression, e.g. state established '( dport = :443 or sport = :443 )'");
   addFilterOptions(command, { states: true, remote: true, owners: true, short: 'ss' });
+  addNetnsOption(command);
   addSsViewOptions(addSocketSourceOption(command), 'conns')
     .addOption(new Option('--sort <key>', 'sort by this key (numbers: largest first)').choices(SORT_KEYS))
     .option('-w, --watch <interval>', 'refresh every INTERVAL in place until Ctrl-C', duration(REFRESH_INTERVAL))
@@ -46,6 +49,7 @@ Examples:
   tcpdiag conns --process nginx --sort rtt --wide
   tcpdiag conns --state established --json | jq '.[] | select(.tcpInfo.totalRetrans > 0)'
   tcpdiag conns --state time-wait --watch 1
+  tcpdiag conns -N web1 state established      the sockets of network namespace web1 (ip netns)
 
 JSON fields: family, state, local {address, port}, remote, recvQ, sendQ, timer, uid, inode,
 cookie, pid, process, owners, tcpInfo (rttMs, rttvarMs, retrans, totalRetrans, lost, cwnd,
@@ -62,6 +66,7 @@ ${EXPRESSION_HELP}`,
         loadConfig(command, { sections: [] });
         const parsed = filterFromFlags(flags, expression);
         const filter = { ...parsed, ...statesForSsFlags(flags, parsed.states) };
+        const netns = netnsFromFlags(flags);
         const { readSocketTable } = await import('../../sources/index.js');
         const { sortSockets } = await import('../../analysis/socket-sort.js');
         const { renderConns } = await import('../../sinks/socket-views.js');
@@ -71,6 +76,7 @@ ${EXPRESSION_HELP}`,
             withInfo: flags.info !== false,
             withProcesses: flags.processes !== false,
             filter,
+            ...(netns ? { netns } : {}),
             ...(flags.source ? { source: flags.source } : {}),
           });
           return { ...table, sockets: flags.sort ? sortSockets(table.sockets, flags.sort) : table.sockets };

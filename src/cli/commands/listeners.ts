@@ -3,10 +3,12 @@ import { action, out, warn } from '../run.js';
 import { loadConfig, printJson } from '../context.js';
 import { EXPRESSION_HELP, addFilterOptions, addSocketSourceOption, filterFromFlags } from '../filter-options.js';
 import type { FilterFlags, SocketSourceFlags } from '../filter-options.js';
+import { addNetnsOption, netnsFromFlags } from '../netns-option.js';
+import type { NetnsFlags } from '../netns-option.js';
 import { addSsViewOptions, SS_FLAGS_HELP } from '../ss-flags.js';
 import type { SsViewFlags } from '../ss-flags.js';
 
-interface ListenersFlags extends FilterFlags, SocketSourceFlags, SsViewFlags {
+interface ListenersFlags extends FilterFlags, SocketSourceFlags, SsViewFlags, NetnsFlags {
   json?: boolean;
 }
 
@@ -16,6 +18,7 @@ export function registerListeners(program: Command): void {
     .description('listening sockets: owning process, backlog, accept queue, half-open (SYN_RECV) and established counts')
     .argument('[expression...]', 'ss filter expression on the listening socket, e.g. sport = :443 or src 127.0.0.1');
   addFilterOptions(command, { states: false, remote: false, owners: true, short: 'ss' });
+  addNetnsOption(command, 'listeners');
   addSsViewOptions(addSocketSourceOption(command), 'listeners')
     .option('--json', 'print one JSON array of listeners')
     .addHelpText(
@@ -40,6 +43,7 @@ ${EXPRESSION_HELP}`,
       action(async (expression: string[], flags: ListenersFlags, command: Command) => {
         loadConfig(command, { sections: [] });
         const filter = filterFromFlags(flags, expression);
+        const netns = netnsFromFlags(flags);
         const { readSocketTable } = await import('../../sources/index.js');
         const { listenerDumpFilter, summarizeListeners } = await import('../../analysis/listeners.js');
         const { compileConnFilter } = await import('../../model/conn-filter.js');
@@ -50,6 +54,7 @@ ${EXPRESSION_HELP}`,
           withInfo: false,
           withProcesses: flags.processes !== false,
           filter: listenerDumpFilter(filter),
+          ...(netns ? { netns } : {}),
           ...(flags.source ? { source: flags.source } : {}),
         });
         for (const w of table.warnings.filter((w) => !w.startsWith('tcp_info'))) warn(w);

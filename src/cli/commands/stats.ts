@@ -4,8 +4,10 @@ import { loadConfig } from '../context.js';
 import { duration, parseCount } from '../options.js';
 import { REFRESH_INTERVAL } from '../../model/limits.js';
 import { liveFrame, repeatUntilStopped } from '../repeat.js';
+import { addNetnsOption, netnsFromFlags } from '../netns-option.js';
+import type { NetnsFlags } from '../netns-option.js';
 
-interface StatsFlags {
+interface StatsFlags extends NetnsFlags {
   /** Milliseconds. */
   interval?: number;
   count?: number;
@@ -14,13 +16,14 @@ interface StatsFlags {
 }
 
 export function registerStats(program: Command): void {
-  program
+  const command = program
     .command('stats')
     .description('TCP state summary, kernel counters (snmp, netstat, sockstat) with rates, retransmission ratio and sysctls')
     .option('-i, --interval <interval>', 'print deltas and per-second rates every INTERVAL', duration(REFRESH_INTERVAL))
     .option('-c, --count <n>', 'with --interval: stop after N reports', parseCount)
     .option('--json', 'print a JSON object (one per line with --interval)')
-    .option('--no-sysctl', 'leave out the sysctl table')
+    .option('--no-sysctl', 'leave out the sysctl table');
+  addNetnsOption(command, 'counters, states and sysctls')
     .addHelpText(
       'after',
       `
@@ -30,6 +33,7 @@ Examples:
   tcpdiag stats                         states, counters since boot, retransmission ratio, sysctls
   tcpdiag stats --interval 1            live view: deltas and rates every second (Ctrl-C stops)
   tcpdiag stats --interval 5 --count 12 --json > minute.ndjson
+  tcpdiag stats -N web1                 the counters of network namespace web1 (each has its own)
 
 JSON: { "states": {STATE: count}, "counters": {NAME: value}, "rates": {NAME: perSecond} (with
 --interval), "deltas" (with --interval), "retransRatio" (RetransSegs/OutSegs: over the interval
@@ -45,7 +49,9 @@ SockstatOrphan, SockstatTw, SockstatMem (pages).`,
         const { readCounterSnapshot } = await import('../../sources/index.js');
         const { counterDelta, retransRatio } = await import('../../analysis/counter-rates.js');
         const { renderStats } = await import('../../sinks/socket-views.js');
-        let previous = readCounterSnapshot();
+        const netns = netnsFromFlags(flags);
+        const snapshot = () => readCounterSnapshot(netns ? { netns } : {});
+        let previous = snapshot();
         for (const w of previous.warnings) warn(w);
         const report = (snapshot: typeof previous, delta: ReturnType<typeof counterDelta> | null): void => {
           const ratio = delta ? delta.retransRatio : retransRatio(snapshot.counters.RetransSegs, snapshot.counters.OutSegs);
@@ -70,7 +76,7 @@ SockstatOrphan, SockstatTw, SockstatMem (pages).`,
           return 0;
         }
         await repeatUntilStopped({ intervalMs: flags.interval, count: flags.count, immediate: false }, () => {
-          const current = readCounterSnapshot();
+          const current = snapshot();
           report(current, counterDelta(previous.counters, current.counters, current.monotonicMs - previous.monotonicMs));
           previous = current;
         });

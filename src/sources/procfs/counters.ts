@@ -4,25 +4,18 @@
  * Readable without privileges. Names are the kernel's, unprefixed, as `nstat` prints them
  * minus the section (RetransSegs, ListenOverflows...); sockstat values get a `Sockstat` prefix.
  */
-import { readFileSync } from 'node:fs';
-
+import { procReader } from './proc-read.js';
+import type { ProcRead } from './proc-read.js';
 import type { Counters } from '../../model/counters.js';
 
-export function readTcpCounters(procRoot = '/proc'): Counters {
+export function readTcpCounters(from: string | ProcRead = '/proc'): Counters {
+  const read = procReader(from);
   const counters: Counters = {};
-  parseHeaderValuePairs(readOptional(`${procRoot}/net/snmp`), 'Tcp', counters);
-  parseHeaderValuePairs(readOptional(`${procRoot}/net/netstat`), 'TcpExt', counters);
-  parseSockstat(readOptional(`${procRoot}/net/sockstat`), 'TCP', '', counters);
-  parseSockstat(readOptional(`${procRoot}/net/sockstat6`), 'TCP6', '6', counters);
+  parseHeaderValuePairs(read('net/snmp'), 'Tcp', counters);
+  parseHeaderValuePairs(read('net/netstat'), 'TcpExt', counters);
+  parseSockstat(read('net/sockstat'), 'TCP', '', counters);
+  parseSockstat(read('net/sockstat6'), 'TCP6', '6', counters);
   return counters;
-}
-
-function readOptional(path: string): string {
-  try {
-    return readFileSync(path, 'latin1');
-  } catch {
-    return '';
-  }
 }
 
 /**

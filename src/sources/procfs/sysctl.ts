@@ -32,9 +32,9 @@ export const TCP_SYSCTLS = [
   'fs.nr_open',
 ] as const;
 
-/** name -> value (null when this kernel has no such sysctl). */
-export function readTcpSysctls(): Record<string, string | null> {
+/** name -> value (null when this kernel has no such sysctl); `read` reads one (another namespace's). */
+export function readTcpSysctls(read: (name: string) => string | null = readSysctl): Record<string, string | null> {
   const values: Record<string, string | null> = {};
-  for (const name of TCP_SYSCTLS) values[name] = readSysctl(name);
+  for (const name of TCP_SYSCTLS) values[name] = read(name);
   return values;
 }

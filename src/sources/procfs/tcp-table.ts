@@ -6,7 +6,8 @@
  * Addresses are the kernel's __be32 words printed as host-order hex ("0100007F" is 127.0.0.1
  * on little-endian x86), so each 8-hex-digit word is byte-swapped back.
  */
-import { readFileSync } from 'node:fs';
+import { procReader } from './proc-read.js';
+import type { ProcRead } from './proc-read.js';
 import type { AddressFamily, SocketTimer, TcpSocket } from '../../model/socket.js';
 import { formatIpv4, formatIpv6 } from '../../model/address.js';
 import { tcpStateFromKernel } from '../../model/tcp-state.js';
@@ -17,19 +18,13 @@ const PROC_TIMERS: readonly SocketTimer[] = ['none', 'retransmit', 'keepalive', 
 /** USER_HZ: /proc reports timer expiry in clock ticks (jiffies_to_clock_t). */
 const CLOCK_TICKS_PER_S = 100;
 
-export function readProcTcpTable(procRoot = '/proc'): TcpSocket[] {
+/** tcp6 reads as '' when IPv6 is disabled. */
+export function readProcTcpTable(from: string | ProcRead = '/proc'): TcpSocket[] {
+  const read = procReader(from);
   const sockets: TcpSocket[] = [];
-  parseProcNetTcp(readOptional(`${procRoot}/net/tcp`), 4, sockets);
-  parseProcNetTcp(readOptional(`${procRoot}/net/tcp6`), 6, sockets);
+  parseProcNetTcp(read('net/tcp'), 4, sockets);
+  parseProcNetTcp(read('net/tcp6'), 6, sockets);
   return sockets;
-}
-
-function readOptional(path: string): string {
-  try {
-    return readFileSync(path, 'latin1');
-  } catch {
-    return ''; // tcp6 is absent when IPv6 is disabled
-  }
 }
 
 /** Parse the text of /proc/net/tcp or tcp6 into `into`; malformed lines are skipped. */
