@@ -8,8 +8,11 @@ import { parseDecimalInteger } from '../../model/units.js';
 import { commandScope, stopOnSignal } from '../lifetime.js';
 import { addFilterOptions, filterFromFlags } from '../filter-options.js';
 import type { FilterFlags } from '../filter-options.js';
+import { addNetnsOption, netnsFromFlags } from '../netns-option.js';
+import type { NetnsFlags } from '../netns-option.js';
+import { netnsLabel } from '../../platform/netns.js';
 
-interface CaptureFlags extends FilterFlags {
+interface CaptureFlags extends FilterFlags, NetnsFlags {
   interface?: string;
   direction?: 'in' | 'out' | 'both';
   snaplen?: number;
@@ -51,7 +54,8 @@ export function registerCapture(program: Command): void {
     .option('--json', 'one JSON object per packet, then a summary object')
     .option('-q, --quiet', 'no line per packet, only the summary');
   // The filter flags of conns and trace, for packets: src/sport are the sender, as in tcpdump.
-  addFilterOptions(command, { states: false, remote: true, owners: false, short: 'none' })
+  addFilterOptions(command, { states: false, remote: true, owners: false, short: 'none' });
+  addNetnsOption(command, 'interfaces and packets')
     .addHelpText(
       'after',
       `
@@ -79,6 +83,7 @@ files, stoppedBy, summary, redactions} at the end.`,
     .action(
       action(async (filter: string[], flags: CaptureFlags, command: Command) => {
         const config = loadConfig(command, { sections: ['capture', 'privacy'] });
+        const netns = netnsFromFlags(flags);
         const ringFiles = flags.ring ?? config.capture.ring_files;
         if (ringFiles > 0 && flags.write === undefined) {
           throw new UsageError('--ring needs --write FILE: the name pattern of the rotating files', 'e.g. --ring 10 --ring-size 100M -w /var/lib/tcpdiag/captures/edge.pcap');
@@ -99,6 +104,7 @@ files, stoppedBy, summary, redactions} at the end.`,
             snaplen: flags.snaplen ?? config.capture.snaplen,
             filter,
             connFilter: filterFromFlags(flags),
+            ...(netns === undefined ? {} : { netns: netns.path }),
             ...(flags.count === undefined ? {} : { count: flags.count }),
             ...(flags.duration === undefined ? {} : { durationMs: flags.duration }),
             ...(flags.maxSize === undefined ? {} : { maxBytes: flags.maxSize }),
@@ -109,7 +115,7 @@ files, stoppedBy, summary, redactions} at the end.`,
             signal: controller.signal,
             scope: commandScope(),
             onStarted: (pid) => {
-              process.stderr.write(`tcpdiag: capturing on ${flags.interface ?? config.capture.interface} (tcpdump pid ${pid ?? '?'})${redact ? ', payloads redacted' : ''}; Ctrl-C stops\n`);
+              process.stderr.write(`tcpdiag: capturing on ${flags.interface ?? config.capture.interface}${netns === undefined ? '' : ` in network namespace ${netnsLabel(netns)}`} (tcpdump pid ${pid ?? '?'})${redact ? ', payloads redacted' : ''}; Ctrl-C stops\n`);
             },
             ...(quiet ? {} : { onPacket: json ? (p, t, f) => printJsonLine(packetJson(p, t, f)) : (p, t, f) => out(packetLine(p, t, f) + '\n') }),
           });

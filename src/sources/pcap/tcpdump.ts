@@ -7,12 +7,13 @@
  *
  * The child belongs to the caller's scope: closing it (stop, signal, error, exit) stops tcpdump.
  */
+import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { SourceError, ToolMissingError, UsageError } from '../../errors.js';
 import { findExecutable } from '../../platform/capabilities.js';
 import { NEEDS, privilegeError } from '../../platform/privileges.js';
-import { spawnOwned } from '../../platform/children.js';
+import { OWNER_ENV, ownedCommand, spawnOwned } from '../../platform/children.js';
 import type { Scope } from '../../platform/scope.js';
 import { PcapParser } from './reader.js';
 import type { PacketHandler } from './reader.js';
@@ -29,6 +30,12 @@ export interface TcpdumpOptions {
   readonly filter: readonly string[];
   /** The shared filter flags, compiled into the same BPF program (bpf-filter.ts). */
   readonly connFilter?: ConnFilter;
+  /**
+   * Capture inside this network namespace (a path, /run/netns/NAME or /proc/PID/ns/net): its
+   * interfaces, its packets. tcpdump runs under `nsenter --net=PATH`, which joins the namespace
+   * and execs tcpdump in the same process (util-linux nsenter(1)), so the pid is tcpdump's.
+   */
+  readonly netns?: string;
   /** Let tcpdump stop after this many packets (-c). */
   readonly count?: number;
   /** How long to wait for tcpdump to start listening. */
@@ -132,10 +139,21 @@ export class TcpdumpCapture {
     // Debian's tcpdump drops root for its `tcpdump` user after opening the device, which clears
     // the death signal (platform/children.ts): setpriv makes that switch itself instead, keeping
     // CAP_NET_RAW, the one capability opening a capture needs (measured: -i any, lo, eth0).
-    const child = spawnOwned(tcpdump, tcpdumpArgs(options), {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      runAs: { user: 'tcpdump', capabilities: ['net_raw'] },
-    }) as ChildProcessByStdio<null, Readable, Readable>;
+    const runAs = { user: 'tcpdump', capabilities: ['net_raw'] };
+    let child: ChildProcessByStdio<null, Readable, Readable>;
+    if (options.netns === undefined) {
+      child = spawnOwned(tcpdump, tcpdumpArgs(options), { stdio: ['ignore', 'pipe', 'pipe'], runAs }) as ChildProcessByStdio<null, Readable, Readable>;
+    } else {
+      // nsenter joins the namespace (it needs CAP_SYS_ADMIN, so it runs first, as us) and execs
+      // the owned command, whose setpriv then drops to the tcpdump user: one pid throughout.
+      const nsenter = findExecutable('nsenter');
+      if (nsenter === null) throw new ToolMissingError('nsenter (to capture inside --netns)', 'util-linux');
+      const owned = ownedCommand(tcpdump, tcpdumpArgs(options), runAs);
+      child = spawn(nsenter, [`--net=${options.netns}`, '--', owned.file, ...owned.args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, [OWNER_ENV]: String(process.pid) },
+      });
+    }
     const capture = new TcpdumpCapture(child, new PcapParser(onPacket, 'tcpdump output'), scope);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
