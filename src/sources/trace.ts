@@ -1,6 +1,10 @@
 /**
  * The real I/O behind `tcpdiag trace`: tracefs (or bpftrace for --detail) as the event
  * source, /proc for process attribution, the socket table and the kernel's counters.
+ *
+ * With a network namespace, events come from bpftrace, which tests each event's socket's
+ * namespace in the kernel (ebpf/script.ts): the tracepoints have no namespace field, so
+ * tracefs cannot tell them apart. The table, listeners and counters are that namespace's.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +17,8 @@ import { parseEventFormat, symbolicNames } from './tracefs/format.js';
 import { TracefsTcpSource } from './tracefs/source.js';
 import { TCP_TRACEPOINTS } from './tracefs/tcp-events.js';
 import type { Scope } from '../platform/scope.js';
+import type { NetnsRef } from '../platform/netns.js';
+import { readNetnsProcFile } from '../platform/netns.js';
 
 export { ensureTracefs } from './tracefs/mount.js';
 export { removeInstanceDirectory } from './tracefs/instance.js';
@@ -22,16 +28,20 @@ export interface TraceIoOptions {
   readonly bufferKb: number;
   /** Owns the event sources opened (tracefs instances, bpftrace children). */
   readonly scope: Scope;
+  /** Only this network namespace's events, sockets and counters. */
+  readonly netns?: NetnsRef;
 }
 
 export function createTraceIo(options: TraceIoOptions): TraceIo {
+  const { netns } = options;
+  const inNetns = netns === undefined ? {} : { netns };
   return {
     openSource: async (tracepoints, detail) => {
-      if (detail) {
+      if (detail || netns !== undefined) {
         const { BpftraceSource } = await import('./ebpf/bpftrace.js');
         const { setResetReasonNames } = await import('./ebpf/parse.js');
         setResetReasonNames(resetReasonNames(options.root));
-        return BpftraceSource.open({ probes: tracepoints, scope: options.scope });
+        return BpftraceSource.open({ probes: tracepoints, scope: options.scope, detail, ...(netns ? { netnsInode: netns.inode } : {}) });
       }
       return TracefsTcpSource.open({
         root: options.root,
@@ -45,11 +55,11 @@ export function createTraceIo(options: TraceIoOptions): TraceIo {
       });
     },
     processes: new ProcProcessLookup({
-      listListeners: () => readSocketTable({ filter: { states: ['LISTEN'] }, withInfo: false, withProcesses: true }).sockets,
+      listListeners: () => readSocketTable({ filter: { states: ['LISTEN'] }, withInfo: false, withProcesses: true, ...inNetns }).sockets,
       savedTasks: () => readSavedTasks(options.root),
     }),
-    socketTable: () => readSocketTable({ withInfo: false, withProcesses: false }).sockets,
-    counters: () => readTcpCounters(),
+    socketTable: () => readSocketTable({ withInfo: false, withProcesses: false, ...inNetns }).sockets,
+    counters: () => readTcpCounters(netns === undefined ? '/proc' : (relative) => readNetnsProcFile(netns, relative)),
   };
 }
 

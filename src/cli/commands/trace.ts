@@ -13,9 +13,12 @@ import { duration, integer, parseCount } from '../options.js';
 import { COUNT_OR_ZERO, REFRESH_INTERVAL, TRACE_BUFFER_KB } from '../../model/limits.js';
 import { EXPRESSION_HELP, addFilterOptions, filterFromFlags } from '../filter-options.js';
 import type { FilterFlags } from '../filter-options.js';
+import { addNetnsOption, netnsFromFlags } from '../netns-option.js';
+import type { NetnsFlags } from '../netns-option.js';
+import { netnsLabel } from '../../platform/netns.js';
 import { startsSsFilter } from '../../model/ss-filter.js';
 
-interface TraceFlags extends FilterFlags {
+interface TraceFlags extends FilterFlags, NetnsFlags {
   duration?: number;
   count?: number;
   json?: boolean;
@@ -45,6 +48,7 @@ export function registerTrace(program: Command): void {
     .argument('[expression...]', 'ss filter expression, e.g. dport = :443 or src 10.0.0.0/8');
   // Short flags as bcc's tcp tools spell them (filter-options.ts): -p PID, -P PORT, -L LOCALPORT, -D REMOTEPORT, -4, -6.
   addFilterOptions(command, { states: true, remote: true, owners: true, short: 'bcc' });
+  addNetnsOption(command, 'events');
   command
     .option('-t, --timestamp', 'time column in seconds since the trace started (as bcc -t) instead of the clock time')
     .option('--duration <time>', 'stop after this long', duration())
@@ -77,6 +81,11 @@ The kernel's lost-event reports are always printed (a "lost" line / JSON event) 
 family are filtered in the kernel; addresses, states, --pid and --process after it (softirq
 events run in no particular process). A state condition keeps an event whose socket was in, or
 entered, one of the states.
+-N/--netns: the tracepoints carry no namespace field, so the events are read through bpftrace,
+which tests each event's socket's namespace in the kernel (a reset sent for no socket: the
+namespace of the device the segment came in on); events of other namespaces never reach
+tcpdiag. It needs bpftrace and BTF, starts in a few seconds, and costs what --detail costs:
+several times the CPU of the tracefs path (bench/trace-netns.ts, bench/README.md).
 states --stats: how long a socket has been in its state is known when its last transition
 was traced, or from the TIME_WAIT timer; otherwise the report says "unknown: since before the
 trace started". tcpdiag traces at nice 10, so the traced workload keeps the CPU.
@@ -123,6 +132,8 @@ ${EXPRESSION_HELP}`,
           // not allowed to lower our priority: trace at the inherited one
         }
         if (location.note !== null) process.stderr.write(`tcpdiag: ${location.note}\n`);
+        const netns = netnsFromFlags(flags);
+        if (netns !== undefined) process.stderr.write(`tcpdiag: events of network namespace ${netnsLabel(netns)} only, selected in the kernel through bpftrace\n`);
         const controller = stopOnSignal();
         try {
           await runTrace(
@@ -146,7 +157,7 @@ ${EXPRESSION_HELP}`,
               },
               note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),
             },
-            createTraceIo({ root: location.root, bufferKb: config.trace.buffer_kb, scope: commandScope() }),
+            createTraceIo({ root: location.root, bufferKb: config.trace.buffer_kb, scope: commandScope(), ...(netns ? { netns } : {}) }),
           );
         } finally {
           controller.release();

@@ -29,6 +29,10 @@ export interface BpftraceSourceOptions {
   readonly startTimeoutMs?: number;
   /** Owns the bpftrace child: closing it stops bpftrace and waits for it to exit. */
   readonly scope: Scope;
+  /** Only the events of this network namespace (its inode), tested in the kernel. */
+  readonly netnsInode?: number;
+  /** Hand over the socket fields read at each transition (--detail); default true. */
+  readonly detail?: boolean;
 }
 
 export class BpftraceSource implements TcpEventSource {
@@ -42,7 +46,7 @@ export class BpftraceSource implements TcpEventSource {
   private unregister: () => void = () => undefined;
   private readonly exitedPromise: Promise<void>;
 
-  private constructor(private readonly child: ChildProcess, scope: Scope) {
+  private constructor(private readonly child: ChildProcess, scope: Scope, private readonly detail: boolean) {
     this.exitedPromise = new Promise((resolve) => child.once('close', () => resolve()));
     child.on('exit', () => {
       this.exited = true;
@@ -62,17 +66,18 @@ export class BpftraceSource implements TcpEventSource {
 
   static async open(options: BpftraceSourceOptions): Promise<BpftraceSource> {
     const bpftrace = findExecutable('bpftrace');
-    if (bpftrace === null) throw new ToolMissingError('bpftrace (needed for --detail)', 'bpftrace');
+    const why = options.netnsInode === undefined ? '--detail' : '--netns (the tracepoints have no namespace field: bpftrace reads the socket\'s)';
+    if (bpftrace === null) throw new ToolMissingError(`bpftrace (needed for ${why})`, 'bpftrace');
     if (!hasKernelBtf()) {
-      throw new KernelFeatureError('--detail needs the kernel\'s BTF (/sys/kernel/btf/vmlinux) to read socket fields',
-        'use a kernel built with CONFIG_DEBUG_INFO_BTF=y, or trace without --detail');
+      throw new KernelFeatureError(`${why} needs the kernel's BTF (/sys/kernel/btf/vmlinux) to read socket fields`,
+        'use a kernel built with CONFIG_DEBUG_INFO_BTF=y');
     }
     // Dies with tcpdiag (its programs detach when it exits), even after a kill -9.
-    const child = spawnOwned(bpftrace, ['-B', 'line', '-e', buildBpftraceScript(options.probes)], {
+    const child = spawnOwned(bpftrace, ['-B', 'line', '-e', buildBpftraceScript(options.probes, options.netnsInode ?? null)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { BPFTRACE_PERF_RB_PAGES: '8192' },
     });
-    const source = new BpftraceSource(child, options.scope);
+    const source = new BpftraceSource(child, options.scope, options.detail ?? true);
     await source.waitAttached(options.startTimeoutMs ?? 30_000);
     return source;
   }
@@ -152,7 +157,7 @@ export class BpftraceSource implements TcpEventSource {
         continue;
       }
       const event = parseBpftraceLine(line);
-      if (event !== null) this.queue.push(event);
+      if (event !== null) this.queue.push(this.detail || event.detail === null ? event : { ...event, detail: null });
     }
   }
 

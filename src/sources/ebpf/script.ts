@@ -17,11 +17,29 @@ export interface BpftraceProbe {
 const FILTER_FIELDS = /\b(sport|dport|family|protocol|oldstate|newstate|state)\b/g;
 const FILTER_ALLOWED = /^[\sa-z_0-9()=!<>&|]*$/;
 
-export function toPredicate(filter: string | null): string {
-  if (filter === null || filter === '') return '';
-  if (!FILTER_ALLOWED.test(filter)) throw new Error(`unexpected characters in filter: ${filter}`);
-  return ` /${filter.replace(FILTER_FIELDS, 'args->$1')}/`;
+export function toPredicate(filter: string | null, netnsInode: number | null = null, tracepoint?: BpftraceTracepoint): string {
+  const parts: string[] = [];
+  if (filter !== null && filter !== '') {
+    if (!FILTER_ALLOWED.test(filter)) throw new Error(`unexpected characters in filter: ${filter}`);
+    parts.push(filter.replace(FILTER_FIELDS, 'args->$1'));
+  }
+  if (netnsInode !== null) {
+    if (!Number.isInteger(netnsInode) || netnsInode <= 0) throw new Error(`bad namespace inode ${netnsInode}`);
+    parts.push(`${tracepoint === 'tcp_send_reset' ? RESET_NETNS : SOCKET_NETNS} == ${netnsInode}`);
+  }
+  if (parts.length === 0) return '';
+  return ` /${parts.length === 1 ? parts[0] : parts.map((p) => `(${p})`).join(' && ')}/`;
 }
+
+/**
+ * The network namespace of the event: its socket's (sock_net(sk): skc_net, include/net/sock.h;
+ * ns.inum is the inode /proc/PID/ns/net shows). tcp_send_reset may have no socket (a reset
+ * for a segment that matched none, NO_SOCKET): then the namespace of the device the segment
+ * arrived on (dev_net(skb->dev)). The tracepoints carry no namespace field, so this is read
+ * through BTF, and the events of other namespaces never leave the kernel.
+ */
+const SOCKET_NETNS = '((struct sock *)args->skaddr)->__sk_common.skc_net.net->ns.inum';
+const RESET_NETNS = `(args->skaddr != 0 ? ${SOCKET_NETNS} : ((struct sk_buff *)args->skbaddr)->dev->nd_net.net->ns.inum)`;
 
 const TUPLE = 'ntop(2, args->saddr), ntop(10, args->saddr_v6), args->sport, ntop(2, args->daddr), ntop(10, args->daddr_v6), args->dport';
 const TUPLE_FMT = '%s %s %d %s %s %d';
@@ -66,6 +84,7 @@ const SYSTEMS: Record<BpftraceTracepoint, string> = {
 /** Printed by BEGIN, which runs once every probe is attached ("Attaching N probes" comes before). */
 export const READY_LINE = 'tcpdiag-bpftrace-ready';
 
-export function buildBpftraceScript(probes: readonly BpftraceProbe[]): string {
-  return `BEGIN { printf("${READY_LINE}\\n"); }\n` + probes.map((p) => `tracepoint:${SYSTEMS[p.name]}:${p.name}${toPredicate(p.filter)}\n${BODIES[p.name]}\n`).join('\n');
+/** `netnsInode`: only the events of that network namespace. */
+export function buildBpftraceScript(probes: readonly BpftraceProbe[], netnsInode: number | null = null): string {
+  return `BEGIN { printf("${READY_LINE}\\n"); }\n` + probes.map((p) => `tracepoint:${SYSTEMS[p.name]}:${p.name}${toPredicate(p.filter, netnsInode, p.name)}\n${BODIES[p.name]}\n`).join('\n');
 }
