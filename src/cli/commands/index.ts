@@ -18,6 +18,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'listeners', load: async () => (await import('./listeners.js')).registerListeners },
   { name: 'stats', load: async () => (await import('./stats.js')).registerStats },
   { name: 'trace', load: async () => (await import('./trace.js')).registerTrace },
+  { name: 'netns', load: async () => (await import('./netns.js')).registerNetns },
   { name: 'capture', load: async () => (await import('./capture.js')).registerCapture },
   { name: 'analyze', load: async () => (await import('./analyze.js')).registerAnalyze },
   { name: 'client', load: async () => (await import('./client.js')).registerClient },
