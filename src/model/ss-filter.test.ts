@@ -83,6 +83,10 @@ test('malformed expressions say which word, where, and give an example', () => {
   assert.match(error(['dev eth0']), /ss's "dev".*not supported/);
   assert.match(error(['state']), /"state" needs a state name/);
   assert.match(error(['state new-syn-recv']), /needs a state name/);
+  const huge = `10.0.0.${'9'.repeat(100_000)}`;
+  const clipped = error(['src', huge]);
+  assert.ok(clipped.length < 600, `clipped: ${clipped.length} characters`);
+  assert.match(clipped, /\(100007 characters\)/);
 });
 
 test('startsSsFilter tells an expression word from a command word', () => {

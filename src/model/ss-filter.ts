@@ -15,6 +15,7 @@
  * are never resolved (no DNS, no /etc/services): numeric addresses and ports only.
  */
 import { UsageError } from '../errors.js';
+import { SHOWN_VALUE_CHARS, clipQuoted } from './show-value.js';
 import { ipFamily, parseCidr } from './address.js';
 import type { Cidr } from './address.js';
 import type { ConnExpr, ConnSide, PortOp } from './conn-filter.js';
@@ -93,7 +94,12 @@ class Parser {
     const where = word === undefined
       ? `at the end${before === '' ? '' : ` (after "${before}")`}`
       : `at word ${this.at + 1} "${word}"${before === '' ? '' : ` (after "${before}")`}`;
-    throw new UsageError(`filter expression ${where}: ${what}; ${example}`);
+    let message = `filter expression ${where}: ${what}; ${example}`;
+    // A huge word (a 100 kB argument) is quoted clipped, so the error stays one short line.
+    for (const w of new Set(this.words)) {
+      if (w.length > SHOWN_VALUE_CHARS) message = message.split(`"${w}"`).join(clipQuoted(w)).split(w).join(clipQuoted(w));
+    }
+    throw new UsageError(message);
   }
 
   states(initial: readonly TcpState[] | undefined): TcpState[] | null {
