@@ -220,7 +220,7 @@ test('the filter flags of conns and trace become part of the BPF filter: --sport
   const skip = captureSkipReason();
   if (skip !== null) return t.skip(skip);
   const { server, port } = await sink();
-  const run = startCapture(['--json', '-i', 'lo', '-d', '3s', '--sport', String(port), '--addr', '127.0.0.0/8', '--ipv4', 'tcp']);
+  const run = startCapture(['--json', '-i', 'lo', '--duration', '3s', '--sport', String(port), '--addr', '127.0.0.0/8', '--ipv4', 'tcp']);
   await run.ready;
   await send(port, ['a\n', 'b\n', 'c\n']);
   const { code, stdout, stderr } = await run.result;

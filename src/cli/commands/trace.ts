@@ -40,11 +40,21 @@ function splitModeAndExpression(mode: string | undefined, expression: string[]):
   throw new UsageError(`"${mode.slice(0, 60)}" is neither a mode (${MODES.join(', ')}) nor the start of a filter expression`, 'e.g. tcpdiag trace connect dport = :443');
 }
 
+/**
+ * The mode's choices are listed (help, completion) but not enforced by commander: a first word
+ * that is no mode may start the expression (splitModeAndExpression).
+ */
+function modeArgument(): Argument {
+  const argument = new Argument('[mode]', 'which events (default all)');
+  argument.argChoices = [...MODES];
+  return argument;
+}
+
 export function registerTrace(program: Command): void {
   const command = program
     .command('trace')
     .description('kernel TCP events as they happen: connects, accepts, state changes, retransmissions, resets, closes (root)')
-    .addArgument(new Argument('[mode]', `which events: ${MODES.join(', ')} (default all)`))
+    .addArgument(modeArgument())
     .argument('[expression...]', 'ss filter expression, e.g. dport = :443 or src 10.0.0.0/8');
   // Short flags as bcc's tcp tools spell them (filter-options.ts): -p PID, -P PORT, -L LOCALPORT, -D REMOTEPORT, -4, -6.
   addFilterOptions(command, { states: true, remote: true, owners: true, short: 'bcc' });
