@@ -74,6 +74,68 @@ export const thresholdsSchema = z.strictObject({
   transfer_1mb_ms: z._default(atLeast(0), 15),
 });
 
+/**
+ * What `tcpdiag diagnose` (and the alerts that reuse its rules) counts as a problem, beside the
+ * shared figures of [thresholds] (ratios, RTT, capacity_percent). Each default says where it
+ * comes from; a rule's `checked` entry shows the value it was compared with.
+ */
+export const diagnoseSchema = z.strictObject({
+  /** The observation window when --duration is not given. */
+  duration_s: z._default(between(1, 3600), 10),
+  /** At most this much of each --log file or --journal unit is read per window (the newest part). */
+  log_max_mb: z._default(between(0.01, 1024), 8),
+  /**
+   * CLOSE_WAIT sockets one process held, idle, through the whole window. An application closes
+   * within milliseconds of reading EOF; five that outlive a window are a pattern, not a race.
+   */
+  close_wait_stuck_min: z._default(int(1, Number.MAX_SAFE_INTEGER), 5),
+  /**
+   * FIN_WAIT2 sockets toward one peer held through the whole window: we closed, the peer
+   * acknowledged our FIN and never sent its own. An orphaned one still lasts tcp_fin_timeout
+   * (60 s, TCP_FIN_TIMEOUT in include/net/tcp.h), so a few are normal churn; ten are a peer that
+   * does not close.
+   */
+  fin_wait2_stuck_min: z._default(int(1, Number.MAX_SAFE_INTEGER), 10),
+  /**
+   * SYN retransmissions before a SYN_SENT socket counts as unanswered: the first SYN is resent
+   * after 1 s (TCP_TIMEOUT_INIT, RFC 6298 section 2.1) and the gap doubles, so two resends mean
+   * no answer for 3 s, far beyond any real path's RTT.
+   */
+  syn_sent_retransmits_min: z._default(int(1, 10), 2),
+  /** Failed connection attempts in the window below which no rate is judged. */
+  connect_failures_min: z._default(int(1, Number.MAX_SAFE_INTEGER), 3),
+  /** Segments sent in the window below which the retransmission ratio is not judged (1% of 1000 is 10). */
+  retrans_min_segments: z._default(int(1, Number.MAX_SAFE_INTEGER), 1000),
+  /** Retransmitted segments in the window below which no ratio is judged. */
+  retrans_min_count: z._default(int(1, Number.MAX_SAFE_INTEGER), 10),
+  /** A peer's RTT rising by this much over the window (the +300% the field guides call a surge). */
+  rtt_jump_percent: z._default(atLeast(0), 300),
+  /** Sockets to one peer needed before its RTT percentiles are judged. */
+  rtt_min_sockets: z._default(int(1, Number.MAX_SAFE_INTEGER), 3),
+  /**
+   * Idle time after which a NAT or load balancer may forget a connection: 350 s is the AWS NAT
+   * gateway's idle timeout (Azure's load balancer defaults to 4 min, GCP Cloud NAT to 1200 s for
+   * established TCP); connections idle longer with keepalive off or slower are at risk.
+   */
+  nat_idle_timeout_s: z._default(atLeast(1), 350),
+  /** Connections idle past nat_idle_timeout_s, toward one peer, before keepalive is a finding. */
+  keepalive_min_connections: z._default(int(1, Number.MAX_SAFE_INTEGER), 1),
+  /** Resets in the window below which no reset rate is judged. */
+  reset_min: z._default(int(1, Number.MAX_SAFE_INTEGER), 20),
+  /** Resets as a share of the connections opened in the window (one in twenty closing by RST). */
+  reset_percent: z._default(atLeast(0), 5),
+  /**
+   * Connections one source holds idle to a listener before it looks like slowloris: its tool
+   * opens 150 by default; an ordinary client or a NAT gateway rarely keeps 50 connections that
+   * sent almost nothing and were never answered.
+   */
+  slow_attack_min_connections: z._default(int(1, Number.MAX_SAFE_INTEGER), 50),
+  /** "Nearly idle": at most this many bytes received per connection over the window. */
+  slow_attack_max_bytes: z._default(int(0, Number.MAX_SAFE_INTEGER), 1024),
+  /** Consecutive RTO retransmissions of the head segment (tcpi_retransmits) that make a connection stalled. */
+  stall_rto_min: z._default(int(1, Number.MAX_SAFE_INTEGER), 2),
+});
+
 export const REDACTION_KINDS = ['id_card', 'phone', 'email', 'bank_card'] as const;
 
 function isRegExp(pattern: string): boolean {
@@ -102,6 +164,7 @@ export const SECTION_SCHEMAS = {
   storage: storageSchema,
   trace: traceSchema,
   thresholds: thresholdsSchema,
+  diagnose: diagnoseSchema,
   privacy: privacySchema,
 } as const;
 
@@ -114,6 +177,7 @@ export const configSchema = z.strictObject({
   storage: z.prefault(storageSchema, {}),
   trace: z.prefault(traceSchema, {}),
   thresholds: z.prefault(thresholdsSchema, {}),
+  diagnose: z.prefault(diagnoseSchema, {}),
   privacy: z.prefault(privacySchema, {}),
 });
 

@@ -1,0 +1,87 @@
+/**
+ * `tcpdiag diagnose`: watch the host for a window, then say what is wrong, why, who is behind
+ * it and what to change. Wiring only: flags and configuration in, the session runs the window,
+ * the report goes out as text or JSON.
+ */
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { action, out, printJson } from '../run.js';
+import { loadConfig } from '../context.js';
+import { commandScope, stopOnSignal } from '../lifetime.js';
+import { collect, duration, parsePid, parsePort } from '../options.js';
+
+interface DiagnoseFlags {
+  duration?: number;
+  port?: number[];
+  pid?: number[];
+  log?: string[];
+  journal?: string[];
+  json?: boolean;
+  failOn?: 'warning' | 'critical';
+  events: boolean;
+}
+
+export function registerDiagnose(program: Command): void {
+  program
+    .command('diagnose')
+    .description('watch for a window, then report what is wrong with TCP here: findings with evidence, the process behind them and what to change')
+    .option('--duration <time>', 'length of the window (default diagnose.duration_s, 10 s)', duration())
+    .option('--port <port>', 'only sockets with this local or remote port (repeatable)', collect(parsePort))
+    .option('--pid <pid>', 'only sockets this process holds; its resources are always shown (repeatable)', collect(parsePid))
+    .option('--log <file>', 'the service\'s log file: lines written during the window are matched to findings (repeatable)', collect(String))
+    .option('--journal <unit>', 'a systemd unit whose journal lines of the window are matched to findings (repeatable)', collect(String))
+    .option('--json', 'print the report as one JSON object')
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at least this severe (default: exit 0 either way)').choices(['warning', 'critical']))
+    .option('--no-events', 'do not trace kernel events (rules that need them are reported skipped)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tcpdiag diagnose                              watch 10 s, report everything
+  tcpdiag diagnose --duration 30s --port 8080   one service, a longer window
+  tcpdiag diagnose --pid 4242 --log /var/log/app/error.log
+  tcpdiag diagnose --json --fail-on critical    for scripts: exit 1 on a critical finding
+
+Counters are deltas over the window, never totals since boot. Kernel events (refused and timed-out
+connects, resets with reasons, retransmissions per peer) need root; without it the rules that
+need them are listed as skipped with the command that grants them.
+
+JSON: { "score", "scoreLoweredBy": [{id, subject, severity, points}], "window": {start, end,
+durationMs}, "findings": [{ id, severity: critical|warning|info, title, subject, explanation,
+evidence, advice: [{text, command?, current?, suggested?}], logLines? }], "checked": [{ id,
+status: passed|fired|skipped, value?, threshold?, measure?, reason?, hint? }], "system": {host,
+processes: [{pid, process, cpuPercent, rssBytes, openFds, fdLimitSoft...}]}, "logs", "issues" }`,
+    )
+    .action(
+      action(async (flags: DiagnoseFlags, command: Command) => {
+        const config = loadConfig(command, { sections: ['trace', 'thresholds', 'diagnose'] });
+        const { createDiagnoseSources } = await import('../../sources/diagnose.js');
+        const { runDiagnosis } = await import('../../sessions/diagnose-session.js');
+        const { formatDiagnosis } = await import('../../sinks/diagnose/report-text.js');
+        const stop = stopOnSignal();
+        try {
+          const report = await runDiagnosis(
+            {
+              durationMs: flags.duration ?? config.diagnose.duration_s * 1000,
+              scope: { ports: flags.port ?? [], pids: flags.pid ?? [] },
+              logFiles: flags.log ?? [],
+              journalUnits: flags.journal ?? [],
+              thresholds: { ...config.thresholds, ...config.diagnose },
+              logCapBytes: Math.round(config.diagnose.log_max_mb * 1024 * 1024),
+              pollIntervalMs: config.trace.poll_interval_ms,
+              events: flags.events,
+              signal: stop.signal,
+              note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),
+            },
+            createDiagnoseSources({ traceBufferKb: config.trace.buffer_kb, scope: commandScope() }),
+          );
+          if (flags.json) printJson(report);
+          else out(formatDiagnosis(report));
+          const failing = flags.failOn === undefined ? [] : report.findings.filter((f) => f.severity === 'critical' || (flags.failOn === 'warning' && f.severity === 'warning'));
+          return failing.length > 0 ? 1 : 0;
+        } finally {
+          stop.release();
+        }
+      }),
+    );
+}

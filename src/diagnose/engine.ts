@@ -1,0 +1,60 @@
+/**
+ * The rule engine: every rule over one Facts value, each either skipped (a fact it needs is
+ * missing, with the reason and what grants it), passed or fired (with its findings), plus the
+ * health score those findings leave. Pure; `diagnose`, `analyze` and the alerts engine call it.
+ */
+import type { FindingSeverity } from '../model/finding.js';
+import type { CheckedRule, DiagnosisFinding, DiagnosisResult } from '../model/diagnosis.js';
+import { bySeverity } from '../model/finding.js';
+import type { Facts } from '../model/facts.js';
+import type { Rule, Thresholds } from './rule.js';
+import { isSkip } from './rule.js';
+import { FactsView } from './view.js';
+
+export interface EngineOptions {
+  /** What the findings say produced them (`diagnose`, `analyze`, `alerts`). */
+  readonly source: string;
+}
+
+/**
+ * Points a finding takes off the score: one critical finding leaves 60 ("something is broken"),
+ * a warning 85, an info note 98, so the score orders hosts the way the findings would.
+ */
+export const SCORE_PENALTY: Readonly<Record<FindingSeverity, number>> = { critical: 40, warning: 15, info: 2 };
+
+export function runRules(facts: Facts, thresholds: Thresholds, rules: readonly Rule[], options: EngineOptions): DiagnosisResult {
+  const view = new FactsView(facts);
+  const findings: DiagnosisFinding[] = [];
+  const checked: CheckedRule[] = [];
+  for (const rule of rules) {
+    const missing = facts.missing.find((m) => rule.needs.includes(m.kind));
+    if (missing !== undefined) {
+      checked.push({ id: rule.id, status: 'skipped', reason: missing.reason, ...(missing.hint === undefined ? {} : { hint: missing.hint }) });
+      continue;
+    }
+    let result;
+    try {
+      result = rule.evaluate({ facts, view, thresholds });
+    } catch (error: unknown) {
+      // A rule's bug must not hide every other rule's answer; it shows as skipped, with the error.
+      checked.push({ id: rule.id, status: 'skipped', reason: `the rule failed: ${error instanceof Error ? error.message : String(error)}`, hint: 'this is a bug in tcpdiag; rerun with TCPDIAG_DEBUG=1 and report the output' });
+      continue;
+    }
+    if (isSkip(result)) {
+      checked.push({ id: rule.id, status: 'skipped', reason: result.skip, ...(result.hint === undefined ? {} : { hint: result.hint }) });
+      continue;
+    }
+    for (const draft of result.findings) findings.push({ id: rule.id, ...draft, source: options.source, atMs: facts.window.endMs });
+    checked.push({
+      id: rule.id,
+      status: result.findings.length > 0 ? 'fired' : 'passed',
+      value: result.value,
+      threshold: result.threshold,
+      measure: result.measure,
+    });
+  }
+  findings.sort(bySeverity);
+  const scoreLoweredBy = findings.map((f) => ({ id: f.id, subject: f.subject, severity: f.severity, points: SCORE_PENALTY[f.severity] }));
+  const score = Math.max(0, 100 - scoreLoweredBy.reduce((sum, d) => sum + d.points, 0));
+  return { score, scoreLoweredBy, findings, checked };
+}

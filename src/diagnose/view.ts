@@ -1,0 +1,251 @@
+/**
+ * Derived views over one Facts value, computed once and shared by every rule: the sockets in
+ * scope, the start table by socket identity, listeners with their children, parsed sysctls.
+ * Pure; a rule that needs a view nobody else needs computes it itself.
+ */
+import { summarizeListeners } from '../analysis/listeners.js';
+import type { ListenerSummary } from '../analysis/listeners.js';
+import type { Owner } from '../model/process.js';
+import type { TcpSocket } from '../model/socket.js';
+import { formatEndpoint } from '../model/socket.js';
+import type { Facts, ProcessFact } from '../model/facts.js';
+
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+
+/** A socket's identity across two snapshots: the kernel cookie, else its 4-tuple. */
+export function socketKey(s: TcpSocket): string {
+  return s.cookie ?? `${s.family}|${s.local.address}|${s.local.port}|${s.remote.address}|${s.remote.port}`;
+}
+
+export function ownerOf(s: TcpSocket): Owner | null {
+  return s.pid === null ? null : { pid: s.pid, process: s.process ?? '?' };
+}
+
+export function localText(s: TcpSocket): string {
+  return formatEndpoint(s.local, s.family);
+}
+
+export function remoteText(s: TcpSocket): string {
+  return formatEndpoint(s.remote, s.family);
+}
+
+export function listenerText(l: ListenerSummary): string {
+  return formatEndpoint(l.local, l.family);
+}
+
+/** Loopback peers never cross a NAT, a load balancer or a WAN link. */
+export function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
+}
+
+export class FactsView {
+  private cache = new Map<string, unknown>();
+
+  constructor(readonly facts: Facts) {}
+
+  /** A derived value shared by several rules (computed once per Facts). */
+  derive<T>(key: string, build: (view: FactsView) => T): T {
+    return this.memo(`derived:${key}`, () => build(this));
+  }
+
+  private memo<T>(key: string, build: () => T): T {
+    if (this.cache.has(key)) return this.cache.get(key) as T;
+    const value = build();
+    this.cache.set(key, value);
+    return value;
+  }
+
+  get windowMs(): number {
+    return Math.max(1, this.facts.window.endMs - this.facts.window.startMs);
+  }
+
+  /** In scope: matches --port (either end) and --pid (an owner), when given. */
+  inScope(s: TcpSocket): boolean {
+    const { ports, pids } = this.facts.scope;
+    if (ports.length > 0 && !ports.includes(s.local.port) && !ports.includes(s.remote.port)) return false;
+    if (pids.length > 0 && !s.owners.some((o) => pids.includes(o.pid))) return false;
+    return true;
+  }
+
+  get scoped(): boolean {
+    return this.facts.scope.ports.length > 0 || this.facts.scope.pids.length > 0;
+  }
+
+  /** The end-of-window table, in scope. */
+  get end(): readonly TcpSocket[] {
+    return this.memo('end', () => (this.facts.sockets?.end ?? []).filter((s) => this.inScope(s)));
+  }
+
+  /** The start-of-window table, in scope by ports (owners are read at the end only). */
+  get start(): readonly TcpSocket[] {
+    return this.memo('start', () => {
+      const ports = this.facts.scope.ports;
+      const all = this.facts.sockets?.start ?? [];
+      return ports.length === 0 ? all : all.filter((s) => ports.includes(s.local.port) || ports.includes(s.remote.port));
+    });
+  }
+
+  private get startByKey(): Map<string, TcpSocket> {
+    return this.memo('startByKey', () => new Map((this.facts.sockets?.start ?? []).map((s) => [socketKey(s), s])));
+  }
+
+  /** The same socket at the start of the window, when it existed then. */
+  atStart(s: TcpSocket): TcpSocket | undefined {
+    return this.startByKey.get(socketKey(s));
+  }
+
+  /** True when the socket was already in this state when the window began. */
+  heldThroughWindow(s: TcpSocket): boolean {
+    return this.atStart(s)?.state === s.state;
+  }
+
+  byState(state: TcpSocket['state']): readonly TcpSocket[] {
+    return this.memo(`state:${state}`, () => this.end.filter((s) => s.state === state));
+  }
+
+  /** Every listener at the end of the window with its accept queue and children (all, scope aside). */
+  get listeners(): readonly ListenerSummary[] {
+    return this.memo('listeners', () => summarizeListeners(this.facts.sockets?.end ?? [], this.hasBacklog));
+  }
+
+  /** Listeners at the start of the window (their accept queue then). */
+  get startListeners(): readonly ListenerSummary[] {
+    return this.memo('startListeners', () => summarizeListeners(this.facts.sockets?.start ?? [], this.hasBacklog));
+  }
+
+  /** procfs cannot tell a listener's backlog; sock_diag can (and gives cookies). */
+  private get hasBacklog(): boolean {
+    return (this.facts.sockets?.end ?? []).some((s) => s.cookie !== null);
+  }
+
+  listenerInScope(l: ListenerSummary): boolean {
+    const { ports, pids } = this.facts.scope;
+    if (ports.length > 0 && !ports.includes(l.local.port)) return false;
+    if (pids.length > 0 && !l.owners.some((o) => pids.includes(o.pid))) return false;
+    return true;
+  }
+
+  /** The listener a passive socket belongs to: its exact address first, then a wildcard. */
+  listenerOf(s: TcpSocket): ListenerSummary | null {
+    const byPort = this.memo('listenersByPort', () => {
+      const map = new Map<string, ListenerSummary[]>();
+      for (const l of this.listeners) {
+        const key = `${l.family}/${l.local.port}`;
+        const list = map.get(key);
+        if (list) list.push(l);
+        else map.set(key, [l]);
+      }
+      return map;
+    });
+    const candidates = byPort.get(`${s.family}/${s.local.port}`);
+    if (candidates === undefined) return null;
+    return candidates.find((l) => l.local.address === s.local.address) ?? candidates.find((l) => WILDCARDS.has(l.local.address)) ?? null;
+  }
+
+  /** The socket on this host at the other end of `s` (loopback and namespace-local peers). */
+  peerOf(s: TcpSocket): TcpSocket | undefined {
+    const byTuple = this.memo('byTuple', () => {
+      const map = new Map<string, TcpSocket>();
+      for (const x of this.facts.sockets?.end ?? []) map.set(`${x.local.address}|${x.local.port}|${x.remote.address}|${x.remote.port}`, x);
+      return map;
+    });
+    return byTuple.get(`${s.remote.address}|${s.remote.port}|${s.local.address}|${s.local.port}`);
+  }
+
+  /** A sysctl as a number (the `index`-th of a multi-value one); null when absent. */
+  sysctlNumber(name: string, index = 0): number | null {
+    const text = this.facts.sysctl?.[name];
+    if (text === undefined || text === null) return null;
+    const value = Number(text.trim().split(/\s+/)[index]);
+    return Number.isFinite(value) ? value : null;
+  }
+
+  sysctlText(name: string): string | null {
+    return this.facts.sysctl?.[name] ?? null;
+  }
+
+  /** net.ipv4.ip_local_port_range: the ports connect() picks from (both ends inclusive). */
+  get portRange(): { readonly low: number; readonly high: number; readonly size: number } | null {
+    const low = this.sysctlNumber('net.ipv4.ip_local_port_range', 0);
+    const high = this.sysctlNumber('net.ipv4.ip_local_port_range', 1);
+    if (low === null || high === null || high < low) return null;
+    return { low, high, size: high - low + 1 };
+  }
+
+  isEphemeral(port: number): boolean {
+    const range = this.portRange;
+    return range !== null && port >= range.low && port <= range.high;
+  }
+
+  /** A counter's growth over the window (0 when the kernel has no such counter). */
+  delta(name: string): number {
+    return this.facts.counters?.deltas[name] ?? 0;
+  }
+
+  gauge(name: string): number | null {
+    return this.facts.counters?.gauges[name] ?? null;
+  }
+
+  process(pid: number): ProcessFact | undefined {
+    return this.memo('processes', () => new Map((this.facts.processes ?? []).map((p) => [p.pid, p]))).get(pid);
+  }
+}
+
+/** Count items by a key; returns entries sorted by count, largest first. */
+export function countBy<T>(items: Iterable<T>, key: (item: T) => string): Array<[string, number]> {
+  const counts = new Map<string, number>();
+  for (const item of items) {
+    const k = key(item);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+/** Sum a weight per key; entries sorted by sum, largest first. */
+export function sumBy<T>(items: Iterable<T>, key: (item: T) => string, weight: (item: T) => number): Array<[string, number]> {
+  const sums = new Map<string, number>();
+  for (const item of items) {
+    const k = key(item);
+    sums.set(k, (sums.get(k) ?? 0) + weight(item));
+  }
+  return [...sums].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+/** Group items by a key, keeping insertion order of first appearance. */
+export function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = groups.get(k);
+    if (list) list.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
+/** The top `n` of counted entries as `{ key: count }` objects for evidence. */
+export function top(entries: ReadonlyArray<[string, number]>, n: number, name: string): Array<Record<string, string | number>> {
+  return entries.slice(0, n).map(([key, count]) => ({ [name]: key, count }));
+}
+
+export function round(value: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+export function percent(part: number, whole: number): number {
+  return whole <= 0 ? 0 : round((100 * part) / whole, 2);
+}
+
+/** Owners as evidence: `{pid, process}`, distinct, largest holders first. */
+export function ownersEvidence(sockets: readonly TcpSocket[]): Array<{ pid: number; process: string; sockets: number }> {
+  const byPid = new Map<number, { pid: number; process: string; sockets: number }>();
+  for (const s of sockets) {
+    for (const o of s.owners) {
+      const entry = byPid.get(o.pid) ?? { pid: o.pid, process: o.process, sockets: 0 };
+      entry.sockets++;
+      byPid.set(o.pid, entry);
+    }
+  }
+  return [...byPid.values()].sort((a, b) => b.sockets - a.sockets || a.pid - b.pid);
+}

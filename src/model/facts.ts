@@ -1,0 +1,164 @@
+/**
+ * The facts the diagnosis rules read: what was observed on a host over one window (or in one
+ * capture file), already reduced to values a pure rule can judge. `tcpdiag diagnose` builds them
+ * from two snapshots and the kernel events between them; the alerts engine builds the same shape
+ * on every tick; `analyze` builds the parts a capture can tell (connections, failures, resets,
+ * retransmissions, ICMP) and leaves the rest null.
+ *
+ * Every part is nullable: null means "not observed", and `missing` says why and what grants it
+ * (a rule that needs it is then reported as skipped, never as passed). Counters are deltas over
+ * the window, never totals since boot: a long uptime alone must not look like a problem.
+ */
+import type { Counters } from './counters.js';
+import type { AddressFamily, Endpoint, TcpSocket } from './socket.js';
+import type { Owner } from './process.js';
+
+/** The kinds of facts a rule can need. */
+export type FactKind =
+  | 'sockets'
+  | 'tcpInfo'
+  | 'owners'
+  | 'counters'
+  | 'sysctls'
+  | 'events'
+  | 'processes';
+
+export interface MissingFact {
+  readonly kind: FactKind;
+  /** Why it is missing ("tracing kernel events needs root"). */
+  readonly reason: string;
+  /** What grants it ("run with sudo"). */
+  readonly hint?: string;
+}
+
+/** What the user narrowed the diagnosis to; empty lists mean everything. */
+export interface DiagnoseScope {
+  /** A socket is in scope when its local or remote port is one of these. */
+  readonly ports: readonly number[];
+  /** A socket is in scope when one of these processes holds it. */
+  readonly pids: readonly number[];
+}
+
+export interface Facts {
+  /** A live window on this host, or a capture file. */
+  readonly origin: 'live' | 'capture';
+  /** Wall-clock bounds of what was observed (ms since the epoch). */
+  readonly window: { readonly startMs: number; readonly endMs: number };
+  readonly scope: DiagnoseScope;
+  /**
+   * The socket table at the start and at the end of the window, request socks (SYN_RECV) and
+   * TIME_WAIT included, every socket with its kernel cookie. `end` carries owners when they could
+   * be read; tcp_info is on both when the source has it (see `missing`).
+   */
+  readonly sockets: { readonly start: readonly TcpSocket[]; readonly end: readonly TcpSocket[] } | null;
+  readonly counters: CounterFacts | null;
+  /** sysctl name -> the kernel's text ("32768 60999"); null values: this kernel has no such key. */
+  readonly sysctl: Readonly<Record<string, string | null>> | null;
+  /** Connection events in the window: kernel tracepoints (live) or packets (capture). */
+  readonly events: ConnectionEvents | null;
+  /** Resources of the processes that own TCP sockets (and those named with --pid). */
+  readonly processes: readonly ProcessFact[] | null;
+  readonly host: HostFact | null;
+  readonly missing: readonly MissingFact[];
+}
+
+export interface CounterFacts {
+  readonly intervalMs: number;
+  /**
+   * Growth over the window of the kernel's monotonic counters: Tcp: and TcpExt: by their nstat
+   * names (RetransSegs, ListenOverflows...), and Icmp: ones with an `Icmp` prefix
+   * (IcmpInDestUnreachs). A counter that went backwards (namespace reset) counts as 0.
+   */
+  readonly deltas: Counters;
+  /** Gauges at the end of the window: SockstatTw, SockstatOrphan, SockstatMem (pages), CurrEstab. */
+  readonly gauges: Counters;
+}
+
+/** Why a connection attempt failed, as the user saw it. */
+export type ConnectFailure = 'refused' | 'timeout' | 'unreachable' | 'reset';
+
+export interface ConnectFailureGroup {
+  readonly family: AddressFamily;
+  readonly remote: Endpoint;
+  readonly reason: ConnectFailure;
+  /** The client process, when it is known. */
+  readonly owner: Owner | null;
+  readonly count: number;
+  /** SYNs retransmitted by these attempts before they failed. */
+  readonly synRetransmits: number;
+}
+
+export type RetransmitKind = 'data' | 'syn' | 'synack';
+
+export interface RetransmitGroup {
+  readonly kind: RetransmitKind;
+  readonly family: AddressFamily;
+  /** The peer's address (for synack: the client that never completed the handshake). */
+  readonly remoteAddress: string;
+  /** Our port: for synack, the listener's. */
+  readonly localPort: number;
+  readonly count: number;
+}
+
+export interface ResetGroup {
+  readonly direction: 'sent' | 'received';
+  /** The kernel's reset reason for sent resets (NO_SOCKET, TCP_ABORT_ON_CLOSE...), else null. */
+  readonly reason: string | null;
+  readonly family: AddressFamily;
+  readonly remoteAddress: string;
+  readonly localPort: number;
+  /** The state the socket was in (SYN_SENT for a refused connect), when known. */
+  readonly state: string | null;
+  readonly count: number;
+}
+
+export interface IcmpErrorGroup {
+  /** 'frag-needed' (type 3 code 4, RFC 1191; ICMPv6 type 2, RFC 8201) or another unreachable. */
+  readonly kind: 'frag-needed' | 'unreachable';
+  /** Who sent the ICMP error (a router on the path, or the peer). */
+  readonly from: string;
+  /** The TCP destination the quoted packet was going to. */
+  readonly aboutRemote: string;
+  /** The next-hop MTU it announced (frag-needed only). */
+  readonly mtu: number | null;
+  readonly count: number;
+}
+
+export interface ConnectionEvents {
+  readonly source: 'trace' | 'capture';
+  /** Events the kernel (or the capture) lost: evidence built on them is a lower bound. */
+  readonly lost: number;
+  /** Active opens that completed, and passive ones per listening port. */
+  readonly connects: number;
+  readonly accepts: number;
+  readonly connectFailures: readonly ConnectFailureGroup[];
+  readonly retransmits: readonly RetransmitGroup[];
+  readonly resets: readonly ResetGroup[];
+  /** ICMP errors about TCP traffic (a capture sees them; tracepoints do not). */
+  readonly icmpErrors: readonly IcmpErrorGroup[];
+}
+
+export interface ProcessFact extends Owner {
+  /** Open file descriptors now (entries of /proc/PID/fd). */
+  readonly openFds: number | null;
+  /** RLIMIT_NOFILE soft and hard limits (/proc/PID/limits "Max open files"). */
+  readonly fdLimitSoft: number | null;
+  readonly fdLimitHard: number | null;
+  /** CPU used over the window, in percent of one core (utime + stime, /proc/PID/stat). */
+  readonly cpuPercent: number | null;
+  /** Resident memory (VmRSS, /proc/PID/status). */
+  readonly rssBytes: number | null;
+  readonly threads: number | null;
+}
+
+export interface HostFact {
+  readonly cpus: number;
+  /** Whole-host CPU busy over the window, percent of all CPUs (/proc/stat). */
+  readonly cpuPercent: number | null;
+  readonly loadAverage1m: number | null;
+  readonly memTotalBytes: number | null;
+  readonly memAvailableBytes: number | null;
+  /** fs.file-nr: allocated file handles, and fs.file-max. */
+  readonly fileHandlesAllocated: number | null;
+  readonly fileHandlesMax: number | null;
+}

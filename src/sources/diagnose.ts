@@ -1,0 +1,114 @@
+/**
+ * The real I/O behind `tcpdiag diagnose`, built here so the session sees only snapshots with
+ * issues: the socket table (sock_diag with tcp_info, else /proc/net/tcp), the kernel's TCP and
+ * ICMP counters, the sysctls, process and host resources, the kernel event stream when root
+ * allows, and the service's logs (a file tail, or journalctl).
+ */
+import type { Snapshot } from './source.js';
+import type { TraceIo } from './source.js';
+import type { Counters } from '../model/counters.js';
+import type { Issue } from '../model/issue.js';
+import { issue, issueFromError } from '../model/issue.js';
+import type { HostSample, ProcessSample } from '../model/resources.js';
+import type { TcpSocket } from '../model/socket.js';
+import { TcpdiagError } from '../errors.js';
+import { isRoot } from '../platform/capabilities.js';
+import { readSocketTable } from './index.js';
+import { sockDiagAvailable } from './sockdiag/index.js';
+import { readTcpCounters } from './procfs/counters.js';
+import { readTcpSysctls } from './procfs/sysctl.js';
+import { readAllProcessCpu, readHostSample, readIcmpCounters, readProcessSample } from './procfs/resources.js';
+import { LogFileTail } from './logs/file-tail.js';
+import { readJournal } from './logs/journal.js';
+import type { JournalResult } from './logs/journal.js';
+import { createTraceIo, ensureTracefs } from './trace.js';
+import { readSysctl } from '../platform/capabilities.js';
+import type { Scope } from '../platform/scope.js';
+
+/** Sysctls the rules read beyond the TCP set that `stats` shows. */
+const EXTRA_SYSCTLS = ['net.ipv4.tcp_timestamps', 'net.ipv4.ip_local_reserved_ports'] as const;
+
+export interface SocketSnapshot extends Snapshot<readonly TcpSocket[]> {
+  /** Whether each socket carries tcp_info (sock_diag), not only the /proc/net/tcp columns. */
+  readonly tcpInfo: boolean;
+}
+
+export type EventAccess =
+  | { readonly ok: true; readonly io: TraceIo; readonly note: string | null }
+  | { readonly ok: false; readonly issue: Issue };
+
+export interface DiagnoseSources {
+  sockets(withOwners: boolean): SocketSnapshot;
+  counters(): Snapshot<Counters>;
+  sysctls(): Snapshot<Record<string, string | null>>;
+  /** CPU time of every process (the window's start: owners are not known yet). */
+  processCpu(): Snapshot<readonly ProcessSample[]>;
+  processes(pids: readonly number[]): Snapshot<readonly ProcessSample[]>;
+  host(): Snapshot<HostSample>;
+  /** The kernel event stream, or why it cannot be opened here. */
+  events(): EventAccess;
+  logFile(path: string): LogFileTail;
+  journal(unit: string, sinceMs: number, untilMs: number, capBytes: number, signal?: AbortSignal): Promise<JournalResult>;
+}
+
+export interface DiagnoseSourcesOptions {
+  readonly traceBufferKb: number;
+  /** Owns what tracing sets up in the kernel (the tracefs instance). */
+  readonly scope: Scope;
+}
+
+function snapshot<T>(data: T, issues: Issue[] = []): Snapshot<T> {
+  return { data, issues, takenAtMs: Date.now() };
+}
+
+export function createDiagnoseSources(options: DiagnoseSourcesOptions): DiagnoseSources {
+  return {
+    sockets(withOwners) {
+      const diag = sockDiagAvailable();
+      const table = readSocketTable({ withInfo: true, withProcesses: withOwners });
+      const issues: Issue[] = [];
+      if (!diag.ok) {
+        issues.push(issue('TCPDIAG_ADDON_MISSING', `netlink sock_diag unavailable (${diag.reason}): sockets come from /proc/net/tcp, without tcp_info`, 'build the native addon: npm run install (needs python3, make and g++)'));
+      }
+      if (withOwners && !isRoot()) {
+        issues.push(issue('TCPDIAG_NEEDS_ROOT', 'other users\' processes cannot be read: their sockets have no owner', 'run with sudo to name every process'));
+      }
+      return { data: table.sockets, issues, takenAtMs: table.takenAtMs, tcpInfo: table.source === 'sockdiag' };
+    },
+    counters() {
+      return snapshot({ ...readTcpCounters(), ...readIcmpCounters() });
+    },
+    sysctls() {
+      const values = readTcpSysctls();
+      for (const name of EXTRA_SYSCTLS) values[name] = readSysctl(name);
+      return snapshot(values);
+    },
+    processCpu() {
+      return snapshot(readAllProcessCpu());
+    },
+    processes(pids) {
+      const samples = pids.flatMap((pid) => {
+        const s = readProcessSample(pid);
+        return s === null ? [] : [s];
+      });
+      const issues = !isRoot() && samples.some((s) => s.openFds === null)
+        ? [issue('TCPDIAG_NEEDS_ROOT', 'open files of other users\' processes cannot be counted', 'run with sudo')]
+        : [];
+      return snapshot(samples, issues);
+    },
+    host() {
+      return snapshot(readHostSample());
+    },
+    events() {
+      try {
+        const location = ensureTracefs('tcpdiag diagnose');
+        return { ok: true, io: createTraceIo({ root: location.root, bufferKb: options.traceBufferKb, scope: options.scope }), note: location.note };
+      } catch (error: unknown) {
+        if (error instanceof TcpdiagError) return { ok: false, issue: issueFromError(error) };
+        throw error;
+      }
+    },
+    logFile: (path) => LogFileTail.start(path),
+    journal: readJournal,
+  };
+}
