@@ -32,10 +32,13 @@ export const resetStorm: Rule = {
       return { value: share, threshold: thresholds.reset_percent, measure: `% of ${inPlay} connections reset (${resets})`, findings: [] };
     }
     const aborts = Object.fromEntries(ABORTS.map((name) => [name, view.delta(name)]));
-    const events = (facts.events?.resets ?? []).filter((r) => r.state !== 'SYN_SENT' && r.state !== 'LISTEN' && r.state !== 'CLOSE' && r.reason !== 'NO_SOCKET');
+    // Not the resets of refused connects: received in SYN_SENT, or sent for no socket (NO_SOCKET
+    // answers SYNs to closed ports; conn-refused reports those).
+    const events = (facts.events?.resets ?? []).filter((r) => !(r.direction === 'received' && r.state === 'SYN_SENT') && !(r.direction === 'sent' && r.reason === 'NO_SOCKET'));
     const reasons = sumBy(events.filter((r) => r.direction === 'sent'), (r) => r.reason ?? 'unknown', (r) => r.count);
     const peers = sumBy(events, (r) => r.remoteAddress, (r) => r.count);
-    const ports = sumBy(events, (r) => String(r.localPort), (r) => r.count);
+    // The resetting side's own port (a server's service port when it resets its clients).
+    const ports = sumBy(events.filter((r) => r.direction === 'sent'), (r) => String(r.localPort), (r) => r.count);
     const sent = events.filter((r) => r.direction === 'sent').reduce((n, r) => n + r.count, 0);
     const received = events.filter((r) => r.direction === 'received').reduce((n, r) => n + r.count, 0);
     const mainAbort = Object.entries(aborts).sort((a, b) => b[1] - a[1])[0];
