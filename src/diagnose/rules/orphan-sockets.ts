@@ -14,6 +14,10 @@ import { sysctlAdvice, textAdvice } from '../advice.js';
 import type { Rule } from '../rule.js';
 import { percent } from '../view.js';
 
+/** Host-wide limits exist only in the initial network namespace's /proc/sys (net/ipv4/sysctl_net_ipv4.c ipv4_table). */
+export const NOT_IN_THIS_NAMESPACE = (name: string): string =>
+  `${name} is host-wide and only visible from the initial network namespace: run the diagnosis there to judge it`;
+
 export const orphanSockets: Rule = {
   id: 'orphan-sockets',
   summary: 'orphaned sockets against net.ipv4.tcp_max_orphans, and the resets the limit causes',
@@ -22,7 +26,8 @@ export const orphanSockets: Rule = {
   evaluate({ view, thresholds }) {
     const orphans = view.gauge('SockstatOrphan');
     const max = view.sysctlNumber('net.ipv4.tcp_max_orphans');
-    if (orphans === null || max === null || max <= 0) return { skip: 'sockstat orphan count or net.ipv4.tcp_max_orphans unreadable' };
+    if (max === null) return { skip: NOT_IN_THIS_NAMESPACE('net.ipv4.tcp_max_orphans') };
+    if (orphans === null || max <= 0) return { skip: 'the orphan count (/proc/net/sockstat) could not be read' };
     const used = percent(orphans, max);
     const killed = view.delta('TCPAbortOnMemory');
     if (used < thresholds.capacity_percent && killed === 0) {

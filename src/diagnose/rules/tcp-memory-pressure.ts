@@ -12,6 +12,7 @@
 import { sysctlAdvice, textAdvice } from '../advice.js';
 import type { Rule } from '../rule.js';
 import { percent } from '../view.js';
+import { NOT_IN_THIS_NAMESPACE } from './orphan-sockets.js';
 
 export const tcpMemoryPressure: Rule = {
   id: 'tcp-memory-pressure',
@@ -22,7 +23,8 @@ export const tcpMemoryPressure: Rule = {
     const pages = view.gauge('SockstatMem');
     const pressure = view.sysctlNumber('net.ipv4.tcp_mem', 1);
     const high = view.sysctlNumber('net.ipv4.tcp_mem', 2);
-    if (pages === null || pressure === null || high === null) return { skip: 'sockstat mem or net.ipv4.tcp_mem unreadable' };
+    if (pressure === null || high === null) return { skip: NOT_IN_THIS_NAMESPACE('net.ipv4.tcp_mem') };
+    if (pages === null) return { skip: 'TCP memory in use (/proc/net/sockstat) could not be read' };
     const events = view.delta('TCPMemoryPressures');
     const used = percent(pages, pressure);
     if (pages < pressure && events === 0) return { value: used, threshold: 100, measure: `% of tcp_mem's pressure level (${pages} pages)`, findings: [] };
