@@ -4,6 +4,9 @@
  * address holding many idle connections beside a normal client on another 127.0.0.x.
  */
 import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'node:test';
 import { Netns, actor, checked, diagnose, finding, rootSkipReason, startProcess, tcpdiagProcess, ACTOR } from './diagnose-support.js';
 
@@ -31,7 +34,7 @@ test('a narrow ip_local_port_range: port-exhaustion names the destination, the p
   assert.equal(checked(report, 'sysctl-ip_local_port_range').value, 100);
 });
 
-test('a process with a low open-files limit: fd-exhaustion names it with its limit and sockets', { timeout: 90_000 }, async (t) => {
+test('a process with a low open-files limit: fd-exhaustion names it with its limit and sockets, with the log lines of the window; --fail-on exits 1', { timeout: 90_000 }, async (t) => {
   const skip = rootSkipReason('ip', 'prlimit');
   if (skip !== null) return t.skip(skip);
   const ns = Netns.create(t, 'fds');
@@ -41,7 +44,12 @@ test('a process with a low open-files limit: fd-exhaustion names it with its lim
   const holder = await startProcess(t, ['prlimit', '--nofile=64:64', process.execPath, ACTOR, 'hold', '127.0.0.1', '9000', '0', '--fill-fds', '0.9', '--limit', '64'], ns);
   const ready = await holder.waitFor(/^ready (\d+) fds (\d+)/m);
   const sockets = Number(ready[1]);
-  const { report } = await (diagnose(['--duration', '1s'], ns).done);
+  const log = join(mkdtempSync(join(tmpdir(), 'tcpdiag-log-')), 'app.log');
+  writeFileSync(log, 'accept: too many open files (written before the window)\n');
+  const run = diagnose(['--duration', '1s', '--log', log, '--journal', 'tcpdiag-test.service', '--fail-on', 'warning'], ns, 1);
+  await run.started;
+  appendFileSync(log, 'GET /health 200\nhttp: Accept error: accept tcp [::]:9000: accept4: too many open files; retrying in 5ms\n');
+  const { report } = await run.done;
 
   const f = finding(report, 'fd-exhaustion');
   assert.deepEqual(f.evidence.process, { pid: holder.pid, process: holder.comm });
@@ -54,6 +62,14 @@ test('a process with a low open-files limit: fd-exhaustion names it with its lim
   assert.match(f.advice[0]?.command ?? '', new RegExp(`^prlimit --pid ${holder.pid} --nofile=`));
   const proc = report.system.processes.find((p) => p.pid === holder.pid);
   assert.equal(proc?.fdLimitSoft, 64, 'system shows the process with its limit');
+  // --log: only the window's lines, and only the one that matches the finding.
+  assert.deepEqual(f.logLines, [{ origin: log, text: 'http: Accept error: accept tcp [::]:9000: accept4: too many open files; retrying in 5ms', atMs: null }]);
+  assert.deepEqual(report.logs[0], { origin: log, status: 'read', lines: 2 });
+  // --journal on a host without journald is skipped with the reason, not an error.
+  const journal = report.logs[1];
+  assert.equal(journal?.origin, 'journal:tcpdiag-test.service');
+  assert.equal(journal?.status, 'skipped');
+  assert.match(journal?.reason ?? '', /journal/);
 });
 
 test('one source holding many idle connections beside a normal client: slow-connection-attack names only that source', { timeout: 90_000 }, async (t) => {

@@ -160,10 +160,10 @@ export interface Diagnosis {
 }
 
 /**
- * `tcpdiag diagnose --json ARGS` (inside `ns` when given). Resolves once it exits; `started`
+ * `tcpdiag diagnose --json ARGS` (inside `ns` when given), expected to exit with `expectExit`. Resolves once it exits; `started`
  * resolves when the window has begun (its "watching" note), so a test can act inside it.
  */
-export function diagnose(args: readonly string[], ns?: Netns): { started: Promise<void>; done: Promise<Diagnosis> } {
+export function diagnose(args: readonly string[], ns?: Netns, expectExit = 0): { started: Promise<void>; done: Promise<Diagnosis> } {
   const argv = [...(ns?.exec ?? []), process.execPath, CLI, 'diagnose', '--json', ...args];
   const child = spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -180,7 +180,7 @@ export function diagnose(args: readonly string[], ns?: Netns): { started: Promis
     child.on('close', (code) => {
       clearTimeout(timer);
       markStarted();
-      if (code !== 0) return reject(new Error(`diagnose exited ${code}: ${stderr}`));
+      if (code !== expectExit) return reject(new Error(`diagnose exited ${code}, not ${expectExit}: ${stderr}`));
       try {
         resolve({ report: JSON.parse(stdout) as DiagnosisReport, stderr });
       } catch (error: unknown) {

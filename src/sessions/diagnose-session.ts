@@ -52,10 +52,11 @@ interface EventStream {
 export async function runDiagnosis(options: DiagnoseOptions, sources: DiagnoseSources): Promise<DiagnosisReport> {
   const issues: Issue[] = [];
   const missing: MissingFact[] = [];
+  // A log file that cannot be read fails the command before anything is set up in the kernel.
+  const tails = options.logFiles.map((path) => sources.logFile(path));
   const stream = options.events ? await openEvents(options, sources, issues, missing) : null;
   if (!options.events) missing.push({ kind: 'events', reason: 'kernel events were not traced (--no-events)', hint: 'run without --no-events, as root' });
   try {
-    const tails = options.logFiles.map((path) => sources.logFile(path));
     const start = readWindowEnd(sources, false, issues);
     const sysctl = sources.sysctls();
     options.note(`watching for ${Math.round(options.durationMs / 100) / 10} s${stream === null ? ' (no kernel events)' : ''}; Ctrl-C ends the window early`);

@@ -4,7 +4,33 @@
  * machines where journald does not run), get a reason instead of lines.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { findExecutable } from '../../platform/capabilities.js';
+
+/** Where systemd-journald keeps its files: volatile and persistent (journald.conf(5) Storage=). */
+export const JOURNAL_DIRS = ['/run/log/journal', '/var/log/journal'] as const;
+
+/** Whether any journal file exists (in DIR or DIR/MACHINE-ID/); journalctl -o json says nothing when none does. */
+export function journalFilesExist(dirs: readonly string[] = JOURNAL_DIRS): boolean {
+  for (const dir of dirs) {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      if (entry.endsWith('.journal')) return true;
+      try {
+        if (readdirSync(join(dir, entry)).some((f) => f.endsWith('.journal') || f.endsWith('.journal~'))) return true;
+      } catch {
+        // not a directory
+      }
+    }
+  }
+  return false;
+}
 
 export type JournalResult =
   | { readonly ok: true; readonly lines: Array<{ text: string; atMs: number | null }>; readonly truncatedBytes: number }
@@ -13,6 +39,9 @@ export type JournalResult =
 export async function readJournal(unit: string, sinceMs: number, untilMs: number, capBytes: number, signal?: AbortSignal): Promise<JournalResult> {
   const journalctl = findExecutable('journalctl');
   if (journalctl === null) return { ok: false, reason: 'journalctl is not installed', hint: 'apt-get install -y systemd, or pass the service\'s log file with --log FILE' };
+  if (!journalFilesExist()) {
+    return { ok: false, reason: `no journal files in ${JOURNAL_DIRS.join(' or ')}: systemd-journald does not run on this host`, hint: 'pass the service\'s log file with --log FILE' };
+  }
   const args = ['--unit', unit, '--since', `@${Math.floor(sinceMs / 1000)}`, '--until', `@${Math.ceil(untilMs / 1000)}`, '--output', 'json', '--no-pager', '--quiet'];
   return new Promise((resolve) => {
     const child = spawn(journalctl, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(signal === undefined ? {} : { signal }) });
