@@ -38,7 +38,7 @@ function gauges(counters: Counters): Counters {
 
 export function buildLiveFacts(input: LiveFactsInput): Facts {
   const { start, end } = input;
-  const intervalMs = Math.max(1, end.monotonicMs - start.monotonicMs);
+  const intervalMs = Math.max(1, Math.round(end.monotonicMs - start.monotonicMs));
   const counters = start.counters !== null && end.counters !== null
     ? { intervalMs, deltas: counterDelta(start.counters, end.counters, intervalMs).deltas, gauges: gauges(end.counters) }
     : null;

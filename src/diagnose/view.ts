@@ -85,13 +85,15 @@ export class FactsView {
     });
   }
 
-  private get startByKey(): Map<string, TcpSocket> {
-    return this.memo('startByKey', () => new Map((this.facts.sockets?.start ?? []).map((s) => [socketKey(s), s])));
-  }
+  private startByKeyCache: Map<string, TcpSocket> | undefined;
 
   /** The same socket at the start of the window, when it existed then. */
   atStart(s: TcpSocket): TcpSocket | undefined {
-    return this.startByKey.get(socketKey(s));
+    if (this.startByKeyCache === undefined) {
+      this.startByKeyCache = new Map();
+      for (const x of this.facts.sockets?.start ?? []) this.startByKeyCache.set(socketKey(x), x);
+    }
+    return this.startByKeyCache.get(socketKey(s));
   }
 
   /** True when the socket was already in this state when the window began. */
@@ -99,8 +101,18 @@ export class FactsView {
     return this.atStart(s)?.state === s.state;
   }
 
+  private byStateCache: Map<TcpSocket['state'], TcpSocket[]> | undefined;
+
   byState(state: TcpSocket['state']): readonly TcpSocket[] {
-    return this.memo(`state:${state}`, () => this.end.filter((s) => s.state === state));
+    if (this.byStateCache === undefined) {
+      this.byStateCache = new Map();
+      for (const s of this.end) {
+        const list = this.byStateCache.get(s.state);
+        if (list) list.push(s);
+        else this.byStateCache.set(s.state, [s]);
+      }
+    }
+    return this.byStateCache.get(state) ?? [];
   }
 
   /** Every listener at the end of the window with its accept queue and children (all, scope aside). */
@@ -108,9 +120,9 @@ export class FactsView {
     return this.memo('listeners', () => summarizeListeners(this.facts.sockets?.end ?? [], this.hasBacklog));
   }
 
-  /** Listeners at the start of the window (their accept queue then). */
+  /** Listeners at the start of the window, for their accept queue then (children are not counted). */
   get startListeners(): readonly ListenerSummary[] {
-    return this.memo('startListeners', () => summarizeListeners(this.facts.sockets?.start ?? [], this.hasBacklog));
+    return this.memo('startListeners', () => summarizeListeners((this.facts.sockets?.start ?? []).filter((s) => s.state === 'LISTEN'), this.hasBacklog));
   }
 
   /** procfs cannot tell a listener's backlog; sock_diag can (and gives cookies). */
@@ -125,19 +137,20 @@ export class FactsView {
     return true;
   }
 
+  private listenersByPort: Map<number, ListenerSummary[]> | undefined;
+
   /** The listener a passive socket belongs to: its exact address first, then a wildcard. */
   listenerOf(s: TcpSocket): ListenerSummary | null {
-    const byPort = this.memo('listenersByPort', () => {
-      const map = new Map<string, ListenerSummary[]>();
+    if (this.listenersByPort === undefined) {
+      this.listenersByPort = new Map();
       for (const l of this.listeners) {
-        const key = `${l.family}/${l.local.port}`;
-        const list = map.get(key);
+        const key = l.family * 65536 + l.local.port;
+        const list = this.listenersByPort.get(key);
         if (list) list.push(l);
-        else map.set(key, [l]);
+        else this.listenersByPort.set(key, [l]);
       }
-      return map;
-    });
-    const candidates = byPort.get(`${s.family}/${s.local.port}`);
+    }
+    const candidates = this.listenersByPort.get(s.family * 65536 + s.local.port);
     if (candidates === undefined) return null;
     return candidates.find((l) => l.local.address === s.local.address) ?? candidates.find((l) => WILDCARDS.has(l.local.address)) ?? null;
   }
@@ -166,14 +179,21 @@ export class FactsView {
 
   /** net.ipv4.ip_local_port_range: the ports connect() picks from (both ends inclusive). */
   get portRange(): { readonly low: number; readonly high: number; readonly size: number } | null {
+    return this.memo('portRange', () => this.readPortRange());
+  }
+
+  private readPortRange(): { readonly low: number; readonly high: number; readonly size: number } | null {
     const low = this.sysctlNumber('net.ipv4.ip_local_port_range', 0);
     const high = this.sysctlNumber('net.ipv4.ip_local_port_range', 1);
     if (low === null || high === null || high < low) return null;
     return { low, high, size: high - low + 1 };
   }
 
+  private rangeCache: { readonly low: number; readonly high: number } | null | undefined;
+
   isEphemeral(port: number): boolean {
-    const range = this.portRange;
+    if (this.rangeCache === undefined) this.rangeCache = this.portRange;
+    const range = this.rangeCache;
     return range !== null && port >= range.low && port <= range.high;
   }
 

@@ -20,7 +20,8 @@ export const fdExhaustion: Rule = {
   evaluate({ view, facts, thresholds }) {
     const sockets = new Map<number, number>();
     for (const s of facts.sockets?.end ?? []) for (const o of s.owners) sockets.set(o.pid, (sockets.get(o.pid) ?? 0) + 1);
-    const inScope = new Set(view.end.flatMap((s) => s.owners.map((o) => o.pid)));
+    const inScope = new Set<number>();
+    if (view.scoped) for (const s of view.end) for (const o of s.owners) inScope.add(o.pid);
     const candidates = (facts.processes ?? []).filter((p) => !view.scoped || inScope.has(p.pid) || facts.scope.pids.includes(p.pid));
     const findings: FindingDraft[] = [];
     let worst = 0;

@@ -34,11 +34,18 @@ export interface StalledLarge {
 
 export function stalledLargeSegments(view: FactsView, rtoMin: number): StalledLarge[] {
   return view.derive(`stalledLarge:${rtoMin}`, (v) => {
-    const progressed = new Set<string>();
-    for (const s of v.end) {
-      const before = v.atStart(s)?.tcpInfo?.bytesAcked;
-      if (s.tcpInfo?.bytesAcked != null && before != null && s.tcpInfo.bytesAcked > before) progressed.add(s.remote.address);
-    }
+    // Peers toward which some connection made progress in the window (computed only when needed).
+    let progressed: Set<string> | undefined;
+    const madeProgress = (address: string): boolean => {
+      if (progressed === undefined) {
+        progressed = new Set<string>();
+        for (const s of v.end) {
+          const before = v.atStart(s)?.tcpInfo?.bytesAcked;
+          if (s.tcpInfo?.bytesAcked != null && before != null && s.tcpInfo.bytesAcked > before) progressed.add(s.remote.address);
+        }
+      }
+      return progressed.has(address);
+    };
     return v.end.flatMap((s) => {
       const i = s.tcpInfo;
       if (i === null || (s.state !== 'ESTABLISHED' && s.state !== 'CLOSE_WAIT') || isLoopback(s.remote.address)) return [];
@@ -52,7 +59,7 @@ export function stalledLargeSegments(view: FactsView, rtoMin: number): StalledLa
         mss: i.mss,
         pmtu: i.pmtu,
         consecutiveRtos: i.retransmits,
-        pathAlive: i.lastReceiveMs < v.windowMs || progressed.has(s.remote.address),
+        pathAlive: i.lastReceiveMs < v.windowMs || madeProgress(s.remote.address),
       }];
     });
   });

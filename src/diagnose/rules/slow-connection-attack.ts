@@ -12,6 +12,7 @@
  * listener are shown beside it, so a normal client stands apart from the attacker.
  */
 import type { TcpSocket } from '../../model/socket.js';
+import type { ListenerSummary } from '../../analysis/listeners.js';
 import { plural, commandAdvice, textAdvice } from '../advice.js';
 import type { FindingDraft, Rule } from '../rule.js';
 import { countBy, groupBy, listenerText, percent } from '../view.js';
@@ -32,11 +33,17 @@ export const slowConnectionAttack: Rule = {
   needs: ['sockets', 'tcpInfo'],
   logPatterns: [/timed? ?out|timeout|408/i, /too many (connections|open files)|EMFILE/i],
   evaluate({ view, thresholds }) {
-    const passive = view.end.filter((s) => s.state === 'ESTABLISHED' && view.listenerOf(s) !== null);
+    const byListener = new Map<ListenerSummary, TcpSocket[]>();
+    for (const s of view.byState('ESTABLISHED')) {
+      const l = view.listenerOf(s);
+      if (l === null) continue;
+      const list = byListener.get(l);
+      if (list) list.push(s);
+      else byListener.set(l, [s]);
+    }
     const findings: FindingDraft[] = [];
     let worst = 0;
-    for (const [, children] of groupBy(passive, (s) => listenerText(view.listenerOf(s)!))) {
-      const listener = view.listenerOf(children[0]!)!;
+    for (const [listener, children] of byListener) {
       const perSource = countBy(children, (s) => s.remote.address);
       const idle = groupBy(children.filter((s) => idleUnanswered(view, s, thresholds.slow_attack_max_bytes)), (s) => s.remote.address);
       for (const [source, held] of idle) {

@@ -23,8 +23,9 @@ function limitedBySmallWindow(s: TcpSocket, lowBytes: number): boolean {
 }
 
 function held(view: FactsView, s: TcpSocket, lowBytes: number): boolean {
+  if (!limitedBySmallWindow(s, lowBytes)) return false;
   const before = view.atStart(s);
-  if (before === undefined || !limitedBySmallWindow(before, lowBytes) || !limitedBySmallWindow(s, lowBytes)) return false;
+  if (before === undefined || !limitedBySmallWindow(before, lowBytes)) return false;
   // It moved data in the window: a window that limits a live transfer, not a stalled one.
   return (s.tcpInfo!.bytesAcked ?? 0) > (before.tcpInfo!.bytesAcked ?? 0);
 }

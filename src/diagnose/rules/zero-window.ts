@@ -27,8 +27,9 @@ function senderBlocked(s: TcpSocket): boolean {
 
 /** Blocked at both ends of the window, and nothing was acknowledged in between. */
 function stuck(view: FactsView, s: TcpSocket): boolean {
+  if (!senderBlocked(s)) return false;
   const before = view.atStart(s);
-  if (before === undefined || !senderBlocked(before) || !senderBlocked(s)) return false;
+  if (before === undefined || !senderBlocked(before)) return false;
   const acked = s.tcpInfo?.bytesAcked;
   const ackedBefore = before.tcpInfo?.bytesAcked;
   return acked == null || ackedBefore == null || acked === ackedBefore;
