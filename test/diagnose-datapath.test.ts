@@ -11,11 +11,13 @@ test('a loss rule: retransmission-high measures the ratio and names the peer and
   const skip = rootSkipReason('ip', 'nft');
   if (skip !== null) return t.skip(skip);
   const ns = Netns.create(t, 'loss');
-  const stream = await actor(t, ['stream', '8'], ns);
+  // Four streams: loopback segments are up to 64 KB and loss makes them back off, so one stream
+  // sends too few segments in a few seconds for the ratio to be judged (retrans_min_segments).
+  const stream = await actor(t, ['stream', '12', '4'], ns);
   const port = Number((await stream.waitFor(/^ready (\d+)/m))[1]);
   const fault = await tcpdiagProcess(t, ['fault', 'loss', '--port', String(port), '--percent', '10', '--duration', '20s'], ns);
   await fault.waitFor(/^installed loss 10%/m);
-  const { report } = await (diagnose(['--duration', '3s'], ns).done);
+  const { report } = await (diagnose(['--duration', '4s'], ns).done);
 
   const f = finding(report, 'retransmission-high');
   assert.ok((f.evidence.ratioPercent as number) >= 1, JSON.stringify(f.evidence));

@@ -194,7 +194,8 @@ export function diagnose(args: readonly string[], ns?: Netns, expectExit = 0): {
 /** The one finding with this id (and subject, when given); fails with the whole report otherwise. */
 export function finding(report: DiagnosisReport, id: string, match: (f: DiagnosisFinding) => boolean = () => true): DiagnosisFinding {
   const found = report.findings.filter((f) => f.id === id && match(f));
-  assert.equal(found.length, 1, `one ${id} finding expected, got ${found.length}: ${JSON.stringify(report.findings, null, 1).slice(0, 4000)}`);
+  const rule = report.checked.find((c) => c.id === id);
+  assert.equal(found.length, 1, `one ${id} finding expected, got ${found.length}; checked: ${JSON.stringify(rule)}; findings: ${JSON.stringify(report.findings, null, 1).slice(0, 4000)}`);
   return found[0]!;
 }
 
