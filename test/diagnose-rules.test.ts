@@ -102,6 +102,7 @@ function facts(spec: FactsSpec): Facts {
     events: { source: 'trace', lost: 0, connects: 0, accepts: 0, connectFailures: [], retransmits: [], resets: [], icmpErrors: [] },
     processes: [],
     host: null,
+    capture: null,
     missing: spec.missing ?? [],
   };
 }

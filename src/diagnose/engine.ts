@@ -22,19 +22,26 @@ export interface EngineOptions {
  */
 export const SCORE_PENALTY: Readonly<Record<FindingSeverity, number>> = { critical: 40, warning: 15, info: 2 };
 
+export const CAPTURE_CANNOT_TELL = 'a capture shows packets, not the host\'s sockets, counters, sysctls or processes this rule reads';
+
 export function runRules(facts: Facts, thresholds: Thresholds, rules: readonly Rule[], options: EngineOptions): DiagnosisResult {
   const view = new FactsView(facts);
   const findings: DiagnosisFinding[] = [];
   const checked: CheckedRule[] = [];
   for (const rule of rules) {
-    const missing = facts.missing.find((m) => rule.needs.includes(m.kind));
+    if (facts.origin === 'capture' && rule.capture === undefined) {
+      checked.push({ id: rule.id, status: 'skipped', reason: CAPTURE_CANNOT_TELL, hint: 'run tcpdiag diagnose on the host itself' });
+      continue;
+    }
+    const missing = facts.origin === 'live' ? facts.missing.find((m) => rule.needs.includes(m.kind)) : undefined;
     if (missing !== undefined) {
       checked.push({ id: rule.id, status: 'skipped', reason: missing.reason, ...(missing.hint === undefined ? {} : { hint: missing.hint }) });
       continue;
     }
     let result;
     try {
-      result = rule.evaluate({ facts, view, thresholds });
+      const context = { facts, view, thresholds };
+      result = facts.origin === 'capture' ? rule.capture!(context) : rule.evaluate(context);
     } catch (error: unknown) {
       // A rule's bug must not hide every other rule's answer; it shows as skipped, with the error.
       checked.push({ id: rule.id, status: 'skipped', reason: `the rule failed: ${error instanceof Error ? error.message : String(error)}`, hint: 'this is a bug in tcpdiag; rerun with TCPDIAG_DEBUG=1 and report the output' });

@@ -52,6 +52,7 @@ export function buildLiveFacts(input: LiveFactsInput): Facts {
     events: input.events,
     processes: end.processes === null ? null : processFacts(start.processes ?? [], end.processes, intervalMs),
     host: end.host === null ? null : hostFact(start.host, end.host),
+    capture: null,
     missing: input.missing,
   };
 }

@@ -84,6 +84,11 @@ export interface Rule {
   /** The service log lines that corroborate this rule's findings (timeouts, refused...). */
   readonly logPatterns?: readonly RegExp[];
   evaluate(context: RuleContext): RuleResult;
+  /**
+   * The same rule judged from a capture's packets (facts of origin `capture`), when packets can
+   * show it; rules without one are reported skipped for captures.
+   */
+  capture?(context: RuleContext): RuleResult;
 }
 
 export function isSkip(result: RuleResult): result is RuleSkip {

@@ -59,7 +59,34 @@ export interface Facts {
   /** Resources of the processes that own TCP sockets (and those named with --pid). */
   readonly processes: readonly ProcessFact[] | null;
   readonly host: HostFact | null;
+  /** What a capture file's packets tell (origin `capture` only). */
+  readonly capture: CaptureFacts | null;
   readonly missing: readonly MissingFact[];
+}
+
+/** One service (server address and port) as the SYNs of a capture saw it. */
+export interface CaptureService {
+  readonly address: string;
+  readonly port: number;
+  /** SYNs sent to it, resends included. */
+  readonly syn: number;
+  /** Connection attempts (distinct client ports), and how many completed the handshake or were refused (RST). */
+  readonly attempts: number;
+  readonly completed: number;
+  readonly refused: number;
+  /** Distinct client addresses. */
+  readonly sources: number;
+}
+
+export interface CaptureFacts {
+  readonly packets: number;
+  readonly services: readonly CaptureService[];
+  /** Per peer: data segments sent to it and retransmissions toward it (SYN resends included). */
+  readonly peers: readonly { readonly address: string; readonly dataSegments: number; readonly retransmissions: number }[];
+  /** Handshakes whose SYNs got no answer at all (Zeek state S0), as listed by the analysis. */
+  readonly unanswered: readonly { readonly client: Endpoint; readonly server: Endpoint; readonly synCount: number }[];
+  readonly zeroWindowStalls: readonly { readonly client: string; readonly server: string; readonly stallMs: number; readonly zeroWindows: number }[];
+  readonly peakSynPerSecond: number;
 }
 
 export interface CounterFacts {

@@ -9,6 +9,7 @@ import type { PcapFileInfo } from '../model/packet.js';
 import { TcpAnalyzer } from '../analysis/pcap/analyzer.js';
 import type { AnalyzerOptions } from '../analysis/pcap/analyzer.js';
 import type { AnalysisReport } from '../analysis/pcap/report-types.js';
+import type { FindingInputs } from '../analysis/pcap/findings.js';
 import {
   A_ANY_RETRANSMISSION, A_DUPLICATE_ACK, A_FAST_RETRANSMISSION, A_KEEP_ALIVE, A_LOST_PACKET, A_OUT_OF_ORDER,
   A_SPURIOUS_RETRANSMISSION, A_ZERO_WINDOW, A_KEEP_ALIVE_ACK, A_WINDOW_UPDATE, A_ZERO_WINDOW_PROBE, A_ZERO_WINDOW_PROBE_ACK,
@@ -38,6 +39,8 @@ export interface AnalyzeFileOptions extends AnalyzerOptions {
   readonly signal?: AbortSignal;
   /** List the frame numbers of each verdict, to compare packet by packet with tshark. */
   readonly frames?: boolean;
+  /** Receives the aggregates the findings come from (for the diagnosis engine's capture facts). */
+  readonly onFindingInputs?: (inputs: FindingInputs) => void;
 }
 
 export function analyzeCaptureFile(path: string, options: AnalyzeFileOptions = {}): AnalysisReport {
@@ -74,6 +77,7 @@ export function analyzeCaptureFile(path: string, options: AnalyzeFileOptions = {
     linkTypes: (info?.linkTypes ?? []).map(linkTypeName),
   });
   if (frames !== null) report.frames = frames;
+  if (analyzer.findingInputs !== null) options.onFindingInputs?.(analyzer.findingInputs);
   if (failure !== null) {
     report.error = { code: failure.code, message: failure.message, offset: failure.offset ?? null, afterPacket: analyzer.packets };
   }

@@ -101,6 +101,8 @@ export class TcpAnalyzer {
   private readonly peers = new Map<string, PeerRetrans>();
   private readonly services = new Map<string, ServiceSyn>();
   private readonly stalls: Array<{ id: number; client: string; server: string; stallMs: number; zeroWindows: number }> = [];
+  /** The aggregates the findings were built from, once finish() ran (the diagnosis engine's capture facts). */
+  findingInputs: FindingInputs | null = null;
   private readonly maxConnections: number;
   /** Closed connections in the order they closed, with their keys (a queue; head index below). */
   private closedQueue: Connection[] = [];
@@ -486,6 +488,7 @@ export class TcpAnalyzer {
       stalls: this.stalls,
       peakSynPerSecond: Math.max(0, ...[...this.timeline.values()].map((b) => b.syn)),
     };
+    this.findingInputs = inputs;
     return {
       file: meta.file,
       format: meta.format,

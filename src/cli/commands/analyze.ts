@@ -5,6 +5,7 @@ import { loadConfig, printJson } from '../context.js';
 import { integer } from '../options.js';
 import { ROWS } from '../../model/limits.js';
 import { stopOnSignal } from '../lifetime.js';
+import type { FindingInputs } from '../../analysis/pcap/findings.js';
 
 interface AnalyzeFlags {
   json?: boolean;
@@ -13,6 +14,7 @@ interface AnalyzeFlags {
   top?: number;
   rows?: number;
   frames?: boolean;
+  diagnose?: boolean;
 }
 
 export function registerAnalyze(program: Command): void {
@@ -25,6 +27,7 @@ export function registerAnalyze(program: Command): void {
     .option('--max-connections <n>', 'list at most N connections (the most troubled first); totals always cover all', integer(ROWS), 1000)
     .option('--top <n>', 'top talkers to list', integer(ROWS), 10)
     .option('--rows <n>', 'connections shown in the text table', integer(ROWS), 30)
+    .option('--diagnose', 'also judge the capture with the rules of `tcpdiag diagnose` (same ids): "diagnosis" in the JSON, a report after the text')
     .option('--frames', 'with --json: list the frame numbers of each verdict ("frames": {"retransmission": [..], ...}), to check packet by packet against tshark')
     .addHelpText(
       'after',
@@ -52,7 +55,8 @@ topTalkers, failedHandshakes, findings: [{id, severity, title, evidence}], error
     )
     .action(
       action(async (file: string, flags: AnalyzeFlags, command: Command) => {
-        loadConfig(command, { sections: [] });
+        const config = loadConfig(command, { sections: flags.diagnose === true ? ['thresholds', 'diagnose'] : [] });
+        let findingInputs: FindingInputs | null = null;
         const { analyzeCaptureFile } = await import('../../sessions/capture-file.js');
         const controller = stopOnSignal();
         let report;
@@ -62,14 +66,19 @@ topTalkers, failedHandshakes, findings: [{id, severity, title, evidence}], error
             topTalkers: flags.top ?? 10,
             signal: controller.signal,
             frames: flags.frames === true,
+            onFindingInputs: (inputs) => (findingInputs = inputs),
           });
         } finally {
           controller.release();
         }
-        if (flags.json === true) printJson(report, flags.pretty === true);
+        const diagnosis = flags.diagnose === true && findingInputs !== null
+          ? (await import('../../diagnose/capture-facts.js')).diagnoseCapture(findingInputs, report, { ...config.thresholds, ...config.diagnose })
+          : null;
+        if (flags.json === true) printJson(diagnosis === null ? report : { ...report, diagnosis }, flags.pretty === true);
         else {
           const { renderAnalysisText } = await import('../../sinks/pcap/report-text.js');
           out(renderAnalysisText(report, flags.rows ?? 30));
+          if (diagnosis !== null) out(`\ndiagnosis (the rules of tcpdiag diagnose):\n${(await import('../../sinks/diagnose/report-text.js')).formatDiagnosis(diagnosis)}`);
         }
         if (report.error !== null) {
           throw new MalformedInputError(file, report.error.message.replace(`${file}: `, ''), report.error.offset ?? undefined,

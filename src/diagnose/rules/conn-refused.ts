@@ -41,7 +41,7 @@ export const connRefused: Rule = {
           subject: destination,
           explanation:
             `The destination answered the SYN with a reset: nothing listens on port ${port} at that address, or a firewall rejects it with a TCP reset. ` +
-            `The client sees ECONNREFUSED immediately. ${plural(total, 'attempt')} of ${attempts} in the window (${ratePercent}%) were refused.`,
+            `The client sees ECONNREFUSED immediately. ${total} of ${attempts} connection attempts in the window (${ratePercent}%) were refused.`,
           evidence: {
             destination,
             refused: count,
@@ -60,6 +60,30 @@ export const connRefused: Rule = {
         });
       }
     }
+    return { value: ratePercent, threshold: thresholds.connect_timeout_rate_percent, measure: `% of ${attempts} connect attempts refused (${total})`, findings };
+  },
+  capture({ facts, thresholds }) {
+    const services = facts.capture!.services;
+    const attempts = services.reduce((n, s) => n + s.attempts, 0);
+    const total = services.reduce((n, s) => n + s.refused, 0);
+    const ratePercent = percent(total, attempts);
+    const significant = total >= thresholds.connect_failures_min && ratePercent >= thresholds.connect_timeout_rate_percent;
+    const findings: FindingDraft[] = services.filter((s) => s.refused > 0).map((s) => {
+      const destination = s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`;
+      return {
+        severity: significant ? 'warning' : 'info',
+        title: `${plural(s.refused, 'connection')} to ${destination} refused (SYN answered by RST)`,
+        subject: destination,
+        explanation:
+          `The destination answered the SYN with a reset: nothing listens on port ${s.port} at that address, or a firewall rejects it with a TCP reset. ` +
+          `${total} of ${attempts} connection attempts in the capture (${ratePercent}%) were refused.`,
+        evidence: { destination, refused: s.refused, attempts: s.attempts, attemptsInCapture: attempts, refusedPercent: ratePercent },
+        advice: [
+          textAdvice(`Check that the service runs and listens on ${destination}, and that the client is configured with the right port.`),
+          commandAdvice('On the destination host, list what listens on that port:', `ss -ltnp 'sport = :${s.port}'`),
+        ],
+      };
+    });
     return { value: ratePercent, threshold: thresholds.connect_timeout_rate_percent, measure: `% of ${attempts} connect attempts refused (${total})`, findings };
   },
 };

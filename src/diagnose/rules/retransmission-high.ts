@@ -14,7 +14,7 @@
  */
 import type { TcpSocket } from '../../model/socket.js';
 import { commandAdvice, textAdvice } from '../advice.js';
-import type { Rule } from '../rule.js';
+import type { FindingDraft, Rule } from '../rule.js';
 import { percent, round, sumBy } from '../view.js';
 import type { FactsView } from '../view.js';
 
@@ -114,5 +114,26 @@ export const retransmissionHigh: Rule = {
         ],
       }],
     };
+  },
+  capture({ facts, thresholds }) {
+    // Per peer, over the data segments the capture saw toward it. A peer that was sent no data
+    // (a server that never answers a SYN) is not judged here: its resends are syn-sent-unanswered's.
+    const peers = facts.capture!.peers
+      .filter((p) => p.dataSegments >= thresholds.retrans_min_segments && p.retransmissions >= thresholds.retrans_min_count)
+      .map((p) => ({ ...p, ratio: (100 * p.retransmissions) / p.dataSegments }))
+      .sort((a, b) => b.ratio - a.ratio);
+    const worst = peers[0]?.ratio ?? 0;
+    const findings: FindingDraft[] = peers.filter((p) => p.ratio >= thresholds.retrans_ratio_percent).slice(0, 5).map((p) => ({
+      severity: p.ratio >= thresholds.loss_percent ? 'critical' : 'warning',
+      title: `${round(p.ratio, 2)}% of data segments toward ${p.address} retransmitted (${p.retransmissions} of ${p.dataSegments})`,
+      subject: p.address,
+      explanation: `Toward ${p.address} the capture shows ${p.retransmissions} retransmissions for ${p.dataSegments} data segments. TCP resends what it believes lost, so this is the loss on that path (or at that receiver); above ${thresholds.retrans_ratio_percent}% throughput drops and latency rises.`,
+      evidence: { peer: p.address, retransmissions: p.retransmissions, dataSegments: p.dataSegments, ratioPercent: round(p.ratio, 3) },
+      advice: [
+        textAdvice(`Find where the loss is on the path to ${p.address}: a congested or faulty link, a policer, a full queue, or the receiver itself.`),
+        commandAdvice('Look at the path hop by hop:', `mtr -n -T ${p.address}`),
+      ],
+    }));
+    return { value: round(worst, 3), threshold: thresholds.retrans_ratio_percent, measure: '% of data segments retransmitted toward the worst peer', findings };
   },
 };

@@ -14,13 +14,22 @@
  * and the defences).
  */
 import type { ListenerSummary } from '../../analysis/listeners.js';
+import type { CaptureFacts, CaptureService } from '../../model/facts.js';
 import { plural, sysctlAdvice, textAdvice, commandAdvice } from '../advice.js';
 import type { FindingDraft, Rule } from '../rule.js';
 import { countBy, listenerText, percent, round, sumBy, top } from '../view.js';
 import type { FactsView } from '../view.js';
 
-/** Below this share of completed handshakes the SYNs are not from real clients (as analyze judges a capture). */
+/** Below this share of completed handshakes the SYNs are not from real clients. */
 const ATTACK_MAX_COMPLETION = 0.2;
+/** In a capture: SYNs to one service, and distinct attempts, before a flood is considered. */
+const CAPTURE_MIN_SYN = 200;
+const CAPTURE_MIN_ATTEMPTS = 100;
+
+/** The services of a capture that received a flood of SYNs whose handshakes do not complete. */
+export function floodedServices(capture: CaptureFacts): CaptureService[] {
+  return capture.services.filter((s) => s.syn >= CAPTURE_MIN_SYN && s.attempts >= CAPTURE_MIN_ATTEMPTS && s.completed / Math.max(1, s.attempts) < ATTACK_MAX_COMPLETION);
+}
 
 export interface SynQueue {
   readonly listener: ListenerSummary;
@@ -162,5 +171,40 @@ export const synFlood: Rule = {
       };
     });
     return { value, threshold: thresholds.capacity_percent, measure: '% of a listener\'s backlog in SYN_RECV', findings };
+  },
+  capture({ facts }) {
+    // In a capture the queue is not visible, only the handshakes: many SYNs from many attempts
+    // to one service that almost never complete is the flood's signature (RFC 4987).
+    const capture = facts.capture!;
+    const flooded = floodedServices(capture);
+    const worst = Math.max(0, ...capture.services.map((s) => s.syn));
+    const findings: FindingDraft[] = flooded.map((s) => {
+      const where = s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`;
+      const completion = s.completed / Math.max(1, s.attempts);
+      return {
+        severity: 'critical',
+        title: `SYN flood on ${where}: ${s.syn} SYNs from ${s.attempts} attempts, ${round(completion * 100, 1)}% of handshakes completed`,
+        subject: where,
+        explanation:
+          `The capture holds ${s.syn} SYNs to ${where} from ${s.attempts} connection attempts and ${s.sources} source addresses, and only ${s.completed} handshakes completed: ` +
+          'the clients never send the final ACK. That is an attack (or clients that vanish), not load; on the server each such SYN holds a half-open slot until its SYN-ACK resends run out.',
+        evidence: {
+          listener: where,
+          synSeenAtLeast: s.syn,
+          connectionAttempts: s.attempts,
+          handshakesCompleted: s.completed,
+          completionRatio: round(completion),
+          distinctSources: s.sources,
+          peakSynPerSecond: capture.peakSynPerSecond,
+          verdict: 'attack',
+        },
+        advice: [
+          textAdvice('On the server: keep net.ipv4.tcp_syncookies at 1 so a full SYN queue answers with cookies instead of dropping real clients, and run tcpdiag diagnose there to see the queue.'),
+          commandAdvice('Rate-limit SYNs per source at the edge (needs an inet filter table with an input chain). Not for sources behind one shared NAT; against spoofed sources only cookies help.',
+            `nft add rule inet filter input tcp dport ${s.port} tcp flags syn / syn,ack meter synflood { ${s.address.includes(':') ? 'ip6' : 'ip'} saddr limit rate over 100/second burst 200 packets } drop`),
+        ],
+      };
+    });
+    return { value: worst, threshold: CAPTURE_MIN_SYN, measure: 'SYNs to the busiest service in the capture', findings };
   },
 };

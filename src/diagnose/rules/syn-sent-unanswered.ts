@@ -14,6 +14,7 @@ import type { Owner } from '../../model/process.js';
 import { plural, commandAdvice, textAdvice } from '../advice.js';
 import type { FindingDraft, Rule } from '../rule.js';
 import { groupBy, ownersEvidence, remoteText } from '../view.js';
+import { floodedServices } from './syn-flood.js';
 
 interface Destination {
   remote: string;
@@ -89,5 +90,32 @@ export const synSentUnanswered: Rule = {
       });
     }
     return { value: worst, threshold: 1, measure: `connects to one destination unanswered after ${minRetransmits} SYN resends`, findings };
+  },
+  capture({ facts, thresholds }) {
+    // SYNs sent more than once and never answered (no SYN-ACK, no RST) in the capture; a flood's
+    // unanswered SYNs are syn-flood's, not a client's unreachable destination.
+    const capture = facts.capture!;
+    const flooded = new Set(floodedServices(capture).map((s) => `${s.address}|${s.port}`));
+    const hanging = capture.unanswered.filter((h) => h.synCount >= thresholds.syn_sent_retransmits_min + 1 && !flooded.has(`${h.server.address}|${h.server.port}`));
+    const findings: FindingDraft[] = [];
+    let worst = 0;
+    for (const [destination, group] of groupBy(hanging, (h) => (h.server.address.includes(':') ? `[${h.server.address}]:${h.server.port}` : `${h.server.address}:${h.server.port}`))) {
+      worst = Math.max(worst, group.length);
+      const clients = [...new Set(group.map((h) => h.client.address))];
+      findings.push({
+        severity: 'warning',
+        title: `${plural(group.length, 'connection attempt')} to ${destination} got no answer (SYN resent, no SYN-ACK or RST)`,
+        subject: destination,
+        explanation:
+          `Clients sent SYNs to ${destination} up to ${Math.max(...group.map((h) => h.synCount))} times and the capture holds no SYN-ACK and no reset for them: ` +
+          'the SYNs are dropped silently on the way (a firewall or security group that filters the port) or the host is down. This is not loss on an established path: no data was ever sent.',
+        evidence: { destination, attempts: group.length, maxSynCount: Math.max(...group.map((h) => h.synCount)), clients: clients.slice(0, 10), verdict: 'filtered' },
+        advice: [
+          textAdvice(`Check that ${destination} is reachable and allowed: its firewall, security group or network ACL, and that the service runs there.`),
+          commandAdvice('Test the path step by step (name, connect, TLS, HTTP), each timed:', `tcpdiag probe ${destination}`),
+        ],
+      });
+    }
+    return { value: worst, threshold: 1, measure: `connects to one destination unanswered after ${thresholds.syn_sent_retransmits_min} SYN resends`, findings };
   },
 };

@@ -35,6 +35,9 @@ function stuck(view: FactsView, s: TcpSocket): boolean {
   return acked == null || ackedBefore == null || acked === ackedBefore;
 }
 
+/** A zero window held this long in a capture is a stalled sender. */
+const CAPTURE_STALL_MS = 1000;
+
 export const zeroWindow: Rule = {
   id: 'zero-window',
   summary: 'receivers advertising a zero window through the window: the slow reading process',
@@ -82,5 +85,20 @@ export const zeroWindow: Rule = {
       });
     }
     return { value: blocked.length, threshold: 1, measure: 'connections held at a zero window through the window', findings };
+  },
+  capture({ facts }) {
+    // A zero window held for a second stalls the sender (RFC 9293 section 3.8.6.1, the persist
+    // timer): the receiving application is not reading.
+    const stalls = facts.capture!.zeroWindowStalls.filter((z) => z.stallMs >= CAPTURE_STALL_MS).sort((a, b) => b.stallMs - a.stallMs).slice(0, 10);
+    const worst = Math.max(0, ...facts.capture!.zeroWindowStalls.map((z) => z.stallMs));
+    const findings: FindingDraft[] = stalls.map((z) => ({
+      severity: 'warning',
+      title: `zero-window stall of ${humanMs(z.stallMs)} on ${z.client} -> ${z.server}`,
+      subject: `${z.client} -> ${z.server}`,
+      explanation: 'One side advertised a zero window for that long: its receive buffer was full because the application did not read, and the sender could only probe.',
+      evidence: { client: z.client, server: z.server, stallMs: z.stallMs, zeroWindows: z.zeroWindows },
+      advice: [textAdvice('Find why the receiving application stops reading (a blocked thread or event loop, a slow downstream); a larger receive buffer only delays the stall.')],
+    }));
+    return { value: worst, threshold: CAPTURE_STALL_MS, measure: 'longest zero-window stall in the capture (ms)', findings };
   },
 };

@@ -23,9 +23,12 @@ export function formatDiagnosis(report: DiagnosisReport): string {
   lines.push('checked:');
   const idWidth = Math.max(...report.checked.map((c) => c.id.length), 2);
   for (const c of report.checked) lines.push(formatChecked(c, idWidth));
-  lines.push('', 'system:');
-  lines.push(`  host: ${formatHost(report.system.host)}`);
-  for (const p of report.system.processes) lines.push(`  ${formatProcess(p)}`);
+  // A capture's diagnosis has no host to show.
+  if (report.system.host !== null || report.system.processes.length > 0) {
+    lines.push('', 'system:');
+    lines.push(`  host: ${formatHost(report.system.host)}`);
+    for (const p of report.system.processes) lines.push(`  ${formatProcess(p)}`);
+  }
   if (report.logs.length > 0) {
     lines.push('', 'logs:');
     for (const l of report.logs) {

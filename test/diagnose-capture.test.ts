@@ -1,0 +1,89 @@
+/**
+ * `analyze --diagnose`: a capture's packets judged by the rules of `diagnose`, with the same ids.
+ * Real captures (tcpdump on a private namespace's loopback) of a SYN flood with the SYN-ACKs
+ * dropped, and of connects to a filtered port — which must read as unanswered SYNs, not as a
+ * retransmission storm.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'node:test';
+import type { TestContext } from 'node:test';
+import { Netns, actor, rootSkipReason, sleep, startProcess } from './diagnose-support.js';
+import { CLI, REPO_ROOT } from './helpers/cli.js';
+import type { DiagnosisReport } from '../src/model/diagnosis.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-capture-diagnose-'));
+
+async function capture(t: TestContext, ns: Netns, file: string, filter: string[]): Promise<{ stop: () => Promise<void> }> {
+  // -c bounds the capture whatever happens; -U writes each packet as it comes.
+  const dump = await startProcess(t, ['tcpdump', '-i', 'lo', '-U', '-n', '-c', '5000', '-w', file, ...filter], ns);
+  await dump.waitFor(/listening on lo/);
+  return {
+    stop: async () => {
+      await sleep(300);
+      dump.child.kill('SIGINT');
+      if (dump.child.exitCode === null) await once(dump.child, 'close');
+    },
+  };
+}
+
+function analyze(file: string): { findings: Array<{ id: string }>; diagnosis: DiagnosisReport } {
+  const r = spawnSync(process.execPath, [CLI, 'analyze', file, '--json', '--diagnose'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as { findings: Array<{ id: string }>; diagnosis: DiagnosisReport };
+}
+
+test('a captured SYN flood: analyze --diagnose reports syn-flood from the same engine, and skips what a capture cannot show', { timeout: 90_000 }, async (t) => {
+  const skip = rootSkipReason('ip', 'nft', 'hping3', 'tcpdump', 'timeout');
+  if (skip !== null) return t.skip(skip);
+  const ns = Netns.create(t, 'capflood');
+  const server = await actor(t, ['serve', '9000', '--host', '127.0.0.1'], ns);
+  await server.waitFor(/^ready 9000/m);
+  ns.nft('table inet flood {\n chain input {\n  type filter hook input priority 0;\n  tcp sport 9000 tcp flags & (syn|ack) == (syn|ack) drop\n }\n}\n');
+  const file = join(dir, 'flood.pcap');
+  const dump = await capture(t, ns, file, ['tcp', 'port', '9000']);
+  // hping3 ignores -c with --flood: `timeout` bounds it.
+  const flood = spawn('ip', ['netns', 'exec', ns.name, 'timeout', '0.5', 'hping3', '-S', '--flood', '-p', '9000', '127.0.0.1'], { stdio: 'ignore' });
+  await once(flood, 'exit');
+  await dump.stop();
+
+  const { diagnosis } = analyze(file);
+  const f = diagnosis.findings.find((x) => x.id === 'syn-flood');
+  assert.ok(f, JSON.stringify(diagnosis.findings));
+  assert.equal(f.severity, 'critical');
+  assert.equal(f.subject, '127.0.0.1:9000');
+  assert.equal(f.source, 'analyze');
+  assert.equal(f.evidence.handshakesCompleted, 0);
+  assert.equal(f.evidence.verdict, 'attack');
+  const closeWait = diagnosis.checked.find((c) => c.id === 'close-wait-leak');
+  assert.equal(closeWait?.status, 'skipped');
+  assert.match(closeWait?.reason ?? '', /a capture shows packets/);
+  assert.equal(diagnosis.findings.some((x) => x.id === 'syn-sent-unanswered'), false, 'the flood explains the unanswered SYNs');
+});
+
+test('captured connects to a filtered port: syn-sent-unanswered, not a retransmission storm', { timeout: 90_000 }, async (t) => {
+  const skip = rootSkipReason('ip', 'nft', 'tcpdump');
+  if (skip !== null) return t.skip(skip);
+  const ns = Netns.create(t, 'capfilter');
+  ns.nft('table inet filtered {\n chain input {\n  type filter hook input priority 0;\n  tcp dport 7777 drop\n }\n}\n');
+  const file = join(dir, 'filtered.pcap');
+  const dump = await capture(t, ns, file, ['tcp', 'port', '7777']);
+  const client = await actor(t, ['pending', '127.0.0.1', '7777', '3'], ns);
+  await client.waitFor(/^ready 3/m);
+  // SYN resends come after 1 s and 3 s (RFC 6298 initial RTO).
+  await sleep(3500);
+  await dump.stop();
+
+  const { findings, diagnosis } = analyze(file);
+  const f = diagnosis.findings.find((x) => x.id === 'syn-sent-unanswered');
+  assert.ok(f, JSON.stringify(diagnosis.findings));
+  assert.equal(f.subject, '127.0.0.1:7777');
+  assert.equal(f.evidence.attempts, 3);
+  assert.ok((f.evidence.maxSynCount as number) >= 3);
+  assert.equal(diagnosis.findings.some((x) => x.id === 'retransmission-high'), false, 'SYN resends to a silent server are not data loss');
+  assert.ok(Array.isArray(findings), 'the analysis report keeps its own findings beside the diagnosis');
+});
