@@ -40,7 +40,7 @@ test('a reader that stops reading: zero-window names the reading process and the
   const writer = await actor(t, ['write', '127.0.0.1', String(port), String(20 * 1024 * 1024)], ns);
   await writer.waitFor(/^ready/m);
   await sleep(500);
-  const { report } = await (diagnose(['--duration', '2s'], ns).done);
+  const { report } = await (diagnose(['--duration', '2s', '--port', String(port)], ns).done);
 
   const f = finding(report, 'zero-window');
   assert.deepEqual(f.evidence.reader, { pid: server.pid, process: server.comm });

@@ -46,7 +46,7 @@ test('a process with a low open-files limit: fd-exhaustion names it with its lim
   const sockets = Number(ready[1]);
   const log = join(mkdtempSync(join(tmpdir(), 'tcpdiag-log-')), 'app.log');
   writeFileSync(log, 'accept: too many open files (written before the window)\n');
-  const run = diagnose(['--duration', '1s', '--log', log, '--journal', 'tcpdiag-test.service', '--fail-on', 'warning'], ns, 1);
+  const run = diagnose(['--duration', '1s', '--pid', String(holder.pid), '--log', log, '--journal', 'tcpdiag-test.service', '--fail-on', 'warning'], ns, 1);
   await run.started;
   appendFileSync(log, 'GET /health 200\nhttp: Accept error: accept tcp [::]:9000: accept4: too many open files; retrying in 5ms\n');
   const { report } = await run.done;

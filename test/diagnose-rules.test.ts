@@ -95,7 +95,7 @@ function facts(spec: FactsSpec): Facts {
   return {
     origin: 'live',
     window: { startMs: 1_700_000_000_000, endMs: 1_700_000_010_000 },
-    scope: { ports: [], pids: [] },
+    scope: {},
     sockets: { start: spec.start ?? [], end: spec.end ?? [] },
     counters: { intervalMs: 10_000, deltas: spec.deltas ?? {}, gauges: { SockstatOrphan: 0, SockstatMem: 10, CurrEstab: 0, ...spec.gauges } },
     sysctl: { ...SYSCTL, ...spec.sysctl },

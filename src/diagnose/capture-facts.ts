@@ -31,7 +31,7 @@ export function captureFacts(inputs: FindingInputs, report: AnalysisReport): Fac
   return {
     origin: 'capture',
     window: { startMs, endMs: Math.max(endMs, startMs + 1) },
-    scope: { ports: [], pids: [] },
+    scope: {},
     sockets: null,
     counters: null,
     sysctl: null,

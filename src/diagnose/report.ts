@@ -29,7 +29,7 @@ export function buildReport(input: ReportInput): DiagnosisReport {
     const matched = matchLogLines(input.logLines, patterns.get(f.id) ?? []);
     return matched.length === 0 ? f : { ...f, logLines: matched };
   });
-  const pids = new Set<number>(facts.scope.pids);
+  const pids = new Set<number>(facts.scope.pids ?? []);
   for (const f of findings) collectPids(f.evidence, pids);
   return {
     score: result.score,

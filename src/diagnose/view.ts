@@ -8,6 +8,8 @@ import type { ListenerSummary } from '../analysis/listeners.js';
 import type { Owner } from '../model/process.js';
 import type { TcpSocket } from '../model/socket.js';
 import { formatEndpoint } from '../model/socket.js';
+import { compileConnFilter } from '../model/conn-filter.js';
+import type { ConnFilter } from '../model/conn-filter.js';
 import type { Facts, ProcessFact } from '../model/facts.js';
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
@@ -31,6 +33,11 @@ export function remoteText(s: TcpSocket): string {
 
 export function listenerText(l: ListenerSummary): string {
   return formatEndpoint(l.local, l.family);
+}
+
+/** Whether a filter narrows anything. */
+export function isScoped(f: ConnFilter): boolean {
+  return (f.expr !== undefined && !(f.expr.kind === 'and' && f.expr.items.length === 0)) || (f.pids?.length ?? 0) > 0 || f.process !== undefined || (f.families?.length ?? 0) > 0;
 }
 
 /** Loopback peers never cross a NAT, a load balancer or a WAN link. */
@@ -59,16 +66,23 @@ export class FactsView {
     return Math.max(1, this.facts.window.endMs - this.facts.window.startMs);
   }
 
-  /** In scope: matches --port (either end) and --pid (an owner), when given. */
+  private matcher: ((s: TcpSocket) => boolean) | undefined;
+  private endpointMatcher: ((s: TcpSocket) => boolean) | undefined;
+
+  /** In scope: matches the filter (its endpoint conditions and its owners). */
   inScope(s: TcpSocket): boolean {
-    const { ports, pids } = this.facts.scope;
-    if (ports.length > 0 && !ports.includes(s.local.port) && !ports.includes(s.remote.port)) return false;
-    if (pids.length > 0 && !s.owners.some((o) => pids.includes(o.pid))) return false;
-    return true;
+    this.matcher ??= compileConnFilter(this.facts.scope);
+    return this.matcher(s);
+  }
+
+  /** The filter's endpoint conditions only (the start table has no owners; listeners' remote end is the wildcard). */
+  private endpointsInScope(s: TcpSocket): boolean {
+    this.endpointMatcher ??= compileConnFilter({ ...(this.facts.scope.families ? { families: this.facts.scope.families } : {}), ...(this.facts.scope.expr ? { expr: this.facts.scope.expr } : {}) });
+    return this.endpointMatcher(s);
   }
 
   get scoped(): boolean {
-    return this.facts.scope.ports.length > 0 || this.facts.scope.pids.length > 0;
+    return isScoped(this.facts.scope);
   }
 
   /** The end-of-window table, in scope. */
@@ -76,12 +90,11 @@ export class FactsView {
     return this.memo('end', () => (this.facts.sockets?.end ?? []).filter((s) => this.inScope(s)));
   }
 
-  /** The start-of-window table, in scope by ports (owners are read at the end only). */
+  /** The start-of-window table, in scope by endpoints (owners are read at the end only). */
   get start(): readonly TcpSocket[] {
     return this.memo('start', () => {
-      const ports = this.facts.scope.ports;
       const all = this.facts.sockets?.start ?? [];
-      return ports.length === 0 ? all : all.filter((s) => ports.includes(s.local.port) || ports.includes(s.remote.port));
+      return this.scoped ? all.filter((s) => this.endpointsInScope(s)) : all;
     });
   }
 
@@ -130,12 +143,14 @@ export class FactsView {
     return (this.facts.sockets?.end ?? []).some((s) => s.cookie !== null);
   }
 
+  /** A listener is in scope when the filter's local-side conditions hold for it (a remote-port condition cannot, on LISTEN) and its owner matches. */
   listenerInScope(l: ListenerSummary): boolean {
-    const { ports, pids } = this.facts.scope;
-    if (ports.length > 0 && !ports.includes(l.local.port)) return false;
-    if (pids.length > 0 && !l.owners.some((o) => pids.includes(o.pid))) return false;
-    return true;
+    const f = this.facts.scope;
+    this.listenerMatcher ??= compileConnFilter({ ...(f.expr ? { expr: f.expr } : {}), ...(f.pids ? { pids: f.pids } : {}), ...(f.process !== undefined ? { process: f.process } : {}) });
+    return this.listenerMatcher({ family: l.family, state: 'LISTEN', local: l.local, remote: { address: l.family === 6 ? '::' : '0.0.0.0', port: 0 }, owners: l.owners });
   }
+
+  private listenerMatcher: ReturnType<typeof compileConnFilter> | undefined;
 
   private listenersByPort: Map<number, ListenerSummary[]> | undefined;
 

@@ -12,6 +12,7 @@
 import type { Counters } from './counters.js';
 import type { AddressFamily, Endpoint, TcpSocket } from './socket.js';
 import type { Owner } from './process.js';
+import type { ConnFilter } from './conn-filter.js';
 
 /** The kinds of facts a rule can need. */
 export type FactKind =
@@ -31,13 +32,12 @@ export interface MissingFact {
   readonly hint?: string;
 }
 
-/** What the user narrowed the diagnosis to; empty lists mean everything. */
-export interface DiagnoseScope {
-  /** A socket is in scope when its local or remote port is one of these. */
-  readonly ports: readonly number[];
-  /** A socket is in scope when one of these processes holds it. */
-  readonly pids: readonly number[];
-}
+/**
+ * What the user narrowed the diagnosis to: the one connection filter of every command (ports,
+ * addresses, ss's expression, owners; an empty filter is everything). Never states: rules read
+ * every state. Counters stay host-wide whatever the filter.
+ */
+export type DiagnoseScope = ConnFilter;
 
 export interface Facts {
   /** A live window on this host, or a capture file. */

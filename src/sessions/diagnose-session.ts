@@ -13,8 +13,8 @@ import { issue } from '../model/issue.js';
 import type { TcpEventSource } from '../sources/source.js';
 import { abortableSleep } from '../platform/abortable-sleep.js';
 import { MODE_EVENTS } from '../analysis/trace/events.js';
-import type { TraceFilters } from '../analysis/trace/filters.js';
-import { MODE_TRACEPOINTS, kernelFilter, matchesFilters } from '../analysis/trace/filters.js';
+import { MODE_TRACEPOINTS, compileEventFilter, hasUserFilter, kernelFilter, userSpaceFilter } from '../analysis/trace/filters.js';
+import type { TraceEvent } from '../analysis/trace/events.js';
 import { TraceTracker } from '../analysis/trace/tracker.js';
 import { ConnectionEventAggregator } from '../diagnose/event-facts.js';
 import type { DiagnoseScope, MissingFact } from '../model/facts.js';
@@ -46,7 +46,8 @@ interface EventStream {
   readonly source: TcpEventSource;
   readonly tracker: TraceTracker;
   readonly aggregator: ConnectionEventAggregator;
-  readonly filters: TraceFilters;
+  /** What the kernel-side filter left to user space; null: nothing. */
+  readonly matches: ((event: TraceEvent) => boolean) | null;
 }
 
 export async function runDiagnosis(options: DiagnoseOptions, sources: DiagnoseSources): Promise<DiagnosisReport> {
@@ -68,7 +69,7 @@ export async function runDiagnosis(options: DiagnoseOptions, sources: DiagnoseSo
       await abortableSleep(Math.min(options.pollIntervalMs, left), options.signal);
     }
     if (options.signal.aborted) options.note('stopped early: diagnosing the window so far');
-    const ownersPids = new Set<number>(options.scope.pids);
+    const ownersPids = new Set<number>(options.scope.pids ?? []);
     const end = readWindowEnd(sources, true, issues);
     for (const s of end.sockets ?? []) for (const o of s.owners) ownersPids.add(o.pid);
     const processes = sources.processes([...ownersPids].sort((a, b) => a - b));
@@ -129,8 +130,8 @@ async function openEvents(options: DiagnoseOptions, sources: DiagnoseSources, is
     return null;
   }
   if (access.note !== null) options.note(access.note);
-  const filters: TraceFilters = { ports: options.scope.ports, sports: [], dports: [], cidrs: [], pids: options.scope.pids };
-  const tracepoints = MODE_TRACEPOINTS.all.map((name) => ({ name, filter: kernelFilter(name, 'all', filters) }));
+  const tracepoints = MODE_TRACEPOINTS.all.map((name) => ({ name, filter: kernelFilter(name, 'all', options.scope) }));
+  const leftToUserSpace = userSpaceFilter('all', options.scope);
   let source: TcpEventSource;
   try {
     source = await access.io.openSource(tracepoints, false);
@@ -143,14 +144,14 @@ async function openEvents(options: DiagnoseOptions, sources: DiagnoseSources, is
   access.io.processes.prime?.();
   const startNs = Number(process.hrtime.bigint());
   const tracker = new TraceTracker({ emit: MODE_EVENTS.all, processes: access.io.processes, wallOffsetMs: Date.now() - startNs / 1e6 });
-  return { source, tracker, aggregator: new ConnectionEventAggregator(), filters };
+  return { source, tracker, aggregator: new ConnectionEventAggregator(), matches: hasUserFilter(leftToUserSpace) ? compileEventFilter(leftToUserSpace) : null };
 }
 
 function pollEvents(stream: EventStream, last: boolean): void {
-  const userFilter = stream.filters.ports.length > 0 || stream.filters.pids.length > 0;
+  const { matches } = stream;
   const visit = (raw: Parameters<TraceTracker['process']>[0]) =>
     stream.tracker.process(raw, (event) => {
-      if (event.type === 'lost' || !userFilter || matchesFilters(event, stream.filters)) stream.aggregator.add(event);
+      if (matches === null || matches(event)) stream.aggregator.add(event);
     });
   stream.source.poll(visit);
   if (last) stream.source.drain(visit);

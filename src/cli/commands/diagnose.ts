@@ -8,12 +8,13 @@ import { Option } from 'commander';
 import { action, out, printJson } from '../run.js';
 import { loadConfig } from '../context.js';
 import { commandScope, stopOnSignal } from '../lifetime.js';
-import { collect, duration, parsePid, parsePort } from '../options.js';
+import { collect, duration } from '../options.js';
+import { EXPRESSION_HELP, addFilterOptions, filterFromFlags } from '../filter-options.js';
+import type { FilterFlags } from '../filter-options.js';
+import { UsageError } from '../../errors.js';
 
-interface DiagnoseFlags {
+interface DiagnoseFlags extends FilterFlags {
   duration?: number;
-  port?: number[];
-  pid?: number[];
   log?: string[];
   journal?: string[];
   json?: boolean;
@@ -22,12 +23,14 @@ interface DiagnoseFlags {
 }
 
 export function registerDiagnose(program: Command): void {
-  program
+  const command = program
     .command('diagnose')
     .description('watch for a window, then report what is wrong with TCP here: findings with evidence, the process behind them and what to change')
-    .option('--duration <time>', 'length of the window (default diagnose.duration_s, 10 s)', duration())
-    .option('--port <port>', 'only sockets with this local or remote port (repeatable)', collect(parsePort))
-    .option('--pid <pid>', 'only sockets this process holds; its resources are always shown (repeatable)', collect(parsePid))
+    .argument('[expression...]', 'ss filter expression: only these connections, e.g. sport = :8080 or dst 10.0.0.0/8 (no states: every state is judged)')
+    .option('--duration <time>', 'length of the window (default diagnose.duration_s, 10 s)', duration());
+  // The filter flags of every command; a --pid's resources are always shown. No --state: the rules read every state.
+  addFilterOptions(command, { states: false, remote: true, owners: true, short: 'none' });
+  command
     .option('--log <file>', 'the service\'s log file: lines written during the window are matched to findings (repeatable)', collect(String))
     .option('--journal <unit>', 'a systemd unit whose journal lines of the window are matched to findings (repeatable)', collect(String))
     .option('--json', 'print the report as one JSON object')
@@ -41,7 +44,8 @@ Examples:
   tcpdiag diagnose --duration 30s --port 8080   one service, a longer window
   tcpdiag diagnose --pid 4242 --log /var/log/app/error.log
   tcpdiag diagnose --json --fail-on critical    for scripts: exit 1 on a critical finding
-
+  tcpdiag diagnose 'dst 10.0.0.0/8'              only connections to that network
+${EXPRESSION_HELP}
 Counters are deltas over the window, never totals since boot. Kernel events (refused and timed-out
 connects, resets with reasons, retransmissions per peer) need root; without it the rules that
 need them are listed as skipped with the command that grants them.
@@ -53,8 +57,10 @@ status: passed|fired|skipped, value?, threshold?, measure?, reason?, hint? }], "
 processes: [{pid, process, cpuPercent, rssBytes, openFds, fdLimitSoft...}]}, "logs", "issues" }`,
     )
     .action(
-      action(async (flags: DiagnoseFlags, command: Command) => {
-        const config = loadConfig(command, { sections: ['trace', 'thresholds', 'diagnose'] });
+      action(async (expression: string[], flags: DiagnoseFlags, cmd: Command) => {
+        const scope = filterFromFlags(flags, expression);
+        if (scope.states !== undefined) throw new UsageError('diagnose judges every state: leave the state out of the expression', 'tcpdiag diagnose sport = :8080');
+        const config = loadConfig(cmd, { sections: ['trace', 'thresholds', 'diagnose'] });
         const { createDiagnoseSources } = await import('../../sources/diagnose.js');
         const { runDiagnosis } = await import('../../sessions/diagnose-session.js');
         const { formatDiagnosis } = await import('../../sinks/diagnose/report-text.js');
@@ -63,7 +69,7 @@ processes: [{pid, process, cpuPercent, rssBytes, openFds, fdLimitSoft...}]}, "lo
           const report = await runDiagnosis(
             {
               durationMs: flags.duration ?? config.diagnose.duration_s * 1000,
-              scope: { ports: flags.port ?? [], pids: flags.pid ?? [] },
+              scope,
               logFiles: flags.log ?? [],
               journalUnits: flags.journal ?? [],
               thresholds: { ...config.thresholds, ...config.diagnose },

@@ -22,7 +22,7 @@ export const fdExhaustion: Rule = {
     for (const s of facts.sockets?.end ?? []) for (const o of s.owners) sockets.set(o.pid, (sockets.get(o.pid) ?? 0) + 1);
     const inScope = new Set<number>();
     if (view.scoped) for (const s of view.end) for (const o of s.owners) inScope.add(o.pid);
-    const candidates = (facts.processes ?? []).filter((p) => !view.scoped || inScope.has(p.pid) || facts.scope.pids.includes(p.pid));
+    const candidates = (facts.processes ?? []).filter((p) => !view.scoped || inScope.has(p.pid) || (facts.scope.pids ?? []).includes(p.pid));
     const findings: FindingDraft[] = [];
     let worst = 0;
     for (const p of candidates) {

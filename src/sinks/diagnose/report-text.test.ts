@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import type { DiagnosisReport } from '../../model/diagnosis.js';
 import { formatDiagnosis, wrap } from './report-text.js';
+import { eitherPort } from '../../model/conn-filter.js';
 
 const report: DiagnosisReport = {
   score: 85,
   scoreLoweredBy: [{ id: 'close-wait-leak', subject: 'api[4242]', severity: 'warning', points: 15 }],
   window: { start: '2025-01-02T03:04:05.000Z', end: '2025-01-02T03:04:15.000Z', durationMs: 10_000 },
-  scope: { ports: [8080], pids: [] },
+  scope: { expr: eitherPort(8080) },
   findings: [{
     id: 'close-wait-leak',
     severity: 'warning',

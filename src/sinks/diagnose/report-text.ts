@@ -6,6 +6,7 @@
  */
 import type { CheckedRule, DiagnosisFinding, DiagnosisReport } from '../../model/diagnosis.js';
 import type { HostFact, ProcessFact } from '../../model/facts.js';
+import { formatExpr } from '../../model/conn-filter.js';
 
 const WIDTH = 100;
 const MAX_EVIDENCE_CHARS = 200;
@@ -45,9 +46,12 @@ export function formatDiagnosis(report: DiagnosisReport): string {
 }
 
 function scopeText(report: DiagnosisReport): string {
+  const f = report.scope;
   const parts = [
-    ...(report.scope.ports.length > 0 ? [`ports ${report.scope.ports.join(',')}`] : []),
-    ...(report.scope.pids.length > 0 ? [`pids ${report.scope.pids.join(',')}`] : []),
+    ...(f.expr !== undefined && !(f.expr.kind === 'and' && f.expr.items.length === 0) ? [formatExpr(f.expr)] : []),
+    ...(f.families !== undefined && f.families.length > 0 ? [f.families.map((x) => `IPv${x}`).join(',')] : []),
+    ...(f.pids !== undefined && f.pids.length > 0 ? [`pids ${f.pids.join(',')}`] : []),
+    ...(f.process !== undefined ? [`process ~ ${f.process}`] : []),
   ];
   return parts.length === 0 ? '' : `; ${parts.join('; ')}`;
 }
