@@ -8,6 +8,7 @@
 import type { Issue } from '../model/issue.js';
 import type { DiagnosisReport, DiagnosisResult, LogLine, LogSourceStatus } from '../model/diagnosis.js';
 import type { Facts } from '../model/facts.js';
+import { formatExpr } from '../model/conn-filter.js';
 import type { Rule } from './rule.js';
 
 /** Lines attached to one finding at most (the rest are counted). */
@@ -35,7 +36,12 @@ export function buildReport(input: ReportInput): DiagnosisReport {
     score: result.score,
     scoreLoweredBy: result.scoreLoweredBy,
     window: { start: new Date(facts.window.startMs).toISOString(), end: new Date(facts.window.endMs).toISOString(), durationMs: facts.window.endMs - facts.window.startMs },
-    scope: facts.scope,
+    scope: {
+      expression: facts.scope.expr === undefined || (facts.scope.expr.kind === 'and' && facts.scope.expr.items.length === 0) ? null : formatExpr(facts.scope.expr),
+      families: facts.scope.families ?? [],
+      pids: facts.scope.pids ?? [],
+      process: facts.scope.process ?? null,
+    },
     findings,
     checked: result.checked,
     system: {

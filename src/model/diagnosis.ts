@@ -4,7 +4,7 @@
  * rules and the engine (src/diagnose/) produce it, sinks render it.
  */
 import type { Finding, FindingSeverity } from './finding.js';
-import type { DiagnoseScope, HostFact, ProcessFact } from './facts.js';
+import type { HostFact, ProcessFact } from './facts.js';
 import type { Issue } from './issue.js';
 
 export interface LogLine {
@@ -60,9 +60,18 @@ export interface LogSourceStatus {
   readonly hint?: string;
 }
 
+/** The filter a diagnosis was narrowed to, as text (null expression: every connection). */
+export interface ScopeSummary {
+  /** ss's syntax (`sport = :8080 or dport = :8080`). */
+  readonly expression: string | null;
+  readonly families: readonly (4 | 6)[];
+  readonly pids: readonly number[];
+  readonly process: string | null;
+}
+
 export interface DiagnosisReport extends DiagnosisResult {
   readonly window: { readonly start: string; readonly end: string; readonly durationMs: number };
-  readonly scope: DiagnoseScope;
+  readonly scope: ScopeSummary;
   readonly system: {
     readonly host: HostFact | null;
     readonly processes: readonly ProcessFact[];

@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import type { DiagnosisReport } from '../../model/diagnosis.js';
 import { formatDiagnosis, wrap } from './report-text.js';
-import { eitherPort } from '../../model/conn-filter.js';
 
 const report: DiagnosisReport = {
   score: 85,
   scoreLoweredBy: [{ id: 'close-wait-leak', subject: 'api[4242]', severity: 'warning', points: 15 }],
   window: { start: '2025-01-02T03:04:05.000Z', end: '2025-01-02T03:04:15.000Z', durationMs: 10_000 },
-  scope: { expr: eitherPort(8080) },
+  scope: { expression: 'sport = :8080 or dport = :8080', families: [], pids: [], process: null },
   findings: [{
     id: 'close-wait-leak',
     severity: 'warning',
@@ -37,7 +36,7 @@ const report: DiagnosisReport = {
 };
 
 test('the text report shows the score, findings with evidence and advice, every rule checked, the system and the logs', () => {
-  assert.equal(formatDiagnosis(report), `health 85/100  (window 2025-01-02T03:04:05.000Z, 10 s; ports 8080)
+  assert.equal(formatDiagnosis(report), `health 85/100  (window 2025-01-02T03:04:05.000Z, 10 s; sport = :8080 or dport = :8080)
   lowered by: close-wait-leak -15 (api[4242])
 
 WARNING  close-wait-leak  api (pid 4242) does not close 12 sockets the peer closed (CLOSE_WAIT)

@@ -6,7 +6,6 @@
  */
 import type { CheckedRule, DiagnosisFinding, DiagnosisReport } from '../../model/diagnosis.js';
 import type { HostFact, ProcessFact } from '../../model/facts.js';
-import { formatExpr } from '../../model/conn-filter.js';
 
 const WIDTH = 100;
 const MAX_EVIDENCE_CHARS = 200;
@@ -48,10 +47,10 @@ export function formatDiagnosis(report: DiagnosisReport): string {
 function scopeText(report: DiagnosisReport): string {
   const f = report.scope;
   const parts = [
-    ...(f.expr !== undefined && !(f.expr.kind === 'and' && f.expr.items.length === 0) ? [formatExpr(f.expr)] : []),
-    ...(f.families !== undefined && f.families.length > 0 ? [f.families.map((x) => `IPv${x}`).join(',')] : []),
-    ...(f.pids !== undefined && f.pids.length > 0 ? [`pids ${f.pids.join(',')}`] : []),
-    ...(f.process !== undefined ? [`process ~ ${f.process}`] : []),
+    ...(f.expression !== null ? [f.expression] : []),
+    ...(f.families.length > 0 ? [f.families.map((x) => `IPv${x}`).join(',')] : []),
+    ...(f.pids.length > 0 ? [`pids ${f.pids.join(',')}`] : []),
+    ...(f.process !== null ? [`process ~ ${f.process}`] : []),
   ];
   return parts.length === 0 ? '' : `; ${parts.join('; ')}`;
 }
