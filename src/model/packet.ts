@@ -76,3 +76,53 @@ export function linkTypeName(linkType: number): string {
       return `LINKTYPE_${linkType}`;
   }
 }
+
+/**
+ * Tunnels and label stacks a TCP segment was found inside, one bit each (VLAN tags are link
+ * detail, not listed). A connection's encapsulation is the union over its packets.
+ */
+export const Encap = {
+  MPLS: 1 << 0,
+  PPPOE: 1 << 1,
+  PBB: 1 << 2, // IEEE 802.1ah provider backbone bridging (MAC-in-MAC)
+  GRE: 1 << 3,
+  ERSPAN1: 1 << 4,
+  ERSPAN2: 1 << 5,
+  ERSPAN3: 1 << 6,
+  VXLAN: 1 << 7,
+  GENEVE: 1 << 8,
+  TEREDO: 1 << 9,
+  IPIP: 1 << 10, // IPv4 in IPv4 (RFC 2003)
+  SIXIN4: 1 << 11, // IPv6 in IPv4 (RFC 4213, protocol 41)
+  FOURIN6: 1 << 12, // IPv4 in IPv6 (RFC 2473)
+  SIXIN6: 1 << 13, // IPv6 in IPv6 (RFC 2473)
+  GTP: 1 << 14, // GTP-U (3GPP TS 29.281) on UDP 2152
+  AYIYA: 1 << 15, // Anything In Anything on UDP 5072
+} as const;
+
+const ENCAP_NAMES: ReadonlyArray<[number, string]> = [
+  [Encap.PBB, '802.1ah'],
+  [Encap.MPLS, 'mpls'],
+  [Encap.PPPOE, 'pppoe'],
+  [Encap.IPIP, 'ipip'],
+  [Encap.SIXIN4, '6in4'],
+  [Encap.FOURIN6, '4in6'],
+  [Encap.SIXIN6, '6in6'],
+  [Encap.GRE, 'gre'],
+  [Encap.ERSPAN1, 'erspan1'],
+  [Encap.ERSPAN2, 'erspan2'],
+  [Encap.ERSPAN3, 'erspan3'],
+  [Encap.VXLAN, 'vxlan'],
+  [Encap.GENEVE, 'geneve'],
+  [Encap.TEREDO, 'teredo'],
+  [Encap.GTP, 'gtp'],
+  [Encap.AYIYA, 'ayiya'],
+];
+
+/** The names of the encapsulation bits set, outermost kinds first. */
+export function encapsulationNames(bits: number): string[] {
+  const names: string[] = [];
+  if (bits === 0) return names;
+  for (const [bit, name] of ENCAP_NAMES) if ((bits & bit) !== 0) names.push(name);
+  return names;
+}
