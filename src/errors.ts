@@ -127,10 +127,13 @@ export class SourceError extends TcpdiagError {
 export class MalformedInputError extends TcpdiagError {
   /** Byte offset in the input where parsing stopped, when known. */
   readonly offset: number | undefined;
-  constructor(what: string, message: string, offset?: number, hint?: string) {
-    super('TCPDIAG_MALFORMED_INPUT', `${what}: ${message}${offset === undefined ? '' : ` (at byte ${offset})`}`,
+  /** What was wrong, without the input's name or the offset (both are in the message). */
+  readonly reason: string;
+  constructor(what: string, reason: string, offset?: number, hint?: string) {
+    super('TCPDIAG_MALFORMED_INPUT', `${what}: ${reason}${offset === undefined ? '' : ` (at byte ${offset})`}`,
       hint === undefined ? {} : { hint });
     this.offset = offset;
+    this.reason = reason;
   }
 }
 

@@ -3,7 +3,8 @@
  * conversations (a handshake with options, loss, duplicate ACKs, a fast retransmission, a
  * spurious and a plain retransmission, out-of-order data, a zero window with probes, a
  * keep-alive, FINs; an IPv6 refused connection; an unanswered SYN sent twice) written in every
- * file format and link type the reader supports.
+ * file format and link type the reader supports; plus the corner cases of the verdicts, a
+ * connection inside each tunnel kind, and ICMP errors (test/analyze-fixtures-tunnels.ts).
  *
  * Regenerate: npm run build && node dist/test/analyze-fixtures.js test/fixtures/pcap
  */
@@ -11,6 +12,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildIpTcp, synOptions, wrapLink } from './helpers/craft.js';
+import { icmpScenario, tunnelScenario } from './analyze-fixtures-tunnels.js';
+import type { FramePacket } from './analyze-fixtures-tunnels.js';
 import type { LinkOptions, SegmentSpec } from './helpers/craft.js';
 import { TH_ACK, TH_FIN, TH_PUSH, TH_RST, TH_SYN } from '../src/analysis/pcap/decode.js';
 import { LinkType } from '../src/model/packet.js';
@@ -291,6 +294,13 @@ function pcapFile(linkType: number, packets: FixturePacket[], opts: { ns?: boole
   return Buffer.concat(parts);
 }
 
+/** A classic pcap file of whole Ethernet frames. */
+function ethernetPcap(packets: FramePacket[]): Buffer {
+  const parts: Buffer[] = [Buffer.concat([u32(0xa1b2c3d4, false), u16(2, false), u16(4, false), u32(0, false), u32(0, false), u32(262144, false), u32(LinkType.ETHERNET, false)])];
+  for (const p of packets) parts.push(u32(p.sec, false), u32(Math.floor(p.nsec / 1000), false), u32(p.frame.length, false), u32(p.frame.length, false), p.frame);
+  return Buffer.concat(parts);
+}
+
 /** Every fixture: file name -> bytes. */
 export function buildFixtures(): Map<string, Buffer> {
   const packets = scenario();
@@ -303,6 +313,8 @@ export function buildFixtures(): Map<string, Buffer> {
   files.set('bsd-null-us-le.pcap', pcapFile(LinkType.NULL, packets, { link: () => ({ af6: 30 }) }));
   files.set('bsd-loop-us-le.pcap', pcapFile(LinkType.LOOP, packets, { link: () => ({ af6: 24 }) }));
   files.set('edge-cases-ns.pcap', pcapFile(LinkType.RAW, edgeScenario(), { ns: true }));
+  files.set('tunnels-ethernet-us-le.pcap', ethernetPcap(tunnelScenario()));
+  files.set('icmp-errors-us-le.pcap', ethernetPcap(icmpScenario()));
 
   // pcapng, little-endian: one section, Ethernet (µs) and raw IP (ns) interfaces; EPBs.
   {

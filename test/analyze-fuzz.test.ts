@@ -168,7 +168,7 @@ test('bit-flipped headers: verdicts still agree with tshark frame by frame', { t
           const z = (theirs.frames[flag] ?? []).join(',');
           if (a !== z) mismatches.push(`${name} #${k} ${flag}: tcpdiag [${a}] tshark [${z}]`);
         }
-        if (ours.summary.connections !== theirs.connections) mismatches.push(`${name} #${k} connections: ${ours.summary.connections} vs ${theirs.connections}`);
+        if (ours.summary.streams !== theirs.connections) mismatches.push(`${name} #${k} streams: ${ours.summary.streams} vs ${theirs.connections}`);
       }
     }
     assert.equal(files, 80);

@@ -51,26 +51,30 @@ export function analyzeCaptureFile(path: string, options: AnalyzeFileOptions = {
     frames = lists;
     analyzerOptions = {
       ...options,
-      onVerdict: (p, t, flags) => {
+      onVerdict: (p, t, flags, icmp) => {
         if (flags !== 0) {
           for (const [name, bit] of FRAME_VERDICTS) {
             const list = lists[name]!;
             if ((flags & bit) !== 0 && list.length < MAX_FRAMES_PER_VERDICT) list.push(p.index);
           }
         }
-        options.onVerdict?.(p, t, flags);
+        options.onVerdict?.(p, t, flags, icmp);
       },
     };
   }
   const analyzer = new TcpAnalyzer(analyzerOptions);
-  let info: PcapFileInfo | null = null;
+  // What the file's header said, also when reading stopped at damage.
+  const header: { info: PcapFileInfo | null } = { info: null };
   let failure: MalformedInputError | null = null;
   try {
-    info = readPcapFile(path, (p) => analyzer.add(p), options.signal === undefined ? {} : { signal: options.signal });
+    readPcapFile(path, (p) => analyzer.add(p), { ...(options.signal === undefined ? {} : { signal: options.signal }), onFileInfo: (i) => (header.info = i) });
   } catch (error: unknown) {
     if (!(error instanceof MalformedInputError)) throw error;
+    // Not a capture at all (no pcap or pcapng header): one error, no empty report.
+    if (header.info === null) throw error;
     failure = error;
   }
+  const info = header.info;
   const report = analyzer.finish({
     file: path,
     format: info?.format ?? null,
@@ -79,7 +83,7 @@ export function analyzeCaptureFile(path: string, options: AnalyzeFileOptions = {
   if (frames !== null) report.frames = frames;
   if (analyzer.findingInputs !== null) options.onFindingInputs?.(analyzer.findingInputs);
   if (failure !== null) {
-    report.error = { code: failure.code, message: failure.message, offset: failure.offset ?? null, afterPacket: analyzer.packets };
+    report.error = { code: failure.code, message: failure.reason, offset: failure.offset ?? null, afterPacket: analyzer.packets };
   }
   return report;
 }

@@ -52,7 +52,7 @@ test('memory follows live connections: closed ones are folded in after TIME-WAIT
   assert.equal(report.packets, 20_000 * 6 + 70_000);
 });
 
-test('a new SYN with a new ISN on the same ports is a new connection (port reuse), as in Wireshark', () => {
+test('a new SYN with a new ISN on the same ports is a new stream (port reuse), as in Wireshark; after a RST any SYN is a new connection, as in Zeek', () => {
   const analyzer = new TcpAnalyzer();
   const feed = feeder(analyzer);
   const c = { src: '10.0.0.5', dst: '10.0.0.6', sport: 4000, dport: 22 };
@@ -62,8 +62,9 @@ test('a new SYN with a new ISN on the same ports is a new connection (port reuse
   feed(1_000_000, { ...c, seq: 1, ack: 0, flags: TH_SYN, window: 1000 }); // same ISN: a retransmission
   feed(2_000_000, { ...c, seq: 777, ack: 0, flags: TH_SYN, window: 1000 }); // new ISN: new connection
   const r = analyzer.finish({ file: null, format: null, linkTypes: [] });
-  assert.equal(r.summary.connections, 2);
-  assert.equal(r.summary.retransmissions, 1);
-  assert.deepEqual(r.connections.map((x) => [x.id, x.state, x.history]), [[0, 'REJ', 'Sr'], [1, 'S0', 'S']]);
+  assert.equal(r.summary.streams, 2);
+  assert.equal(r.summary.connections, 3);
+  assert.equal(r.summary.retransmissions, 1, 'the same-ISN SYN is a retransmission for Wireshark');
+  assert.deepEqual(r.connections.map((x) => [x.id, x.stream, x.state, x.history]), [[0, 0, 'REJ', 'Sr'], [1, 0, 'S0', 'S'], [2, 1, 'S0', 'S']]);
   assert.equal(r.connections[0]?.resetBy, 'server');
 });

@@ -1,45 +1,34 @@
 /**
- * One TCP connection (Wireshark's "stream", Zeek's "conn"): the sequence state of both
- * directions, counters, the Zeek history and conn_state, RTT samples.
+ * One TCP stream (Wireshark's tcp.stream: the unit of its sequence analysis) and the connection
+ * record currently open on it (a Zeek conn.log line: the unit of the listing). Usually one
+ * record per stream; Zeek starts a new record where Wireshark does not, after a close or a reset
+ * (any new SYN), after its timers dropped the connection, so a stream can hold several in turn.
  *
- * Side A is the sender of the connection's first packet; the client (Zeek's originator) is the
- * sender of the first SYN, or the receiver of a SYN-ACK when the SYN was not captured, or else A.
+ * Side A is the sender of the stream's first packet. The record's client is Zeek's originator.
  */
-import { BoundedStats } from './stats.js';
+import { encapsulationNames } from '../../model/packet.js';
+import { icmpErrorInfo } from '../../model/icmp.js';
+import { BoundedStats, RTT_RESERVOIR } from './stats.js';
 import { ConnSeqState, FlowSeqState } from './seq-analysis.js';
-import type { ConnectionReport, EndpointJson } from './report-types.js';
-
-/** Zeek history letters (base/protocols/conn/main.zeek): one bit per letter and side. */
-export const H_SYN = 1; // S / s
-export const H_SYNACK = 2; // H / h
-export const H_ACK = 4; // A / a
-export const H_DATA = 8; // D / d
-export const H_FIN = 16; // F / f
-export const H_RST = 32; // R / r
-export const H_RETRANS = 64; // T / t
-export const H_ZERO_WINDOW = 128; // W / w
-const HISTORY_LETTERS: ReadonlyArray<[number, string]> = [
-  [H_SYN, 's'], [H_SYNACK, 'h'], [H_ACK, 'a'], [H_DATA, 'd'], [H_FIN, 'f'], [H_RST, 'r'], [H_RETRANS, 't'], [H_ZERO_WINDOW, 'w'],
-];
+import { ZeekConn } from './zeek-conn.js';
+import type { ConnectionReport, EndpointJson, IcmpErrorJson } from './report-types.js';
 
 /** Pending data segments kept per direction for RTT samples (data -> the ACK that covers it). */
 const RTT_PENDING_MAX = 32;
+/** Distinct ICMP errors (type, code, MTU) kept per connection. */
+const MAX_ICMP_KINDS = 16;
+
+interface IcmpTally {
+  family: 4 | 6;
+  type: number;
+  code: number;
+  mtu: number;
+  count: number;
+}
 
 export class Side {
+  /** Stream state: survives a new record on the same stream. */
   readonly seq = new FlowSeqState();
-  packets = 0;
-  payloadBytes = 0;
-  fins = 0;
-  resets = 0;
-  mss = -1;
-  windowScale = -1;
-  sackPermitted = false;
-  timestamps = false;
-  /** Bits of H_* in the order first seen, plus the order string itself. */
-  historyBits = 0;
-  zeroWindowSinceSec = -1;
-  zeroWindowSinceNsec = 0;
-  maxZeroWindowNs = 0;
   /**
    * Ring of [endSeq, sec, nsec] for data segments awaiting an ACK (RTT sampling, Karn's rule).
    * A typed array allocated once: no garbage per packet.
@@ -47,6 +36,22 @@ export class Side {
   readonly pending = new Float64Array(RTT_PENDING_MAX * 3);
   pendingHead = 0;
   pendingCount = 0;
+  // Record state.
+  packets = 0;
+  payloadBytes = 0;
+  fins = 0;
+  resets = 0;
+  /** Largest payload seen in one segment (what the sender put in a segment, for MTU findings). */
+  maxSegment = 0;
+  sentSyn = false;
+  sentSynAck = false;
+  mss = -1;
+  windowScale = -1;
+  sackPermitted = false;
+  timestamps = false;
+  zeroWindowSinceSec = -1;
+  zeroWindowSinceNsec = 0;
+  maxZeroWindowNs = 0;
 
   /** Remember a segment ending at `endSeq`, sent at sec/nsec (drops the oldest when full). */
   addPending(endSeq: number, sec: number, nsec: number): void {
@@ -77,22 +82,29 @@ export class Side {
     return rttNs;
   }
 
+  /** Forget the stream too. */
   reset(): void {
     this.seq.reset();
+    this.pendingHead = 0;
+    this.pendingCount = 0;
+    this.resetRecord();
+  }
+
+  resetRecord(): void {
     this.packets = 0;
     this.payloadBytes = 0;
     this.fins = 0;
     this.resets = 0;
+    this.maxSegment = 0;
+    this.sentSyn = false;
+    this.sentSynAck = false;
     this.mss = -1;
     this.windowScale = -1;
     this.sackPermitted = false;
     this.timestamps = false;
-    this.historyBits = 0;
     this.zeroWindowSinceSec = -1;
     this.zeroWindowSinceNsec = 0;
     this.maxZeroWindowNs = 0;
-    this.pendingHead = 0;
-    this.pendingCount = 0;
   }
 }
 
@@ -100,26 +112,36 @@ export class Connection {
   readonly seqState = new ConnSeqState();
   readonly a = new Side();
   readonly b = new Side();
-  /** true when side A is the client (originator). Decided by the first SYN / SYN-ACK. */
-  aIsClient = true;
+  readonly zeek = new ZeekConn();
   /** Numeric (IPv4) or string (IPv6) key of side A's address and port, to tell directions apart. */
   aKey: number | string = 0;
   bKey: number | string = 0;
-  roleDecided = false;
-  history = '';
-  firstSec: number;
-  firstNsec: number;
+  /** Wireshark's tcp.stream number. */
+  stream = 0;
+  family: 4 | 6 = 4;
+  aAddress = '';
+  aPort = 0;
+  bAddress = '';
+  bPort = 0;
+  /** FIN both ways, or a RST: the stream is forgotten after TIME-WAIT (see the analyser). */
+  closed = false;
+  /** Already in the analyser's queue of closed connections. */
+  queuedClosed = false;
   lastSec: number;
   lastNsec: number;
+
+  // The open record.
+  /** A record is open (false between a Zeek expiry and the next packet). */
+  recordOpen = false;
+  id = 0;
+  firstSec: number;
+  firstNsec: number;
   synSec = -1;
   synNsec = 0;
   synCount = 0;
   handshakeDone = false;
   handshakeRttNs = -1;
   resetBy: 'a' | 'b' | null = null;
-  closed = false;
-  /** Already in the analyser's queue of closed connections. */
-  queuedClosed = false;
   retransmissions = 0;
   fastRetransmissions = 0;
   spuriousRetransmissions = 0;
@@ -128,27 +150,22 @@ export class Connection {
   outOfOrder = 0;
   lostSegments = 0;
   keepAlives = 0;
-  readonly rtt = new BoundedStats(64);
+  encap = 0;
+  icmp: IcmpTally[] | null = null;
+  readonly rtt = new BoundedStats(RTT_RESERVOIR);
 
-  id = 0;
-  family: 4 | 6 = 4;
-  aAddress = '';
-  aPort = 0;
-  bAddress = '';
-  bPort = 0;
-
-  constructor(id: number, family: 4 | 6, aAddress: string, aPort: number, bAddress: string, bPort: number, sec: number, nsec: number) {
+  constructor(stream: number, family: 4 | 6, aAddress: string, aPort: number, bAddress: string, bPort: number, sec: number, nsec: number) {
     this.firstSec = this.lastSec = sec;
     this.firstNsec = this.lastNsec = nsec;
-    this.init(id, family, aAddress, aPort, bAddress, bPort, sec, nsec);
+    this.init(stream, family, aAddress, aPort, bAddress, bPort, sec, nsec);
   }
 
   /**
    * (Re)initialise, so the analyser can reuse retired connections: on captures with millions of
    * connections this keeps them out of the old generation as garbage, and memory flat.
    */
-  init(id: number, family: 4 | 6, aAddress: string, aPort: number, bAddress: string, bPort: number, sec: number, nsec: number): this {
-    this.id = id;
+  init(stream: number, family: 4 | 6, aAddress: string, aPort: number, bAddress: string, bPort: number, sec: number, nsec: number): this {
+    this.stream = stream;
     this.family = family;
     this.aAddress = aAddress;
     this.aPort = aPort;
@@ -157,21 +174,34 @@ export class Connection {
     this.seqState.reset();
     this.a.reset();
     this.b.reset();
-    this.aIsClient = true;
     this.aKey = 0;
     this.bKey = 0;
-    this.roleDecided = false;
-    this.history = '';
-    this.firstSec = this.lastSec = sec;
-    this.firstNsec = this.lastNsec = nsec;
+    this.closed = false;
+    this.queuedClosed = false;
+    this.lastSec = sec;
+    this.lastNsec = nsec;
+    this.recordOpen = false;
+    return this;
+  }
+
+  /**
+   * Open a record at this packet: Zeek's originator is side A (`origIsA`) or B, `flipped` when
+   * Zeek took the first packet's receiver for it.
+   */
+  openRecord(id: number, origIsA: boolean, flipped: boolean, sec: number, nsec: number): void {
+    this.recordOpen = true;
+    this.id = id;
+    this.firstSec = sec;
+    this.firstNsec = nsec;
+    this.a.resetRecord();
+    this.b.resetRecord();
+    this.zeek.init(origIsA, flipped, sec + nsec / 1e9);
     this.synSec = -1;
     this.synNsec = 0;
     this.synCount = 0;
     this.handshakeDone = false;
     this.handshakeRttNs = -1;
     this.resetBy = null;
-    this.closed = false;
-    this.queuedClosed = false;
     this.retransmissions = 0;
     this.fastRetransmissions = 0;
     this.spuriousRetransmissions = 0;
@@ -180,29 +210,14 @@ export class Connection {
     this.outOfOrder = 0;
     this.lostSegments = 0;
     this.keepAlives = 0;
+    this.encap = 0;
+    if (this.icmp !== null) this.icmp.length = 0;
     this.rtt.reset();
-    return this;
   }
 
-  /** Record a Zeek history letter for side A (upper case when A is the client) or B. */
-  mark(fromA: boolean, bit: number): void {
-    const side = fromA ? this.a : this.b;
-    if ((side.historyBits & bit) !== 0) return;
-    side.historyBits |= bit;
-    const entry = HISTORY_LETTERS.find(([b]) => b === bit);
-    if (entry === undefined) return;
-    const fromClient = fromA === this.aIsClient;
-    this.history += fromClient ? entry[1].toUpperCase() : entry[1];
-  }
-
-  /** Decide who the client is, once: SYN sender, or SYN-ACK receiver. Re-cases the history. */
-  decideRole(aIsClient: boolean): void {
-    if (this.roleDecided) return;
-    this.roleDecided = true;
-    if (aIsClient !== this.aIsClient) {
-      this.aIsClient = aIsClient;
-      this.history = [...this.history].map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join('');
-    }
+  /** Zeek's originator is side A. */
+  get aIsClient(): boolean {
+    return this.zeek.orig === this.zeek.a;
   }
 
   get client(): Side {
@@ -213,35 +228,29 @@ export class Connection {
     return this.aIsClient ? this.b : this.a;
   }
 
-  /** Zeek's conn_state from what each side did (base/protocols/conn/main.zeek, conn_state docs). */
+  /** Count an ICMP error that quotes one of this connection's segments. */
+  addIcmpError(family: 4 | 6, type: number, code: number, mtu: number): void {
+    const list = (this.icmp ??= []);
+    for (const e of list) {
+      if (e.type === type && e.code === code && e.mtu === mtu && e.family === family) {
+        e.count++;
+        return;
+      }
+    }
+    if (list.length < MAX_ICMP_KINDS) list.push({ family, type, code, mtu, count: 1 });
+  }
+
+  icmpReport(): IcmpErrorJson[] {
+    if (this.icmp === null) return [];
+    return this.icmp.map((e) => {
+      const out: IcmpErrorJson = { type: e.type, code: e.code, name: icmpErrorInfo(e.family, e.type, e.code).name, count: e.count };
+      if (e.mtu >= 0) out.nextHopMtu = e.mtu;
+      return out;
+    });
+  }
+
   connState(): string {
-    const c = this.client.historyBits;
-    const s = this.server.historyBits;
-    const clientSyn = (c & H_SYN) !== 0;
-    const serverSynAck = (s & H_SYNACK) !== 0;
-    const clientRst = this.client.resets > 0;
-    const serverRst = this.server.resets > 0;
-    const firstRstByClient = this.resetBy !== null && (this.resetBy === 'a') === this.aIsClient;
-    const clientFin = this.client.fins > 0;
-    const serverFin = this.server.fins > 0;
-    if (!clientSyn && !serverSynAck) return 'OTH';
-    if (clientSyn && !serverSynAck) {
-      if (serverRst) return 'REJ';
-      if (clientRst) return 'RSTOS0';
-      if (clientFin) return 'SH';
-      return 'S0';
-    }
-    if (!clientSyn && serverSynAck) {
-      if (serverRst) return 'RSTRH';
-      if (serverFin) return 'SHR';
-      return 'OTH';
-    }
-    // Established (SYN and SYN-ACK seen).
-    if (clientRst || serverRst) return firstRstByClient ? 'RSTO' : 'RSTR';
-    if (clientFin && serverFin) return 'SF';
-    if (clientFin) return 'S2';
-    if (serverFin) return 'S3';
-    return 'S1';
+    return this.zeek.connState();
   }
 
   toReport(): ConnectionReport {
@@ -254,11 +263,13 @@ export class Connection {
     const resetBy = this.resetBy === null ? null : (this.resetBy === 'a') === this.aIsClient ? 'client' : 'server';
     return {
       id: this.id,
+      stream: this.stream,
       family: this.family,
       client: clientEp,
       server: serverEp,
       state: this.connState(),
-      history: this.history,
+      history: this.zeek.history,
+      encapsulation: encapsulationNames(this.encap),
       start: isoTime(this.firstSec, this.firstNsec),
       durationMs: round3(durationNs / 1e6),
       packets: { client: client.packets, server: server.packets },
@@ -281,6 +292,7 @@ export class Connection {
       fins: { client: client.fins, server: server.fins },
       resetBy,
       zeroWindowStallMs: round3(Math.max(client.maxZeroWindowNs, server.maxZeroWindowNs) / 1e6),
+      icmpErrors: this.icmpReport(),
     };
   }
 }

@@ -21,6 +21,7 @@ function readQuotedTcp(buf: Buffer, pos: number, end: number, out: DecodedTcp): 
   out.window = 0;
   out.headerLen = 0;
   out.shortHeader = false;
+  out.headerCut = false;
   out.seglen = 0;
   out.tcpOffset = pos;
   out.payloadOffset = pos;

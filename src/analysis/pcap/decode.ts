@@ -406,8 +406,12 @@ function decodeTeredo(buf: Buffer, pos: number, end: number, payloadEnd: number,
 }
 
 function decodeTcp(buf: Buffer, pos: number, end: number, tcpLen: number, out: DecodedTcp): DecodeResult {
-  // Wireshark needs the 20-byte fixed header in the capture to dissect TCP at all.
-  if (end - pos < 20) return 'ip';
+  // Wireshark reads ports, sequence numbers, flags and window (16 bytes) before it assigns
+  // the segment to a stream; with less of the segment captured, or claimed by the IP length,
+  // it is no TCP segment at all.
+  const available = Math.min(end - pos, tcpLen);
+  if (available < 16) return 'ip';
+  out.headerCut = end - pos < 20;
   const headerLen = (buf[pos + 12]! >> 4) * 4;
   out.srcPort = (buf[pos]! << 8) | buf[pos + 1]!;
   out.dstPort = (buf[pos + 2]! << 8) | buf[pos + 3]!;

@@ -5,11 +5,11 @@ import type { FindingInputs } from './findings.js';
 import type { AnalysisSummary } from './report-types.js';
 
 const summary = (over: Partial<AnalysisSummary> = {}): AnalysisSummary => ({
-  connections: 0, syn: 0, synAck: 0, fin: 0, rst: 0, retransmissions: 0, fastRetransmissions: 0, spuriousRetransmissions: 0,
-  duplicateAcks: 0, zeroWindows: 0, outOfOrder: 0, lostSegments: 0, keepAlives: 0, handshakesCompleted: 0, handshakesFailed: 0, payloadBytes: 0, ...over,
+  connections: 0, streams: 0, syn: 0, synAck: 0, fin: 0, rst: 0, retransmissions: 0, fastRetransmissions: 0, spuriousRetransmissions: 0,
+  duplicateAcks: 0, zeroWindows: 0, outOfOrder: 0, lostSegments: 0, keepAlives: 0, handshakesCompleted: 0, handshakesFailed: 0, payloadBytes: 0, icmpErrors: 0, ...over,
 });
 
-const inputs = (over: Partial<FindingInputs>): FindingInputs => ({ summary: summary(), durationS: 10, services: [], peers: [], stalls: [], peakSynPerSecond: 0, ...over });
+const inputs = (over: Partial<FindingInputs>): FindingInputs => ({ summary: summary(), durationS: 10, atMs: 1_700_000_000_000, services: [], peers: [], stalls: [], peakSynPerSecond: 0, icmp: [], ...over });
 
 test('many SYNs to one service with few completed handshakes is a critical syn-flood', () => {
   const f = buildFindings(inputs({

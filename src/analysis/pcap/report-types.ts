@@ -1,4 +1,5 @@
-/** The shape `tcpdiag analyze --json` prints (the issue's contract, plus detail). */
+/** The shape `tcpdiag analyze --json` prints. */
+import type { Finding } from '../../model/finding.js';
 
 export interface EndpointJson {
   address: string;
@@ -18,9 +19,22 @@ export interface PerSide<T> {
   server: T;
 }
 
+/** ICMP/ICMPv6 errors that quoted this connection's segments, by type and code. */
+export interface IcmpErrorJson {
+  type: number;
+  code: number;
+  /** `port-unreachable`, `communication-prohibited`, `fragmentation-needed`, `packet-too-big`, `ttl-exceeded`... */
+  name: string;
+  /** The MTU a fragmentation-needed (ICMP) or packet-too-big (ICMPv6) error reports. */
+  nextHopMtu?: number;
+  count: number;
+}
+
 export interface ConnectionReport {
-  /** Wireshark's tcp.stream number for this connection (0-based, in order of first packet). */
+  /** Connection number (0-based, in order of first packet), as Zeek's conn.log rows. */
   id: number;
+  /** Wireshark's tcp.stream of its packets (Zeek may split one stream into several connections). */
+  stream: number;
   family: 4 | 6;
   client: EndpointJson;
   server: EndpointJson;
@@ -28,6 +42,8 @@ export interface ConnectionReport {
   state: string;
   /** Zeek history letters: upper case from the client (originator), lower case from the server. */
   history: string;
+  /** Tunnels its packets came through, outermost first (`vxlan`, `gre`, `mpls`...); empty when none. */
+  encapsulation: string[];
   start: string;
   durationMs: number;
   packets: PerSide<number>;
@@ -52,10 +68,14 @@ export interface ConnectionReport {
   resetBy: 'client' | 'server' | null;
   /** Longest time a side advertised a zero window, in ms (0 when none). */
   zeroWindowStallMs: number;
+  icmpErrors: IcmpErrorJson[];
 }
 
 export interface AnalysisSummary {
+  /** Connections as Zeek counts them (the rows of its conn.log). */
   connections: number;
+  /** Wireshark's TCP streams (tcp.stream values). */
+  streams: number;
   syn: number;
   synAck: number;
   fin: number;
@@ -71,6 +91,8 @@ export interface AnalysisSummary {
   handshakesCompleted: number;
   handshakesFailed: number;
   payloadBytes: number;
+  /** ICMP/ICMPv6 errors quoting a TCP segment (not counted as segments above). */
+  icmpErrors: number;
 }
 
 export interface TimelineBucket {
@@ -83,22 +105,13 @@ export interface TimelineBucket {
   retransmissions: number;
   packets: number;
   bytes: number;
+  icmpErrors: number;
 }
 
 export interface TalkerJson {
   address: string;
   packets: number;
   bytes: number;
-}
-
-export type Severity = 'critical' | 'warning' | 'info';
-
-export interface Finding {
-  id: string;
-  severity: Severity;
-  title: string;
-  evidence: Record<string, unknown>;
-  advice?: string;
 }
 
 export interface FailedHandshake {
@@ -137,7 +150,7 @@ export interface AnalysisReport {
   timeline: TimelineBucket[];
   topTalkers: TalkerJson[];
   failedHandshakes: FailedHandshake[];
-  findings: Finding[];
+  findings: readonly Finding[];
   /** With --frames: frame numbers of each verdict, keyed by Wireshark's tcp.analysis.* name. */
   frames?: Record<string, number[]>;
   /** Set when the input was damaged: everything above covers the packets before the damage. */

@@ -29,6 +29,11 @@ export interface DecodedTcp {
   headerLen: number;
   /** The header claims more bytes than the segment has ("short segment" in Wireshark). */
   shortHeader: boolean;
+  /**
+   * Fewer than the 20 header bytes captured (16 at least: ports, numbers, flags and window):
+   * tshark runs its analysis on such a segment but stops before it shows the verdicts.
+   */
+  headerCut: boolean;
   /** Payload bytes by the IP length (not the snaplen), as Wireshark's tcp.len. */
   seglen: number;
   /** Offset of the TCP header and of the payload in the frame buffer; captured payload bytes. */
@@ -63,7 +68,7 @@ export interface DecodedTcp {
 export function newDecodedTcp(): DecodedTcp {
   return {
     family: 4, src4: 0, dst4: 0, src6: '', dst6: '', srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0,
-    headerLen: 0, shortHeader: false, seglen: 0, tcpOffset: 0, payloadOffset: 0, payloadCaptured: 0, ipLen: 0, tcpClaimed: 0, ipOverclaim: false,
+    headerLen: 0, shortHeader: false, headerCut: false, seglen: 0, tcpOffset: 0, payloadOffset: 0, payloadCaptured: 0, ipLen: 0, tcpClaimed: 0, ipOverclaim: false,
     mss: -1, windowScale: -1, sackPermitted: false, timestamps: false, encap: 0,
     icmpFamily: 4, icmpType: 0, icmpCode: 0, icmpMtu: -1, icmpFrom4: 0, icmpFrom6: '',
   };

@@ -175,13 +175,15 @@ export function analyzeSegment(
 
   // ACKed unseen segment: this acknowledges data of the other direction we never saw. The first
   // time, the other direction's "max seq to be acked" jumps to its nextseq; after that one
-  // message per run of ACKs: dupacknum -1 marks it flagged (a later duplicate ACK restarts at 1).
+  // message per run of ACKs, and the other direction's duplicate-ACK count becomes the -1 mark
+  // whatever it was (unsigned, that mark counts as "at least 2 duplicate ACKs" for the
+  // fast-retransmission test below; tshark 4.0 flags a fast retransmission after it).
   if (rev.maxseqtobeacked !== 0 && gtSeq(ack, rev.maxseqtobeacked) && (flags & TH_ACK) !== 0) {
     if (rev.maxseqtobeacked !== rev.nextseq) {
       rev.maxseqtobeacked = rev.nextseq;
       ta |= A_ACK_LOST_PACKET;
-    } else if (rev.dupacknum === 0) {
-      ta |= A_ACK_LOST_PACKET;
+    } else {
+      if (rev.dupacknum === 0) ta |= A_ACK_LOST_PACKET;
       rev.dupacknum = -1;
     }
   }

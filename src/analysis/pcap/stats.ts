@@ -2,6 +2,21 @@
  * Small bounded statistics: min/avg/max plus a p95 from a fixed-size reservoir, so a
  * connection with a million RTT samples costs the same memory as one with a hundred.
  */
+
+/**
+ * Reservoir size of every RTT statistic in a report (per connection and for the whole
+ * capture): one size and one percentile rule, so the same samples give the same p95 wherever
+ * they are summarised. Exact up to this many samples; the reservoir grows only as samples come.
+ */
+export const RTT_RESERVOIR = 4096;
+
+/** Nearest-rank percentile of sorted values: the smallest value with at least p% of samples at or below it. */
+export function nearestRank(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? null;
+}
+
 export class BoundedStats {
   count = 0;
   sum = 0;
@@ -44,9 +59,7 @@ export class BoundedStats {
 
   percentile(p: number): number | null {
     if (this.reservoir === null || this.reservoir.length === 0) return null;
-    const sorted = [...this.reservoir].sort((a, b) => a - b);
-    const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-    return sorted[rank] ?? null;
+    return nearestRank([...this.reservoir].sort((a, b) => a - b), p);
   }
 
   summary(digits = 3): { samples: number; min: number; avg: number; max: number; p95: number } | null {

@@ -39,19 +39,42 @@ Examples:
 
 Reads pcap (micro/nanosecond, either byte order) and pcapng (sections, interfaces, EPB/SPB,
 if_tsresol) with Ethernet/VLAN, raw IP, Linux cooked (SLL, SLL2) and BSD loopback frames, IPv4
-and IPv6. Per-packet verdicts follow Wireshark's TCP analysis: "retransmissions" counts what
-tshark marks tcp.analysis.retransmission (fast and spurious included), "duplicateAcks"
+and IPv6, and finds TCP inside MPLS, PPPoE, 802.1ah, VN-Tag, IP-in-IP, 6in4/4in6/6in6, GRE
+(with ERSPAN I/II/III), VXLAN (UDP 4789), GENEVE (6081), Teredo (3544), GTP-U (2152),
+GRE-in-UDP (4754) and AYIYA (5072); connections are keyed by their inner 4-tuple and list their
+"encapsulation". Per-packet verdicts follow Wireshark's TCP analysis: "retransmissions" counts
+what tshark marks tcp.analysis.retransmission (fast and spurious included), "duplicateAcks"
 tcp.analysis.duplicate_ack, "zeroWindows", "outOfOrder", "lostSegments" (previous segment not
-captured) and "keepAlives" likewise. Connection "state" and "history" are Zeek's conn_state and
-history (upper case: client). A damaged file reports what was readable, names the byte offset of
-the damage and exits 1.
+captured) and "keepAlives" likewise; "streams" counts tshark's tcp.stream values.
 
-JSON: { packets, tcpPackets, summary: {connections, syn, synAck, fin, rst, retransmissions,
-fastRetransmissions, spuriousRetransmissions, duplicateAcks, zeroWindows, outOfOrder,
-lostSegments, keepAlives, handshakesCompleted, handshakesFailed}, connections: [{id, client,
-server, state, history, handshakeRttMs, rttMs, retransmissions, duplicateAcks, zeroWindows,
-resets, ...}], timeline: [{t, syn, synAck, fin, rst, retransmissions, packets, bytes}],
-topTalkers, failedHandshakes, findings: [{id, severity, title, evidence}], error }`,
+ICMP and ICMPv6 errors that quote a TCP segment (unreachable, administratively prohibited,
+fragmentation needed / packet too big with their MTU, time exceeded) are counted apart
+("summary.icmpErrors"), never as SYN/RST/FIN on the wire, and listed on the connection of the
+quoted 4-tuple ("icmpErrors"); they feed the findings icmp-filtered (a firewall rejects),
+path-mtu-below-mss and icmp-unreachable.
+
+Connections are Zeek's (its conn.log rows): "state" is conn_state and "history" its history
+letters (upper case: the originator, "client"), by Zeek's rules: ^ when Zeek flips the
+direction, g/G content gaps, t/w/g logarithmic, a new SYN after a close or reset starts a new
+connection, and Zeek's TCP timers in capture time (an unanswered attempt is dropped after 5 s,
+a closed connection 5 s after its close, an idle one after 1 min before the handshake completes
+and 5 min after). Where tcpdiag differs from Zeek: checksums are not verified (as zeek -C);
+the likely-server-port list that decides flips is Zeek 8's default one (a site's redefinitions
+and the ports of analyzers a bare "zeek -b" run does not load are not known); Zeek's
+per-service inactivity timeouts (conn/inactivity.zeek) are not applied; and what its protocol
+analyzers do to a connection (X, skipped content) is not modelled.
+
+A damaged file reports what was readable and exits 1 with one error naming the byte offset;
+a file that is no capture at all is one error and no report.
+
+JSON: { packets, tcpPackets, summary: {connections, streams, syn, synAck, fin, rst,
+retransmissions, fastRetransmissions, spuriousRetransmissions, duplicateAcks, zeroWindows,
+outOfOrder, lostSegments, keepAlives, handshakesCompleted, handshakesFailed, payloadBytes,
+icmpErrors}, connections: [{id, stream, client, server, state, history, encapsulation,
+handshakeRttMs, rttMs, retransmissions, duplicateAcks, zeroWindows, resets, icmpErrors: [{type,
+code, name, nextHopMtu?, count}], ...}], timeline: [{t, syn, synAck, fin, rst, retransmissions,
+packets, bytes, icmpErrors}], topTalkers, failedHandshakes, findings: [{id, severity, title,
+subject, explanation, evidence, advice: [{text, command?}], source, atMs}], error }`,
     )
     .action(
       action(async (file: string, flags: AnalyzeFlags, command: Command) => {
@@ -81,7 +104,7 @@ topTalkers, failedHandshakes, findings: [{id, severity, title, evidence}], error
           if (diagnosis !== null) out(`\ndiagnosis (the rules of tcpdiag diagnose):\n${(await import('../../sinks/diagnose/report-text.js')).formatDiagnosis(diagnosis)}`);
         }
         if (report.error !== null) {
-          throw new MalformedInputError(file, report.error.message.replace(`${file}: `, ''), report.error.offset ?? undefined,
+          throw new MalformedInputError(file, report.error.message, report.error.offset ?? undefined,
             `the ${report.error.afterPacket} packets before the damage are reported above`);
         }
         return 0;

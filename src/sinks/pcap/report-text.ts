@@ -11,7 +11,7 @@ export function renderAnalysisText(r: AnalysisReport, maxRows = 30): string {
   if (r.firstPacket !== null) lines.push(`from ${r.firstPacket} to ${r.lastPacket ?? ''}`);
   lines.push('');
   lines.push(`connections ${s.connections}   handshakes completed ${s.handshakesCompleted}, failed ${s.handshakesFailed}   states ${Object.entries(r.connStates).map(([k, v]) => `${k}=${v}`).join(' ')}`);
-  lines.push(`SYN ${s.syn}  SYN-ACK ${s.synAck}  FIN ${s.fin}  RST ${s.rst}`);
+  lines.push(`SYN ${s.syn}  SYN-ACK ${s.synAck}  FIN ${s.fin}  RST ${s.rst}  ICMP errors ${s.icmpErrors}`);
   lines.push(`retransmissions ${s.retransmissions} (fast ${s.fastRetransmissions}, spurious ${s.spuriousRetransmissions})  dup ACKs ${s.duplicateAcks}  zero windows ${s.zeroWindows}  out-of-order ${s.outOfOrder}  lost segments ${s.lostSegments}  keep-alives ${s.keepAlives}`);
   if (r.rtt.handshakeMs !== null) lines.push(`handshake RTT ms: min ${r.rtt.handshakeMs.min} avg ${r.rtt.handshakeMs.avg} p95 ${r.rtt.handshakeMs.p95} max ${r.rtt.handshakeMs.max}`);
   if (r.rtt.dataMs !== null) lines.push(`data RTT ms:      min ${r.rtt.dataMs.min} avg ${r.rtt.dataMs.avg} p95 ${r.rtt.dataMs.p95} max ${r.rtt.dataMs.max}`);
@@ -19,6 +19,9 @@ export function renderAnalysisText(r: AnalysisReport, maxRows = 30): string {
   const rows = [...r.connections].sort((a, b) => trouble(b) - trouble(a) || a.id - b.id).slice(0, maxRows);
   if (rows.length > 0) {
     lines.push(`connections (${rows.length} of ${s.connections}, most troubled first):`);
+    const extra: Array<{ header: string; value: (c: ConnectionReport) => string }> = [];
+    if (rows.some((c) => c.icmpErrors.length > 0)) extra.push({ header: 'icmp', value: icmpCell });
+    if (rows.some((c) => c.encapsulation.length > 0)) extra.push({ header: 'encap', value: (c) => (c.encapsulation.length === 0 ? '-' : c.encapsulation.join('/')) });
     lines.push(renderTable(rows, [
       { header: '#', value: (c) => String(c.id), align: 'right' },
       { header: 'client', value: (c) => ep(c.client) },
@@ -34,6 +37,7 @@ export function renderAnalysisText(r: AnalysisReport, maxRows = 30): string {
       { header: 'ooo', value: (c) => String(c.outOfOrder), align: 'right' },
       { header: 'lost', value: (c) => String(c.lostSegments), align: 'right' },
       { header: 'rst', value: (c) => (c.resetBy === null ? '-' : c.resetBy), align: 'right' },
+      ...extra,
     ]));
   }
   if (r.topTalkers.length > 0) {
@@ -44,12 +48,21 @@ export function renderAnalysisText(r: AnalysisReport, maxRows = 30): string {
   if (r.findings.length === 0) lines.push('findings: none');
   else {
     lines.push('findings:');
-    for (const f of r.findings) lines.push(`  [${f.severity}] ${f.title}${f.advice === undefined ? '' : `\n      advice: ${f.advice}`}`);
+    for (const f of r.findings) {
+      lines.push(`  [${f.severity}] ${f.title}`);
+      for (const a of f.advice) lines.push(`      advice: ${a.text}${a.command === undefined ? '' : `: ${a.command}`}`);
+    }
   }
-  if (r.error !== null) lines.push('', `input damaged after packet ${r.error.afterPacket}: ${r.error.message}`);
+  // The damage itself is the command's error (stderr), printed once after this report.
   return lines.join('\n') + '\n';
 }
 
+/** `communication-prohibited x3, fragmentation-needed (mtu 1400)` */
+function icmpCell(c: ConnectionReport): string {
+  if (c.icmpErrors.length === 0) return '-';
+  return c.icmpErrors.map((e) => `${e.name}${e.nextHopMtu === undefined ? '' : ` (mtu ${e.nextHopMtu})`}${e.count > 1 ? ` x${e.count}` : ''}`).join(', ');
+}
+
 function trouble(c: ConnectionReport): number {
-  return c.retransmissions + c.duplicateAcks + c.zeroWindows + c.outOfOrder + c.lostSegments + c.resets.client + c.resets.server + (c.state === 'S0' || c.state === 'REJ' ? 1 : 0);
+  return c.retransmissions + c.duplicateAcks + c.zeroWindows + c.outOfOrder + c.lostSegments + c.resets.client + c.resets.server + c.icmpErrors.length + (c.state === 'S0' || c.state === 'REJ' ? 1 : 0);
 }

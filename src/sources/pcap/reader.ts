@@ -34,6 +34,12 @@ interface NgInterface {
 
 export type PacketHandler = (packet: RawPacket<Buffer>) => void;
 
+function isCaptureMagic(b: Buffer): boolean {
+  const le = b.readUInt32LE(0);
+  const be = b.readUInt32BE(0);
+  return le === PCAPNG_SHB || le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS || be === PCAP_MAGIC_US || be === PCAP_MAGIC_NS;
+}
+
 export class PcapParser {
   private pending: Buffer | null = null;
   /** Offset in the whole input of `pending[0]` (or of the next chunk when nothing is pending). */
@@ -121,6 +127,11 @@ export class PcapParser {
   end(): void {
     const left = this.pending?.length ?? 0;
     if (this.format === null) {
+      const head = this.pending;
+      if (head !== null && head.length >= 4 && !isCaptureMagic(head)) {
+        throw new MalformedInputError(this.source, `not a pcap or pcapng file (magic 0x${head.readUInt32BE(0).toString(16).padStart(8, '0')})`, 0,
+          'is this a capture file? tcpdiag reads pcap and pcapng (tcpdump -w, Wireshark, tshark, editcap)');
+      }
       throw new MalformedInputError(this.source, left === 0 ? 'empty input: no pcap or pcapng header' : `only ${left} bytes: too short for a pcap or pcapng header`, 0,
         'is this a capture file? tcpdiag reads pcap and pcapng (tcpdump -w, Wireshark, tshark, editcap)');
     }
@@ -145,11 +156,17 @@ export class PcapParser {
       const magicBe = buf.readUInt32BE(0);
       if (magicLe === PCAP_MAGIC_US || magicLe === PCAP_MAGIC_NS) this.littleEndian = true;
       else if (magicBe === PCAP_MAGIC_US || magicBe === PCAP_MAGIC_NS) this.littleEndian = false;
-      else this.fail(`not a pcap or pcapng file (magic 0x${magicBe.toString(16).padStart(8, '0')})`, this.base);
+      else {
+        throw new MalformedInputError(this.source, `not a pcap or pcapng file (magic 0x${magicBe.toString(16).padStart(8, '0')})`, this.base,
+          'is this a capture file? tcpdiag reads pcap and pcapng (tcpdump -w, Wireshark, tshark, editcap)');
+      }
       this.nanosecond = (this.littleEndian ? magicLe : magicBe) === PCAP_MAGIC_NS;
       this.pcapSnaplen = this.u32(buf, 16);
       // The upper bits of the link type may carry FCS length (pcap-savefile(5), LT_LINKTYPE).
-      this.pcapLinkType = this.u32(buf, 20) & 0x03ffffff;
+      const network = this.u32(buf, 20);
+      // Bits 16-25 are reserved and must be zero (pcap-savefile(5)); Wireshark refuses the file otherwise.
+      if ((network & 0x03ff0000) !== 0) this.fail(`the link type field has reserved bits set (0x${network.toString(16).padStart(8, '0')})`, this.base + 20);
+      this.pcapLinkType = network & 0x03ffffff;
       this.linkTypesSeen.push(this.pcapLinkType);
       this.format = 'pcap';
       pos = 24;
@@ -224,6 +241,10 @@ export class PcapParser {
       switch (type) {
         case PCAPNG_SHB:
           if (total < 28) this.fail('pcapng section header block too short', at);
+          // Only version 1.x exists; Wireshark refuses any other major version, and 1.0 only.
+          if (this.u16(buf, body + 4) !== 1 || this.u16(buf, body + 6) !== 0) {
+            this.fail(`pcapng section header of unknown version ${this.u16(buf, body + 4)}.${this.u16(buf, body + 6)}`, at + 12);
+          }
           this.interfaces = [];
           break;
         case 1:
@@ -325,9 +346,17 @@ export class PcapParser {
     if (end - body < 4) this.fail('pcapng simple packet block too short', at);
     const iface = this.iface(0, at);
     const origLen = this.u32(buf, body);
-    // SPB has no captured length: it is the original length cut to the snaplen and the block.
-    let capLen = Math.min(origLen, end - body - 4);
+    // SPB has no captured length: it is the original length cut to the snaplen, and the block
+    // must hold that much (Wireshark's pcapng reader refuses a block too small for it).
+    let capLen = origLen;
     if (iface.snaplen > 0) capLen = Math.min(capLen, iface.snaplen);
+    if (capLen > end - body - 4) this.fail(`simple packet block of ${end - body + 12} bytes is too small for its ${capLen} bytes of packet data`, at);
+    // An SPB has no options: Wireshark reads its trailing length right after the padded data,
+    // so a block longer than its packet ends in a length mismatch there.
+    const trailer = body + 4 + ((capLen + 3) & ~3);
+    if (trailer + 4 <= end + 4 && this.u32(buf, trailer) !== end - body + 12) {
+      this.fail(`simple packet block: trailing length ${this.u32(buf, trailer)} after its ${capLen} bytes of data differs from leading length ${end - body + 12}`, this.base + trailer);
+    }
     const p = this.packet;
     p.index = ++this.packetCount;
     p.fileOffset = at;
@@ -367,6 +396,11 @@ function setTimestamp(p: RawPacket<Buffer>, high: number, low: number, unitsPerS
 export interface ReadFileOptions {
   readonly chunkBytes?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Called once reading stops, also when it stops at damage: what the header said (null when
+   * there was no header), so a report of a damaged file still names its format.
+   */
+  readonly onFileInfo?: (info: PcapFileInfo | null) => void;
 }
 
 /**
@@ -399,6 +433,7 @@ export function readPcapFile(path: string, onPacket: PacketHandler, options: Rea
     if (options.signal?.aborted !== true) parser.end();
   } finally {
     closeSync(fd);
+    options.onFileInfo?.(parser.info());
   }
   const info = parser.info();
   if (info === null) throw new MalformedInputError(path, 'no pcap header', 0);
