@@ -128,7 +128,7 @@ test('capture stops after --count packets and prints tcpdump -nn style lines wit
   assert.equal(code, 0, stderr);
   const lines = stdout.trim().split('\n');
   assert.equal(lines.length, 5);
-  assert.match(lines[0]!, new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{6} IP 127\\.0\\.0\\.1\\.\\d+ > 127\\.0\\.0\\.1\\.${port}: Flags \\[S\\], seq \\d+, win \\d+, length 0$`));
+  assert.match(lines[0]!, new RegExp(`^\\d\\d:\\d\\d:\\d\\d\\.\\d{6} IP 127\\.0\\.0\\.1\\.\\d+ > 127\\.0\\.0\\.1\\.${port}: Flags \\[S\\], seq \\d+, win \\d+, options \\[mss \\d+,sackOK,TS val \\d+ ecr 0,nop,wscale \\d+\\], length 0$`));
   assert.match(lines[1]!, /Flags \[S\.\], seq \d+, ack \d+/);
   assert.match(stderr, /5 packets captured, \d+ received by filter, 0 dropped by kernel \(stopped by count\)/);
 });
@@ -232,4 +232,24 @@ test('the filter flags of conns and trace become part of the BPF filter: --sport
   for (const p of packets) assert.equal(p.src.port, port);
   const badCombination = await runCli(['capture', '--state', 'established']);
   assert.equal(badCombination.code, 2);
+});
+
+test('live capture lines are what tcpdump -nn -r prints for the same packets (relative and -S)', { timeout: 60_000 }, async (t) => {
+  const skip = captureSkipReason();
+  if (skip !== null) return t.skip(skip);
+  const { server, port } = await sink();
+  for (const mode of [[], ['-S']]) {
+    const file = join(dir, `lines${mode.join('')}.pcap`);
+    const run = startCapture(['-i', 'lo', ...mode, '-w', file, '--duration', '2s', 'tcp', 'port', String(port)]);
+    await run.ready;
+    await send(port, ['GET / HTTP/1.0\r\n\r\n', 'more\n']);
+    const { code, stdout, stderr } = await run.result;
+    assert.equal(code, 0, stderr);
+    const ours = stdout.split('\n').filter((l) => l !== '').map((l) => l.replace(/ \[[a-z, -]+\]$/, ''));
+    const r = spawnSync('tcpdump', ['-nn', ...mode, '-r', file], { encoding: 'utf8' });
+    const theirs = r.stdout.split('\n').filter((l) => l !== '').map((l) => l.replace(/(length \d+): .*$/, '$1'));
+    assert.ok(theirs.length >= 8, `${theirs.length} packets`);
+    assert.deepEqual(ours, theirs);
+  }
+  server.close();
 });

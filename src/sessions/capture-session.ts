@@ -28,7 +28,7 @@ export interface LiveCaptureOptions extends TcpdumpOptions {
   /** The capture runs in a child scope of this one (tcpdump, the duration timer). */
   readonly scope: Scope;
   /** Called per packet after redaction and analysis. */
-  readonly onPacket?: (packet: RawPacket<Buffer>, tcp: DecodedTcp | null, flags: number) => void;
+  readonly onPacket?: (packet: RawPacket<Buffer>, tcp: DecodedTcp | null, flags: number, icmp: boolean) => void;
   /** Called once tcpdump listens. */
   readonly onStarted?: (pid: number | undefined) => void;
 }

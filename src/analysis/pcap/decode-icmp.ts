@@ -23,6 +23,7 @@ function readQuotedTcp(buf: Buffer, pos: number, end: number, out: DecodedTcp): 
   out.shortHeader = false;
   out.headerCut = false;
   out.seglen = 0;
+  out.tcpLen = 0;
   out.tcpOffset = pos;
   out.payloadOffset = pos;
   out.payloadCaptured = 0;
@@ -34,7 +35,7 @@ function readQuotedTcp(buf: Buffer, pos: number, end: number, out: DecodedTcp): 
 }
 
 /** ICMP (RFC 792): an error whose quoted datagram is TCP over IPv4. */
-export function decodeIcmp4(buf: Buffer, pos: number, end: number, payloadEnd: number, from: number, out: DecodedTcp): DecodeResult {
+export function decodeIcmp4(buf: Buffer, pos: number, end: number, payloadEnd: number, from: number, to: number, out: DecodedTcp): DecodeResult {
   if (end - pos < 8 + 20) return 'ip';
   const type = buf[pos]!;
   if (!isIcmp4Error(type)) return 'ip';
@@ -50,6 +51,9 @@ export function decodeIcmp4(buf: Buffer, pos: number, end: number, payloadEnd: n
   out.icmpMtu = type === 3 && out.icmpCode === 4 ? (buf[pos + 6]! << 8) | buf[pos + 7]! : -1;
   out.icmpFrom4 = from;
   out.icmpFrom6 = '';
+  out.icmpTo4 = to;
+  out.icmpTo6 = '';
+  out.icmpLen = payloadEnd - pos;
   out.family = 4;
   out.src4 = buf.readUInt32BE(q + 12);
   out.dst4 = buf.readUInt32BE(q + 16);
@@ -82,6 +86,9 @@ export function decodeIcmp6(buf: Buffer, pos: number, end: number, payloadEnd: n
   out.icmpMtu = type === 2 ? buf.readUInt32BE(pos + 4) : -1;
   out.icmpFrom4 = 0;
   out.icmpFrom6 = buf.toString('hex', ipStart + 8, ipStart + 24);
+  out.icmpTo4 = 0;
+  out.icmpTo6 = buf.toString('hex', ipStart + 24, ipStart + 40);
+  out.icmpLen = payloadEnd - pos;
   out.family = 6;
   out.src4 = 0;
   out.dst4 = 0;

@@ -193,7 +193,7 @@ function decodeIpv4(buf: Buffer, pos: number, end: number, wireEnd: number, out:
       out.ipOverclaim = pos + claimed > frameWireEnd;
       return decodeTcp(buf, payload, end, totalLen - ihl, out);
     case 1:
-      return decodeIcmp4(buf, payload, end, payloadEnd, buf.readUInt32BE(pos + 12), out);
+      return decodeIcmp4(buf, payload, end, payloadEnd, buf.readUInt32BE(pos + 12), buf.readUInt32BE(pos + 16), out);
     default:
       return decodeIpPayload(buf, proto, payload, end, payloadEnd, 4, out, depth);
   }
@@ -412,6 +412,7 @@ function decodeTcp(buf: Buffer, pos: number, end: number, tcpLen: number, out: D
   const available = Math.min(end - pos, tcpLen);
   if (available < 16) return 'ip';
   out.headerCut = end - pos < 20;
+  out.tcpLen = tcpLen;
   const headerLen = (buf[pos + 12]! >> 4) * 4;
   out.srcPort = (buf[pos]! << 8) | buf[pos + 1]!;
   out.dstPort = (buf[pos + 2]! << 8) | buf[pos + 3]!;

@@ -36,6 +36,8 @@ export interface DecodedTcp {
   headerCut: boolean;
   /** Payload bytes by the IP length (not the snaplen), as Wireshark's tcp.len. */
   seglen: number;
+  /** Header and payload bytes by the IP length. */
+  tcpLen: number;
   /** Offset of the TCP header and of the payload in the frame buffer; captured payload bytes. */
   tcpOffset: number;
   payloadOffset: number;
@@ -63,13 +65,18 @@ export interface DecodedTcp {
   icmpMtu: number;
   icmpFrom4: number;
   icmpFrom6: string;
+  /** The error's destination (normally the quoted segment's sender). */
+  icmpTo4: number;
+  icmpTo6: string;
+  /** Bytes of the ICMP message by its IP length (tcpdump's "length"). */
+  icmpLen: number;
 }
 
 export function newDecodedTcp(): DecodedTcp {
   return {
     family: 4, src4: 0, dst4: 0, src6: '', dst6: '', srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0,
-    headerLen: 0, shortHeader: false, headerCut: false, seglen: 0, tcpOffset: 0, payloadOffset: 0, payloadCaptured: 0, ipLen: 0, tcpClaimed: 0, ipOverclaim: false,
+    headerLen: 0, shortHeader: false, headerCut: false, seglen: 0, tcpLen: 0, tcpOffset: 0, payloadOffset: 0, payloadCaptured: 0, ipLen: 0, tcpClaimed: 0, ipOverclaim: false,
     mss: -1, windowScale: -1, sackPermitted: false, timestamps: false, encap: 0,
-    icmpFamily: 4, icmpType: 0, icmpCode: 0, icmpMtu: -1, icmpFrom4: 0, icmpFrom6: '',
+    icmpFamily: 4, icmpType: 0, icmpCode: 0, icmpMtu: -1, icmpFrom4: 0, icmpFrom6: '', icmpTo4: 0, icmpTo6: '', icmpLen: 0,
   };
 }

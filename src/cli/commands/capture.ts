@@ -26,6 +26,8 @@ interface CaptureFlags extends FilterFlags, NetnsFlags {
   json?: boolean;
   quiet?: boolean;
   numeric?: boolean;
+  read?: string;
+  absoluteSeq?: boolean;
 }
 
 /** As tcpdump -s: 0 means the largest snapshot (MAXIMUM_SNAPLEN, 262144 bytes). */
@@ -34,11 +36,15 @@ const parseSnaplen = Object.assign(
   { accepts: `0 (the largest) or ${SNAPLEN.min}-${SNAPLEN.max}` },
 );
 
+export type { CaptureFlags };
+
 export function registerCapture(program: Command): void {
   const command = program
     .command('capture')
     .argument('[filter...]', 'BPF filter expression (pcap-filter(7)), e.g. tcp port 443')
-    .description('capture packets (tcpdump/libpcap engine): a tcpdump -nn style line per packet with Wireshark verdicts, pcap files Wireshark opens, kernel drop counts')
+    .description('capture packets (tcpdump/libpcap engine), or read a capture file (-r): a tcpdump -nn style line per packet with Wireshark verdicts, pcap files Wireshark opens, kernel drop counts')
+    .option('-r, --read <file>', 'read packets from a pcap/pcapng file ("-" for stdin) instead of capturing; needs no root')
+    .option('-S, --absolute-seq', 'print absolute TCP sequence numbers (tcpdump -S); relative ones by default, as tcpdump')
     .option('-i, --interface <name>', 'interface to capture on (default: config capture.interface, "any")')
     .option('--direction <dir>', 'in, out or both (default: config capture.direction)', oneOf(['in', 'out', 'both'] as const))
     .option('-s, --snaplen <bytes>', 'capture depth per packet (default: config capture.snaplen, 65535)', parseSnaplen)
@@ -59,8 +65,9 @@ export function registerCapture(program: Command): void {
     .addHelpText(
       'after',
       `
-Short flags follow tcpdump(8): -i interface, -w file, -c count, -s snaplen (0: the largest),
--n/-nn numeric (always), so tcpdump -nn -i eth0 -c 100 -s 128 port 80 works as it is.
+Short flags follow tcpdump(8): -i interface, -w file, -r file, -c count, -s snaplen (0: the
+largest), -n/-nn numeric (always), -S absolute sequence numbers, so tcpdump -nn -i eth0 -c 100
+-s 128 port 80 works as it is.
 
 Examples:
   tcpdiag capture -i eth0 tcp port 443                 live lines like tcpdump -nn, Ctrl-C stops
@@ -69,10 +76,18 @@ Examples:
   tcpdiag capture -q --ring 10 --ring-size 100M -w /var/lib/tcpdiag/captures/edge.pcap   continuous
   tcpdiag capture --redact -w shared.pcap port 8080    payload PII masked, lengths kept
   tcpdiag capture --port 443 --addr 10.0.0.0/8 -6     the filter flags of conns/trace, as BPF
+  tcpdiag capture -r /tmp/web.pcap                     a capture file as lines, like tcpdump -nn -r
+  tcpdump -r big.pcap -w - port 443 | tcpdiag capture -r -     filtered by tcpdump first
 
-Needs root (tcpdump). Lines carry Wireshark's verdicts in brackets ([retransmission],
-[dup-ack], [zero-window]...). At the end it prints what tcpdump reports: packets captured,
-received by the filter and dropped by the kernel (raise -s less, filter more, if drops appear).
+Lines are what tcpdump -nn prints, sequence numbers relative to each conversation's first
+ACK-bearing segment unless -S (tcpdump's rule).
+Live capture needs root (tcpdump); -r needs none and takes no filter (pipe tcpdump's -w - in).
+Lines carry Wireshark's verdicts in brackets ([retransmission], [dup-ack], [zero-window]...),
+tunnels as a prefix (vxlan: IP ...), and ICMP errors name the connection they quote
+([quotes 10.0.0.1.40000 > 10.0.0.2.443]). With -w and nothing captured the file is still a
+valid, empty pcap; an unwritable -w path fails before the capture starts. At the end it prints
+what tcpdump reports: packets captured, received by the filter and dropped by the kernel (raise
+-s less, filter more, if drops appear).
 --port, --sport, --dport, --addr, --ipv4, --ipv6 become part of the BPF filter (ANDed with the
 expression), so the kernel drops what they exclude; --sport/--dport are the packet's source
 and destination port, as tcpdump's src/dst port.
@@ -84,13 +99,18 @@ files, stoppedBy, summary, redactions} at the end.`,
       action(async (filter: string[], flags: CaptureFlags, command: Command) => {
         const config = loadConfig(command, { sections: ['capture', 'privacy'] });
         const netns = netnsFromFlags(flags);
+        if (flags.read !== undefined) {
+          const { readCaptureCommand } = await import('../capture-read.js');
+          return readCaptureCommand(flags.read, filter, flags, config, netns !== undefined);
+        }
         const ringFiles = flags.ring ?? config.capture.ring_files;
         if (ringFiles > 0 && flags.write === undefined) {
           throw new UsageError('--ring needs --write FILE: the name pattern of the rotating files', 'e.g. --ring 10 --ring-size 100M -w /var/lib/tcpdiag/captures/edge.pcap');
         }
         const redact = flags.redact === true || config.privacy.redact;
         const { runLiveCapture } = await import('../../sessions/capture-session.js');
-        const { packetJson, packetLine } = await import('../../sinks/pcap/packet-line.js');
+        const { PacketLinePrinter } = await import('../../sinks/pcap/packet-line.js');
+        const printer = new PacketLinePrinter({ absoluteSeq: flags.absoluteSeq === true });
         const redactor = redact
           ? new (await import('../../privacy/redact.js')).Redactor({ kinds: config.privacy.kinds, patterns: config.privacy.patterns, maskChar: config.privacy.mask_char })
           : null;
@@ -117,7 +137,7 @@ files, stoppedBy, summary, redactions} at the end.`,
             onStarted: (pid) => {
               process.stderr.write(`tcpdiag: capturing on ${flags.interface ?? config.capture.interface}${netns === undefined ? '' : ` in network namespace ${netnsLabel(netns)}`} (tcpdump pid ${pid ?? '?'})${redact ? ', payloads redacted' : ''}; Ctrl-C stops\n`);
             },
-            ...(quiet ? {} : { onPacket: json ? (p, t, f) => printJsonLine(packetJson(p, t, f)) : (p, t, f) => out(packetLine(p, t, f) + '\n') }),
+            ...(quiet ? {} : { onPacket: json ? (p, t, f, icmp) => printJsonLine(printer.json(p, t, f, icmp)) : (p, t, f, icmp) => out(printer.line(p, t, f, icmp) + '\n') }),
           });
           const k = result.kernel;
           if (json) {
