@@ -146,7 +146,7 @@ export class TcpAnalyzer {
       fromA = true;
     }
     const now = sec + nsec / 1e9;
-    if (conn.recordOpen && usable && (conn.zeek.expiredBy(now) || conn.zeek.isReuse(flags, t.seq))) this.retire(conn);
+    if (conn.recordOpen && usable && (conn.zeek.expiredBy(now) || ((flags & TH_SYN) !== 0 && conn.zeek.isReuse(flags, t.seq)))) this.retire(conn);
     if (!conn.recordOpen) {
       const flipped = flipsOnFirstPacket(flags, t.srcPort, t.dstPort);
       conn.openRecord(this.nextConnection++, fromA !== flipped, flipped, sec, nsec);

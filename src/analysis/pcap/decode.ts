@@ -49,7 +49,12 @@ export function decodeFrame(linkType: number, buf: Buffer, offset: number, capLe
   let etherType: number;
   switch (linkType) {
     case LinkType.ETHERNET:
-      return decodeEthernet(buf, pos, end, wireEnd, out, 0);
+      if (capLen < 14) return 'other';
+      etherType = (buf[pos + 12]! << 8) | buf[pos + 13]!;
+      pos += 14;
+      // The common case first, without the tag and tunnel loop.
+      if (etherType === ETH_IPV4) return decodeIpv4(buf, pos, end, wireEnd, out, 0);
+      break;
     case LinkType.RAW:
     case LinkType.RAW_OPENBSD:
     case LinkType.RAW_BSDOS:

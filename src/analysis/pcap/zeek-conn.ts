@@ -98,6 +98,8 @@ export class ZeekConn {
   private attemptAt = -1;
   private deleteAt = -1;
   private expireAt = -1;
+  /** The earliest moment a timer could drop the connection: one comparison per packet. */
+  deadline = 0;
   /** What the state machine decided for the packet in hand (kept here: no tuple per packet). */
   private doClose = false;
   private genEvent = false;
@@ -131,6 +133,15 @@ export class ZeekConn {
     this.attemptAt = -1;
     this.deleteAt = -1;
     this.expireAt = -1;
+    this.updateDeadline();
+  }
+
+  private updateDeadline(): void {
+    let d = this.lastTime + this.inactivityS;
+    if (this.deleteAt >= 0 && this.deleteAt < d) d = this.deleteAt;
+    if (this.attemptAt >= 0 && this.attemptAt < d) d = this.attemptAt;
+    if (this.expireAt >= 0 && this.expireAt < d) d = this.expireAt;
+    this.deadline = d;
   }
 
   /**
@@ -138,6 +149,7 @@ export class ZeekConn {
    * starts a new one). Timers that fired without removing it are consumed.
    */
   expiredBy(t: number): boolean {
+    if (t < this.deadline) return false;
     if (this.deleteAt >= 0 && t >= this.deleteAt) return true;
     if (t >= this.lastTime + this.inactivityS) return true;
     if (this.attemptAt >= 0 && t >= this.attemptAt) {
@@ -161,6 +173,7 @@ export class ZeekConn {
       }
       this.expireAt += TCP_SESSION_TIMER;
     }
+    this.updateDeadline();
     return false;
   }
 
@@ -193,11 +206,12 @@ export class ZeekConn {
     // The role as the packet arrived: a flip while it is processed does not change what the
     // state machine is told about it (Zeek passes is_orig down unchanged).
     const isOrig = endpoint.isOrig;
-    this.setPartialStatus(syn, ackFlag, isOrig);
+    if (this.firstPacketSeen !== (FIRST_ORIG | FIRST_RESP)) this.setPartialStatus(syn, ackFlag, isOrig);
     let segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
     if (rst) segLen -= len;
     const onePast = (seq + segLen) >>> 0;
-    initEndpoint(endpoint, syn, seq, onePast);
+    // Only a side's first packet or a SYN changes its numbering.
+    if (syn || endpoint.state === INACTIVE) initEndpoint(endpoint, syn, seq, onePast);
 
     const relSeq = relativeSeq(endpoint, seq, endpoint.lastSeq, endpoint.seqWraps);
     const seqUnderflow = underflow;
@@ -230,7 +244,8 @@ export class ZeekConn {
     this.updateLastSeq(endpoint, onePast, syn, fin, rst, len);
     this.doClose = false;
     this.genEvent = false;
-    switch (endpoint.state) {
+    // Without SYN, FIN or RST only a side's first packet moves the state machine.
+    if (syn || fin || rst || endpoint.state === INACTIVE) switch (endpoint.state) {
       case INACTIVE:
         this.inactiveState(endpoint, peer, seq, len, syn, fin, rst, ackFlag, isOrig, t);
         break;
@@ -267,8 +282,9 @@ export class ZeekConn {
     this.firstPacketSeen |= isOrig ? FIRST_ORIG : FIRST_RESP;
     const relDataSeq = syn ? relSeq + 1 : relSeq;
     if (len > 0 && !rst && !seqUnderflow && captured >= len) endpoint.dataSent(relDataSeq, len);
-    this.checkEof(endpoint);
+    if (endpoint.finCount > 0 || endpoint.state === CLOSED || endpoint.state === RESET) this.checkEof(endpoint);
     if (this.doClose) this.connectionClosed(endpoint, peer, this.genEvent);
+    this.updateDeadline();
   }
 
   private readonly onGap = (endpoint: ZeekEndpoint): void => {
