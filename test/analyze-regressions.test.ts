@@ -182,3 +182,30 @@ test('tshark counts retransmissions of segments with data offset 0 the way tcpdi
     assert.equal(ours.tcpPackets, 10);
   });
 });
+
+test('TCP options Wireshark throws on (a SACK shorter than a block, a 3-byte MPTCP) hide the verdicts as tshark hides them', (t) => {
+  if (!hasTshark()) return t.skip('needs tshark (scripts/setup.sh installs it)');
+  const variants: number[][] = [[5, 3, 0, 1], [5, 6, 0, 0, 0, 1], [5, 10, 0, 0, 0, 1, 0, 0, 0, 2], [5, 14, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3], [30, 3, 0, 1], [30, 4, 0, 0x81], [2, 3, 1, 1], [8, 9, 0, 0, 0, 1, 0, 0, 0, 2, 1, 1]];
+  const packets: Buffer[] = [];
+  variants.forEach((options, i) => {
+    const cl = { ...c, sport: 30000 + i };
+    const sv = { ...s, dport: 30000 + i };
+    packets.push(seg({ seq: 1000, ack: 0, flags: TH_SYN }, cl), seg({ seq: 5000, ack: 1001, flags: TH_SYN | TH_ACK }, sv));
+    packets.push(seg({ seq: 1001, ack: 5001, flags: TH_ACK | TH_PUSH, payload: 10 }, cl));
+    packets.push(seg({ seq: 1001, ack: 5001, flags: TH_ACK | TH_PUSH, payload: 10, options: Buffer.from(options) }, cl));
+  });
+  return assertAgreesWithTshark(capture('options.pcap', packets)).then(({ ours }) => {
+    // Of the eight retransmissions, the first SACK two and the short MPTCP one show no verdict.
+    assert.equal(ours.summary.retransmissions, 5);
+  });
+});
+
+test('a pcapng interface of link type IPV4 or IPV6 carries that version only, as Wireshark reads it', (t) => {
+  if (!hasTshark()) return t.skip('needs tshark (scripts/setup.sh installs it)');
+  const file = join(dir, 'ipv6-linktype.pcap');
+  const w = new PcapWriter(file, { linkType: LinkType.IPV6 });
+  w.write(1_700_000_000, 0, seg({ seq: 1, ack: 0, flags: TH_SYN }));
+  w.write(1_700_000_000, 1000, buildIpTcp({ src: '2001:db8::1', dst: '2001:db8::2', sport: 1, dport: 2, seq: 1, ack: 0, flags: TH_SYN, window: 1 }));
+  w.close();
+  return assertAgreesWithTshark(file).then(({ ours }) => assert.equal(ours.tcpPackets, 1));
+});

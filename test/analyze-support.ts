@@ -68,7 +68,7 @@ interface TsharkCounts {
  * (`icmpErrors`), as tcpdiag counts them, and streams seen only there are not streams.
  */
 export function tsharkCounts(file: string, options: { tolerateDamage?: boolean } = {}): TsharkCounts {
-  const fields = ['frame.number', 'tcp.stream', 'tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.fin', 'tcp.flags.reset', 'icmp.type', 'icmpv6.type', ...FRAME_FLAGS.map(([, f]) => f)];
+  const fields = ['frame.number', 'tcp.stream', 'tcp.flags.syn', 'tcp.flags.ack', 'tcp.flags.fin', 'tcp.flags.reset', 'icmp.type', 'icmpv6.type', 'frame.protocols', ...FRAME_FLAGS.map(([, f]) => f)];
   const r = spawnSync('tshark', ['-n', '-r', file, '-T', 'fields', '-E', 'occurrence=f', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8', maxBuffer: 1 << 28 });
   // On a damaged file tshark prints the frames before the damage and exits 2.
   const damaged = /appears to be damaged or corrupt|cut short in the middle of a packet|doesn't support|isn't a capture file/.test(r.stderr ?? '');
@@ -87,9 +87,9 @@ export function tsharkCounts(file: string, options: { tolerateDamage?: boolean }
     const frame = Number(cols[0]);
     const icmp4 = Number(cols[6] === '' ? -1 : cols[6]);
     const icmp6 = Number(cols[7] === '' ? -1 : cols[7]);
-    // ICMP errors that quote TCP (the quote may be too short for tshark to show the TCP header).
+    // ICMP errors: not segments on the wire; counted when what they quote is TCP.
     if ([3, 4, 5, 11, 12].includes(icmp4) || (icmp6 >= 1 && icmp6 <= 4)) {
-      icmpErrors++;
+      if (/:icmp(v6)?:.*:tcp(:|$)/.test(cols[8] ?? '')) icmpErrors++;
       continue;
     }
     if ((cols[1] ?? '') === '') continue;
@@ -100,7 +100,7 @@ export function tsharkCounts(file: string, options: { tolerateDamage?: boolean }
     if (cols[4] === '1') fin++;
     if (cols[5] === '1') rst++;
     FRAME_FLAGS.forEach(([name], i) => {
-      if ((cols[8 + i] ?? '') !== '') frames[name]!.push(frame);
+      if ((cols[9 + i] ?? '') !== '') frames[name]!.push(frame);
     });
   }
   const count = (name: string): number => frames[name]?.length ?? 0;

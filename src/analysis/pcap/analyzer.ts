@@ -221,9 +221,9 @@ export class TcpAnalyzer {
       this.options.onVerdict?.(p, t, 0, false);
       return;
     }
-    // A header cut by the snaplen: the flags are shown, the verdicts are not (the dissector
-    // throws on the first missing byte, after the analysis).
-    const ta = t.headerCut ? 0 : analysed;
+    // A header cut by the snaplen, or options the dissector throws on: the flags are shown, the
+    // verdicts are not (the exception comes after the analysis).
+    const ta = t.headerCut || t.optionsThrow ? 0 : analysed;
     noteHandshakeTiming(conn.seqState, flags, sec, nsec);
     fwd.payloadBytes += t.seglen;
     if (t.seglen > fwd.maxSegment) fwd.maxSegment = t.seglen;

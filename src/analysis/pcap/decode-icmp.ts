@@ -22,6 +22,7 @@ function readQuotedTcp(buf: Buffer, pos: number, end: number, out: DecodedTcp): 
   out.headerLen = 0;
   out.shortHeader = false;
   out.headerCut = false;
+  out.optionsThrow = false;
   out.seglen = 0;
   out.tcpLen = 0;
   out.tcpOffset = pos;

@@ -58,10 +58,15 @@ export function decodeFrame(linkType: number, buf: Buffer, offset: number, capLe
     case LinkType.RAW:
     case LinkType.RAW_OPENBSD:
     case LinkType.RAW_BSDOS:
-    case LinkType.IPV4:
-    case LinkType.IPV6:
       if (capLen < 1) return 'other';
       etherType = buf[pos]! >> 4 === 6 ? ETH_IPV6 : buf[pos]! >> 4 === 4 ? ETH_IPV4 : -1;
+      break;
+    // These two carry one version each; a packet of the other version is bogus (Wireshark).
+    case LinkType.IPV4:
+      etherType = ETH_IPV4;
+      break;
+    case LinkType.IPV6:
+      etherType = ETH_IPV6;
       break;
     case LinkType.LINUX_SLL:
       // struct sll_header: packet type, ARPHRD, address length, 8 address bytes, protocol (16 bytes).
@@ -445,8 +450,36 @@ function decodeTcp(buf: Buffer, pos: number, end: number, tcpLen: number, out: D
   out.payloadOffset = pos + headerLen;
   // With a bogus header length the "payload" overlaps the header: never hand it out.
   out.payloadCaptured = headerLen < 20 ? 0 : Math.max(0, Math.min(out.seglen, end - pos - headerLen));
-  if ((out.flags & TH_SYN) !== 0 && headerLen > 20) parseOptions(buf, pos + 20, Math.min(pos + headerLen, end), out);
+  out.optionsThrow = false;
+  if (headerLen > 20) {
+    const optEnd = Math.min(pos + headerLen, end);
+    if ((out.flags & TH_SYN) !== 0) parseOptions(buf, pos + 20, optEnd, out);
+    out.optionsThrow = optionsThrow(buf, pos + 20, optEnd);
+  }
   return 'tcp';
+}
+
+/**
+ * Whether Wireshark's option dissectors raise an exception on these options (measured with
+ * tshark 4.0): a SACK option with 1 to 7 data bytes (its first block cannot be read), an MPTCP
+ * option of 3 bytes (its subtype's fields cannot be read).
+ */
+function optionsThrow(buf: Buffer, pos: number, end: number): boolean {
+  while (pos < end) {
+    const kind = buf[pos]!;
+    if (kind === 0) return false;
+    if (kind === 1) {
+      pos++;
+      continue;
+    }
+    if (pos + 1 >= end) return false;
+    const len = buf[pos + 1]!;
+    if (len < 2 || pos + len > end) return false;
+    if (kind === 5 && len > 2 && len < 10) return true;
+    if (kind === 30 && len === 3) return true;
+    pos += len;
+  }
+  return false;
 }
 
 /** TCP options (RFC 9293 3.1): MSS (2), window scale (3, RFC 7323), SACK-permitted (4), timestamps (8). */

@@ -34,6 +34,11 @@ export interface DecodedTcp {
    * tshark runs its analysis on such a segment but stops before it shows the verdicts.
    */
   headerCut: boolean;
+  /**
+   * An option Wireshark's dissector throws on (a SACK shorter than one block, an MPTCP option
+   * without its subtype's bytes): like a cut header, the analysis runs but its verdicts are not shown.
+   */
+  optionsThrow: boolean;
   /** Payload bytes by the IP length (not the snaplen), as Wireshark's tcp.len. */
   seglen: number;
   /** Header and payload bytes by the IP length. */
@@ -75,7 +80,7 @@ export interface DecodedTcp {
 export function newDecodedTcp(): DecodedTcp {
   return {
     family: 4, src4: 0, dst4: 0, src6: '', dst6: '', srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, window: 0,
-    headerLen: 0, shortHeader: false, headerCut: false, seglen: 0, tcpLen: 0, tcpOffset: 0, payloadOffset: 0, payloadCaptured: 0, ipLen: 0, tcpClaimed: 0, ipOverclaim: false,
+    headerLen: 0, shortHeader: false, headerCut: false, optionsThrow: false, seglen: 0, tcpLen: 0, tcpOffset: 0, payloadOffset: 0, payloadCaptured: 0, ipLen: 0, tcpClaimed: 0, ipOverclaim: false,
     mss: -1, windowScale: -1, sackPermitted: false, timestamps: false, encap: 0,
     icmpFamily: 4, icmpType: 0, icmpCode: 0, icmpMtu: -1, icmpFrom4: 0, icmpFrom6: '', icmpTo4: 0, icmpTo6: '', icmpLen: 0,
   };
