@@ -44,6 +44,8 @@ export function decodeIcmp4(buf: Buffer, pos: number, end: number, payloadEnd: n
   if (buf[q]! >> 4 !== 4 || buf[q + 9] !== 6) return 'ip';
   const ihl = (buf[q]! & 0x0f) * 4;
   if (ihl < 20) return 'ip';
+  // A quoted later fragment holds no TCP header (Wireshark shows it as data).
+  if ((((buf[q + 6]! << 8) | buf[q + 7]!) & 0x1fff) !== 0) return 'ip';
   out.icmpFamily = 4;
   out.icmpType = type;
   out.icmpCode = buf[pos + 1]!;
@@ -76,6 +78,7 @@ export function decodeIcmp6(buf: Buffer, pos: number, end: number, payloadEnd: n
   let at = q + 40;
   while (next === 0 || next === 43 || next === 60 || next === 51 || next === 44) {
     if (limit - at < 8) return 'ip';
+    if (next === 44 && (((buf[at + 2]! << 8) | buf[at + 3]!) & 0xfff8) !== 0) return 'ip'; // a later fragment
     const len = next === 51 ? (buf[at + 1]! + 2) * 4 : next === 44 ? 8 : (buf[at + 1]! + 1) * 8;
     next = buf[at]!;
     at += len;

@@ -245,6 +245,7 @@ export class PcapParser {
           if (this.u16(buf, body + 4) !== 1 || this.u16(buf, body + 6) !== 0) {
             this.fail(`pcapng section header of unknown version ${this.u16(buf, body + 4)}.${this.u16(buf, body + 6)}`, at + 12);
           }
+          this.checkOptions(buf, body + 16, bodyEnd);
           this.interfaces = [];
           break;
         case 1:
@@ -259,8 +260,16 @@ export class PcapParser {
         case 2:
           this.readObsolete(buf, body, bodyEnd, at);
           break;
+        case 4:
+          this.checkNameResolution(buf, body, bodyEnd, at);
+          break;
+        case 5:
+          // Interface statistics: interface id, timestamp, options.
+          if (bodyEnd - body < 12) this.fail('pcapng interface statistics block too short', at);
+          this.checkOptions(buf, body + 12, bodyEnd);
+          break;
         default:
-          // Name resolution, statistics, journal, custom blocks: nothing for TCP analysis.
+          // Journal, decryption secrets, custom blocks: nothing for TCP analysis.
           break;
       }
       pos += total;
@@ -280,8 +289,8 @@ export class PcapParser {
     while (end - opt >= 4) {
       const code = this.u16(buf, opt);
       const len = this.u16(buf, opt + 2);
-      if (code === 0) break;
       if (opt + 4 + len > end) this.fail('pcapng interface option runs past its block', this.base + opt);
+      if (code === 0) break;
       if (code === 9 && len >= 1) {
         const v = buf[opt + 4] ?? 6;
         const exp = v & 0x7f;
@@ -329,7 +338,42 @@ export class PcapParser {
     const capLen = this.u32(buf, body + 12);
     const origLen = this.u32(buf, body + 16);
     if (capLen > end - body - 20) this.fail(`packet ${this.packetCount + 1} claims ${capLen} captured bytes, more than its block holds`, at + 20);
+    this.checkOptions(buf, body + 20 + ((capLen + 3) & ~3), end);
     this.deliver(buf, body + 20, capLen, origLen, iface, ifaceId, this.u32(buf, body + 4), this.u32(buf, body + 8), at);
+  }
+
+  /**
+   * A name resolution block is nothing for TCP analysis, but Wireshark validates its records
+   * (an IPv4 record holds at least 4 bytes, an IPv6 one 16) and options, and stops at a bad one.
+   */
+  private checkNameResolution(buf: Buffer, body: number, end: number, at: number): void {
+    let rec = body;
+    for (let n = 0; end - rec >= 4; n++) {
+      const type = this.u16(buf, rec);
+      const len = this.u16(buf, rec + 2);
+      if (rec + 4 + len > end) this.fail(`pcapng name resolution record of length ${len} runs past its block`, this.base + rec);
+      if (type === 0) {
+        this.checkOptions(buf, rec + 4 + ((len + 3) & ~3), end);
+        return;
+      }
+      if (type === 1 && len < 4) this.fail(`pcapng name resolution record ${n} (IPv4) of length ${len}, under 4`, at);
+      if (type === 2 && len < 16) this.fail(`pcapng name resolution record ${n} (IPv6) of length ${len}, under 16`, at);
+      rec += 4 + ((len + 3) & ~3);
+    }
+  }
+
+  /**
+   * Options of a block (code, length, value padded to 4 bytes, up to opt_endofopt): Wireshark
+   * refuses a block whose option runs past its end, the end-of-options marker included.
+   */
+  private checkOptions(buf: Buffer, opt: number, end: number): void {
+    while (end - opt >= 4) {
+      const code = this.u16(buf, opt);
+      const len = this.u16(buf, opt + 2);
+      if (opt + 4 + len > end) this.fail(`pcapng option of length ${len} runs past its block`, this.base + opt);
+      if (code === 0) return;
+      opt += 4 + ((len + 3) & ~3);
+    }
   }
 
   private readObsolete(buf: Buffer, body: number, end: number, at: number): void {
@@ -339,6 +383,7 @@ export class PcapParser {
     const capLen = this.u32(buf, body + 12);
     const origLen = this.u32(buf, body + 16);
     if (capLen > end - body - 20) this.fail(`packet ${this.packetCount + 1} claims ${capLen} captured bytes, more than its block holds`, at + 20);
+    this.checkOptions(buf, body + 20 + ((capLen + 3) & ~3), end);
     this.deliver(buf, body + 20, capLen, origLen, iface, ifaceId, this.u32(buf, body + 4), this.u32(buf, body + 8), at);
   }
 
