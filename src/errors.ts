@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   TCPDIAG_CONFIG_INVALID: 'the configuration file or environment holds a value the schema does not allow',
   TCPDIAG_FILE_UNREADABLE: 'a file the user named cannot be read',
   TCPDIAG_FILE_REFUSED: 'a file the user named is not a regular file, or is larger than tcpdiag reads for its purpose',
+  TCPDIAG_FILE_UNWRITABLE: 'a file the user named cannot be created or written',
   TCPDIAG_NEEDS_ROOT: 'the operation needs root or a capability',
   TCPDIAG_TOOL_MISSING: 'an external program tcpdiag drives is not installed',
   TCPDIAG_KERNEL_FEATURE: 'a kernel facility is absent or not mounted',
@@ -75,6 +76,16 @@ export class FileUnreadableError extends TcpdiagError {
     const reason = describeSystemError(cause);
     super('TCPDIAG_FILE_UNREADABLE', `cannot read ${path}: ${reason}`, {
       hint: 'check the path and its permissions',
+      cause,
+    });
+  }
+}
+
+/** A file the user asked tcpdiag to write cannot be created (a missing directory, permissions, a full disk). */
+export class FileUnwritableError extends TcpdiagError {
+  constructor(path: string, cause: unknown) {
+    super('TCPDIAG_FILE_UNWRITABLE', `cannot write ${path}: ${describeSystemError(cause)}`, {
+      hint: 'check that the directory exists and is writable (ls -ld DIR), and the free space (df -h DIR)',
       cause,
     });
   }

@@ -253,3 +253,30 @@ test('live capture lines are what tcpdump -nn -r prints for the same packets (re
   }
   server.close();
 });
+
+test('capture -w writes an empty pcap when nothing matches, as tcpdump does (it wrote no file)', { timeout: 60_000 }, async (t) => {
+  const skip = captureSkipReason();
+  if (skip !== null) return t.skip(skip);
+  const file = join(dir, 'nothing.pcap');
+  const run = startCapture(['-i', 'lo', '-w', file, '--duration', '1s', 'tcp', 'port', '9']);
+  await run.ready;
+  const { code, stderr } = await run.result;
+  assert.equal(code, 0, stderr);
+  assert.ok(existsSync(file), 'the file exists');
+  assert.equal(statSync(file).size, 24, 'a pcap header and no packets');
+  const r = spawnSync('tcpdump', ['-nn', '-r', file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /link-type EN10MB/, 'the link type of lo, as tcpdump writes it');
+});
+
+test('capture -w to an unwritable path fails before capturing with "cannot write" (it failed late with "cannot read")', { timeout: 60_000 }, async (t) => {
+  const skip = captureSkipReason();
+  if (skip !== null) return t.skip(skip);
+  const started = Date.now();
+  const r = await runCli(['capture', '-i', 'lo', '-w', join(dir, 'no-such-dir', 'x.pcap'), '--duration', '30s']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /cannot write .*no-such-dir\/x\.pcap: .*\[TCPDIAG_FILE_UNWRITABLE\]/);
+  assert.doesNotMatch(r.stderr, /cannot read|capturing on/);
+  assert.ok(Date.now() - started < 10_000, 'at once, not after the capture');
+});

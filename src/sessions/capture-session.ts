@@ -10,6 +10,7 @@ import { decodeFrame, newDecodedTcp } from '../analysis/pcap/decode.js';
 import { FileRing } from '../sinks/pcap/file-ring.js';
 import { TcpdumpCapture } from '../sources/packets.js';
 import type { KernelStats, TcpdumpOptions } from '../sources/packets.js';
+import { LinkType } from '../model/packet.js';
 import type { RawPacket } from '../model/packet.js';
 import type { DecodedTcp } from '../analysis/pcap/decode.js';
 import { TcpAnalyzer } from '../analysis/pcap/analyzer.js';
@@ -49,6 +50,8 @@ export interface LiveCaptureResult {
 
 export async function runLiveCapture(o: LiveCaptureOptions): Promise<LiveCaptureResult> {
   const ring = o.output === undefined ? null : new FileRing({ path: o.output, ringFiles: o.ringFiles, ringFileBytes: o.ringFileBytes, snaplen: o.snaplen });
+  // An unwritable -w path fails now, before tcpdump starts, not after the capture.
+  ring?.probe();
   const analyzer = new TcpAnalyzer({ maxConnections: 1, ...(o.onPacket === undefined ? {} : { onVerdict: o.onPacket }) });
   const scratch = newDecodedTcp();
   let stoppedBy: StopReason | null = null;
@@ -96,6 +99,9 @@ export async function runLiveCapture(o: LiveCaptureOptions): Promise<LiveCapture
   } finally {
     o.signal.removeEventListener('abort', onAbort);
     await scope.close();
-    ring?.close();
+    // Nothing matched: the file still becomes an empty capture of tcpdump's link type, as
+    // tcpdump -w leaves one (tcpdump writes Linux cooked v2 on "any").
+    if (capture === null) ring?.discard();
+    else ring?.close(capture.streamInfo?.linkTypes[0] ?? (o.interface === 'any' ? LinkType.LINUX_SLL2 : LinkType.ETHERNET));
   }
 }

@@ -2,7 +2,8 @@
  * Where captured packets go: one pcap file, or a ring of N files of a set size for continuous
  * capture (NAME-0001.pcap, NAME-0002.pcap, ...; opening file n deletes file n-N).
  */
-import { rmSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { FileUnwritableError } from '../../errors.js';
 import { basename, dirname, extname, join } from 'node:path';
 import { PcapWriter } from './writer.js';
 
@@ -24,6 +25,31 @@ export class FileRing {
 
   constructor(private readonly options: FileRingOptions) {}
 
+  /** The first file's path (for a ring, NAME-0001.ext). */
+  private firstPath(): string {
+    return this.options.ringFiles > 0 ? this.ringPath(1) : this.options.path;
+  }
+
+  private ringPath(sequence: number): string {
+    const path = this.options.path;
+    const ext = extname(path) || '.pcap';
+    const stem = basename(path, extname(path));
+    return join(dirname(path), `${stem}-${String(sequence).padStart(4, '0')}${ext}`);
+  }
+
+  /**
+   * Check before capturing that the first file can be created (it is created, empty): an
+   * unwritable path fails at once with FileUnwritableError, not after the capture.
+   */
+  probe(): void {
+    const path = this.firstPath();
+    try {
+      closeSync(openSync(path, 'w', 0o600));
+    } catch (error: unknown) {
+      throw new FileUnwritableError(path, error);
+    }
+  }
+
   write(linkType: number, tsSec: number, tsNsec: number, data: Buffer, offset: number, capLen: number, origLen: number): void {
     if (this.writer === null || (this.options.ringFiles > 0 && this.writer.bytesWritten + 16 + capLen > this.options.ringFileBytes && this.writer.packets > 0)) {
       this.rotate(linkType);
@@ -39,9 +65,7 @@ export class FileRing {
     let path = this.options.path;
     if (this.options.ringFiles > 0) {
       this.sequence++;
-      const ext = extname(path) || '.pcap';
-      const stem = basename(path, extname(path));
-      path = join(dirname(path), `${stem}-${String(this.sequence).padStart(4, '0')}${ext}`);
+      path = this.ringPath(this.sequence);
       this.open.push(path);
       while (this.open.length > this.options.ringFiles) {
         const old = this.open.shift()!;
@@ -56,7 +80,20 @@ export class FileRing {
     this.files.push(path);
   }
 
-  close(): void {
+  /** The capture never started: remove what probe() and any writes created. */
+  discard(): void {
+    this.writer?.close();
+    this.writer = null;
+    for (const f of [...this.files, this.firstPath()]) rmSync(f, { force: true });
+    this.files.length = 0;
+  }
+
+  /**
+   * Flush and close. With nothing written, the (first) file still becomes a valid capture with
+   * no packets, as tcpdump -w leaves one: `linkType` is what the capture would have had.
+   */
+  close(linkType?: number): void {
+    if (this.writer === null && linkType !== undefined) this.rotate(linkType);
     this.writer?.close();
   }
 }

@@ -4,7 +4,7 @@
  * Wireshark opens) and to build test fixtures and benchmark captures.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { FileUnreadableError } from '../../errors.js';
+import { FileUnwritableError } from '../../errors.js';
 
 export interface PcapWriterOptions {
   readonly linkType: number;
@@ -28,7 +28,7 @@ export class PcapWriter {
     try {
       this.fd = openSync(path, 'w', 0o600);
     } catch (error: unknown) {
-      throw new FileUnreadableError(path, error);
+      throw new FileUnwritableError(path, error);
     }
     this.buf = Buffer.allocUnsafe(Math.max(options.bufferBytes ?? 1 << 20, 65_536 + 16));
     const header = Buffer.alloc(24);
@@ -82,7 +82,11 @@ export class PcapWriter {
 
   flush(): void {
     let done = 0;
-    while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done);
+    try {
+      while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done);
+    } catch (error: unknown) {
+      throw new FileUnwritableError(this.path, error);
+    }
     this.used = 0;
   }
 

@@ -16,6 +16,7 @@ import { NEEDS, privilegeError } from '../../platform/privileges.js';
 import { OWNER_ENV, ownedCommand, spawnOwned } from '../../platform/children.js';
 import type { Scope } from '../../platform/scope.js';
 import { PcapParser } from './reader.js';
+import type { PcapFileInfo } from '../../model/packet.js';
 import type { PacketHandler } from './reader.js';
 import type { ConnFilter } from '../../model/conn-filter.js';
 import { combinePcapFilters } from './bpf-filter.js';
@@ -120,6 +121,11 @@ export class TcpdumpCapture {
     });
     // Registered last: on a scope already closed, defer() runs this at once and throws.
     this.unregister = scope.defer(`tcpdump pid ${child.pid ?? '?'}`, () => this.terminate(), { sync: () => this.kill('SIGKILL') });
+  }
+
+  /** What tcpdump's pcap stream header said (link type, snaplen), once it arrived. */
+  get streamInfo(): PcapFileInfo | null {
+    return this.parser.info();
   }
 
   get pid(): number | undefined {
