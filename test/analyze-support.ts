@@ -128,7 +128,7 @@ export interface AnalyzeJson {
   summary: Record<string, number>;
   connections: Array<Record<string, unknown> & { id: number; state: string; history: string; client: { address: string; port: number }; server: { address: string; port: number }; retransmissions: number; resets: { client: number; server: number } }>;
   timeline: Array<Record<string, number>>;
-  findings: Array<{ id: string; severity: string; title: string; evidence: Record<string, unknown> }>;
+  findings: Array<{ id: string; severity: string; title: string; subject: string; source: string; evidence: Record<string, unknown> }>;
   error: { message: string; offset: number | null; afterPacket: number } | null;
   frames?: Record<string, number[]>;
   [key: string]: unknown;

@@ -67,7 +67,7 @@ test('loss from an nft drop rule: retransmissions, dup ACKs and lost segments ag
   for (const c of ours.connections) assert.equal(c.server.port, port);
 });
 
-test('a refused port: RST answers the SYN, state REJ, and a connection-refused finding', { timeout: 60_000 }, async (t) => {
+test('a refused port: RST answers the SYN, state REJ, and a conn-refused finding', { timeout: 60_000 }, async (t) => {
   const skip = captureSkipReason();
   if (skip !== null) return t.skip(skip);
   // A port nobody listens on, outside the ephemeral range so no test binding port 0 takes it
@@ -99,12 +99,14 @@ test('a refused port: RST answers the SYN, state REJ, and a connection-refused f
   assert.equal(ours.summary.handshakesFailed, 3);
   assert.deepEqual(ours.connections.map((c) => c.state), ['REJ', 'REJ', 'REJ']);
   assert.deepEqual(ours.connections.map((c) => c.history), ['Sr', 'Sr', 'Sr']);
-  const refused = ours.findings.find((f) => f.id === 'connection-refused');
-  assert.ok(refused, 'a connection-refused finding');
+  const refused = ours.findings.find((f) => f.id === 'conn-refused');
+  assert.ok(refused, 'a conn-refused finding');
   assert.equal(refused.evidence.refused, 3);
+  assert.equal(refused.subject, `127.0.0.1:${port}`);
+  assert.equal(ours.findings.some((f) => f.id === 'syn-sent-unanswered' || f.id === 'retransmission-high'), false, 'a refused connect is neither unanswered nor loss');
 });
 
-test('a reader that stops reading: zero windows and a zero-window stall agree with tshark', { timeout: 60_000 }, async (t) => {
+test('a reader that stops reading: zero windows agree with tshark, and the stall is a zero-window finding', { timeout: 60_000 }, async (t) => {
   const skip = captureSkipReason();
   if (skip !== null) return t.skip(skip);
   const sockets: net.Socket[] = [];
@@ -133,7 +135,7 @@ test('a reader that stops reading: zero windows and a zero-window stall agree wi
   const conn = ours.connections[0]!;
   assert.ok((conn.zeroWindows as number) > 0);
   assert.match(conn.history, /w/, 'Zeek history marks the server zero window with w');
-  assert.ok(ours.findings.some((f) => f.id === 'zero-window-stall'), `a zero-window-stall finding: ${JSON.stringify(ours.findings)}`);
+  assert.ok(ours.findings.some((f) => f.id === 'zero-window'), `a zero-window finding: ${JSON.stringify(ours.findings)}`);
 });
 
 test('keep-alives from an idle connection agree with tshark', { timeout: 60_000 }, async (t) => {

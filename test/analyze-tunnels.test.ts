@@ -65,19 +65,29 @@ test('ICMP errors are attributed to the connection of the quoted 4-tuple, by typ
   assert.deepEqual(by.get('203.0.113.12:443'), [{ type: 3, code: 4, name: 'fragmentation-needed', nextHopMtu: 1300, count: 1 }]);
   assert.deepEqual(by.get('2001:db8:40::12:443'), [{ type: 2, code: 0, name: 'packet-too-big', nextHopMtu: 1280, count: 1 }]);
   assert.deepEqual(by.get('2001:db8:50::1:22'), [{ type: 3, code: 0, name: 'hop-limit-exceeded', count: 1 }]);
-  const ids = json.findings.map((f) => `${f.id} ${String((f as { subject?: string }).subject)}`).sort();
+  // The rules of diagnose judge them: a firewall's REJECT (administratively prohibited, and port
+  // unreachable, which Linux never sends for TCP) and a router with no way there are connects
+  // that fail (syn-sent-unanswered, verdict filtered / unreachable); a next-hop MTU below the MSS
+  // in use is mtu-blackhole.
+  const ids = json.findings.map((f) => `${f.id} ${f.subject} ${typeof f.evidence.verdict === 'string' ? f.evidence.verdict : ''}`.trim()).sort();
   assert.deepEqual(ids, [
-    'failed-handshakes capture',
-    'icmp-filtered 203.0.113.10:5432',
-    'icmp-filtered 203.0.113.11:25',
-    'icmp-unreachable 203.0.113.99:80',
-    'icmp-unreachable [2001:db8:50::1]:22',
-    'path-mtu-below-mss 203.0.113.12:443',
-    'path-mtu-below-mss [2001:db8:40::12]:443',
+    'mtu-blackhole 203.0.113.12:443',
+    'mtu-blackhole [2001:db8:40::12]:443',
+    'syn-sent-unanswered 203.0.113.10:5432 filtered',
+    'syn-sent-unanswered 203.0.113.11:25 filtered',
+    'syn-sent-unanswered 203.0.113.99:80 unreachable',
+    'syn-sent-unanswered [2001:db8:50::1]:22 unreachable',
   ]);
-  const mtu = json.findings.find((f) => f.id === 'path-mtu-below-mss' && f.title.includes('1300'));
+  const filtered = json.findings.find((f) => f.subject === '203.0.113.10:5432');
+  assert.match(filtered?.title ?? '', /rejected by a firewall: 3 ICMP errors \(communication-prohibited\) from 192\.0\.2\.254/);
+  const mtu = json.findings.find((f) => f.id === 'mtu-blackhole' && f.title.includes('1300'));
   assert.equal(mtu?.evidence.pathMtu, 1300);
   assert.equal(mtu?.evidence.mss, 1400);
+  assert.equal(mtu?.evidence.maxPayloadOnPath, 1260);
+  const mtu6 = json.findings.find((f) => f.id === 'mtu-blackhole' && f.subject.startsWith('[2001'));
+  assert.equal(mtu6?.evidence.pathMtu, 1280);
+  assert.ok(json.findings.every((f) => f.source === 'analyze'));
+  assert.equal(JSON.stringify(json.findings).includes('loss on its path'), false);
   for (const f of json.findings) {
     const shaped = f as unknown as Record<string, unknown>;
     for (const field of ['id', 'severity', 'title', 'subject', 'explanation', 'evidence', 'advice', 'source', 'atMs']) assert.ok(field in shaped, `${f.id} has ${field}`);

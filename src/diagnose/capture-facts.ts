@@ -1,12 +1,12 @@
 /**
  * Facts from a capture file: what its packets tell — SYNs per service and how many handshakes
- * completed or were refused, SYNs never answered, retransmissions and data segments per peer,
- * zero-window stalls — so `analyze` judges them with the same rules and ids as `diagnose`. Built
- * from the capture analysis's aggregates (the inputs its own findings are made from) and its
- * report; the host's sockets, counters, sysctls and processes are not in a capture, so the
- * rules that need them are reported skipped.
+ * completed or were refused, SYNs never answered, data retransmissions per peer, zero-window
+ * stalls, ICMP errors about TCP — so `analyze` judges them with the same rules and ids as
+ * `diagnose`. Built from the capture analysis's aggregates and its report; the host's sockets,
+ * counters, sysctls and processes are not in a capture, so the rules that need them are
+ * reported skipped.
  */
-import type { FindingInputs } from '../analysis/pcap/findings.js';
+import type { CaptureInputs } from '../analysis/pcap/capture-inputs.js';
 import type { AnalysisReport } from '../analysis/pcap/report-types.js';
 import type { CaptureFacts, Facts } from '../model/facts.js';
 import type { DiagnosisReport } from '../model/diagnosis.js';
@@ -15,7 +15,7 @@ import { buildReport } from './report.js';
 import type { Thresholds } from './rule.js';
 import { RULES } from './rules/index.js';
 
-export function captureFacts(inputs: FindingInputs, report: AnalysisReport): Facts {
+export function captureFacts(inputs: CaptureInputs, report: AnalysisReport): Facts {
   const startMs = report.firstPacket === null ? 0 : Date.parse(report.firstPacket);
   const endMs = report.lastPacket === null ? startMs : Date.parse(report.lastPacket);
   const capture: CaptureFacts = {
@@ -27,6 +27,10 @@ export function captureFacts(inputs: FindingInputs, report: AnalysisReport): Fac
     unanswered: report.failedHandshakes.filter((h) => h.state === 'S0').map((h) => ({ client: h.client, server: h.server, synCount: h.synCount })),
     zeroWindowStalls: inputs.stalls.map((s) => ({ client: s.client, server: s.server, stallMs: s.stallMs, zeroWindows: s.zeroWindows })),
     peakSynPerSecond: inputs.peakSynPerSecond,
+    icmpErrors: inputs.icmp.map((g) => ({
+      kind: g.kind, name: g.name, family: g.family, type: g.type, code: g.code, from: g.from, server: g.server, senders: g.senders, count: g.count,
+      mtu: g.mtu > 0 ? g.mtu : null, mss: g.mss > 0 ? g.mss : null, connections: g.connectionIds,
+    })),
   };
   return {
     origin: 'capture',
@@ -44,7 +48,7 @@ export function captureFacts(inputs: FindingInputs, report: AnalysisReport): Fac
 }
 
 /** A capture judged by every rule: the rules packets can inform run, the others are skipped. */
-export function diagnoseCapture(inputs: FindingInputs, report: AnalysisReport, thresholds: Thresholds): DiagnosisReport {
+export function diagnoseCapture(inputs: CaptureInputs, report: AnalysisReport, thresholds: Thresholds): DiagnosisReport {
   const facts = captureFacts(inputs, report);
   const result = runRules(facts, thresholds, RULES, { source: 'analyze' });
   return buildReport({ facts, result, rules: RULES, logLines: [], logs: [], issues: [] });

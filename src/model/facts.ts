@@ -13,6 +13,7 @@ import type { Counters } from './counters.js';
 import type { AddressFamily, Endpoint, TcpSocket } from './socket.js';
 import type { Owner } from './process.js';
 import type { ConnFilter } from './conn-filter.js';
+import type { IcmpErrorKind } from './icmp.js';
 
 /** The kinds of facts a rule can need. */
 export type FactKind =
@@ -81,12 +82,37 @@ export interface CaptureService {
 export interface CaptureFacts {
   readonly packets: number;
   readonly services: readonly CaptureService[];
-  /** Per peer: data segments sent to it and retransmissions toward it (SYN resends included). */
+  /** Per peer: data segments sent to it and the data retransmitted toward it (SYN resends are not data). */
   readonly peers: readonly { readonly address: string; readonly dataSegments: number; readonly retransmissions: number }[];
   /** Handshakes whose SYNs got no answer at all (Zeek state S0), as listed by the analysis. */
   readonly unanswered: readonly { readonly client: Endpoint; readonly server: Endpoint; readonly synCount: number }[];
   readonly zeroWindowStalls: readonly { readonly client: string; readonly server: string; readonly stallMs: number; readonly zeroWindows: number }[];
   readonly peakSynPerSecond: number;
+  /** ICMP errors that quote the capture's TCP segments, one group per error, sender and destination. */
+  readonly icmpErrors: readonly CaptureIcmpError[];
+}
+
+/** ICMP (or ICMPv6) errors of one kind from one sender about one TCP destination. */
+export interface CaptureIcmpError {
+  readonly kind: IcmpErrorKind;
+  /** The error's name ("host-prohibited", "fragmentation-needed", "packet-too-big"). */
+  readonly name: string;
+  readonly family: AddressFamily;
+  readonly type: number;
+  readonly code: number;
+  /** Who sent it: a router or firewall on the path, or the destination host. */
+  readonly from: string;
+  /** The TCP destination the quoted segments were going to, `address:port` (IPv6 bracketed). */
+  readonly server: string;
+  /** Some of the hosts whose segments it answered. */
+  readonly senders: readonly string[];
+  readonly count: number;
+  /** The next-hop MTU it announced (fragmentation needed / packet too big), else null. */
+  readonly mtu: number | null;
+  /** The largest MSS in use on the connections it concerns, when the handshake was captured. */
+  readonly mss: number | null;
+  /** The analysis's ids of those connections (at most 20). */
+  readonly connections: readonly number[];
 }
 
 export interface CounterFacts {

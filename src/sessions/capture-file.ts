@@ -1,6 +1,8 @@
 /**
- * Analyse a capture file end to end: stream it through the reader into the analyser. A damaged
- * file still yields the report of everything before the damage, with `error` saying where.
+ * Analyse a capture file end to end: stream it through the reader into the analyser, then judge
+ * what it saw with the rules of `tcpdiag diagnose` (the report's findings are theirs, same ids).
+ * A damaged file still yields the report of everything before the damage, with `error` saying
+ * where.
  */
 import { MalformedInputError } from '../errors.js';
 import { readPcapFile } from '../sources/packets.js';
@@ -9,7 +11,10 @@ import type { PcapFileInfo } from '../model/packet.js';
 import { TcpAnalyzer } from '../analysis/pcap/analyzer.js';
 import type { AnalyzerOptions } from '../analysis/pcap/analyzer.js';
 import type { AnalysisReport } from '../analysis/pcap/report-types.js';
-import type { FindingInputs } from '../analysis/pcap/findings.js';
+import type { DiagnosisReport } from '../model/diagnosis.js';
+import { diagnoseCapture } from '../diagnose/capture-facts.js';
+import type { Thresholds } from '../diagnose/rule.js';
+import { diagnoseSchema, thresholdsSchema } from '../config/schema.js';
 import {
   A_ANY_RETRANSMISSION, A_DUPLICATE_ACK, A_FAST_RETRANSMISSION, A_KEEP_ALIVE, A_LOST_PACKET, A_OUT_OF_ORDER,
   A_SPURIOUS_RETRANSMISSION, A_ZERO_WINDOW, A_KEEP_ALIVE_ACK, A_WINDOW_UPDATE, A_ZERO_WINDOW_PROBE, A_ZERO_WINDOW_PROBE_ACK,
@@ -39,11 +44,16 @@ export interface AnalyzeFileOptions extends AnalyzerOptions {
   readonly signal?: AbortSignal;
   /** List the frame numbers of each verdict, to compare packet by packet with tshark. */
   readonly frames?: boolean;
-  /** Receives the aggregates the findings come from (for the diagnosis engine's capture facts). */
-  readonly onFindingInputs?: (inputs: FindingInputs) => void;
+  /** What the diagnosis rules compare with (tcp_diag.conf's [thresholds] and [diagnose]); defaults otherwise. */
+  readonly thresholds?: Thresholds;
 }
 
 export function analyzeCaptureFile(path: string, options: AnalyzeFileOptions = {}): AnalysisReport {
+  return analyzeCapture(path, options).report;
+}
+
+/** The analysis of a capture file and the diagnosis of it whose findings the report carries. */
+export function analyzeCapture(path: string, options: AnalyzeFileOptions = {}): { report: AnalysisReport; diagnosis: DiagnosisReport } {
   let frames: Record<string, number[]> | null = null;
   let analyzerOptions: AnalyzerOptions = options;
   if (options.frames === true) {
@@ -81,9 +91,11 @@ export function analyzeCaptureFile(path: string, options: AnalyzeFileOptions = {
     linkTypes: (info?.linkTypes ?? []).map(linkTypeName),
   });
   if (frames !== null) report.frames = frames;
-  if (analyzer.findingInputs !== null) options.onFindingInputs?.(analyzer.findingInputs);
   if (failure !== null) {
     report.error = { code: failure.code, message: failure.reason, offset: failure.offset ?? null, afterPacket: analyzer.packets };
   }
-  return report;
+  const thresholds = options.thresholds ?? { ...thresholdsSchema.parse({}), ...diagnoseSchema.parse({}) };
+  const diagnosis = diagnoseCapture(analyzer.captureInputs!, report, thresholds);
+  report.findings = diagnosis.findings;
+  return { report, diagnosis };
 }

@@ -1,11 +1,11 @@
 /**
- * What the analyser accumulates across connections for the report and its findings: the
+ * What the analyser accumulates across connections for the report and the diagnosis rules: the
  * per-second timeline, top talkers, retransmissions per peer, SYNs per service, zero-window
  * stalls and ICMP errors. Each table is bounded, so memory does not grow with the capture.
  */
 import { icmpErrorInfo } from '../../model/icmp.js';
 import type { TalkerJson, TimelineBucket } from './report-types.js';
-import type { FindingInputs, IcmpFindingInput } from './findings.js';
+import type { CaptureInputs, IcmpInput } from './capture-inputs.js';
 
 /**
  * Per-host tables (talkers, retransmissions per peer) hold at most this many hosts; when full,
@@ -41,7 +41,7 @@ export interface Stall {
   zeroWindows: number;
 }
 
-interface IcmpGroup extends IcmpFindingInput {
+interface IcmpGroup extends IcmpInput {
   connections: Set<number>;
 }
 
@@ -136,7 +136,7 @@ export class CaptureAggregates {
     return [...this.talkers.values()].sort((x, y) => y.bytes - x.bytes || y.packets - x.packets).slice(0, n);
   }
 
-  findingInputs(): Omit<FindingInputs, 'summary' | 'durationS' | 'atMs'> {
+  captureInputs(): CaptureInputs {
     return {
       services: [...this.services.entries()].map(([key, s]) => {
         const [address = '', port = '0'] = key.split(' ');

@@ -2,7 +2,8 @@
  * Offline (and live) TCP analysis of a packet stream: streams keyed like Wireshark's
  * conversations with per-packet verdicts from seq-analysis.ts, connection records with Zeek's
  * conn_state and history (zeek-conn.ts), ICMP errors attributed to the connection they quote,
- * a per-second timeline, top talkers and findings. Feed it packets with `add()`, then `finish()`.
+ * a per-second timeline, top talkers, and the aggregates the diagnosis rules judge (no findings of
+ * its own: src/diagnose draws them). Feed it packets with `add()`, then `finish()`.
  *
  * Memory is bounded by live streams: closed streams idle for CLOSED_EXPIRY_S and any stream
  * idle for IDLE_EXPIRY_S (capture time) are folded into the totals and dropped; the report lists
@@ -16,8 +17,7 @@ import { Connection, isoTime, round3 } from './connection.js';
 import type { Side } from './connection.js';
 import { ConnTable } from './conn-table.js';
 import { CaptureAggregates } from './aggregates.js';
-import { buildFindings } from './findings.js';
-import type { FindingInputs } from './findings.js';
+import type { CaptureInputs } from './capture-inputs.js';
 import type { AnalysisReport, AnalysisSummary, ConnectionReport, FailedHandshake, TimelineBucket } from './report-types.js';
 import {
   A_ANY_RETRANSMISSION, A_DUPLICATE_ACK, A_FAST_RETRANSMISSION, A_KEEP_ALIVE, A_LOST_PACKET, A_OUT_OF_ORDER,
@@ -78,8 +78,8 @@ export class TcpAnalyzer {
   private readonly failed: FailedHandshake[] = [];
   private readonly handshakeRtt = new BoundedStats(RTT_RESERVOIR);
   private readonly dataRtt = new BoundedStats(RTT_RESERVOIR);
-  /** The aggregates the findings were built from, once finish() ran (the diagnosis engine's capture facts). */
-  findingInputs: FindingInputs | null = null;
+  /** The aggregates the diagnosis rules judge, once finish() ran (src/diagnose/capture-facts.ts). */
+  captureInputs: CaptureInputs | null = null;
   private readonly maxConnections: number;
   /** Closed streams in the order they closed (a queue; head index below). */
   private closedQueue: Connection[] = [];
@@ -276,7 +276,7 @@ export class TcpAnalyzer {
       fwd.zeroWindowSinceSec = -1;
     }
 
-    if (ta !== 0) this.count(conn, fromA, ta, bucket);
+    if (ta !== 0) this.count(conn, fromA, ta, bucket, t.seglen > 0);
     this.sampleRtt(conn, fwd, rev, t, ta, sec, nsec);
     this.options.onVerdict?.(p, t, ta, false);
   }
@@ -308,7 +308,7 @@ export class TcpAnalyzer {
     }
   }
 
-  private count(conn: Connection, fromA: boolean, ta: number, bucket: TimelineBucket | null): void {
+  private count(conn: Connection, fromA: boolean, ta: number, bucket: TimelineBucket | null, data: boolean): void {
     const s = this.summary;
     if ((ta & A_ANY_RETRANSMISSION) !== 0) {
       conn.retransmissions++;
@@ -322,7 +322,9 @@ export class TcpAnalyzer {
         conn.spuriousRetransmissions++;
         s.spuriousRetransmissions++;
       }
-      this.agg.peer(fromA ? conn.bAddress : conn.aAddress).retransmissions++;
+      // Per peer, only data is judged against data segments: SYNs resent to a server that never
+      // answers are no loss on an established path (they are syn-sent-unanswered's evidence).
+      if (data) this.agg.peer(fromA ? conn.bAddress : conn.aAddress).retransmissions++;
     }
     if ((ta & A_DUPLICATE_ACK) !== 0) {
       conn.duplicateAcks++;
@@ -459,9 +461,7 @@ export class TcpAnalyzer {
     if (this.listed.length > this.maxConnections) this.trimListed();
     const connections = [...this.listed].sort((x, y) => x.id - y.id);
     const durationS = this.firstSec < 0 ? 0 : round3(((this.lastSec - this.firstSec) * 1e9 + (this.lastNsec - this.firstNsec)) / 1e9);
-    const atMs = this.firstSec < 0 ? 0 : this.lastSec * 1000 + Math.floor(this.lastNsec / 1e6);
-    const inputs: FindingInputs = { summary: this.summary, durationS, atMs, ...this.agg.findingInputs() };
-    this.findingInputs = inputs;
+    this.captureInputs = this.agg.captureInputs();
     return {
       file: meta.file,
       format: meta.format,
@@ -480,7 +480,8 @@ export class TcpAnalyzer {
       timeline: this.agg.timelineSorted(),
       topTalkers: this.agg.topTalkers(this.options.topTalkers ?? 10),
       failedHandshakes: this.failed,
-      findings: buildFindings(inputs),
+      // The diagnosis engine's, filled in by the session (sessions/capture-file.ts).
+      findings: [],
       error: null,
     };
   }

@@ -150,6 +150,7 @@ export interface AnalysisReport {
   timeline: TimelineBucket[];
   topTalkers: TalkerJson[];
   failedHandshakes: FailedHandshake[];
+  /** The rules of `tcpdiag diagnose` judged on this capture (same ids), most severe first. */
   findings: readonly Finding[];
   /** With --frames: frame numbers of each verdict, keyed by Wireshark's tcp.analysis.* name. */
   frames?: Record<string, number[]>;

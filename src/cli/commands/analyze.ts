@@ -5,7 +5,6 @@ import { loadConfig, printJson } from '../context.js';
 import { integer } from '../options.js';
 import { ROWS } from '../../model/limits.js';
 import { stopOnSignal } from '../lifetime.js';
-import type { FindingInputs } from '../../analysis/pcap/findings.js';
 
 interface AnalyzeFlags {
   json?: boolean;
@@ -27,13 +26,14 @@ export function registerAnalyze(program: Command): void {
     .option('--max-connections <n>', 'list at most N connections (the most troubled first); totals always cover all', integer(ROWS), 1000)
     .option('--top <n>', 'top talkers to list', integer(ROWS), 10)
     .option('--rows <n>', 'connections shown in the text table', integer(ROWS), 30)
-    .option('--diagnose', 'also judge the capture with the rules of `tcpdiag diagnose` (same ids): "diagnosis" in the JSON, a report after the text')
+    .option('--diagnose', 'also show the whole diagnosis: the health score and every rule checked or skipped ("diagnosis" in the JSON, a report after the text)')
     .option('--frames', 'with --json: list the frame numbers of each verdict ("frames": {"retransmission": [..], ...}), to check packet by packet against tshark')
     .addHelpText(
       'after',
       `
 Examples:
   tcpdiag analyze /tmp/web.pcap                     summary, troubled connections, findings
+  tcpdiag analyze web.pcap --diagnose               and the score, every rule checked or skipped
   tcpdiag analyze capture.pcapng --json | jq .summary
   tcpdiag analyze big.pcap --json --max-connections 100 > report.json
 
@@ -50,8 +50,16 @@ captured) and "keepAlives" likewise; "streams" counts tshark's tcp.stream values
 ICMP and ICMPv6 errors that quote a TCP segment (unreachable, administratively prohibited,
 fragmentation needed / packet too big with their MTU, time exceeded) are counted apart
 ("summary.icmpErrors"), never as SYN/RST/FIN on the wire, and listed on the connection of the
-quoted 4-tuple ("icmpErrors"); they feed the findings icmp-filtered (a firewall rejects),
-path-mtu-below-mss and icmp-unreachable.
+quoted 4-tuple ("icmpErrors").
+
+Findings come from the rules of \`tcpdiag diagnose\`, with the same ids and thresholds
+(tcp_diag.conf's [thresholds] and [diagnose]): syn-flood, conn-refused (SYN answered by RST),
+syn-sent-unanswered (SYNs resent with no answer, or answered by ICMP: "filtered" when a firewall
+rejects them with administratively prohibited, "unreachable" for no route or host),
+retransmission-high (data retransmitted toward a peer; SYN resends are not data), zero-window
+(a stall of a second or more) and mtu-blackhole (fragmentation needed / packet too big with a
+next-hop MTU below the MSS in use). Rules that read the host's sockets, counters or sysctls
+cannot judge a capture: --diagnose lists them as skipped.
 
 Connections are Zeek's (its conn.log rows): "state" is conn_state and "history" its history
 letters (upper case: the originator, "client"), by Zeek's rules: ^ when Zeek flips the
@@ -78,25 +86,23 @@ subject, explanation, evidence, advice: [{text, command?}], source, atMs}], erro
     )
     .action(
       action(async (file: string, flags: AnalyzeFlags, command: Command) => {
-        const config = loadConfig(command, { sections: flags.diagnose === true ? ['thresholds', 'diagnose'] : [] });
-        let findingInputs: FindingInputs | null = null;
-        const { analyzeCaptureFile } = await import('../../sessions/capture-file.js');
+        const config = loadConfig(command, { sections: ['thresholds', 'diagnose'] });
+        const { analyzeCapture } = await import('../../sessions/capture-file.js');
         const controller = stopOnSignal();
-        let report;
+        let analysis;
         try {
-          report = analyzeCaptureFile(file, {
+          analysis = analyzeCapture(file, {
             maxConnections: flags.maxConnections ?? 1000,
             topTalkers: flags.top ?? 10,
             signal: controller.signal,
             frames: flags.frames === true,
-            onFindingInputs: (inputs) => (findingInputs = inputs),
+            thresholds: { ...config.thresholds, ...config.diagnose },
           });
         } finally {
           controller.release();
         }
-        const diagnosis = flags.diagnose === true && findingInputs !== null
-          ? (await import('../../diagnose/capture-facts.js')).diagnoseCapture(findingInputs, report, { ...config.thresholds, ...config.diagnose })
-          : null;
+        const { report } = analysis;
+        const diagnosis = flags.diagnose === true ? analysis.diagnosis : null;
         if (flags.json === true) printJson(diagnosis === null ? report : { ...report, diagnosis }, flags.pretty === true);
         else {
           const { renderAnalysisText } = await import('../../sinks/pcap/report-text.js');

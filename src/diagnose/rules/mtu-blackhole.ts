@@ -12,7 +12,10 @@
  * segment queued, tcpi_pmtu still the interface MTU, data acknowledged before the stall; and no
  * ICMP destination-unreachable / packet-too-big counted in the window. Linux only recovers by
  * itself with net.ipv4.tcp_mtu_probing (RFC 4821 packetization-layer PMTUD), off by default.
+ * A capture shows the other half: the ICMP error itself, with a next-hop MTU below the MSS the
+ * handshake negotiated.
  */
+import type { CaptureIcmpError } from '../../model/facts.js';
 import type { TcpSocket } from '../../model/socket.js';
 import { plural, commandAdvice, sysctlAdvice, textAdvice } from '../advice.js';
 import type { FindingDraft, Rule } from '../rule.js';
@@ -115,4 +118,51 @@ export const mtuBlackhole: Rule = {
     }
     return { value: stalled.length, threshold: 1, measure: 'connections stalled resending full-size segments', findings };
   },
+  capture({ facts }) {
+    // A router on the path said so: ICMP fragmentation needed / packet too big with a next-hop
+    // MTU that cannot hold a full segment of the MSS the handshake negotiated. The sender must
+    // lower its path MTU (RFC 1191, RFC 8201); if the message is filtered before it gets there,
+    // every full-size segment is lost while small ones pass (RFC 2923 section 2.1).
+    const byServer = new Map<string, CaptureIcmpError>();
+    for (const e of facts.capture!.icmpErrors) {
+      if (e.kind !== 'mtu' || e.mtu === null || e.mss === null || e.mtu - headerBytes(e.family) >= e.mss) continue;
+      const seen = byServer.get(e.server);
+      if (seen === undefined || e.mtu < seen.mtu! || (e.mtu === seen.mtu && e.count > seen.count)) byServer.set(e.server, e);
+    }
+    const findings: FindingDraft[] = [...byServer.values()].slice(0, 10).map((e) => {
+      const headers = headerBytes(e.family);
+      const room = e.mtu! - headers;
+      const what = e.family === 6 ? 'ICMPv6 packet too big' : 'ICMP fragmentation needed';
+      const errors = facts.capture!.icmpErrors.filter((x) => x.server === e.server && x.kind === 'mtu');
+      return {
+        severity: 'warning',
+        title: `path MTU ${e.mtu} toward ${e.server} is below the MSS in use (${e.mss}): full-size segments do not fit`,
+        subject: e.server,
+        explanation:
+          `${e.from} answered segments toward ${e.server} with ${what}, next-hop MTU ${e.mtu}: a segment of ${e.mss} payload bytes needs ${e.mss! + headers} bytes, so full-size segments are dropped on that link (a tunnel, VPN or cloud interconnect with a smaller MTU). ` +
+          'The sender recovers only if this ICMP reaches it; where a firewall filters it, the handshake and small requests pass and every full-size segment is lost: a path MTU black hole.',
+        evidence: {
+          server: e.server,
+          from: e.from,
+          pathMtu: e.mtu,
+          mss: e.mss,
+          maxPayloadOnPath: room,
+          icmpErrors: errors.reduce((n, x) => n + x.count, 0),
+          senders: e.senders,
+          connections: e.connections,
+        },
+        advice: [
+          textAdvice('Let ICMP "fragmentation needed" (IPv4 type 3 code 4) and ICMPv6 "packet too big" (type 2) through every firewall and security group on the path: path MTU discovery depends on them.'),
+          commandAdvice(`Or clamp the MSS to ${room} where the narrow link starts (router, VPN or tunnel endpoint), so the handshake negotiates segments that fit:`, `nft add rule inet filter forward tcp flags syn tcp option maxseg size set ${room}`),
+          commandAdvice('On Linux senders, let the kernel probe for a smaller segment size after a black hole is detected (RFC 4821; a capture cannot show the value in force there):', 'sysctl -w net.ipv4.tcp_mtu_probing=1'),
+        ],
+      };
+    });
+    return { value: byServer.size, threshold: 1, measure: 'destinations whose reported path MTU is below the MSS in use', findings };
+  },
 };
+
+/** IPv4 or IPv6 header plus the 20-byte TCP header: what a packet carries besides the MSS. */
+function headerBytes(family: 4 | 6): number {
+  return family === 6 ? 60 : 40;
+}

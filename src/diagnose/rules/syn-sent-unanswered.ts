@@ -8,8 +8,12 @@
  * either, something on the path silently drops it: a firewall DROP rule, a security group, a
  * host that is down behind a router that says nothing. The socket table shows the attempts
  * still pending (their SYN retransmit count is the timer's retransmits); kernel events add the
- * attempts that already gave up in the window.
+ * attempts that already gave up in the window. A capture shows the ICMP errors that answered
+ * the SYNs too, so there the verdict is "filtered" (administratively prohibited: a firewall
+ * REJECT) or "unreachable" (no route, no host) from the error itself.
  */
+import type { CaptureIcmpError } from '../../model/facts.js';
+import type { Advice } from '../../model/finding.js';
 import type { Owner } from '../../model/process.js';
 import { plural, commandAdvice, textAdvice } from '../advice.js';
 import type { FindingDraft, Rule } from '../rule.js';
@@ -92,30 +96,106 @@ export const synSentUnanswered: Rule = {
     return { value: worst, threshold: 1, measure: `connects to one destination unanswered after ${minRetransmits} SYN resends`, findings };
   },
   capture({ facts, thresholds }) {
-    // SYNs sent more than once and never answered (no SYN-ACK, no RST) in the capture; a flood's
-    // unanswered SYNs are syn-flood's, not a client's unreachable destination.
+    // SYNs sent more than once and never answered (no SYN-ACK, no RST) in the capture, and
+    // segments answered by an ICMP error instead: "administratively prohibited" (and port
+    // unreachable, which Linux never sends for TCP: tcp_v4_send_reset() answers a closed port)
+    // is a firewall REJECT rule; net/host unreachable is a router with no way there. Linux
+    // aborts a connect at once on such an error in SYN_SENT (tcp_v4_err(), net/ipv4/tcp_ipv4.c),
+    // so one SYN is enough. A flood's unanswered SYNs are syn-flood's, not a client's
+    // unreachable destination.
     const capture = facts.capture!;
-    const flooded = new Set(floodedServices(capture).map((s) => `${s.address}|${s.port}`));
-    const hanging = capture.unanswered.filter((h) => h.synCount >= thresholds.syn_sent_retransmits_min + 1 && !flooded.has(`${h.server.address}|${h.server.port}`));
+    const flooded = new Set(floodedServices(capture).map((s) => endpointText(s.address, s.port)));
+    const destinations = new Map<string, { unanswered: typeof capture.unanswered[number][]; silent: number; icmp: CaptureIcmpError[] }>();
+    const entry = (destination: string): { unanswered: typeof capture.unanswered[number][]; silent: number; icmp: CaptureIcmpError[] } => {
+      let d = destinations.get(destination);
+      if (d === undefined) destinations.set(destination, (d = { unanswered: [], silent: 0, icmp: [] }));
+      return d;
+    };
+    for (const h of capture.unanswered) {
+      const destination = endpointText(h.server.address, h.server.port);
+      if (flooded.has(destination)) continue;
+      const d = entry(destination);
+      d.unanswered.push(h);
+      if (h.synCount >= thresholds.syn_sent_retransmits_min + 1) d.silent++;
+    }
+    for (const e of capture.icmpErrors) {
+      if ((e.kind === 'filtered' || e.kind === 'unreachable') && !flooded.has(e.server)) entry(e.server).icmp.push(e);
+    }
     const findings: FindingDraft[] = [];
     let worst = 0;
-    for (const [destination, group] of groupBy(hanging, (h) => (h.server.address.includes(':') ? `[${h.server.address}]:${h.server.port}` : `${h.server.address}:${h.server.port}`))) {
-      worst = Math.max(worst, group.length);
-      const clients = [...new Set(group.map((h) => h.client.address))];
-      findings.push({
-        severity: 'warning',
-        title: `${plural(group.length, 'connection attempt')} to ${destination} got no answer (SYN resent, no SYN-ACK or RST)`,
-        subject: destination,
-        explanation:
-          `Clients sent SYNs to ${destination} up to ${Math.max(...group.map((h) => h.synCount))} times and the capture holds no SYN-ACK and no reset for them: ` +
-          'the SYNs are dropped silently on the way (a firewall or security group that filters the port) or the host is down. This is not loss on an established path: no data was ever sent.',
-        evidence: { destination, attempts: group.length, maxSynCount: Math.max(...group.map((h) => h.synCount)), clients: clients.slice(0, 10), verdict: 'filtered' },
-        advice: [
-          textAdvice(`Check that ${destination} is reachable and allowed: its firewall, security group or network ACL, and that the service runs there.`),
-          commandAdvice('Test the path step by step (name, connect, TLS, HTTP), each timed:', `tcpdiag probe ${destination}`),
-        ],
-      });
+    for (const [destination, d] of destinations) {
+      if (d.silent === 0 && d.icmp.length === 0) continue;
+      const clients = [...new Set([...d.unanswered.map((h) => h.client.address), ...d.icmp.flatMap((e) => e.senders)])];
+      const icmpConnections = new Set(d.icmp.flatMap((e) => e.connections)).size;
+      const attempts = d.icmp.length === 0 ? d.silent : Math.max(d.unanswered.length, icmpConnections, 1);
+      worst = Math.max(worst, attempts);
+      const maxSynCount = Math.max(0, ...d.unanswered.map((h) => h.synCount));
+      findings.push(d.icmp.length === 0 ? silentFinding(destination, attempts, maxSynCount, clients) : icmpFinding(destination, attempts, maxSynCount, clients, d.icmp));
     }
-    return { value: worst, threshold: 1, measure: `connects to one destination unanswered after ${thresholds.syn_sent_retransmits_min} SYN resends`, findings };
+    return { value: worst, threshold: 1, measure: `connects to one destination unanswered after ${thresholds.syn_sent_retransmits_min} SYN resends, or refused by ICMP`, findings };
   },
 };
+
+function endpointText(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+function probeAdvice(destination: string): Advice {
+  return commandAdvice('Test the path step by step (name, connect, TLS, HTTP), each timed:', `tcpdiag probe ${destination}`);
+}
+
+function silentFinding(destination: string, attempts: number, maxSynCount: number, clients: readonly string[]): FindingDraft {
+  return {
+    severity: 'warning',
+    title: `${plural(attempts, 'connection attempt')} to ${destination} got no answer (SYN resent, no SYN-ACK or RST)`,
+    subject: destination,
+    explanation:
+      `Clients sent SYNs to ${destination} up to ${maxSynCount} times and the capture holds no SYN-ACK, no reset and no ICMP error for them: ` +
+      'the SYNs are dropped silently on the way (a firewall or security group that filters the port) or the host is down. This is not loss on an established path: no data was ever sent.',
+    evidence: { destination, attempts, maxSynCount, clients: clients.slice(0, 10), verdict: 'filtered' },
+    advice: [
+      textAdvice(`Check that ${destination} is reachable and allowed: its firewall, security group or network ACL, and that the service runs there.`),
+      probeAdvice(destination),
+    ],
+  };
+}
+
+function icmpFinding(destination: string, attempts: number, maxSynCount: number, clients: readonly string[], errors: readonly CaptureIcmpError[]): FindingDraft {
+  const byCount = [...errors].sort((x, y) => y.count - x.count);
+  const first = byCount[0]!;
+  const filtered = byCount.some((e) => e.kind === 'filtered');
+  const main = filtered ? byCount.find((e) => e.kind === 'filtered')! : first;
+  const total = errors.reduce((n, e) => n + e.count, 0);
+  const icmp = main.family === 6 ? 'ICMPv6' : 'ICMP';
+  const host = destination.slice(0, destination.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  return {
+    severity: 'warning',
+    title: filtered
+      ? `connections to ${destination} rejected by a firewall: ${plural(total, `${icmp} error`)} (${main.name}) from ${main.from}`
+      : `${destination} unreachable: ${plural(total, `${icmp} error`)} (${main.name}) from ${main.from}`,
+    subject: destination,
+    explanation: filtered
+      ? `${main.from} answered segments toward ${destination} with ${icmp} ${main.name}: a firewall rule there rejects them (a REJECT rule; a host with the port closed answers with a TCP reset, never with ICMP). ` +
+        'The client\'s connect() fails at once with EHOSTUNREACH or ECONNREFUSED; nothing reaches the service, and this is not loss on the path.'
+      : `${main.from} could not deliver segments toward ${destination} (${icmp} ${main.name}): no route, no answer to ARP or neighbour discovery, or a TTL that ran out in a loop. ` +
+        'The client\'s connect() fails with EHOSTUNREACH or ENETUNREACH.',
+    evidence: {
+      destination,
+      attempts,
+      maxSynCount,
+      clients: clients.slice(0, 10),
+      verdict: filtered ? 'filtered' : 'unreachable',
+      icmpErrors: byCount.slice(0, 10).map((e) => ({ error: e.name, type: e.type, code: e.code, from: e.from, count: e.count, connections: e.connections })),
+    },
+    advice: filtered
+      ? [
+          textAdvice(`Find the rule that rejects traffic to ${destination} on ${main.from} (its firewall, security group or network ACL) and allow the clients, or point them elsewhere if the rejection is meant.`),
+          commandAdvice(`If ${main.from} is a Linux host, list its rules and look for the reject:`, 'nft list ruleset'),
+          probeAdvice(destination),
+        ]
+      : [
+          commandAdvice(`Check the route to ${host} from the clients and from ${main.from}:`, `ip route get ${host}`),
+          probeAdvice(destination),
+        ],
+  };
+}

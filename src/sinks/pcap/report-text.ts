@@ -49,8 +49,12 @@ export function renderAnalysisText(r: AnalysisReport, maxRows = 30): string {
   else {
     lines.push('findings:');
     for (const f of r.findings) {
-      lines.push(`  [${f.severity}] ${f.title}`);
-      for (const a of f.advice) lines.push(`      advice: ${a.text}${a.command === undefined ? '' : `: ${a.command}`}`);
+      // The id is diagnose's: the same one scripts, alerts and `analyze --diagnose` match on.
+      lines.push(`  [${f.severity}] ${f.id}: ${f.title}`);
+      for (const a of f.advice) {
+        lines.push(`      advice: ${a.text}`);
+        if (a.command !== undefined) lines.push(`        $ ${a.command}`);
+      }
     }
   }
   // The damage itself is the command's error (stderr), printed once after this report.
