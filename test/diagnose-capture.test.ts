@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -17,10 +17,14 @@ import { CLI, REPO_ROOT } from './helpers/cli.js';
 import type { DiagnosisReport } from '../src/model/diagnosis.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-capture-diagnose-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 async function capture(t: TestContext, ns: Netns, file: string, filter: string[]): Promise<{ stop: () => Promise<void> }> {
-  // -c bounds the capture whatever happens; -U writes each packet as it comes.
-  const dump = await startProcess(t, ['tcpdump', '-i', 'lo', '-U', '-n', '-c', '5000', '-w', file, ...filter], ns);
+  // -c bounds the capture whatever happens; -U writes each packet as it comes, and
+  // --immediate-mode hands it over at once: otherwise libpcap's TPACKET_V3 ring holds packets in
+  // a block until it fills or its timeout passes (1 s for tcpdump), and a capture stopped sooner
+  // after a burst of a few packets loses them.
+  const dump = await startProcess(t, ['tcpdump', '-i', 'lo', '-U', '--immediate-mode', '-n', '-c', '5000', '-w', file, ...filter], ns);
   await dump.waitFor(/listening on lo/);
   return {
     stop: async () => {
@@ -86,4 +90,32 @@ test('captured connects to a filtered port: syn-sent-unanswered, not a retransmi
   assert.ok((f.evidence.maxSynCount as number) >= 3);
   assert.equal(diagnosis.findings.some((x) => x.id === 'retransmission-high'), false, 'SYN resends to a silent server are not data loss');
   assert.deepEqual(findings, diagnosis.findings, 'the report\'s findings are the engine\'s');
+});
+
+test('captured connects a firewall rejects with ICMP admin-prohibited: syn-sent-unanswered, verdict filtered, the ICMP counted as tshark counts it', { timeout: 90_000 }, async (t) => {
+  const skip = rootSkipReason('ip', 'nft', 'tcpdump', 'tshark');
+  if (skip !== null) return t.skip(skip);
+  const ns = Netns.create(t, 'capreject');
+  ns.nft('table inet rejecting {\n chain input {\n  type filter hook input priority 0;\n  tcp dport 7779 reject with icmp type admin-prohibited\n }\n}\n');
+  const file = join(dir, 'rejected.pcap');
+  const dump = await capture(t, ns, file, ['tcp', 'port', '7779', 'or', 'icmp']);
+  // Each connect fails at once with EHOSTUNREACH (tcp_v4_err() aborts a SYN_SENT socket on it).
+  const client = await actor(t, ['refused', '127.0.0.1', '7779', '3'], ns);
+  await client.waitFor(/^done refused 0/m);
+  await dump.stop();
+
+  const tshark = spawnSync('tshark', ['-n', '-r', file, '-Y', 'icmp.type == 3 && icmp.code == 13', '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(tshark.status, 0, tshark.stderr);
+  const icmpFrames = tshark.stdout.trim().split('\n').filter((l) => l !== '').length;
+  assert.equal(icmpFrames, 3, 'one ICMP error per SYN');
+
+  const r = spawnSync(process.execPath, [CLI, 'analyze', file, '--json'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { summary: { icmpErrors: number; syn: number }; findings: DiagnosisReport['findings'] };
+  assert.equal(report.summary.icmpErrors, icmpFrames);
+  assert.equal(report.summary.syn, 3);
+  assert.deepEqual(report.findings.map((f) => `${f.id} ${f.subject} ${String(f.evidence.verdict)}`), ['syn-sent-unanswered 127.0.0.1:7779 filtered']);
+  const f = report.findings[0]!;
+  assert.equal(f.title, 'connections to 127.0.0.1:7779 rejected by a firewall: 3 ICMP errors (communication-prohibited) from 127.0.0.1');
+  assert.equal(f.evidence.attempts, 3);
 });
