@@ -19,13 +19,13 @@ import type { DiagnosisReport } from '../src/model/diagnosis.js';
 const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-capture-diagnose-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
-async function capture(t: TestContext, ns: Netns, file: string, filter: string[]): Promise<{ stop: () => Promise<void> }> {
+async function capture(t: TestContext, ns: Netns, file: string, filter: string[], device = 'lo'): Promise<{ stop: () => Promise<void> }> {
   // -c bounds the capture whatever happens; -U writes each packet as it comes, and
   // --immediate-mode hands it over at once: otherwise libpcap's TPACKET_V3 ring holds packets in
   // a block until it fills or its timeout passes (1 s for tcpdump), and a capture stopped sooner
   // after a burst of a few packets loses them.
-  const dump = await startProcess(t, ['tcpdump', '-i', 'lo', '-U', '--immediate-mode', '-n', '-c', '5000', '-w', file, ...filter], ns);
-  await dump.waitFor(/listening on lo/);
+  const dump = await startProcess(t, ['tcpdump', '-i', device, '-U', '--immediate-mode', '-n', '-c', '5000', '-w', file, ...filter], ns);
+  await dump.waitFor(new RegExp(`listening on ${device}`));
   return {
     stop: async () => {
       await sleep(300);
@@ -118,4 +118,50 @@ test('captured connects a firewall rejects with ICMP admin-prohibited: syn-sent-
   const f = report.findings[0]!;
   assert.equal(f.title, 'connections to 127.0.0.1:7779 rejected by a firewall: 3 ICMP errors (communication-prohibited) from 127.0.0.1');
   assert.equal(f.evidence.attempts, 3);
+});
+
+test('a captured MTU step (a router whose next link is 1400 bytes): mtu-blackhole from its fragmentation-needed, as tshark reads it', { timeout: 90_000 }, async (t) => {
+  const skip = rootSkipReason('ip', 'tcpdump', 'tshark');
+  if (skip !== null) return t.skip(skip);
+  // client (1500) -- router -- [1400] -- server (1500): both ends negotiate an MSS of 1460 and
+  // the router answers the first full-size segment with ICMP fragmentation needed, MTU 1400.
+  const cli = Netns.create(t, 'capmtucli');
+  const rtr = Netns.create(t, 'capmturtr');
+  const srv = Netns.create(t, 'capmtusrv');
+  cli.ip('link', 'add', 'c0', 'type', 'veth', 'peer', 'name', 'r0', 'netns', rtr.name);
+  srv.ip('link', 'add', 's0', 'type', 'veth', 'peer', 'name', 'r1', 'netns', rtr.name);
+  cli.ip('addr', 'add', '10.202.1.1/24', 'dev', 'c0');
+  rtr.ip('addr', 'add', '10.202.1.2/24', 'dev', 'r0');
+  rtr.ip('addr', 'add', '10.202.2.1/24', 'dev', 'r1');
+  srv.ip('addr', 'add', '10.202.2.2/24', 'dev', 's0');
+  rtr.ip('link', 'set', 'r1', 'mtu', '1400');
+  for (const [ns, dev] of [[cli, 'c0'], [rtr, 'r0'], [rtr, 'r1'], [srv, 's0']] as const) ns.ip('link', 'set', dev, 'up');
+  cli.ip('route', 'add', 'default', 'via', '10.202.1.2');
+  srv.ip('route', 'add', 'default', 'via', '10.202.2.1');
+  rtr.sysctl('net.ipv4.ip_forward', '1');
+
+  const server = await actor(t, ['serve', '9000'], srv);
+  await server.waitFor(/^ready 9000/m);
+  const file = join(dir, 'mtu-step.pcap');
+  const dump = await capture(t, cli, file, ['tcp', 'port', '9000', 'or', 'icmp'], 'c0');
+  const client = await actor(t, ['write', '10.202.2.2', '9000', '100000', '--hello', '100'], cli);
+  await client.waitFor(/^ready/m);
+  await sleep(1000);
+  await dump.stop();
+
+  const tshark = spawnSync('tshark', ['-n', '-r', file, '-Y', 'icmp.type == 3 && icmp.code == 4', '-T', 'fields', '-e', 'icmp.mtu'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(tshark.status, 0, tshark.stderr);
+  const mtus = tshark.stdout.trim().split('\n').filter((l) => l !== '');
+  assert.ok(mtus.length >= 1, 'the router sent fragmentation needed');
+  assert.deepEqual([...new Set(mtus)], ['1400']);
+
+  const r = spawnSync(process.execPath, [CLI, 'analyze', file, '--json'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { summary: { icmpErrors: number }; findings: DiagnosisReport['findings'] };
+  assert.equal(report.summary.icmpErrors, mtus.length);
+  const f = report.findings.find((x) => x.id === 'mtu-blackhole');
+  assert.ok(f, JSON.stringify(report.findings));
+  assert.equal(f.subject, '10.202.2.2:9000');
+  assert.deepEqual([f.evidence.pathMtu, f.evidence.mss, f.evidence.maxPayloadOnPath, f.evidence.from], [1400, 1460, 1360, '10.202.1.2']);
+  assert.equal(report.findings.some((x) => x.id === 'retransmission-high' || x.id === 'syn-sent-unanswered'), false, JSON.stringify(report.findings));
 });
