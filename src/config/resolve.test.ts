@@ -114,7 +114,7 @@ test('a command reads the sections it uses: an error elsewhere warns and that se
   assert.equal(config.agent.port, 7070, 'the broken section keeps its defaults');
   assert.equal(warnings.length, 2);
   assert.match(warnings.join('\n'), /\[agent\] is not used by this command and keeps its defaults: agent\.port: expected a value <= 65535, got 70000/);
-  assert.match(warnings.join('\n'), /unknown key "nope" \(sections: agent, capture, storage, trace, thresholds, diagnose, privacy\): ignored/);
+  assert.match(warnings.join('\n'), /unknown key "nope" \(sections: agent, capture, storage, trace, thresholds, diagnose, privacy, alerts\): ignored/);
   assert.throws(() => resolveConfig({ configPath: path, env: {}, sections: ['agent'] }), /agent\.port: expected a value <= 65535, got 70000/);
 });
 

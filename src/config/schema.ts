@@ -9,6 +9,7 @@
  */
 import * as z from 'zod/mini';
 import { PORT, SNAPLEN, TRACE_BUFFER_KB } from '../model/limits.js';
+import { ALERT_METRICS, ALERT_SCOPES, ALERT_SEVERITIES } from '../model/alert.js';
 import type { NumberRange } from '../model/units.js';
 
 const int = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
@@ -136,6 +137,66 @@ export const diagnoseSchema = z.strictObject({
   stall_rto_min: z._default(int(1, Number.MAX_SAFE_INTEGER), 2),
 });
 
+/**
+ * One alert rule in [alerts.rules.NAME]: a shipped rule's keys override its defaults (and
+ * `enabled = false` turns it off); a new name with a `metric` adds a rule. Durations in seconds.
+ */
+export const alertRuleSchema = z.strictObject({
+  enabled: z.optional(z.boolean()),
+  metric: z.optional(z.enum(ALERT_METRICS)),
+  comparison: z.optional(z.enum(['above', 'below'])),
+  threshold: z.optional(z.number()),
+  /** Hold: the condition must last this long before the alert fires (Prometheus `for`). */
+  for_s: z.optional(between(0, 86400)),
+  /** A firing alert resolves only after the condition has been clear this long (Prometheus `keep_firing_for`). */
+  keep_firing_for_s: z.optional(between(0, 86400)),
+  /** Clear means below this (a lower bar than the threshold avoids flapping). */
+  resolve_threshold: z.optional(z.number()),
+  severity: z.optional(z.enum(ALERT_SEVERITIES)),
+  scope: z.optional(z.enum(ALERT_SCOPES)),
+  max_instances: z.optional(int(1, 100000)),
+  repeat_interval_s: z.optional(between(0, 7 * 86400)),
+  /** Baseline rules: fire at this much above the learned usual (300: four times it). */
+  surge_percent: z.optional(atLeast(0)),
+  deviations: z.optional(atLeast(0)),
+  floor: z.optional(atLeast(0)),
+  summary: z.optional(nonEmpty()),
+});
+
+const httpUrl = () => z.string().check(z.refine((text) => text === '' || /^https?:\/\/[^\s]+$/.test(text), 'expected an http:// or https:// URL, or ""'));
+
+/** `tcpdiag watch`: sampling, baselines, where alerts go, and the rules ([alerts.rules.NAME]). */
+export const alertsSchema = z.strictObject({
+  /** Sampling interval: 5 s is what the loss threshold (5% held 60 s) is judged on. */
+  interval_s: z._default(between(0.1, 3600), 5),
+  /** Learned baselines and firing alerts, kept across restarts (written atomically). "" keeps nothing. */
+  state_file: z._default(z.string(), '/var/lib/tcpdiag/alerts-state.json'),
+  /** Samples are averaged into buckets of this length; the baseline is the median of the last history_h hours of them. */
+  baseline_bucket_s: z._default(between(0.1, 3600), 60),
+  baseline_history_h: z._default(between(0.001, 24 * 28), 24),
+  /** Buckets needed before a baseline judges (30 one-minute buckets: half an hour of normal traffic). */
+  baseline_warmup_buckets: z._default(int(1, 1000000), 30),
+  /** Compare each hour of the week with the same hour of earlier weeks (UTC), once it has warmed up. */
+  baseline_hour_of_week: z._default(z.boolean(), false),
+  /** Baseline series kept at most (a metric in one scope each). */
+  baseline_max_series: z._default(int(1, 1000000), 1000),
+  /** Segments sent in one sample below which a retransmission ratio is not judged. */
+  min_segments: z._default(int(1, Number.MAX_SAFE_INTEGER), 500),
+  /** Connection attempts in one sample below which the failure share is not judged. */
+  min_attempts: z._default(int(1, Number.MAX_SAFE_INTEGER), 20),
+  /** Receivers: a webhook (Alertmanager's webhook format), an Alertmanager (its /api/v2/alerts), a command (argv, the alert as JSON on stdin). */
+  webhook: z._default(httpUrl(), ''),
+  alertmanager: z._default(httpUrl(), ''),
+  exec: z._default(z.array(nonEmpty()), []),
+  /** Each delivery attempt's deadline, the retries after a failure (with doubling backoff), and the queue kept per receiver. */
+  sink_timeout_s: z._default(between(0.1, 300), 5),
+  sink_retries: z._default(int(0, 100), 3),
+  sink_queue: z._default(int(1, 100000), 1000),
+  /** Firing alerts are re-pushed to Alertmanager this often, so it does not time them out (Prometheus resends every minute). */
+  alertmanager_resend_s: z._default(between(1, 3600), 60),
+  rules: z._default(z.record(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/)), alertRuleSchema), {}),
+});
+
 export const REDACTION_KINDS = ['id_card', 'phone', 'email', 'bank_card'] as const;
 
 function isRegExp(pattern: string): boolean {
@@ -166,6 +227,7 @@ export const SECTION_SCHEMAS = {
   thresholds: thresholdsSchema,
   diagnose: diagnoseSchema,
   privacy: privacySchema,
+  alerts: alertsSchema,
 } as const;
 
 export type SectionName = keyof typeof SECTION_SCHEMAS;
@@ -179,6 +241,7 @@ export const configSchema = z.strictObject({
   thresholds: z.prefault(thresholdsSchema, {}),
   diagnose: z.prefault(diagnoseSchema, {}),
   privacy: z.prefault(privacySchema, {}),
+  alerts: z.prefault(alertsSchema, {}),
 });
 
 export type TcpdiagConfig = z.infer<typeof configSchema>;
