@@ -14,6 +14,8 @@ PACKAGES=(
   python3 make g++
   # the man page and bash completion setup installs, and the shells the completion tests drive
   man-db groff-base bash-completion zsh fish
+  # the alert tests push to a real Alertmanager (started as a plain process on a loopback port)
+  prometheus-alertmanager
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

@@ -53,6 +53,8 @@ export const FILE_LIMITS = {
   caBundle: 4 * 1024 * 1024,
   baseline: 16 * 1024 * 1024,
   payload: 64 * 1024 * 1024,
+  /** The alert state file: baselines of up to baseline_max_series series of a day of minute buckets. */
+  alertState: 64 * 1024 * 1024,
 } as const;
 
 /** A refresh period (watch, intervals): at least 10 ms, so a typo does not spin a core. */

@@ -1,0 +1,211 @@
+/**
+ * `tcpdiag watch`: the alert loop. Every interval the host is sampled (kernel TCP counters and
+ * the socket table, through the injected sources), the metrics between this sample and the last
+ * are judged by the alert engine, and each transition goes to the terminal and to the sinks.
+ * Ticks never overlap: a late one is skipped, not queued, and said once. Sinks only enqueue, so a
+ * dead receiver never delays the next evaluation.
+ *
+ * When an alert fires, evidence is frozen from that very sample: the socket table is read again
+ * with owners (the process behind a listener), and the diagnosis rules judge the two samples, so
+ * the alert carries the finding that explains it and its advice. The baselines and the firing
+ * alerts are saved to the state file every minute and on exit, and loaded at start.
+ */
+import type { DiagnoseSources } from '../sources/diagnose.js';
+import type { AlertRuleSpec, AlertTransition } from '../model/alert.js';
+import type { MissingFact } from '../model/facts.js';
+import { abortableSleep } from '../platform/abortable-sleep.js';
+import { AlertEngine } from '../alerts/engine.js';
+import type { FiringState } from '../alerts/engine.js';
+import { BaselineStore } from '../alerts/baseline.js';
+import type { BaselineOptions, BaselineState } from '../alerts/baseline.js';
+import { measure } from '../alerts/metrics.js';
+import type { MetricOptions, WatchSample } from '../alerts/metrics.js';
+import { buildEvidence } from '../alerts/evidence.js';
+import { buildLiveFacts } from '../diagnose/live-facts.js';
+import { runRules } from '../diagnose/engine.js';
+import type { Thresholds } from '../diagnose/rule.js';
+import { RULES } from '../diagnose/rules/index.js';
+import type { Finding } from '../model/finding.js';
+import type { AlertSink } from '../sinks/alerts/receivers.js';
+import { readStateFile, writeStateFile } from '../store/alert-state.js';
+
+export type WatchSources = Pick<DiagnoseSources, 'sockets' | 'counters' | 'sysctls'>;
+
+export interface WatchOptions {
+  readonly intervalMs: number;
+  readonly rules: readonly AlertRuleSpec[];
+  readonly metrics: MetricOptions;
+  readonly baseline: BaselineOptions;
+  /** Null: keep no state across runs. */
+  readonly stateFile: string | null;
+  /** For the diagnosis findings attached as evidence. */
+  readonly thresholds: Thresholds;
+  readonly sinks: readonly AlertSink[];
+  readonly signal: AbortSignal;
+  /** Every transition (not the repeats), with its evidence: the terminal. */
+  readonly onTransition: (t: AlertTransition) => void;
+  /** Progress and problems for stderr. */
+  readonly note: (text: string) => void;
+}
+
+export interface WatchSummary {
+  readonly samples: number;
+  readonly transitions: number;
+  readonly lateTicks: number;
+}
+
+interface StateFile {
+  readonly version: 1;
+  readonly savedAtMs: number;
+  readonly baselines: BaselineState;
+  readonly firing: readonly FiringState[];
+}
+
+const SAVE_EVERY_MS = 60_000;
+const SYSCTL_EVERY_MS = 60_000;
+const SINK_CLOSE_MS = 2000;
+
+function isStateFile(value: unknown): value is StateFile {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Partial<StateFile>;
+  return v.version === 1 && typeof v.baselines === 'object' && v.baselines !== null && Array.isArray(v.firing);
+}
+
+function parsePortRange(text: string | null | undefined): readonly [number, number] | null {
+  const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(text ?? '');
+  return m === null ? null : [Number(m[1]), Number(m[2])];
+}
+
+export async function runWatch(options: WatchOptions, sources: WatchSources): Promise<WatchSummary> {
+  const baselines = new BaselineStore(options.baseline);
+  const engine = new AlertEngine(options.rules, baselines);
+  loadState(options, baselines, engine);
+  let previous: WatchSample | null = null;
+  let portRange: readonly [number, number] | null = null;
+  let sysctlAtMs = -Infinity;
+  let savedAtMs = performance.now();
+  let samples = 0;
+  let transitions = 0;
+  let lateTicks = 0;
+  const issuesSeen = new Set<string>();
+  let next = performance.now();
+  options.note(`watching ${options.rules.length} rules every ${options.intervalMs / 1000} s; Ctrl-C stops`);
+  try {
+    while (!options.signal.aborted) {
+      const now = performance.now();
+      if (now - sysctlAtMs >= SYSCTL_EVERY_MS) {
+        sysctlAtMs = now;
+        portRange = parsePortRange(sources.sysctls().data['net.ipv4.ip_local_port_range']);
+      }
+      const current = sample(sources, portRange, issuesSeen, options.note);
+      samples += 1;
+      const out = engine.evaluate(measure(previous, current, options.metrics), current.atMs);
+      const fired = out.filter((t) => t.status === 'firing' && !t.repeat);
+      const findings = fired.length > 0 && previous !== null ? diagnoseFindings(previous, current, sources, options.thresholds) : { findings: [], sockets: current.sockets };
+      const active = engine.active();
+      for (const raw of out) {
+        let t = raw;
+        if (fired.includes(raw)) {
+          const inst = active.find((a) => a.rule.name === raw.rule && a.scope === raw.scope);
+          t = {
+            ...raw,
+            evidence: buildEvidence({
+              transition: raw,
+              previousCounters: previous?.counters ?? null,
+              counters: current.counters,
+              intervalMs: previous === null ? 0 : current.monotonicMs - previous.monotonicMs,
+              sockets: findings.sockets,
+              findings: findings.findings,
+              baseline: inst?.baseline ?? null,
+              untrackedScopes: engine.untrackedScopes(raw.rule),
+            }),
+          };
+        }
+        if (!t.repeat) {
+          transitions += 1;
+          options.onTransition(t);
+        }
+        for (const sink of options.sinks) sink.take(t);
+      }
+      for (const sink of options.sinks) sink.tick(current.atMs);
+      previous = current;
+      if (options.stateFile !== null && performance.now() - savedAtMs >= SAVE_EVERY_MS) {
+        savedAtMs = performance.now();
+        saveState(options, baselines, engine);
+      }
+      next += options.intervalMs;
+      const after = performance.now();
+      if (after > next) {
+        // The sample took longer than the interval: skip the ticks it overran rather than run them back to back.
+        const missed = Math.ceil((after - next) / options.intervalMs);
+        lateTicks += missed;
+        next += missed * options.intervalMs;
+        if (lateTicks === missed) options.note(`a sample took ${Math.round(after - now)} ms, longer than the ${options.intervalMs} ms interval: ticks are skipped (raise --interval)`);
+      }
+      await abortableSleep(next - performance.now(), options.signal);
+    }
+  } finally {
+    if (options.stateFile !== null) saveState(options, baselines, engine);
+    await Promise.all(options.sinks.map((s) => s.close(SINK_CLOSE_MS)));
+  }
+  return { samples, transitions, lateTicks };
+}
+
+function sample(sources: WatchSources, portRange: readonly [number, number] | null, seen: Set<string>, note: (text: string) => void): WatchSample {
+  const atMs = Date.now();
+  const monotonicMs = performance.now();
+  const counters = sources.counters();
+  const sockets = sources.sockets(false);
+  for (const i of [...counters.issues, ...sockets.issues]) {
+    if (seen.has(i.code)) continue;
+    seen.add(i.code);
+    note(`${i.message}${i.hint === undefined ? '' : ` (${i.hint})`}`);
+  }
+  return { atMs, monotonicMs, counters: counters.data, sockets: sockets.data, portRange };
+}
+
+/** The diagnosis rules on the two samples, the end one re-read with owners: the findings an alert carries. */
+function diagnoseFindings(previous: WatchSample, current: WatchSample, sources: WatchSources, thresholds: Thresholds): { findings: readonly Finding[]; sockets: WatchSample['sockets'] } {
+  const withOwners = sources.sockets(true);
+  const missing: MissingFact[] = [
+    { kind: 'events', reason: 'watch does not trace kernel events' },
+    { kind: 'processes', reason: 'watch does not read process resources' },
+  ];
+  if (!withOwners.tcpInfo) missing.push({ kind: 'tcpInfo', reason: 'the socket table has no tcp_info (/proc/net/tcp)' });
+  const end = (s: WatchSample, sockets: WatchSample['sockets']) => ({ atMs: s.atMs, monotonicMs: s.monotonicMs, sockets, counters: s.counters, processes: null, host: null });
+  const facts = buildLiveFacts({
+    scope: {},
+    start: end(previous, previous.sockets),
+    end: end(current, withOwners.data),
+    sysctl: sources.sysctls().data,
+    events: null,
+    missing,
+  });
+  const result = runRules(facts, thresholds, RULES, { source: 'alerts' });
+  return { findings: result.findings, sockets: withOwners.data };
+}
+
+function loadState(options: WatchOptions, baselines: BaselineStore, engine: AlertEngine): void {
+  if (options.stateFile === null) return;
+  const read = readStateFile(options.stateFile);
+  if (!read.ok) {
+    if (!read.missing) options.note(`the alert state is not used and will be rewritten: ${read.reason}`);
+    return;
+  }
+  if (!isStateFile(read.state)) {
+    options.note(`the alert state ${options.stateFile} is not a tcpdiag alert state: it will be rewritten`);
+    return;
+  }
+  if (!baselines.load(read.state.baselines)) options.note('the saved baselines use another bucket size: learning starts over');
+  const restored = engine.restoreFiring(read.state.firing);
+  if (restored > 0) options.note(`${restored} alert(s) still firing from the last run`);
+}
+
+function saveState(options: WatchOptions, baselines: BaselineStore, engine: AlertEngine): void {
+  const state: StateFile = { version: 1, savedAtMs: Date.now(), baselines: baselines.toState(), firing: engine.firingState() };
+  try {
+    writeStateFile(options.stateFile!, state);
+  } catch (error: unknown) {
+    options.note(`cannot save the alert state to ${options.stateFile!}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
