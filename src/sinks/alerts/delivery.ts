@@ -33,6 +33,8 @@ export class DeliveryQueue<T> {
   private running: Promise<void> | null = null;
   private dropped = 0;
   private closed = false;
+  /** Aborts the attempt in flight when close() gives up on it. */
+  private readonly abandon = new AbortController();
   delivered = 0;
   failed = 0;
 
@@ -42,8 +44,11 @@ export class DeliveryQueue<T> {
     private readonly options: DeliveryOptions,
   ) {}
 
+  private inFlight = false;
+
+  /** Queued, and the one being sent. */
   get pending(): number {
-    return this.items.length;
+    return this.items.length + (this.inFlight ? 1 : 0);
   }
 
   /** Enqueue and return at once. */
@@ -67,28 +72,31 @@ export class DeliveryQueue<T> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.running, new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
     clearTimeout(timer);
-    if (this.items.length > 0) this.options.onError(`${this.name}: ${this.items.length} alert(s) not delivered before exit`);
+    if (this.pending > 0) this.options.onError(`${this.name}: ${this.pending} alert(s) not delivered before exit`);
+    // A receiver that hangs must not keep the process alive after the deadline: end the attempt and the queue.
+    this.items.length = 0;
+    this.abandon.abort();
   }
 
   private async drain(): Promise<void> {
-    while (this.items.length > 0) {
-      const item = this.items[0]!;
+    while (this.items.length > 0 && !this.abandon.signal.aborted) {
+      const item = this.items.shift()!;
+      this.inFlight = true;
       await this.deliver(item);
-      // The item may have been dropped from the front by an overflow while it was being sent.
-      if (this.items[0] === item) this.items.shift();
+      this.inFlight = false;
     }
   }
 
   private async deliver(item: T): Promise<void> {
     let lastError = '';
-    for (let attempt = 0; attempt <= this.options.retries; attempt++) {
+    for (let attempt = 0; attempt <= this.options.retries && !this.abandon.signal.aborted; attempt++) {
       if (attempt > 0) await delay(Math.min(MAX_BACKOFF_MS, this.options.backoffMs * 2 ** (attempt - 1)));
       try {
-        await this.send(item, AbortSignal.timeout(this.options.timeoutMs));
+        await this.send(item, AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.abandon.signal]));
         this.delivered += 1;
         return;
       } catch (error: unknown) {
-        lastError = describe(error, this.options.timeoutMs);
+        lastError = this.abandon.signal.aborted ? 'given up at exit' : describe(error, this.options.timeoutMs);
         if (error instanceof PermanentFailure) break;
       }
     }
