@@ -105,3 +105,31 @@ test('a burst of new connections far above the learned baseline fires the surge 
   await watch.waitForLine((l) => l.rule === 'new-connection-surge' && l.status === 'resolved', 15_000);
   assert.deepEqual(watch.lines().map((l) => `${l.rule} ${l.status}`), ['new-connection-surge firing', 'new-connection-surge resolved'], 'nothing else fired');
 });
+
+test('a rate that crosses its threshold back and forth does not flap: short bursts never fire, short lulls never resolve', { timeout: 120_000 }, async (t) => {
+  const skip = rootSkipReason('ip');
+  if (skip !== null) return t.skip(skip);
+  const ns = Netns.create(t, 'watchflap');
+  const dir = tempDir(t, 'watch-flap');
+  const server = await actor(t, ['serve', '9000', '--host', '127.0.0.1'], ns);
+  await server.waitFor(/^ready 9000/m);
+  const config = writeConfig(dir, '[alerts]\ninterval_s = 0.5\nstate_file = ""\n[alerts.rules.conn-burst]\nmetric = "new_connections_per_s"\nthreshold = 100\nfor_s = 2\nkeep_firing_for_s = 3\n');
+  const watch = await startWatch(t, ns, ['--config', config, 'watch', '--json']);
+  // 300 connections per second (600 opens: both ends are here) for `ms`, then `pauseMs` of nothing.
+  const burst = async (ms: number, pauseMs: number): Promise<void> => {
+    const count = Math.round((300 * ms) / 1000);
+    const loop = await actor(t, ['connect-loop', '127.0.0.1', '9000', String(count), '--rate', '300'], ns);
+    await loop.waitFor(new RegExp(`^done ${count}`, 'm'), 20_000);
+    await sleep(pauseMs);
+  };
+  // Bursts of half a second, each shorter than the 2 s hold.
+  for (let i = 0; i < 4; i++) await burst(500, 1200);
+  assert.deepEqual(watch.lines(), [], 'no burst lasted the hold');
+  // A sustained load fires; lulls of about a second, shorter than keepFiringFor, do not resolve it.
+  await burst(3500, 0);
+  await watch.waitForLine((l) => l.status === 'firing', 5000);
+  for (let i = 0; i < 3; i++) await burst(1000, 900);
+  const resolved = await watch.waitForLine((l) => l.status === 'resolved', 10_000);
+  assert.ok(resolved.rule === 'conn-burst');
+  assert.deepEqual(watch.lines().map((l) => `${l.rule} ${l.status}`), ['conn-burst firing', 'conn-burst resolved'], 'one incident, one firing, one resolved');
+});
