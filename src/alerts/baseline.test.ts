@@ -38,7 +38,9 @@ test('the state survives a round trip through JSON; a state of another bucket si
   const text = JSON.stringify(store.toState());
   const back = new BaselineStore({ ...options, hourOfWeek: true });
   assert.equal(back.load(JSON.parse(text)), true);
-  assert.deepEqual(back.stats('m', 8000), store.stats('m', 8000));
+  // The open bucket (7000-7999) is not saved: compare while it is still open.
+  assert.deepEqual(back.stats('m', 7500), store.stats('m', 7500));
+  assert.equal(back.stats('m', 7500)?.samples, 7);
   const other = new BaselineStore({ ...options, bucketMs: 60_000 });
   assert.equal(other.load(JSON.parse(text)), false);
   assert.equal(other.stats('m', 8000), null);

@@ -151,11 +151,13 @@ export class BaselineStore {
     }
   }
 
-  /** Everything learned, open buckets closed, for the state file. */
+  /**
+   * Everything learned, for the state file: the closed buckets. The open one is left open (closing
+   * it at every save would split a bucket in two); a restart loses at most that one bucket.
+   */
   toState(): BaselineState {
     const series: Record<string, SeriesState> = {};
     for (const [key, s] of this.series) {
-      this.close(s);
       series[key] = this.options.hourOfWeek ? { means: [...s.means], hours: Object.fromEntries([...s.hours].map(([h, v]) => [String(h), [...v]])) } : { means: [...s.means] };
     }
     return { version: 1, bucketMs: this.options.bucketMs, series };
