@@ -78,7 +78,7 @@ test('a SYN flood fires syn-rate within its hold and resolves after it stops; a 
   assert.match(firing.alerts[0]!.annotations.finding ?? '', /./, 'the finding goes to the receiver too');
 });
 
-test('a burst of new connections far above the learned baseline fires the surge rule without a hand threshold', { timeout: 120_000 }, async (t) => {
+test('a burst of new connections far above the baseline learned before a restart fires the surge rule without a hand threshold', { timeout: 120_000 }, async (t) => {
   const skip = rootSkipReason('ip');
   if (skip !== null) return t.skip(skip);
   const ns = Netns.create(t, 'watchsurge');
@@ -87,18 +87,22 @@ test('a burst of new connections far above the learned baseline fires the surge 
   await server.waitFor(/^ready 9000/m);
   // The shipped new-connection-surge rule; only its learning is made fast: half-second samples
   // and buckets, ten buckets of warm-up.
-  const config = writeConfig(dir, `[alerts]\ninterval_s = 0.5\nstate_file = ""\nbaseline_bucket_s = 0.5\nbaseline_warmup_buckets = 10\n[alerts.rules.new-connection-surge]\nfor_s = 1\nkeep_firing_for_s = 2\n`);
-  const watch = await startWatch(t, ns, ['--config', config, 'watch', '--json']);
+  const config = writeConfig(dir, `[alerts]\ninterval_s = 0.5\nstate_file = "${join(dir, 'state.json')}"\nbaseline_bucket_s = 0.5\nbaseline_warmup_buckets = 10\n[alerts.rules.new-connection-surge]\nfor_s = 1\nkeep_firing_for_s = 2\n`);
+  const learner = await startWatch(t, ns, ['--config', config, 'watch', '--json']);
   // Steady traffic to learn from: 20 connections per second (40 opens: both ends are here) for 8 s.
   const steady = await actor(t, ['connect-loop', '127.0.0.1', '9000', '160', '--rate', '20'], ns);
   await steady.waitFor(/^done 160/m, 20_000);
-  assert.deepEqual(watch.lines(), [], 'steady traffic fires nothing');
+  assert.equal(await learner.stop(), 0);
+  assert.deepEqual(learner.lines(), [], 'steady traffic fires nothing');
+  // The baseline learned before the restart is the one judged after it: no new warm-up.
+  const watch = await startWatch(t, ns, ['--config', config, 'watch', '--json']);
+  assert.doesNotMatch(watch.stderr(), /learning starts over|not used/);
   const burstStart = Date.now();
   const burst = await actor(t, ['connect-loop', '127.0.0.1', '9000', '6000', '--rate', '1500'], ns);
   const fired = await watch.waitForLine((l) => l.rule === 'new-connection-surge' && l.status === 'firing', 10_000);
   assert.ok(Date.parse(fired.ts) - burstStart <= 1000 + 2 * 500 + 1000, `fired within the 1 s hold plus two samples: ${Date.parse(fired.ts) - burstStart} ms`);
   const baseline = fired.evidence?.baseline;
-  assert.ok(baseline !== undefined && baseline.median >= 20 && baseline.median <= 80, `the learned usual is the steady rate: ${JSON.stringify(baseline)}`);
+  assert.ok(baseline !== undefined && baseline.median >= 20 && baseline.median <= 80 && baseline.samples >= 10, `the usual is the steady rate learned by the first run: ${JSON.stringify(baseline)}`);
   assert.equal(fired.threshold, 500, 'the floor of the shipped rule ([thresholds] new_connections_per_s): four times the usual is less');
   assert.ok((fired.value ?? 0) > 1000, String(fired.value));
   await burst.waitFor(/^done 6000/m, 30_000);
