@@ -5,7 +5,7 @@
 import type { TcpSocket } from '../model/socket.js';
 import { formatEndpoint } from '../model/socket.js';
 import type { TcpState } from '../model/tcp-state.js';
-import type { ListenerSummary } from '../analysis/listeners.js';
+import type { ListenerSummary } from '../model/listener.js';
 import type { CounterDelta } from '../analysis/counter-rates.js';
 import type { Counters } from '../model/counters.js';
 import { renderTable, humanNumber } from './table.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, out, warn } from '../run.js';
+import { action, out, warnIssues } from '../run.js';
 import { loadConfig, printJson } from '../context.js';
 import { EXPRESSION_HELP, addFilterOptions, addSocketSourceOption, filterFromFlags } from '../filter-options.js';
 import type { FilterFlags, SocketSourceFlags } from '../filter-options.js';
@@ -44,22 +44,12 @@ ${EXPRESSION_HELP}`,
         loadConfig(command, { sections: [] });
         const filter = filterFromFlags(flags, expression);
         const netns = netnsFromFlags(flags);
-        const { readSocketTable } = await import('../../sources/index.js');
-        const { listenerDumpFilter, summarizeListeners } = await import('../../analysis/listeners.js');
-        const { compileConnFilter } = await import('../../model/conn-filter.js');
+        const { listenerSource } = await import('../../sources/index.js');
         const { renderListeners } = await import('../../sinks/socket-views.js');
-        // The dump keeps listeners and the children counted for them; the whole filter then
-        // picks listeners.
-        const table = readSocketTable({
-          withInfo: false,
-          withProcesses: flags.processes !== false,
-          filter: listenerDumpFilter(filter),
-          ...(netns ? { netns } : {}),
-          ...(flags.source ? { source: flags.source } : {}),
-        });
-        for (const w of table.warnings.filter((w) => !w.startsWith('tcp_info'))) warn(w);
-        const listeners = summarizeListeners(table.sockets, table.source === 'sockdiag', compileConnFilter(filter));
-        if (table.source !== 'sockdiag') warn('the listen() backlog is not in /proc/net/tcp: BACKLOG is unknown');
+        const snapshot = await listenerSource({ ...(flags.source ? { backend: flags.source } : {}), ...(netns ? { netns } : {}) })
+          .collect(new AbortController().signal, { filter, withOwners: flags.processes !== false });
+        warnIssues(snapshot.issues);
+        const listeners = snapshot.data;
         if (flags.json) printJson(listeners);
         else out(renderListeners(listeners, { header: flags.header !== false, extended: flags.extended === true }));
         return 0;

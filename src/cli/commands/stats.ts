@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, out, printJsonLine, warn } from '../run.js';
+import { action, out, printJsonLine, warnIssues } from '../run.js';
 import { loadConfig } from '../context.js';
 import { duration, parseCount } from '../options.js';
 import { REFRESH_INTERVAL } from '../../model/limits.js';
@@ -46,14 +46,22 @@ SockstatOrphan, SockstatTw, SockstatMem (pages).`,
       // everywhere (zod/mini keeps that within the 100 ms budget: bench/conns.ts measures it).
       action(async (flags: StatsFlags, command: Command) => {
         loadConfig(command, { sections: [] });
-        const { readCounterSnapshot } = await import('../../sources/index.js');
+        const { counterSource, sysctlSource } = await import('../../sources/index.js');
         const { counterDelta, retransRatio } = await import('../../analysis/counter-rates.js');
         const { renderStats } = await import('../../sinks/socket-views.js');
         const netns = netnsFromFlags(flags);
-        const snapshot = () => readCounterSnapshot(netns ? { netns } : {});
-        let previous = snapshot();
-        for (const w of previous.warnings) warn(w);
-        const report = (snapshot: typeof previous, delta: ReturnType<typeof counterDelta> | null): void => {
+        const choice = netns ? { netns } : {};
+        const counters = counterSource(choice);
+        const sysctls = sysctlSource(choice);
+        const sample = async (signal: AbortSignal) => {
+          const taken = await counters.collect(signal);
+          const sysctl = flags.sysctl ? await sysctls.collect(signal) : { data: {}, issues: [] };
+          return { ...taken.data, takenAtMs: taken.takenAtMs, issues: [...taken.issues, ...sysctl.issues], sysctl: sysctl.data };
+        };
+        type Sample = Awaited<ReturnType<typeof sample>>;
+        let previous = await sample(new AbortController().signal);
+        warnIssues(previous.issues);
+        const report = (snapshot: Sample, delta: ReturnType<typeof counterDelta> | null): void => {
           const ratio = delta ? delta.retransRatio : retransRatio(snapshot.counters.RetransSegs, snapshot.counters.OutSegs);
           if (flags.json) {
             printJsonLine({
@@ -75,8 +83,8 @@ SockstatOrphan, SockstatTw, SockstatMem (pages).`,
           report(previous, null);
           return 0;
         }
-        await repeatUntilStopped({ intervalMs: flags.interval, count: flags.count, immediate: false }, () => {
-          const current = snapshot();
+        await repeatUntilStopped({ intervalMs: flags.interval, count: flags.count, immediate: false }, async (signal) => {
+          const current = await sample(signal);
           report(current, counterDelta(previous.counters, current.counters, current.monotonicMs - previous.monotonicMs));
           previous = current;
         });

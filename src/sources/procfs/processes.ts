@@ -17,6 +17,8 @@ export interface OwnerScanOptions {
   readonly procRoot?: string;
   /** Only record these inodes (skips building entries for other sockets). */
   readonly inodes?: ReadonlySet<number>;
+  /** Checked between processes: an abort stops the scan with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 export function scanSocketOwners(options: OwnerScanOptions = {}): OwnerScan {
@@ -24,7 +26,9 @@ export function scanSocketOwners(options: OwnerScanOptions = {}): OwnerScan {
   const wanted = options.inodes;
   const owners = new Map<number, SocketOwner[]>();
   let unreadable = 0;
+  const signal = options.signal;
   for (const entry of readdirSync(proc)) {
+    signal?.throwIfAborted();
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid <= 0) continue;
     const fdDir = `${proc}/${entry}/fd`;
