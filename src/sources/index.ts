@@ -22,6 +22,7 @@ import type { BackendChoice, ListenerQuery, ProcessQuery, SocketQuery } from './
 import { readCounters, readListeners, readProcesses, readSockets, readSysctls, resolveSocketBackend } from './sockets.js';
 import type { HostQuery } from './host.js';
 import { readHost } from './host.js';
+import type { OffThreadKind } from './off-thread.js';
 
 export type { BackendChoice, ListenerQuery, ProcessQuery, SocketBackend, SocketQuery } from './sockets.js';
 export type { HostQuery } from './host.js';
@@ -42,14 +43,30 @@ function snapshotSource<T, Q>(backend: string, read: (query: Q, signal: AbortSig
   };
 }
 
+/** The same reads in the process's collection worker (`choice.offThread`). */
+function offThreadSource<T, Q>(backend: string, kind: OffThreadKind, choice: BackendChoice): SnapshotSource<T, Q> {
+  const { offThread: _offThread, ...rest } = choice;
+  return {
+    backend,
+    collect: async (signal, query) => {
+      const { collectOffThread } = await import('./off-thread.js');
+      return collectOffThread(kind, query, rest, signal) as Promise<Snapshot<T>>;
+    },
+  };
+}
+
 /** Every TCP socket (or those of the query's states and families), with tcp_info and owners as asked. */
 export function socketSource(choice: BackendChoice = {}): SnapshotSource<TcpSocket[], SocketQuery> {
-  return snapshotSource(resolveSocketBackend(choice).backend, (query, signal) => readSockets(query, choice, signal));
+  const backend = resolveSocketBackend(choice).backend;
+  if (choice.offThread === true) return offThreadSource(backend, 'sockets', choice);
+  return snapshotSource(backend, (query, signal) => readSockets(query, choice, signal));
 }
 
 /** Listening sockets with backlog, accept queue, half-open and established children, and owners. */
 export function listenerSource(choice: BackendChoice = {}): SnapshotSource<ListenerSummary[], ListenerQuery> {
-  return snapshotSource(resolveSocketBackend(choice).backend, (query, signal) => readListeners(query, choice, signal));
+  const backend = resolveSocketBackend(choice).backend;
+  if (choice.offThread === true) return offThreadSource(backend, 'listeners', choice);
+  return snapshotSource(backend, (query, signal) => readListeners(query, choice, signal));
 }
 
 /** The kernel's TCP counters (snmp, netstat, sockstat) and the socket count of every state. */
@@ -68,5 +85,7 @@ export function processSource(): SnapshotSource<ProcessResources[], ProcessQuery
 
 /** Sockets, listeners, counters, sysctls and processes in one window (see host.ts). */
 export function hostSource(choice: BackendChoice = {}): SnapshotSource<HostData, HostQuery> {
-  return snapshotSource(resolveSocketBackend(choice).backend, (query, signal) => readHost(query, choice, signal));
+  const backend = resolveSocketBackend(choice).backend;
+  if (choice.offThread === true) return offThreadSource(backend, 'host', choice);
+  return snapshotSource(backend, (query, signal) => readHost(query, choice, signal));
 }

@@ -64,6 +64,11 @@ export interface BackendChoice {
   readonly backend?: SocketBackend;
   /** Another network namespace's sockets, counters and net.* sysctls (owners are found across all). */
   readonly netns?: NetnsRef;
+  /**
+   * Collect sockets, listeners and host snapshots in a worker thread (off-thread.ts), for a
+   * process that must keep serving while it collects. Not for one-shot commands.
+   */
+  readonly offThread?: boolean;
 }
 
 const ADDON_HINT = 'npm run install (in the tcpdiag package directory; needs python3, make and g++)';
