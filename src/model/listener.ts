@@ -25,6 +25,50 @@ export interface ListenerSummary {
   readonly synRecv: number;
   /** Accepted (or acceptable) ESTABLISHED connections on this listener's address and port. */
   readonly established: number;
+  /**
+   * The accept queue holds more than the backlog: sk_acceptq_is_full() (include/net/sock.h) is
+   * `sk_ack_backlog > sk_max_ack_backlog`, so it is full at backlog + 1 and the kernel refuses
+   * more. Null when the backlog is unknown.
+   */
+  readonly acceptQueueFull: boolean | null;
+  /**
+   * The SYN queue is at its limit: inet_csk_reqsk_queue_is_full()
+   * (include/net/inet_connection_sock.h) is `request socks >= sk_max_ack_backlog`. Null when
+   * the backlog is unknown.
+   */
+  readonly synQueueFull: boolean | null;
+  /** What the kernel is doing about a full queue, measured over a short window; null when no queue is full. */
+  readonly pressure: ListenerPressure | null;
+}
+
+/**
+ * What the kernel does when a listener's queue is full (tcp_conn_request() in
+ * net/ipv4/tcp_input.c, tcp_check_req() in net/ipv4/tcp_minisocks.c), as stable codes:
+ * - `drops-new-syns`: a SYN to a full accept queue is dropped (ListenOverflows, ListenDrops);
+ *   so is one to a full SYN queue when syncookies are off (TCPReqQFullDrop);
+ * - `answers-with-syncookies`: a SYN to a full SYN queue gets a SYN cookie instead of a
+ *   request sock (net.ipv4.tcp_syncookies=1 or 2; TCPReqQFullDoCookies, SyncookiesSent);
+ * - `drops-final-acks`: the ACK completing a handshake into a full accept queue is dropped and
+ *   the SYN-ACK retransmitted (net.ipv4.tcp_abort_on_overflow=0), so clients see delay;
+ * - `resets-connections`: that ACK is answered with a RST instead (tcp_abort_on_overflow=1).
+ */
+export type KernelResponse = 'drops-new-syns' | 'answers-with-syncookies' | 'drops-final-acks' | 'resets-connections';
+
+export interface ListenerPressure {
+  readonly actions: readonly KernelResponse[];
+  /**
+   * Per-second rates of the network namespace's counters over `windowMs` (they count every
+   * listener of the namespace, not this one alone).
+   */
+  readonly windowMs: number;
+  readonly listenOverflowsPerSec: number | null;
+  readonly listenDropsPerSec: number | null;
+  readonly syncookiesSentPerSec: number | null;
+  readonly reqQFullDoCookiesPerSec: number | null;
+  readonly reqQFullDropPerSec: number | null;
+  /** net.ipv4.tcp_syncookies and net.ipv4.tcp_abort_on_overflow as the kernel prints them. */
+  readonly syncookies: string | null;
+  readonly abortOnOverflow: string | null;
 }
 
 /** A socket that may belong to a listener: its local end, as raw as the source has it. */
@@ -95,6 +139,10 @@ export class ListenerIndex {
       acceptQueue: l.recvQ,
       synRecv: this.synRecv[i]!,
       established: this.established[i]!,
+      acceptQueueFull: backlogKnown ? l.recvQ > l.sendQ : null,
+      // At least one request sock: a backlog-0 listener with none is idle, not flooded.
+      synQueueFull: backlogKnown ? this.synRecv[i]! >= Math.max(1, l.sendQ) : null,
+      pressure: null,
     }] : []));
   }
 }
