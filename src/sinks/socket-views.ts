@@ -148,6 +148,12 @@ export interface StatsView {
   readonly retransRatio: number | null;
   readonly sysctl: Record<string, string | null>;
   readonly showSysctl: boolean;
+  /**
+   * Which counters get a row: the key ones (a one-shot view), those in `moved` (an interval view,
+   * like nstat), or every counter the kernel exports (`--all`).
+   */
+  readonly rows?: 'key' | 'moved' | 'all';
+  readonly moved?: ReadonlySet<string>;
 }
 
 const percent = (ratio: number | null): string => (ratio === null ? 'n/a (nothing sent)' : `${(ratio * 100).toFixed(3)}%`);
@@ -160,7 +166,11 @@ export function renderStats(view: StatsView): string {
     { header: 'STATE', value: (r) => r.state },
     { header: 'COUNT', value: (r) => r.count, align: 'right' },
   ]);
-  const counterRows = KEY_COUNTERS.filter((name) => view.counters[name] !== undefined).map((name) => ({
+  const rows = view.rows ?? 'key';
+  const names = rows === 'key'
+    ? KEY_COUNTERS.filter((name) => view.counters[name] !== undefined)
+    : Object.keys(view.counters).filter((name) => rows === 'all' || view.moved?.has(name) === true);
+  const counterRows = names.map((name) => ({
     name,
     total: view.counters[name]!,
     delta: view.delta?.deltas[name],
@@ -174,7 +184,9 @@ export function renderStats(view: StatsView): string {
     columns.push({ header: `DELTA(${(view.delta.intervalMs / 1000).toFixed(1)}s)`, value: (r) => r.delta, align: 'right' });
     columns.push({ header: 'PER-SEC', value: (r) => r.rate, align: 'right' });
   }
-  text += '\n' + renderTable(counterRows, columns);
+  text += '\n' + (counterRows.length === 0 && rows === 'moved'
+    ? `No counter moved in the last ${((view.delta?.intervalMs ?? 0) / 1000).toFixed(1)} s (--all shows every counter).\n`
+    : renderTable(counterRows, columns));
   const memPages = view.counters.SockstatMem;
   if (memPages !== undefined) text += `TCP memory: ${humanNumber(memPages * 4096, true)}B (${memPages} pages)\n`;
   text += `\nRetransmission ratio (RetransSegs/OutSegs${view.delta ? ', this interval' : ', since boot'}): ${percent(view.retransRatio)}\n`;
