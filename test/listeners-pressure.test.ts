@@ -30,6 +30,21 @@ function inNamespace(file: string, args: readonly string[], input?: string): { s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The listener's line of `ss -Hltn` inside the namespace. */
+function ssListener(port: number): { recvQ: number; sendQ: number } {
+  const r = inNamespace('ss', ['-Hltn', 'sport', '=', `:${port}`]);
+  assert.equal(r.status, 0, r.stderr);
+  const [state, recvQ, sendQ] = r.stdout.trim().split(/\s+/);
+  assert.equal(state, 'LISTEN', r.stdout);
+  return { recvQ: Number(recvQ), sendQ: Number(sendQ) };
+}
+
+function ssCount(filter: readonly string[]): number {
+  const r = inNamespace('ss', ['-Htn', ...filter]);
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
+}
+
 async function pressure(t: { after: (fn: () => void) => void }, backlog: number): Promise<number> {
   const child = spawn('ip', ['netns', 'exec', NAMESPACE, 'python3', PROGRAM, String(backlog), '20'], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.after(() => child.kill());
@@ -64,6 +79,8 @@ test('a full accept queue and a full SYN queue are named, with what the kernel d
   const full = listeners(acceptPort);
   assert.equal(full.listener.backlog, 2);
   assert.equal(full.listener.acceptQueue, 3);
+  // ss shows a listener's accept queue as Recv-Q and its backlog as Send-Q (ss(8)).
+  assert.deepEqual(ssListener(full.listener.local.port), { recvQ: 3, sendQ: 2 });
   assert.equal(full.listener.acceptQueueFull, true);
   assert.equal(full.listener.synQueueFull, false);
   const p = full.listener.pressure!;
@@ -84,6 +101,8 @@ test('a full accept queue and a full SYN queue are named, with what the kernel d
   const half = listeners(synPort);
   assert.equal(half.listener.synQueueFull, true, JSON.stringify(half.listener));
   assert.ok(half.listener.synRecv >= 4);
+  assert.equal(ssListener(synPort).sendQ, 4);
+  assert.ok(ssCount(['state', 'syn-recv', 'sport', '=', `:${synPort}`]) >= 4, 'ss sees the half-open connections too');
   assert.equal(half.listener.acceptQueueFull, false);
   assert.deepEqual(half.listener.pressure!.actions, ['answers-with-syncookies']);
   assert.ok(half.listener.pressure!.syncookiesSentPerSec > 0 && half.counted.SyncookiesSent! > 0);
