@@ -14,7 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { readSocketTable } from '../src/sources/index.js';
+import { readSockets } from '../src/sources/sockets.js';
 import { parseSsFilter } from '../src/model/ss-filter.js';
 import type { ConnFilter } from '../src/model/conn-filter.js';
 
@@ -60,8 +60,8 @@ function timeCommand(file: string, args: readonly string[]): Promise<{ ms: numbe
 
 function timeSource(filter: ConnFilter): { ms: number; count: number } {
   const started = process.hrtime.bigint();
-  const table = readSocketTable({ filter, withInfo: true, withProcesses: false });
-  return { ms: Number(process.hrtime.bigint() - started) / 1e6, count: table.sockets.length };
+  const table = readSockets({ filter, withInfo: true, withOwners: false });
+  return { ms: Number(process.hrtime.bigint() - started) / 1e6, count: table.data.length };
 }
 
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;

@@ -1,19 +1,18 @@
 /**
  * Foundation issue benchmark: on 60,000 TCP sockets held by several processes,
  * `tcpdiag conns --json` (tcp_info + processes) vs `ss -tinpHO` producing its text
- * (target: at most 1.5x), and `tcpdiag stats` wall time (target: under 100 ms).
+ * (target: at most 1.5x), `tcpdiag listeners` vs `ss -ltnp` (target: no slower), and
+ * `tcpdiag stats` wall time (target: under 100 ms).
  *
  * Usage: node dist/bench/conns.js [sockets=60000] [processes=4] [runs=5]
  */
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { startHolders } from './fixtures/holders.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, '..', 'src', 'cli', 'launcher.cjs');
-const HOLDER = join(here, 'fixtures', 'socket-holder.js');
 
 const sockets = Number(process.argv[2] ?? 60_000);
 const processes = Number(process.argv[3] ?? 4);
@@ -53,25 +52,9 @@ const median = (values: number[]): number => {
   return sorted[Math.floor(sorted.length / 2)]!;
 };
 
-async function startHolders(): Promise<ChildProcess[]> {
-  const perProcess = Math.ceil(sockets / 2 / processes);
-  const children = Array.from({ length: processes }, () => spawn(process.execPath, [HOLDER, String(perProcess)], { stdio: ['pipe', 'pipe', 'inherit'] }));
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve, reject) => {
-          const lines = createInterface({ input: child.stdout });
-          lines.once('line', (line) => (line.startsWith('ready') ? resolve() : reject(new Error(line))));
-          child.once('exit', (code) => reject(new Error(`holder exited ${code}`)));
-        }),
-    ),
-  );
-  return children;
-}
-
 async function main(): Promise<void> {
   console.log(`building ${sockets} sockets in ${processes} processes...`);
-  const holders = await startHolders();
+  const holders = await startHolders(sockets, processes);
   try {
     const ss: number[] = [];
     const ssAll: number[] = [];
@@ -80,6 +63,8 @@ async function main(): Promise<void> {
     const statsInherited: number[] = [];
     const nodeStart: number[] = [];
     const nodeStartInherited: number[] = [];
+    const ssListen: number[] = [];
+    const listeners: number[] = [];
     let ssBytes = 0;
     let connsBytes = 0;
     for (let i = 0; i < runs; i++) {
@@ -89,6 +74,8 @@ async function main(): Promise<void> {
       ssAll.push((await timeCommand('ss', ['-tainpHO'])).ms);
       const b = await timeCommand(process.execPath, [CLI, 'conns', '--json']);
       const c = await timeCommand(process.execPath, [CLI, 'stats']);
+      ssListen.push((await timeCommand('ss', ['-ltnp'])).ms);
+      listeners.push((await timeCommand(process.execPath, [CLI, 'listeners'])).ms);
       nodeStart.push((await timeCommand(process.execPath, ['-e', '0'])).ms);
       if (INHERITED_CA_CERTS !== undefined) {
         statsInherited.push((await timeCommand(process.execPath, [CLI, 'stats'], process.env)).ms);
@@ -106,6 +93,9 @@ async function main(): Promise<void> {
     console.log(`ss -tainpHO (all):     median ${median(ssAll).toFixed(0)} ms`);
     console.log(`ratio tcpdiag/ss:      ${ratio.toFixed(2)}x (target <= 1.5x) ${ratio <= 1.5 ? 'PASS' : 'MISS'}`);
     console.log(`ratio tcpdiag/ss -a:   ${(median(conns) / median(ssAll)).toFixed(2)}x`);
+    const listenRatio = median(listeners) / median(ssListen);
+    console.log(`ss -ltnp:              median ${median(ssListen).toFixed(0)} ms`);
+    console.log(`tcpdiag listeners:     median ${median(listeners).toFixed(0)} ms, ratio ${listenRatio.toFixed(2)}x (target <= 1x) ${listenRatio <= 1 ? 'PASS' : 'MISS'}`);
     const tw = await timeCommand('ss', ['-tanH', 'state', 'time-wait']);
     console.log(`(TIME_WAIT sockets present: ~${Math.round(tw.bytes / 100)}; conns --json includes them, plain ss does not)`);
     console.log(`tcpdiag stats:         median ${median(stats).toFixed(0)} ms (target < 100 ms) ${median(stats) < 100 ? 'PASS' : 'MISS'}; node -e 0: ${median(nodeStart).toFixed(0)} ms`);
@@ -116,7 +106,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    for (const h of holders) h.stdin?.end();
+    holders.stop();
   }
 }
 

@@ -2,8 +2,9 @@
   "targets": [
     {
       "target_name": "tcpdiag",
-      "sources": ["tcpdiag.c", "sockdiag.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"]
+      "sources": ["tcpdiag.c", "sockdiag.c", "proc-owners.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-pthread"],
+      "ldflags": ["-pthread"]
     }
   ]
 }

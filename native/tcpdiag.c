@@ -12,6 +12,8 @@
  *       socket() + TCP_MAXSEG + non-blocking connect(): the MSS must be set
  *       before the SYN is sent (RFC 9293 3.7.1), and Node creates the fd inside
  *       connect(). The fd is handed to net.Socket({ fd }).
+ *   scanSocketInodes(procRoot, wanted) -> { inodes, pids, fds, unreadable }
+ *       Socket owners from /proc/PID/fd: see proc-owners.c.
  *
  * Everything here is bounded: the dump grows a buffer until NLMSG_DONE or an
  * error, and reports errno as a JS Error with `code` set.
@@ -33,6 +35,9 @@
 #include <linux/sock_diag.h>
 #include <linux/inet_diag.h>
 #include "common.h"
+
+/* proc-owners.c */
+napi_value ScanSocketInodes(napi_env env, napi_callback_info info);
 
 #define CHECK(call)                                                    \
   do {                                                                 \
@@ -196,6 +201,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"setIntSockOpt", NULL, SetIntSockOpt, NULL, NULL, NULL, napi_default, NULL},
     {"getIntSockOpt", NULL, GetIntSockOpt, NULL, NULL, NULL, napi_default, NULL},
     {"connectWithMss", NULL, ConnectWithMss, NULL, NULL, NULL, napi_default, NULL},
+    {"scanSocketInodes", NULL, ScanSocketInodes, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   TCPDIAG_EVENTS_LOST: 'the kernel dropped events before they were read',
   TCPDIAG_TICK_LATE: 'a periodic collection ran later than its schedule',
   TCPDIAG_STOPPED: 'work was started in a lifetime (scope) that had already ended; it was undone',
+  TCPDIAG_FIELD_UNAVAILABLE: 'the source that answered cannot give a field that was asked for',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -64,15 +64,15 @@ function transfer(e: Ends, startUs: number, segments: number, resent: ReadonlySe
   return out;
 }
 
-function analyzed(file: string): { findings: readonly DiagnosisFinding[]; checked: ReadonlyMap<string, string> } {
-  const { report, diagnosis } = analyzeCapture(file);
+async function analyzed(file: string): Promise<{ findings: readonly DiagnosisFinding[]; checked: ReadonlyMap<string, string> }> {
+  const { report, diagnosis } = await analyzeCapture(file);
   assert.deepEqual(report.findings, diagnosis.findings, 'the report carries the engine\'s findings');
   return { findings: report.findings, checked: new Map(diagnosis.checked.map((c) => [c.id, c.status])) };
 }
 
 const adviceText = (f: DiagnosisFinding): string => f.advice.map((a) => `${a.text} ${a.command ?? ''}`).join(' ');
 
-test('a server that never answers was a "retransmission storm" with advice to look at the path\'s loss: it is syn-sent-unanswered', () => {
+test('a server that never answers was a "retransmission storm" with advice to look at the path\'s loss: it is syn-sent-unanswered', async () => {
   const server = '198.51.100.7';
   const packets: Timed[] = [];
   // 30 connects to port 443 that get nothing back: 60 SYN resends toward the server.
@@ -80,7 +80,7 @@ test('a server that never answers was a "retransmission storm" with advice to lo
   // And a healthy transfer to the same host's port 80: 1,200 data segments, none resent. Were
   // the SYN resends counted as data retransmissions, 60 of 1,200 (5%) would read as loss.
   packets.push(...transfer({ src: '10.1.0.5', dst: server, sport: 42000, dport: 80 }, 100_000, 1200));
-  const { findings, checked } = analyzed(capture('silent-server.pcap', packets));
+  const { findings, checked } = await analyzed(capture('silent-server.pcap', packets));
   assert.deepEqual(findings.map((f) => `${f.id} ${f.subject}`), [`syn-sent-unanswered ${server}:443`]);
   const f = findings[0]!;
   assert.equal(f.source, 'analyze');
@@ -91,9 +91,9 @@ test('a server that never answers was a "retransmission storm" with advice to lo
   assert.equal(checked.get('retransmission-high'), 'passed', 'judged, and no data was lost');
 });
 
-test('data retransmitted toward a peer is retransmission-high, with the path to look at', () => {
+test('data retransmitted toward a peer is retransmission-high, with the path to look at', async () => {
   const resent = new Set(Array.from({ length: 30 }, (_, i) => i * 40));
-  const { findings } = analyzed(capture('lossy.pcap', transfer({ src: '10.1.0.5', dst: '192.0.2.80', sport: 43000, dport: 8080 }, 0, 1200, resent)));
+  const { findings } = await analyzed(capture('lossy.pcap', transfer({ src: '10.1.0.5', dst: '192.0.2.80', sport: 43000, dport: 8080 }, 0, 1200, resent)));
   assert.deepEqual(findings.map((f) => `${f.id} ${f.subject}`), ['retransmission-high 192.0.2.80']);
   const f = findings[0]!;
   assert.equal(f.evidence.retransmissions, 30);
@@ -101,7 +101,7 @@ test('data retransmitted toward a peer is retransmission-high, with the path to 
   assert.match(adviceText(f), /mtr -n -T 192\.0\.2\.80/);
 });
 
-test('connects rejected with ICMP administratively prohibited are a firewall\'s: syn-sent-unanswered, verdict filtered, after one SYN', () => {
+test('connects rejected with ICMP administratively prohibited are a firewall\'s: syn-sent-unanswered, verdict filtered, after one SYN', async () => {
   const packets: Timed[] = [];
   const v4 = { src: '10.1.0.5', dst: '203.0.113.20', sport: 44000, dport: 5432 };
   const v6 = { src: '2001:db8:1::5', dst: '2001:db8:2::20', sport: 44001, dport: 6379 };
@@ -110,7 +110,7 @@ test('connects rejected with ICMP administratively prohibited are a firewall\'s:
   packets.push({ ip: syn4, us: 1000 }, { ip: buildIcmpError('192.0.2.254', v4.src, 3, 10, syn4), us: 1300 });
   // ICMPv6 destination unreachable, code 1: communication administratively prohibited (RFC 4443).
   packets.push({ ip: syn6, us: 2000 }, { ip: buildIcmpError('2001:db8:ff::1', v6.src, 1, 1, syn6), us: 2300 });
-  const { findings } = analyzed(capture('prohibited.pcap', packets));
+  const { findings } = await analyzed(capture('prohibited.pcap', packets));
   assert.deepEqual(findings.map((f) => `${f.id} ${f.subject} ${String(f.evidence.verdict)}`).sort(), [
     'syn-sent-unanswered 203.0.113.20:5432 filtered',
     'syn-sent-unanswered [2001:db8:2::20]:6379 filtered',
@@ -124,7 +124,7 @@ test('connects rejected with ICMP administratively prohibited are a firewall\'s:
   for (const f of findings) assert.doesNotMatch(adviceText(f), /loss|mtr /);
 });
 
-test('fragmentation needed below the MSS in use is mtu-blackhole; one the MSS fits is no finding', () => {
+test('fragmentation needed below the MSS in use is mtu-blackhole; one the MSS fits is no finding', async () => {
   const narrow = { src: '10.1.0.5', dst: '203.0.113.30', sport: 45000, dport: 443 };
   const wide = { src: '10.1.0.5', dst: '203.0.113.31', sport: 45001, dport: 443 };
   const packets: Timed[] = [...transfer(narrow, 0, 3), ...transfer(wide, 10_000, 3)];
@@ -134,7 +134,7 @@ test('fragmentation needed below the MSS in use is mtu-blackhole; one the MSS fi
     const big = seg(ends, { seq: 401, ack: 901, flags: TH_ACK | TH_PUSH, payload: 1460 });
     packets.push({ ip: big, us }, { ip: buildIcmpError('10.1.255.1', ends.src, 3, 4, big, { mtu }), us: us + 200 });
   }
-  const { findings, checked } = analyzed(capture('frag-needed.pcap', packets));
+  const { findings, checked } = await analyzed(capture('frag-needed.pcap', packets));
   assert.deepEqual(findings.map((f) => `${f.id} ${f.subject}`), ['mtu-blackhole 203.0.113.30:443']);
   const f = findings[0]!;
   assert.equal(f.title, 'path MTU 1400 toward 203.0.113.30:443 is below the MSS in use (1460): full-size segments do not fit');

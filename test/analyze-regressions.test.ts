@@ -36,7 +36,7 @@ const c = { src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 80 };
 const s = { src: '10.0.0.2', dst: '10.0.0.1', sport: 80, dport: 40000 };
 const seg = (spec: Partial<SegmentSpec> & Pick<SegmentSpec, 'seq' | 'ack' | 'flags'>, from = c): Buffer => buildIpTcp({ ...from, window: 1000, ...spec });
 
-test('two different p95 values for the same 321 RTT samples (summary 0.258 ms vs connection 1.02 ms): one percentile definition', () => {
+test('two different p95 values for the same 321 RTT samples (summary 0.258 ms vs connection 1.02 ms): one percentile definition', async () => {
   // One connection, 321 data segments each acknowledged after a different delay.
   const packets: Array<{ ip: Buffer; us: number }> = [];
   let us = 0;
@@ -50,7 +50,7 @@ test('two different p95 values for the same 321 RTT samples (summary 0.258 ms vs
     packets.push({ ip: seg({ seq: 101 + i * 10, ack: 501, flags: TH_ACK | TH_PUSH, payload: 10 }), us: (us += 2000) });
     packets.push({ ip: seg({ seq: 501, ack: 111 + i * 10, flags: TH_ACK }, s), us: (us += delay) });
   }
-  const report = analyzeCaptureFile(capture('rtt.pcap', packets));
+  const report = await analyzeCaptureFile(capture('rtt.pcap', packets));
   const conn = report.connections[0]!;
   assert.equal(report.rtt.dataMs?.samples, 321);
   assert.equal(conn.rttMs?.samples, 321);

@@ -157,7 +157,7 @@ test('keep-alives from an idle connection agree with tshark', { timeout: 60_000 
   // Wait (up to 10 s, for a loaded machine) until the capture holds a keep-alive probe.
   const deadline = Date.now() + 10_000;
   await new Promise((r) => setTimeout(r, 1200));
-  while (Date.now() < deadline && analyzeCaptureFile(file).summary.keepAlives === 0) await new Promise((r) => setTimeout(r, 250));
+  while (Date.now() < deadline && (await analyzeCaptureFile(file)).summary.keepAlives === 0) await new Promise((r) => setTimeout(r, 250));
   client.end();
   await new Promise((r) => setTimeout(r, 200));
   await dump.stop();

@@ -33,3 +33,15 @@ export function counterDelta(previous: Counters, current: Counters, intervalMs: 
   }
   return { intervalMs, deltas, rates, retransRatio: retransRatio(deltas.RetransSegs, deltas.OutSegs) };
 }
+
+/**
+ * The counters that moved between two readings, as nstat shows them: a counter whose delta is
+ * not zero, a gauge (CurrEstab, sockstat) whose value changed, a name that appeared.
+ */
+export function movedCounters(previous: Counters, current: Counters): Set<string> {
+  const moved = new Set<string>();
+  for (const [name, value] of Object.entries(current)) {
+    if (previous[name] !== value) moved.add(name);
+  }
+  return moved;
+}

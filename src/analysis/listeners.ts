@@ -1,33 +1,16 @@
 /**
- * Per-listener view: configured backlog, accept queue, half-open and established children.
- * Pure: derived from one socket table snapshot.
- *
- * For a LISTEN socket, inet_diag reports sk_ack_backlog (connections waiting for accept()) as
- * the receive queue and sk_max_ack_backlog (the backlog passed to listen(), capped by
- * net.core.somaxconn) as the send queue (net/ipv4/tcp_diag.c tcp_diag_get_info).
+ * Per-listener view of a whole socket table: configured backlog, accept queue, half-open and
+ * established children. Pure: derived from one snapshot (the listener source computes the same
+ * without dumping the whole table; both match children through model/listener.ts).
  */
-import type { AddressFamily, Endpoint, SocketOwner, TcpSocket } from '../model/socket.js';
-import type { ConnFilter } from '../model/conn-filter.js';
-import { splitExpr } from '../model/conn-filter.js';
+import type { TcpSocket } from '../model/socket.js';
+import { ListenerIndex } from '../model/listener.js';
+import type { KernelResponse, ListenerPressure, ListenerSummary } from '../model/listener.js';
+import type { Counters } from '../model/counters.js';
+import { counterDelta } from './counter-rates.js';
 
-export interface ListenerSummary {
-  readonly family: AddressFamily;
-  readonly local: Endpoint;
-  readonly pid: number | null;
-  readonly process: string | null;
-  readonly owners: readonly SocketOwner[];
-  readonly inode: number;
-  /** listen() backlog as the kernel applies it; null when the source cannot tell (procfs). */
-  readonly backlog: number | null;
-  /** Connections completed and waiting for accept(). */
-  readonly acceptQueue: number;
-  /** Half-open connections (request socks in SYN_RECV) for this listener. */
-  readonly synRecv: number;
-  /** Accepted (or acceptable) ESTABLISHED connections on this listener's address and port. */
-  readonly established: number;
-}
-
-const WILDCARDS = new Set(['0.0.0.0', '::']);
+export type { ListenerSummary };
+export { listenerDumpFilter } from '../model/listener.js';
 
 /** `include` picks which listeners to report (all by default); children of every listener are still matched. */
 export function summarizeListeners(
@@ -35,61 +18,58 @@ export function summarizeListeners(
   backlogKnown: boolean,
   include: (listener: TcpSocket) => boolean = () => true,
 ): ListenerSummary[] {
-  const listeners = sockets.filter((s) => s.state === 'LISTEN');
-  const counts = listeners.map(() => ({ synRecv: 0, established: 0 }));
-  // Index listeners by family+port so each child is matched in O(listeners on that port).
-  const byPort = new Map<string, number[]>();
-  listeners.forEach((l, i) => {
-    const key = `${l.family}/${l.local.port}`;
-    const list = byPort.get(key);
-    if (list) list.push(i);
-    else byPort.set(key, [i]);
-  });
+  const index = new ListenerIndex(sockets.filter((s) => s.state === 'LISTEN'));
   for (const s of sockets) {
-    if (s.state !== 'SYN_RECV' && s.state !== 'ESTABLISHED') continue;
-    const candidates = byPort.get(`${s.family}/${s.local.port}`);
-    if (!candidates) continue;
-    // The most specific listener wins: an exact address over a wildcard one.
-    let chosen: number | undefined;
-    for (const i of candidates) {
-      const address = listeners[i]!.local.address;
-      if (address === s.local.address) {
-        chosen = i;
-        break;
-      }
-      if (chosen === undefined && WILDCARDS.has(address)) chosen = i;
+    if (s.state === 'SYN_RECV' || s.state === 'ESTABLISHED') {
+      index.add({ family: s.family, address: s.local.address, port: s.local.port, state: s.state });
     }
-    if (chosen === undefined) continue;
-    if (s.state === 'SYN_RECV') counts[chosen]!.synRecv++;
-    else counts[chosen]!.established++;
   }
-  return listeners.flatMap((l, i) => (include(l) ? [{
-    family: l.family,
-    local: l.local,
-    pid: l.pid,
-    process: l.process,
-    owners: l.owners,
-    inode: l.inode,
-    backlog: backlogKnown ? l.sendQ : null,
-    acceptQueue: l.recvQ,
-    synRecv: counts[i]!.synRecv,
-    established: counts[i]!.established,
-  }] : []));
+  return index.summaries(backlogKnown, include);
+}
+
+/** Listeners with a full accept or SYN queue: the ones worth measuring the kernel's response for. */
+export function fullListeners(listeners: readonly ListenerSummary[]): ListenerSummary[] {
+  return listeners.filter((l) => l.acceptQueueFull === true || l.synQueueFull === true);
+}
+
+export interface PressureSample {
+  /** The namespace's counters at the start and the end of the window, and its length. */
+  readonly before: Counters;
+  readonly after: Counters;
+  readonly windowMs: number;
+  readonly syncookies: string | null;
+  readonly abortOnOverflow: string | null;
 }
 
 /**
- * What to read so that `filter` can then pick listeners: the listeners and the children
- * counted for them (SYN_RECV, ESTABLISHED), narrowed only by what a listener's children
- * share with it, its local port (a child inherits it: inet_csk_clone_lock(),
- * net/ipv4/inet_connection_sock.c). The local address differs under a wildcard listener and
- * the remote end always does, and children may have no owner yet, so those conditions wait
- * for the listener rows.
+ * What the kernel does for each full listener (see KernelResponse), with the namespace's
+ * counter rates over the sample window as the evidence.
  */
-export function listenerDumpFilter(filter: ConnFilter): ConnFilter {
-  const { kernel } = splitExpr(filter.expr, (leaf) => leaf.side === 'src' && (leaf.kind === 'port' || leaf.cidr === null));
-  return {
-    states: ['LISTEN', 'SYN_RECV', 'ESTABLISHED'],
-    ...(filter.families === undefined ? {} : { families: filter.families }),
-    ...(kernel === null ? {} : { expr: kernel }),
-  };
+export function withPressure(listeners: readonly ListenerSummary[], sample: PressureSample): ListenerSummary[] {
+  const { rates } = counterDelta(sample.before, sample.after, sample.windowMs);
+  const rate = (name: string): number | null => rates[name] ?? null;
+  return listeners.map((l) => {
+    if (l.acceptQueueFull !== true && l.synQueueFull !== true) return l;
+    const actions: KernelResponse[] = [];
+    if (l.acceptQueueFull === true) {
+      actions.push('drops-new-syns', sample.abortOnOverflow === '1' ? 'resets-connections' : 'drops-final-acks');
+    }
+    if (l.synQueueFull === true) {
+      const cookies = sample.syncookies !== '0';
+      const action: KernelResponse = cookies ? 'answers-with-syncookies' : 'drops-new-syns';
+      if (!actions.includes(action)) actions.push(action);
+    }
+    const pressure: ListenerPressure = {
+      actions,
+      windowMs: Math.round(sample.windowMs),
+      listenOverflowsPerSec: rate('ListenOverflows'),
+      listenDropsPerSec: rate('ListenDrops'),
+      syncookiesSentPerSec: rate('SyncookiesSent'),
+      reqQFullDoCookiesPerSec: rate('TCPReqQFullDoCookies'),
+      reqQFullDropPerSec: rate('TCPReqQFullDrop'),
+      syncookies: sample.syncookies,
+      abortOnOverflow: sample.abortOnOverflow,
+    };
+    return { ...l, pressure };
+  });
 }

@@ -1,9 +1,12 @@
 /**
- * The refresh loop of `conns --watch` and `stats --interval`: run a tick every intervalMs until
- * Ctrl-C/SIGTERM (a graceful stop: the command returns and exits 0) or `count` ticks.
+ * The refresh loop of `conns --watch` and `stats --interval`: the periodic collector
+ * (sessions/collector.ts) until Ctrl-C/SIGTERM (a graceful stop: the command returns and exits
+ * 0) or `count` ticks. Late ticks are warned about on stderr.
  */
 import { stopOnSignal } from './lifetime.js';
-import { abortableSleep } from '../platform/abortable-sleep.js';
+import type { CollectorSummary } from '../sessions/collector.js';
+import { runCollector } from '../sessions/collector.js';
+import { warnIssues } from './run.js';
 
 export interface RepeatOptions {
   readonly intervalMs: number;
@@ -13,16 +16,13 @@ export interface RepeatOptions {
   readonly immediate: boolean;
 }
 
-export async function repeatUntilStopped(options: RepeatOptions, tick: () => void): Promise<void> {
+export async function repeatUntilStopped(options: RepeatOptions, tick: (signal: AbortSignal) => void | Promise<void>): Promise<CollectorSummary> {
   const stop = stopOnSignal();
-  const sleep = (): Promise<void> => abortableSleep(options.intervalMs, stop.signal);
   try {
-    for (let n = 0; !stop.signal.aborted && (options.count === undefined || n < options.count); n++) {
-      if (!options.immediate) await sleep();
-      if (stop.signal.aborted) break;
-      tick();
-      if (options.immediate) await sleep();
-    }
+    return await runCollector(
+      { ...options, signal: stop.signal, keepAlive: true, onIssue: (issue) => warnIssues([issue]) },
+      (context) => tick(context.signal),
+    );
   } finally {
     stop.release();
   }

@@ -6,6 +6,7 @@
 import { TcpdiagError } from '../errors.js';
 import { tracefsRoot } from '../platform/capabilities.js';
 import { staleTracefsInstances } from '../platform/owners.js';
+import type { Issue } from '../model/issue.js';
 import { openCommandScope } from './lifetime.js';
 
 export function formatError(error: unknown): string {
@@ -76,6 +77,15 @@ export function out(text: string): void {
 
 export function warn(text: string): void {
   process.stderr.write(clipLongLines(`tcpdiag: warning: ${text}\n`));
+}
+
+/** An issue on one line: what was degraded, what to run to get it back, and its code. */
+export function formatIssue(issue: Issue): string {
+  return `${issue.message}${issue.hint === undefined ? '' : `; ${issue.hint}`} [${issue.code}]`;
+}
+
+export function warnIssues(issues: readonly Issue[]): void {
+  for (const issue of issues) warn(formatIssue(issue));
 }
 
 export function printJson(value: unknown, pretty = false): void {

@@ -3,6 +3,8 @@
  * ListenOverflows (Tcp: and TcpExt: of /proc/net/snmp and /proc/net/netstat), plus sockstat
  * values with a `Sockstat` prefix (SockstatTw, SockstatInuse...).
  */
+import type { TcpState } from './tcp-state.js';
+
 export type Counters = Record<string, number>;
 
 /**
@@ -13,4 +15,12 @@ const GAUGES = new Set(['RtoAlgorithm', 'RtoMin', 'RtoMax', 'MaxConn', 'CurrEsta
 
 export function isMonotonicCounter(name: string): boolean {
   return !GAUGES.has(name) && !name.startsWith('Sockstat');
+}
+
+/** One reading of the kernel's TCP counters with the socket count per state. */
+export interface CounterSample {
+  readonly states: Record<TcpState, number>;
+  readonly counters: Counters;
+  /** Monotonic clock (performance.now()) at the reading, for rates immune to wall-clock steps. */
+  readonly monotonicMs: number;
 }

@@ -20,3 +20,19 @@ export interface ProcessLookup {
   /** Learn the listeners that exist now (called once tracing is on), before a burst needs them. */
   prime?(): void;
 }
+
+/**
+ * What a process may still open: its file descriptors in use against RLIMIT_NOFILE (a socket
+ * is a file; accept() fails with EMFILE at the soft limit). Null where /proc would not say
+ * (another user's process without root).
+ */
+export interface ProcessResources {
+  readonly pid: number;
+  readonly process: string;
+  /** Entries of /proc/PID/fd. */
+  readonly openFds: number | null;
+  /** "Max open files" of /proc/PID/limits; null for "unlimited" or unreadable. */
+  readonly fdLimitSoft: number | null;
+  readonly fdLimitHard: number | null;
+  readonly threads: number | null;
+}

@@ -25,6 +25,20 @@ export interface NativeAddon {
   getIntSockOpt(fd: number, level: number, name: number): number;
   /** socket() + TCP_MAXSEG + non-blocking connect(); returns the fd for net.Socket({ fd }). */
   connectWithMss(ip: string, port: number, mss: number): number;
+  /**
+   * Socket fds under procRoot/PID/fd whose inode is in `wanted` (sorted; null: every socket), as
+   * parallel arrays. Optional: an addon built before it has the rest, and owners are then
+   * scanned in TypeScript.
+   */
+  scanSocketInodes?(procRoot: string, wanted: Uint32Array | null): SocketInodeScan;
+}
+
+export interface SocketInodeScan {
+  readonly inodes: Uint32Array;
+  readonly pids: Int32Array;
+  readonly fds: Int32Array;
+  /** Processes whose fd directory could not be opened (EACCES/EPERM). */
+  readonly unreadable: number;
 }
 
 export type NativeLoad = { readonly addon: NativeAddon; readonly error: null } | { readonly addon: null; readonly error: string };

@@ -3,9 +3,14 @@
  * what it saw with the rules of `tcpdiag diagnose` (the report's findings are theirs, same ids).
  * A damaged file still yields the report of everything before the damage, with `error` saying
  * where.
+ *
+ * The file is read a chunk per poll and the event loop gets a turn between chunks, so an abort
+ * (Ctrl-C) or anything else the process serves waits for one chunk (~10 ms of analysis), not
+ * for the whole file.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { MalformedInputError } from '../errors.js';
-import { readPcapFile } from '../sources/packets.js';
+import { openCaptureFile } from '../sources/events.js';
 import { linkTypeName } from '../model/packet.js';
 import type { PcapFileInfo } from '../model/packet.js';
 import { TcpAnalyzer } from '../analysis/pcap/analyzer.js';
@@ -48,12 +53,15 @@ export interface AnalyzeFileOptions extends AnalyzerOptions {
   readonly thresholds?: Thresholds;
 }
 
-export function analyzeCaptureFile(path: string, options: AnalyzeFileOptions = {}): AnalysisReport {
-  return analyzeCapture(path, options).report;
+/** Bytes read between two turns of the event loop. */
+const CHUNK_BYTES = 1024 * 1024;
+
+export async function analyzeCaptureFile(path: string, options: AnalyzeFileOptions = {}): Promise<AnalysisReport> {
+  return (await analyzeCapture(path, options)).report;
 }
 
 /** The analysis of a capture file and the diagnosis of it whose findings the report carries. */
-export function analyzeCapture(path: string, options: AnalyzeFileOptions = {}): { report: AnalysisReport; diagnosis: DiagnosisReport } {
+export async function analyzeCapture(path: string, options: AnalyzeFileOptions = {}): Promise<{ report: AnalysisReport; diagnosis: DiagnosisReport }> {
   let frames: Record<string, number[]> | null = null;
   let analyzerOptions: AnalyzerOptions = options;
   if (options.frames === true) {
@@ -73,18 +81,23 @@ export function analyzeCapture(path: string, options: AnalyzeFileOptions = {}): 
     };
   }
   const analyzer = new TcpAnalyzer(analyzerOptions);
-  // What the file's header said, also when reading stopped at damage.
-  const header: { info: PcapFileInfo | null } = { info: null };
   let failure: MalformedInputError | null = null;
+  const source = await openCaptureFile(path, { chunkBytes: CHUNK_BYTES });
+  const add = (p: Parameters<typeof analyzer.add>[0]): void => analyzer.add(p);
   try {
-    readPcapFile(path, (p) => analyzer.add(p), { ...(options.signal === undefined ? {} : { signal: options.signal }), onFileInfo: (i) => (header.info = i) });
+    while (!source.ended && options.signal?.aborted !== true) {
+      source.poll(add);
+      await yieldToEventLoop();
+    }
   } catch (error: unknown) {
     if (!(error instanceof MalformedInputError)) throw error;
     // Not a capture at all (no pcap or pcapng header): one error, no empty report.
-    if (header.info === null) throw error;
+    if (source.info() === null) throw error;
     failure = error;
+  } finally {
+    await source.close();
   }
-  const info = header.info;
+  const info: PcapFileInfo | null = source.info();
   const report = analyzer.finish({
     file: path,
     format: info?.format ?? null,

@@ -78,7 +78,7 @@ export async function runDiagnosis(options: DiagnoseOptions, sources: DiagnoseSo
     let events = null;
     if (stream !== null) {
       pollEvents(stream, true);
-      const summary = stream.source.close();
+      const summary = await stream.source.close();
       events = stream.aggregator.result();
       const lost = Math.max(events.lost, summary.kernelLost);
       if (lost > 0) issues.push(issue('TCPDIAG_EVENTS_LOST', `the kernel lost ${lost} events: event counts are lower bounds`, 'raise [trace] buffer_kb in tcp_diag.conf'));
@@ -99,7 +99,8 @@ export async function runDiagnosis(options: DiagnoseOptions, sources: DiagnoseSo
     const result = runRules(facts, options.thresholds, RULES, { source: 'diagnose' });
     return buildReport({ facts, result, rules: RULES, logLines, logs, issues: dedupe(issues) });
   } finally {
-    stream?.source.close();
+    // Idempotent: after the close above this only waits for the same promise.
+    await stream?.source.close();
   }
 }
 

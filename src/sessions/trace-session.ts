@@ -133,7 +133,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
       report(Number(process.hrtime.bigint()));
     }
   } finally {
-    summary = source.close();
+    summary = await source.close();
   }
   const { printed, raw, lost } = pipeline.counts;
   const kernelSays = summary.kernelLost > lost ? `; the kernel's buffer counters say ${summary.kernelLost} lost` : '';

@@ -5,7 +5,7 @@
 import type { TcpSocket } from '../model/socket.js';
 import { formatEndpoint } from '../model/socket.js';
 import type { TcpState } from '../model/tcp-state.js';
-import type { ListenerSummary } from '../analysis/listeners.js';
+import type { KernelResponse, ListenerSummary } from '../model/listener.js';
 import type { CounterDelta } from '../analysis/counter-rates.js';
 import type { Counters } from '../model/counters.js';
 import { renderTable, humanNumber } from './table.js';
@@ -84,11 +84,49 @@ const LISTENER_COLUMNS: readonly Column<ListenerSummary>[] = [
     value: (l) => (l.backlog === null || l.backlog === 0 ? null : `${Math.round((l.acceptQueue / l.backlog) * 100)}%`),
     align: 'right',
   },
+  {
+    header: 'FULL',
+    value: (l) => [l.acceptQueueFull === true ? 'accept' : null, l.synQueueFull === true ? 'syn' : null].filter((x) => x !== null).join('+') || null,
+  },
 ];
+
+const RESPONSES: Readonly<Record<KernelResponse, string>> = {
+  'drops-new-syns': 'drops new SYNs',
+  'answers-with-syncookies': 'answers new SYNs with SYN cookies',
+  'drops-final-acks': 'drops the ACK that completes a handshake, so the client waits for a SYN-ACK retransmission (net.ipv4.tcp_abort_on_overflow=0)',
+  'resets-connections': 'answers the ACK that completes a handshake with a RST (net.ipv4.tcp_abort_on_overflow=1)',
+};
+
+const perSec = (name: string, value: number | null): string | null => (value === null ? null : `${name} ${value}/s`);
+
+/** One paragraph per listener with a full queue: what is full, what the kernel does, the evidence, what to change. */
+export function describeListenerPressure(l: ListenerSummary): string | null {
+  if (l.acceptQueueFull !== true && l.synQueueFull !== true) return null;
+  const who = `${formatEndpoint(l.local, l.family)}${l.pid === null ? '' : ` (${processLabel(l.pid, l.process)})`}`;
+  const full: string[] = [];
+  if (l.acceptQueueFull === true) full.push(`its accept queue is full (${l.acceptQueue} waiting for accept(), backlog ${l.backlog})`);
+  if (l.synQueueFull === true) full.push(`its SYN queue is full (${l.synRecv} half-open, limit ${l.backlog})`);
+  let text = `${who}: ${full.join(' and ')}`;
+  const p = l.pressure;
+  if (p !== null) {
+    text += `; the kernel ${p.actions.map((a) => RESPONSES[a]).join(', and ')}`;
+    const evidence = [
+      perSec('ListenOverflows', p.listenOverflowsPerSec), perSec('ListenDrops', p.listenDropsPerSec),
+      perSec('SyncookiesSent', p.syncookiesSentPerSec), perSec('TCPReqQFullDoCookies', p.reqQFullDoCookiesPerSec),
+      perSec('TCPReqQFullDrop', p.reqQFullDropPerSec),
+    ].filter((e) => e !== null);
+    text += `. Over ${(p.windowMs / 1000).toFixed(1)} s, for the whole network namespace: ${evidence.join(', ')}`;
+  }
+  const advice = l.acceptQueueFull === true
+    ? 'call accept() sooner (more workers, less work per accept), or raise the listen() backlog (capped by net.core.somaxconn)'
+    : 'if these SYNs are a flood, keep net.ipv4.tcp_syncookies=1; if they are clients, raise the listen() backlog (capped by net.core.somaxconn)';
+  return `${text}. Fix: ${advice}.`;
+}
 
 export function renderListeners(listeners: readonly ListenerSummary[], view: { readonly header?: boolean; readonly extended?: boolean } = {}): string {
   const columns = view.extended === true ? [...LISTENER_COLUMNS, { header: 'INODE', value: (l: ListenerSummary) => l.inode, align: 'right' as const }] : LISTENER_COLUMNS;
-  return renderTable(listeners, columns, { header: view.header !== false });
+  const notes = listeners.map(describeListenerPressure).filter((n) => n !== null);
+  return renderTable(listeners, columns, { header: view.header !== false }) + (notes.length === 0 ? '' : `\n${notes.map((n) => `${n}\n`).join('')}`);
 }
 
 /** Counters shown in the text view (JSON has every counter the kernel exports). */
@@ -110,6 +148,12 @@ export interface StatsView {
   readonly retransRatio: number | null;
   readonly sysctl: Record<string, string | null>;
   readonly showSysctl: boolean;
+  /**
+   * Which counters get a row: the key ones (a one-shot view), those in `moved` (an interval view,
+   * like nstat), or every counter the kernel exports (`--all`).
+   */
+  readonly rows?: 'key' | 'moved' | 'all';
+  readonly moved?: ReadonlySet<string>;
 }
 
 const percent = (ratio: number | null): string => (ratio === null ? 'n/a (nothing sent)' : `${(ratio * 100).toFixed(3)}%`);
@@ -122,7 +166,11 @@ export function renderStats(view: StatsView): string {
     { header: 'STATE', value: (r) => r.state },
     { header: 'COUNT', value: (r) => r.count, align: 'right' },
   ]);
-  const counterRows = KEY_COUNTERS.filter((name) => view.counters[name] !== undefined).map((name) => ({
+  const rows = view.rows ?? 'key';
+  const names = rows === 'key'
+    ? KEY_COUNTERS.filter((name) => view.counters[name] !== undefined)
+    : Object.keys(view.counters).filter((name) => rows === 'all' || view.moved?.has(name) === true);
+  const counterRows = names.map((name) => ({
     name,
     total: view.counters[name]!,
     delta: view.delta?.deltas[name],
@@ -136,7 +184,9 @@ export function renderStats(view: StatsView): string {
     columns.push({ header: `DELTA(${(view.delta.intervalMs / 1000).toFixed(1)}s)`, value: (r) => r.delta, align: 'right' });
     columns.push({ header: 'PER-SEC', value: (r) => r.rate, align: 'right' });
   }
-  text += '\n' + renderTable(counterRows, columns);
+  text += '\n' + (counterRows.length === 0 && rows === 'moved'
+    ? `No counter moved in the last ${((view.delta?.intervalMs ?? 0) / 1000).toFixed(1)} s (--all shows every counter).\n`
+    : renderTable(counterRows, columns));
   const memPages = view.counters.SockstatMem;
   if (memPages !== undefined) text += `TCP memory: ${humanNumber(memPages * 4096, true)}B (${memPages} pages)\n`;
   text += `\nRetransmission ratio (RetransSegs/OutSegs${view.delta ? ', this interval' : ', since boot'}): ${percent(view.retransRatio)}\n`;

@@ -13,8 +13,7 @@ import type { HostSample, ProcessSample } from '../model/resources.js';
 import type { TcpSocket } from '../model/socket.js';
 import { TcpdiagError } from '../errors.js';
 import { isRoot } from '../platform/capabilities.js';
-import { readSocketTable } from './index.js';
-import { sockDiagAvailable } from './sockdiag/index.js';
+import { readSockets, resolveSocketBackend } from './sockets.js';
 import { readTcpCounters } from './procfs/counters.js';
 import { readTcpSysctls } from './procfs/sysctl.js';
 import { readAllProcessCpu, readHostSample, readIcmpCounters, readProcessSample } from './procfs/resources.js';
@@ -64,16 +63,11 @@ function snapshot<T>(data: T, issues: Issue[] = []): Snapshot<T> {
 export function createDiagnoseSources(options: DiagnoseSourcesOptions): DiagnoseSources {
   return {
     sockets(withOwners) {
-      const diag = sockDiagAvailable();
-      const table = readSocketTable({ withInfo: true, withProcesses: withOwners });
-      const issues: Issue[] = [];
-      if (!diag.ok) {
-        issues.push(issue('TCPDIAG_ADDON_MISSING', `netlink sock_diag unavailable (${diag.reason}): sockets come from /proc/net/tcp, without tcp_info`, 'build the native addon: npm run install (needs python3, make and g++)'));
-      }
-      if (withOwners && !isRoot()) {
-        issues.push(issue('TCPDIAG_NEEDS_ROOT', 'other users\' processes cannot be read: their sockets have no owner', 'run with sudo to name every process'));
-      }
-      return { data: table.sockets, issues, takenAtMs: table.takenAtMs, tcpInfo: table.source === 'sockdiag' };
+      // The registry's read (sockets.ts): its issues say what fell back (no sock_diag, no
+      // tcp_info) and which owners could not be read, with codes.
+      const { backend } = resolveSocketBackend();
+      const table = readSockets({ withInfo: true, withOwners });
+      return { ...table, tcpInfo: backend === 'sockdiag' };
     },
     counters() {
       return snapshot({ ...readTcpCounters(), ...readIcmpCounters() });

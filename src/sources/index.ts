@@ -1,151 +1,91 @@
 /**
- * The only module that imports concrete backends (style guide, habit 1). Commands and the agent
- * ask for a socket table or a counter snapshot here and get data plus warnings that say what
- * was degraded (no root, no addon), never a crash for a missing capability.
+ * The one factory of sources (style guide, habit 1). Commands, sessions and the agent ask here
+ * for what they need and get a SnapshotSource or an EventSource (source.ts); which backend
+ * answers is decided here, from what this host has, and said in `backend` and in the issues.
+ *
+ * Snapshot sources (here): the socket table (sockdiag, procfs without the addon), listeners,
+ * counters with state counts, sysctls, processes' open files and limits, and all of them in
+ * one window (`hostSource`). Event sources (events.ts, beside this file): kernel TCP events
+ * (tracefs, bpftrace) and packets (capture files, tcpdump). They are apart so that the
+ * snapshot commands' start-up bundles (dist/fast/) do not carry the tracing and capture
+ * backends: with them, stats.cjs grew from 177 KB to 277 KB. `backendStatus()` says what
+ * every backend, of either kind, can do on this host.
  */
+import type { CounterSample } from '../model/counters.js';
+import type { HostData } from '../model/host.js';
+import type { ListenerSummary } from '../model/listener.js';
+import type { ProcessResources } from '../model/process.js';
 import type { TcpSocket } from '../model/socket.js';
-import type { TcpState } from '../model/tcp-state.js';
-import type { ConnFilter } from '../model/conn-filter.js';
-import { compileConnFilter, hasOwnerFilter, ownersMatch } from '../model/conn-filter.js';
-import { isRoot, readSysctl } from '../platform/capabilities.js';
-import type { NetnsRef } from '../platform/netns.js';
-import { readNetnsProcFile, readNetnsSysctl } from '../platform/netns.js';
-import type { ProcRead } from './procfs/proc-read.js';
-import { readProcTcpTable } from './procfs/tcp-table.js';
-import { scanSocketOwners } from './procfs/processes.js';
-import { readTcpCounters } from './procfs/counters.js';
-import type { Counters } from '../model/counters.js';
-import { readTcpSysctls } from './procfs/sysctl.js';
-import { countTcpStates, countTcpStatesWithTotals, dumpTcpSockets, sockDiagAvailable } from './sockdiag/index.js';
+import type { Sysctls } from '../model/sysctl.js';
+import type { Snapshot, SnapshotSource } from './source.js';
+import type { BackendChoice, ListenerQuery, ProcessQuery, SocketQuery } from './sockets.js';
+import { readCounters, readListeners, readProcesses, readSockets, readSysctls, resolveSocketBackend } from './sockets.js';
+import type { HostQuery } from './host.js';
+import { readHost } from './host.js';
+import type { OffThreadKind } from './off-thread.js';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+export type { BackendChoice, ListenerQuery, ProcessQuery, SocketBackend, SocketQuery } from './sockets.js';
+export type { HostQuery } from './host.js';
+export { backendStatus } from './status.js';
 
-export type SocketSourceName = 'sockdiag' | 'procfs';
-
-export interface SocketTableOptions {
-  /**
-   * Keep only the sockets that match. sock_diag applies all of it but the owners in the
-   * kernel (states as the state mask, families by request, the expression as bytecode);
-   * procfs has no kernel filter, so it is applied here; owners are matched once known.
-   */
-  readonly filter?: ConnFilter;
-  readonly withInfo?: boolean;
-  readonly withProcesses?: boolean;
-  /** Force a backend (tests, or --source). */
-  readonly source?: SocketSourceName;
-  /** Another network namespace's sockets (owners are found across all namespaces). */
-  readonly netns?: NetnsRef;
-}
-
-/** procfs files as `netns` shows them (our own namespace when absent). */
-function procFrom(netns: NetnsRef | undefined): string | ProcRead {
-  return netns === undefined ? '/proc' : (relative) => readNetnsProcFile(netns, relative);
-}
-
-export interface SocketTable {
-  readonly sockets: TcpSocket[];
-  readonly source: SocketSourceName;
-  readonly takenAtMs: number;
-  /** What was degraded and how to get it back. */
-  readonly warnings: string[];
-}
-
-export function readSocketTable(options: SocketTableOptions = {}): SocketTable {
-  const warnings: string[] = [];
-  const diag = sockDiagAvailable();
-  let source: SocketSourceName = options.source ?? (diag.ok ? 'sockdiag' : 'procfs');
-  let sockets: TcpSocket[];
-  if (source === 'sockdiag' && !diag.ok) {
-    warnings.push(`netlink sock_diag unavailable (${diag.reason}); using /proc/net/tcp without tcp_info`);
-    source = 'procfs';
-  }
-  const takenAtMs = Date.now();
-  const filter = options.filter ?? {};
-  const { pids: _pids, process: _process, ...withoutOwners } = filter;
-  if (source === 'sockdiag') {
-    sockets = dumpTcpSockets({ withInfo: options.withInfo ?? true, ...withoutOwners, ...(options.netns ? { netns: options.netns.path } : {}) });
-  } else {
-    sockets = readProcTcpTable(procFrom(options.netns));
-    if (Object.keys(withoutOwners).length > 0) sockets = sockets.filter(compileConnFilter(withoutOwners));
-    if (options.withInfo ?? true) warnings.push('tcp_info is not in /proc/net/tcp: tcpInfo is null (build the native addon for it)');
-  }
-  const byOwner = hasOwnerFilter(filter);
-  if ((options.withProcesses ?? true) || byOwner) {
-    const inodes = new Set<number>();
-    for (const s of sockets) if (s.inode !== 0) inodes.add(s.inode);
-    const scan = scanSocketOwners({ inodes });
-    if (scan.unreadableProcesses > 0 && !isRoot()) {
-      // Measured: listing another user's /proc/PID/fd needs CAP_DAC_READ_SEARCH, reading its
-      // links CAP_SYS_PTRACE (platform/privileges.ts).
-      warnings.push(`process names of other users' sockets need CAP_DAC_READ_SEARCH + CAP_SYS_PTRACE or root (${scan.unreadableProcesses} processes unreadable): rerun with sudo, or give a service AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE`);
-    }
-    // Filled in place: the table is ours until returned, and copying 60k objects costs more
-    // than the scan itself.
-    for (const s of sockets as Mutable<TcpSocket>[]) {
-      const owners = s.inode === 0 ? undefined : scan.owners.get(s.inode);
-      if (owners === undefined) continue;
-      s.owners = owners;
-      s.pid = owners[0]!.pid;
-      s.process = owners[0]!.process;
-    }
-  }
-  if (byOwner) sockets = sockets.filter((s) => ownersMatch(filter, s.owners));
-  return { sockets, source, takenAtMs, warnings };
-}
-
-export interface CounterSnapshot {
-  readonly takenAtMs: number;
-  /** Monotonic clock for rates, immune to wall-clock steps. */
-  readonly monotonicMs: number;
-  readonly states: Record<TcpState, number>;
-  readonly counters: Counters;
-  readonly sysctl: Record<string, string | null>;
-  readonly warnings: string[];
-}
-
-const ALL_STATES: readonly TcpState[] = [
-  'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT',
-  'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING',
-];
-
-export interface CounterSnapshotOptions {
-  /** Another network namespace's counters, states and sysctls. */
-  readonly netns?: NetnsRef;
-}
-
-export function readCounterSnapshot(options: CounterSnapshotOptions = {}): CounterSnapshot {
-  const warnings: string[] = [];
-  const { netns } = options;
-  const states = Object.fromEntries(ALL_STATES.map((s) => [s, 0])) as Record<TcpState, number>;
-  const counters = readTcpCounters(procFrom(netns));
-  const diag = sockDiagAvailable();
-  const currEstab = counters.CurrEstab;
-  const timewaitSockets = counters.SockstatTw;
-  if (diag.ok && currEstab !== undefined && timewaitSockets !== undefined) {
-    // ESTABLISHED and TIME_WAIT, usually the bulk of the table, from the kernel's own totals
-    // (countTcpStatesWithTotals says how); 60k established + 30k TIME_WAIT sockets: the dump
-    // takes ~3 ms instead of ~25.
-    Object.assign(states, countTcpStatesWithTotals({ currEstab, timewaitSockets }, netns?.path));
-  } else if (diag.ok) {
-    Object.assign(states, countTcpStates(netns?.path));
-  } else {
-    warnings.push(`netlink sock_diag unavailable (${diag.reason}); state counts from /proc/net/tcp`);
-    for (const s of readProcTcpTable(procFrom(netns))) states[s.state]++;
-  }
-  let sysctl: Record<string, string | null>;
-  if (netns === undefined) sysctl = readTcpSysctls();
-  else {
-    sysctl = readTcpSysctls((name) => (name.startsWith('net.') ? readNetnsSysctl(netns, name) : readSysctl(name)));
-    if (!diag.ok) warnings.push(`the namespace's net.* sysctls need the native addon to be read (${diag.reason}): they show as null`);
-  }
+/**
+ * A snapshot source over a synchronous read. The read checks `signal` between its steps (a
+ * dump, then the /proc scan); an abort rejects with the signal's reason.
+ */
+function snapshotSource<T, Q>(backend: string, read: (query: Q, signal: AbortSignal) => Snapshot<T>): SnapshotSource<T, Q> {
   return {
-    takenAtMs: Date.now(),
-    monotonicMs: performance.now(),
-    states,
-    counters,
-    sysctl,
-    warnings,
+    backend,
+    collect: (signal, query) => new Promise((resolve) => {
+      // Inside the executor, a throw (an abort, a failed read) becomes the rejection.
+      signal.throwIfAborted();
+      resolve(read(query, signal));
+    }),
   };
 }
 
-export type { Counters };
+/** The same reads in the process's collection worker (`choice.offThread`). */
+function offThreadSource<T, Q>(backend: string, kind: OffThreadKind, choice: BackendChoice): SnapshotSource<T, Q> {
+  const { offThread: _offThread, ...rest } = choice;
+  return {
+    backend,
+    collect: async (signal, query) => {
+      const { collectOffThread } = await import('./off-thread.js');
+      return collectOffThread(kind, query, rest, signal) as Promise<Snapshot<T>>;
+    },
+  };
+}
+
+/** Every TCP socket (or those of the query's states and families), with tcp_info and owners as asked. */
+export function socketSource(choice: BackendChoice = {}): SnapshotSource<TcpSocket[], SocketQuery> {
+  const backend = resolveSocketBackend(choice).backend;
+  if (choice.offThread === true) return offThreadSource(backend, 'sockets', choice);
+  return snapshotSource(backend, (query, signal) => readSockets(query, choice, signal));
+}
+
+/** Listening sockets with backlog, accept queue, half-open and established children, and owners. */
+export function listenerSource(choice: BackendChoice = {}): SnapshotSource<ListenerSummary[], ListenerQuery> {
+  const backend = resolveSocketBackend(choice).backend;
+  if (choice.offThread === true) return offThreadSource(backend, 'listeners', choice);
+  return snapshotSource(backend, (query, signal) => readListeners(query, choice, signal));
+}
+
+/** The kernel's TCP counters (snmp, netstat, sockstat) and the socket count of every state. */
+export function counterSource(choice: BackendChoice = {}): SnapshotSource<CounterSample, void> {
+  return snapshotSource(resolveSocketBackend(choice).backend, () => readCounters(choice));
+}
+
+export function sysctlSource(choice: BackendChoice = {}): SnapshotSource<Sysctls, void> {
+  return snapshotSource('procfs', () => readSysctls(choice));
+}
+
+/** Open files, RLIMIT_NOFILE and threads of the given processes. */
+export function processSource(): SnapshotSource<ProcessResources[], ProcessQuery> {
+  return snapshotSource('procfs', (query, signal) => readProcesses(query, signal));
+}
+
+/** Sockets, listeners, counters, sysctls and processes in one window (see host.ts). */
+export function hostSource(choice: BackendChoice = {}): SnapshotSource<HostData, HostQuery> {
+  const backend = resolveSocketBackend(choice).backend;
+  if (choice.offThread === true) return offThreadSource(backend, 'host', choice);
+  return snapshotSource(backend, (query, signal) => readHost(query, choice, signal));
+}

@@ -9,9 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSavedTasks } from './tracefs/saved-tasks.js';
-import type { TraceIo } from './source.js';
+import type { TcpEventSource, TraceIo, TracepointRequest } from './source.js';
 import { readTcpCounters } from './procfs/counters.js';
-import { readSocketTable } from './index.js';
+import { readSockets } from './sockets.js';
 import { ProcProcessLookup } from './procfs/process-lookup.js';
 import { parseEventFormat, symbolicNames } from './tracefs/format.js';
 import { TracefsTcpSource } from './tracefs/source.js';
@@ -32,33 +32,49 @@ export interface TraceIoOptions {
   readonly netns?: NetnsRef;
 }
 
+export interface TcpEventOptions extends TraceIoOptions {
+  readonly tracepoints: readonly TracepointRequest[];
+  /** bpftrace, reading socket fields at each event, instead of tracefs. */
+  readonly detail: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** The kernel TCP event stream: a private tracefs instance, or bpftrace for --detail. */
+export async function openTcpEventSource(options: TcpEventOptions): Promise<TcpEventSource> {
+  const { signal, tracepoints, scope, netns, detail } = options;
+  signal?.throwIfAborted();
+  // tracepoints carry no namespace: a namespace's events come from bpftrace, which can test
+  // the socket's namespace in the kernel.
+  if (detail || netns !== undefined) {
+    const { BpftraceSource } = await import('./ebpf/bpftrace.js');
+    const { setResetReasonNames } = await import('./ebpf/parse.js');
+    setResetReasonNames(resetReasonNames(options.root));
+    return BpftraceSource.open({ probes: tracepoints, scope, detail, ...(netns ? { netnsInode: netns.inode } : {}), ...(signal === undefined ? {} : { signal }) });
+  }
+  // Opening is synchronous (tracefs writes): nothing to interrupt once it has begun.
+  return TracefsTcpSource.open({
+    root: options.root,
+    bufferKb: options.bufferKb,
+    scope,
+    tracepoints: tracepoints.map(({ name, filter }) => {
+      const spec = TCP_TRACEPOINTS.find((t) => t.event === name);
+      if (spec === undefined) throw new Error(`unknown tracepoint ${name}`);
+      return { spec, filter };
+    }),
+  });
+}
+
 export function createTraceIo(options: TraceIoOptions): TraceIo {
   const { netns } = options;
   const inNetns = netns === undefined ? {} : { netns };
   return {
-    openSource: async (tracepoints, detail) => {
-      if (detail || netns !== undefined) {
-        const { BpftraceSource } = await import('./ebpf/bpftrace.js');
-        const { setResetReasonNames } = await import('./ebpf/parse.js');
-        setResetReasonNames(resetReasonNames(options.root));
-        return BpftraceSource.open({ probes: tracepoints, scope: options.scope, detail, ...(netns ? { netnsInode: netns.inode } : {}) });
-      }
-      return TracefsTcpSource.open({
-        root: options.root,
-        bufferKb: options.bufferKb,
-        scope: options.scope,
-        tracepoints: tracepoints.map(({ name, filter }) => {
-          const spec = TCP_TRACEPOINTS.find((t) => t.event === name);
-          if (spec === undefined) throw new Error(`unknown tracepoint ${name}`);
-          return { spec, filter };
-        }),
-      });
-    },
+    openSource: (tracepoints, detail, signal) =>
+      openTcpEventSource({ ...options, tracepoints, detail, ...(signal === undefined ? {} : { signal }) }),
     processes: new ProcProcessLookup({
-      listListeners: () => readSocketTable({ filter: { states: ['LISTEN'] }, withInfo: false, withProcesses: true, ...inNetns }).sockets,
+      listListeners: () => readSockets({ filter: { states: ['LISTEN'] }, withInfo: false, withOwners: true }, inNetns).data,
       savedTasks: () => readSavedTasks(options.root),
     }),
-    socketTable: () => readSocketTable({ withInfo: false, withProcesses: false, ...inNetns }).sockets,
+    socketTable: () => readSockets({ withInfo: false, withOwners: false }, inNetns).data,
     counters: () => readTcpCounters(netns === undefined ? '/proc' : (relative) => readNetnsProcFile(netns, relative)),
   };
 }

@@ -33,10 +33,10 @@ export interface CaseResult {
 }
 
 /** tshark's verdicts against tcpdiag's on one file; null when tcpdiag refuses the file outright. */
-function compareWithTshark(file: string): string[] | null {
+async function compareWithTshark(file: string): Promise<string[] | null> {
   let ours;
   try {
-    ours = analyzeCaptureFile(file, { frames: true, maxConnections: 10 });
+    ours = await analyzeCaptureFile(file, { frames: true, maxConnections: 10 });
   } catch (error: unknown) {
     if (error instanceof MalformedInputError) return null;
     throw error;
@@ -62,7 +62,7 @@ function compareWithTshark(file: string): string[] | null {
   return out;
 }
 
-function runCase(seeds: Buffer[], job: WorkerJob, index: number, dir: string): CaseResult {
+async function runCase(seeds: Buffer[], job: WorkerJob, index: number, dir: string): Promise<CaseResult> {
   const random = caseRandom(job.seed, index);
   const input = mutate(seeds[index % seeds.length]!, random);
   const started = performance.now();
@@ -106,7 +106,7 @@ function runCase(seeds: Buffer[], job: WorkerJob, index: number, dir: string): C
     const file = join(dir, `case-${index}.pcap`);
     writeFileSync(file, input);
     try {
-      result.disagreements = compareWithTshark(file);
+      result.disagreements = await compareWithTshark(file);
     } catch (error: unknown) {
       result.outcome = 'crash';
       result.detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -120,7 +120,7 @@ function runCase(seeds: Buffer[], job: WorkerJob, index: number, dir: string): C
 if (parentPort !== null) {
   const job = workerData as WorkerJob;
   const seeds = job.seedFiles.map((f) => readFileSync(f));
-  for (let i = job.start; i < job.end; i++) parentPort.postMessage(runCase(seeds, job, i, job.dir));
+  for (let i = job.start; i < job.end; i++) parentPort.postMessage(await runCase(seeds, job, i, job.dir));
 }
 
 export { runCase };

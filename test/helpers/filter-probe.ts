@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { addFilterOptions, addSocketSourceOption, filterFromFlags } from '../../src/cli/filter-options.js';
 import type { FilterFlags, SocketSourceFlags } from '../../src/cli/filter-options.js';
-import { readSocketTable } from '../../src/sources/index.js';
+import { readSockets } from '../../src/sources/sockets.js';
 
 const argLists = JSON.parse(readFileSync(0, 'utf8')) as string[][];
 const results = argLists.map((args) => {
@@ -18,7 +18,7 @@ const results = argLists.map((args) => {
   command.parse(args, { from: 'user' });
   const flags = command.opts<FilterFlags & SocketSourceFlags>();
   const filter = filterFromFlags(flags, command.args);
-  const table = readSocketTable({ filter, withInfo: false, withProcesses: false, ...(flags.source ? { source: flags.source } : {}) });
-  return table.sockets.map((s) => ({ state: s.state, local: s.local, remote: s.remote }));
+  const table = readSockets({ filter, withInfo: false, withOwners: false }, flags.source ? { backend: flags.source } : {});
+  return table.data.map((s) => ({ state: s.state, local: s.local, remote: s.remote }));
 });
 process.stdout.write(JSON.stringify(results));

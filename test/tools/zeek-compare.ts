@@ -47,7 +47,7 @@ function testScript(btest: string, name: string): string | null {
   return null;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const btest = args.find((a) => !a.startsWith('--'));
   if (btest === undefined) throw new Error('usage: zeek-compare.js ZEEK/testing/btest [--verbose] [--only SUBSTRING]');
@@ -73,7 +73,7 @@ function main(): void {
     const bare = /\s-b\b/.test(m[1] ?? '') || /zeek -b/.test(script);
     let report;
     try {
-      report = analyzeCaptureFile(trace, { maxConnections: 1_000_000 });
+      report = await analyzeCaptureFile(trace, { maxConnections: 1_000_000 });
     } catch (error: unknown) {
       wrong.push(`${name}: analyze failed: ${error instanceof Error ? error.message : String(error)}`);
       continue;
@@ -117,4 +117,4 @@ function main(): void {
   console.log(JSON.stringify(totals));
 }
 
-main();
+await main();

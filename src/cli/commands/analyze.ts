@@ -91,7 +91,7 @@ subject, explanation, evidence, advice: [{text, command?}], source, atMs}], erro
         const controller = stopOnSignal();
         let analysis;
         try {
-          analysis = analyzeCapture(file, {
+          analysis = await analyzeCapture(file, {
             maxConnections: flags.maxConnections ?? 1000,
             topTalkers: flags.top ?? 10,
             signal: controller.signal,

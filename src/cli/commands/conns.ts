@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { action, out, warn } from '../run.js';
+import { action, formatIssue, out, warnIssues } from '../run.js';
 import { loadConfig, printJson } from '../context.js';
 import { EXPRESSION_HELP, addFilterOptions, addSocketSourceOption, filterFromFlags } from '../filter-options.js';
 import type { FilterFlags, SocketSourceFlags } from '../filter-options.js';
@@ -67,40 +67,32 @@ ${EXPRESSION_HELP}`,
         const parsed = filterFromFlags(flags, expression);
         const filter = { ...parsed, ...statesForSsFlags(flags, parsed.states) };
         const netns = netnsFromFlags(flags);
-        const { readSocketTable } = await import('../../sources/index.js');
+        const { socketSource } = await import('../../sources/index.js');
         const { sortSockets } = await import('../../analysis/socket-sort.js');
         const { renderConns } = await import('../../sinks/socket-views.js');
         const view = { wide: flags.wide === true, extended: flags.extended === true, header: flags.header !== false };
-        const snapshot = () => {
-          const table = readSocketTable({
-            withInfo: flags.info !== false,
-            withProcesses: flags.processes !== false,
-            filter,
-            ...(netns ? { netns } : {}),
-            ...(flags.source ? { source: flags.source } : {}),
-          });
-          return { ...table, sockets: flags.sort ? sortSockets(table.sockets, flags.sort) : table.sockets };
+        const source = socketSource({ ...(flags.source ? { backend: flags.source } : {}), ...(netns ? { netns } : {}) });
+        const query = { withInfo: flags.info !== false, withOwners: flags.processes !== false, filter };
+        const snapshot = async (signal: AbortSignal) => {
+          const table = await source.collect(signal, query);
+          return { ...table, sockets: flags.sort ? sortSockets(table.data, flags.sort) : table.data };
         };
         if (flags.watch === undefined) {
-          const table = snapshot();
-          for (const w of table.warnings) warn(w);
+          const table = await snapshot(new AbortController().signal);
+          warnIssues(table.issues);
           if (flags.json) printJson(table.sockets);
           else out(renderConns(table.sockets, view));
           return 0;
         }
         const every = `${flags.watch / 1000}s`;
-        return watch(flags.watch, () => {
-          const table = snapshot();
-          if (flags.json) return JSON.stringify(table.sockets) + '\n';
+        await repeatUntilStopped({ intervalMs: flags.watch, immediate: true }, async (signal) => {
+          const table = await snapshot(signal);
+          if (flags.json) return out(liveFrame(JSON.stringify(table.sockets), false));
           const header = `${new Date(table.takenAtMs).toISOString()}  ${table.sockets.length} sockets (every ${every}, Ctrl-C to stop)\n`;
-          return header + table.warnings.map((w) => `warning: ${w}\n`).join('') + renderConns(table.sockets, view);
+          const issues = table.issues.map((i) => `warning: ${formatIssue(i)}\n`).join('');
+          out(liveFrame(header + issues + renderConns(table.sockets, view), process.stdout.isTTY));
         });
+        return 0;
       }),
     );
-}
-
-/** Redraw `render()` every intervalMs until Ctrl-C: in place on a terminal, appended otherwise. */
-async function watch(intervalMs: number, render: () => string): Promise<number> {
-  await repeatUntilStopped({ intervalMs, immediate: true }, () => out(liveFrame(render(), process.stdout.isTTY)));
-  return 0;
 }

@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
-import { action, out, warn } from '../run.js';
+import { action, out, warnIssues } from '../run.js';
+import { stopOnSignal } from '../lifetime.js';
+import { abortableSleep } from '../../platform/abortable-sleep.js';
+import type { ListenerSummary } from '../../model/listener.js';
+import type { BackendChoice } from '../../sources/index.js';
 import { loadConfig, printJson } from '../context.js';
 import { EXPRESSION_HELP, addFilterOptions, addSocketSourceOption, filterFromFlags } from '../filter-options.js';
 import type { FilterFlags, SocketSourceFlags } from '../filter-options.js';
@@ -34,8 +38,17 @@ Examples:
   tcpdiag listeners sport '<' :1024        privileged ports only
 
 BACKLOG is the listen() backlog as the kernel applies it (capped by net.core.somaxconn);
-ACCEPT-Q the connections waiting for accept(); SYN_RECV the half-open connections.
-JSON fields: family, local, pid, process, owners, inode, backlog, acceptQueue, synRecv, established.
+ACCEPT-Q the connections waiting for accept(); SYN_RECV the half-open connections. FULL says
+which queue is full: the accept queue past BACKLOG (it holds BACKLOG + 1), the SYN queue at
+BACKLOG half-open connections. When one is, listeners watches the kernel's counters for 1 s and
+says what the kernel does about it (drops SYNs, sends SYN cookies, drops or resets the final
+ACK of handshakes), with ListenOverflows, ListenDrops, SyncookiesSent, TCPReqQFullDoCookies and
+TCPReqQFullDrop per second (namespace-wide counters).
+JSON fields: family, local, pid, process, owners, inode, backlog, acceptQueue, synRecv,
+established, acceptQueueFull, synQueueFull, pressure (null, or when a queue is full: actions
+[drops-new-syns | answers-with-syncookies | drops-final-acks | resets-connections], windowMs,
+listenOverflowsPerSec, listenDropsPerSec, syncookiesSentPerSec, reqQFullDoCookiesPerSec,
+reqQFullDropPerSec, syncookies, abortOnOverflow).
 The filter selects listeners (its dst and dport conditions see the listener's wildcard remote end).
 ${EXPRESSION_HELP}`,
     )
@@ -44,26 +57,46 @@ ${EXPRESSION_HELP}`,
         loadConfig(command, { sections: [] });
         const filter = filterFromFlags(flags, expression);
         const netns = netnsFromFlags(flags);
-        const { readSocketTable } = await import('../../sources/index.js');
-        const { listenerDumpFilter, summarizeListeners } = await import('../../analysis/listeners.js');
-        const { compileConnFilter } = await import('../../model/conn-filter.js');
+        const { listenerSource } = await import('../../sources/index.js');
         const { renderListeners } = await import('../../sinks/socket-views.js');
-        // The dump keeps listeners and the children counted for them; the whole filter then
-        // picks listeners.
-        const table = readSocketTable({
-          withInfo: false,
-          withProcesses: flags.processes !== false,
-          filter: listenerDumpFilter(filter),
-          ...(netns ? { netns } : {}),
-          ...(flags.source ? { source: flags.source } : {}),
-        });
-        for (const w of table.warnings.filter((w) => !w.startsWith('tcp_info'))) warn(w);
-        const listeners = summarizeListeners(table.sockets, table.source === 'sockdiag', compileConnFilter(filter));
-        if (table.source !== 'sockdiag') warn('the listen() backlog is not in /proc/net/tcp: BACKLOG is unknown');
-        if (flags.json) printJson(listeners);
-        else out(renderListeners(listeners, { header: flags.header !== false, extended: flags.extended === true }));
+        const snapshot = await listenerSource({ ...(flags.source ? { backend: flags.source } : {}), ...(netns ? { netns } : {}) })
+          .collect(new AbortController().signal, { filter, withOwners: flags.processes !== false });
+        warnIssues(snapshot.issues);
+        // The counters are the listeners' namespace's.
+        const shown = await measurePressure(snapshot.data, netns ? { netns } : {});
+        if (flags.json) printJson(shown);
+        else out(renderListeners(shown, { header: flags.header !== false, extended: flags.extended === true }));
         return 0;
       }),
     );
 }
 
+/** How long the kernel's counters are watched when a queue is full. */
+const PRESSURE_WINDOW_MS = 1000;
+
+/**
+ * When a listener's queue is full, what the kernel does about it, from its counters over one
+ * second: the ordinary case (no queue full) costs nothing more.
+ */
+async function measurePressure(listeners: ListenerSummary[], choice: BackendChoice): Promise<ListenerSummary[]> {
+  const { fullListeners, withPressure } = await import('../../analysis/listeners.js');
+  if (fullListeners(listeners).length === 0) return listeners;
+  const { counterSource, sysctlSource } = await import('../../sources/index.js');
+  const stop = stopOnSignal();
+  try {
+    const counters = counterSource(choice);
+    const before = await counters.collect(stop.signal);
+    await abortableSleep(PRESSURE_WINDOW_MS, stop.signal);
+    const after = await counters.collect(stop.signal);
+    const sysctl = (await sysctlSource(choice).collect(stop.signal)).data;
+    return withPressure(listeners, {
+      before: before.data.counters,
+      after: after.data.counters,
+      windowMs: after.data.monotonicMs - before.data.monotonicMs,
+      syncookies: sysctl['net.ipv4.tcp_syncookies'] ?? null,
+      abortOnOverflow: sysctl['net.ipv4.tcp_abort_on_overflow'] ?? null,
+    });
+  } finally {
+    stop.release();
+  }
+}

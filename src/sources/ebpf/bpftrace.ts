@@ -17,7 +17,8 @@ import { NEEDS, privilegeError } from '../../platform/privileges.js';
 import type { Scope } from '../../platform/scope.js';
 import type { RawTcpEvent } from '../../model/kernel-event.js';
 import { lostEvent } from '../../model/kernel-event.js';
-import type { EventSourceSummary, EventVisitor, TcpEventSource } from '../source.js';
+import type { BackendName, EventSourceSummary, EventVisitor, TcpEventSource } from '../source.js';
+import { abortReason } from '../../platform/abortable-sleep.js';
 
 type RawEventVisitor = EventVisitor<RawTcpEvent>;
 import { READY_LINE, buildBpftraceScript } from './script.js';
@@ -33,9 +34,12 @@ export interface BpftraceSourceOptions {
   readonly netnsInode?: number;
   /** Hand over the socket fields read at each transition (--detail); default true. */
   readonly detail?: boolean;
+  /** Aborting while bpftrace attaches stops it and rejects, once it has exited, with the signal's reason. */
+  readonly signal?: AbortSignal;
 }
 
 export class BpftraceSource implements TcpEventSource {
+  readonly backend: BackendName = 'bpftrace';
   private queue: RawTcpEvent[] = [];
   private lostCount = 0;
   private partial = '';
@@ -78,7 +82,12 @@ export class BpftraceSource implements TcpEventSource {
       env: { BPFTRACE_PERF_RB_PAGES: '8192' },
     });
     const source = new BpftraceSource(child, options.scope, options.detail ?? true);
-    await source.waitAttached(options.startTimeoutMs ?? 30_000);
+    try {
+      await source.waitAttached(options.startTimeoutMs ?? 30_000, options.signal);
+    } catch (error: unknown) {
+      await source.stop();
+      throw error;
+    }
     return source;
   }
 
@@ -112,8 +121,17 @@ export class BpftraceSource implements TcpEventSource {
     return this.lostCount;
   }
 
-  close(): EventSourceSummary {
-    void this.stop();
+  get ended(): boolean {
+    return this.exited;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Resolves once bpftrace has exited (its probes detached), at most ~3 s after SIGINT. */
+  async close(): Promise<EventSourceSummary> {
+    await this.stop();
     return { lostReported: this.lostCount, kernelLost: this.lostCount, perCpu: [] };
   }
 
@@ -161,15 +179,23 @@ export class BpftraceSource implements TcpEventSource {
     }
   }
 
-  private waitAttached(timeoutMs: number): Promise<void> {
+  /** The caller stops bpftrace when this rejects (open() does). */
+  private waitAttached(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
+      if (signal?.aborted === true) return reject(abortReason(signal));
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(abortReason(signal!));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       const timer = setTimeout(() => {
-        void this.stop();
+        signal?.removeEventListener('abort', onAbort);
         reject(new SourceError('bpftrace', `did not attach its probes within ${timeoutMs} ms: ${meaningfulStderr(this.stderr)}`));
       }, timeoutMs);
       const onData = (chunk: string) => {
         if (chunk.includes(READY_LINE)) {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           this.child.stdout?.off('data', onData);
           resolve();
         }
@@ -177,6 +203,7 @@ export class BpftraceSource implements TcpEventSource {
       this.child.stdout?.on('data', onData);
       this.child.once('exit', (code) => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         if (/only supports running as the root user/.test(this.stderr)) return reject(privilegeError(NEEDS.traceDetail()));
         reject(new SourceError('bpftrace', `exited with code ${code ?? '?'} before attaching: ${meaningfulStderr(this.stderr) || 'no message'}`, {
           hint: 'check that the kernel has BTF and that you are root',

@@ -1,8 +1,9 @@
 /**
  * Streaming reader for pcap (micro- and nanosecond, both byte orders) and pcapng (several
  * sections and interfaces, EPB/SPB/obsolete PB, if_tsresol, if_tsoffset). Push bytes in any
- * chunking (a file read loop or tcpdump's stdout) and it calls `onPacket` for each whole record;
- * only the unfinished tail of a chunk is kept, so memory does not grow with the file.
+ * chunking (a file a chunk at a time, file-source.ts, or tcpdump's stdout) and it calls
+ * `onPacket` for each whole record; only the unfinished tail of a chunk is kept, so memory does
+ * not grow with the file.
  *
  * Formats: https://www.tcpdump.org/manpages/pcap-savefile.5.txt and
  * https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng-02.html. Hostile input ends in a

@@ -15,6 +15,8 @@ import { findExecutable } from '../../platform/capabilities.js';
 import { NEEDS, privilegeError } from '../../platform/privileges.js';
 import { OWNER_ENV, ownedCommand, spawnOwned } from '../../platform/children.js';
 import type { Scope } from '../../platform/scope.js';
+import { abortReason } from '../../platform/abortable-sleep.js';
+import { tcpdumpUnavailable } from './available.js';
 import { PcapParser } from './reader.js';
 import type { PcapFileInfo } from '../../model/packet.js';
 import type { PacketHandler } from './reader.js';
@@ -41,6 +43,16 @@ export interface TcpdumpOptions {
   readonly count?: number;
   /** How long to wait for tcpdump to start listening. */
   readonly startTimeoutMs?: number;
+  /** Aborting while tcpdump starts kills it and rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/** Where tcpdump's pcap stream goes: a PcapParser, or a queue that parses on poll. */
+export interface PcapStreamSink {
+  push(chunk: Buffer): void;
+  end(): void;
+  /** What the stream's header said, once parsed (a queue that parses later says null). */
+  info(): PcapFileInfo | null;
 }
 
 export interface KernelStats {
@@ -58,17 +70,21 @@ export function tcpdumpArgs(o: TcpdumpOptions): string[] {
   return args;
 }
 
-/** tcpdump's closing statistics (stderr), e.g. "12 packets dropped by kernel". */
+/**
+ * tcpdump's statistics (stderr), e.g. "12 packets dropped by kernel": the last ones it printed,
+ * at exit or on SIGUSR1 (tcpdump(8): "it will report those counts when it receives a SIGUSR1").
+ */
 export function parseTcpdumpStats(stderr: string): KernelStats {
   const num = (re: RegExp): number | null => {
-    const m = re.exec(stderr);
-    return m === null ? null : Number(m[1]);
+    let last: string | undefined;
+    for (const m of stderr.matchAll(re)) last = m[1];
+    return last === undefined ? null : Number(last);
   };
   return {
-    captured: num(/(\d+) packets? captured/),
-    receivedByFilter: num(/(\d+) packets? received by filter/),
-    droppedByKernel: num(/(\d+) packets? dropped by kernel/),
-    droppedByInterface: num(/(\d+) packets? dropped by interface/),
+    captured: num(/(\d+) packets? captured/g),
+    receivedByFilter: num(/(\d+) packets? received by filter/g),
+    droppedByKernel: num(/(\d+) packets? dropped by kernel/g),
+    droppedByInterface: num(/(\d+) packets? dropped by interface/g),
   };
 }
 
@@ -93,7 +109,7 @@ export class TcpdumpCapture {
 
   private unregister: () => void = () => undefined;
 
-  private constructor(private readonly child: ChildProcessByStdio<null, Readable, Readable>, private readonly parser: PcapParser, scope: Scope) {
+  private constructor(private readonly child: ChildProcessByStdio<null, Readable, Readable>, private readonly parser: PcapStreamSink, scope: Scope) {
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       if (this.stderr.length < 65_536) this.stderr += d;
     });
@@ -137,9 +153,16 @@ export class TcpdumpCapture {
   }
 
   /** Start tcpdump; resolves once it listens, rejects with a typed error if it cannot. */
-  static async start(options: TcpdumpOptions, onPacket: PacketHandler, scope: Scope): Promise<TcpdumpCapture> {
-    const tcpdump = findExecutable('tcpdump');
-    if (tcpdump === null) throw new ToolMissingError('tcpdump', 'tcpdump');
+  static start(options: TcpdumpOptions, onPacket: PacketHandler, scope: Scope): Promise<TcpdumpCapture> {
+    return TcpdumpCapture.startWith(options, new PcapParser(onPacket, 'tcpdump output'), scope);
+  }
+
+  /** The same, with tcpdump's pcap stream handed to `sink` as it arrives. */
+  static async startWith(options: TcpdumpOptions, sink: PcapStreamSink, scope: Scope): Promise<TcpdumpCapture> {
+    const missing = tcpdumpUnavailable();
+    if (missing !== null) throw missing;
+    options.signal?.throwIfAborted();
+    const tcpdump = findExecutable('tcpdump')!;
     // No check of our own capabilities first: tcpdump may hold CAP_NET_RAW as a file capability
     // (setcap) that we do not have; its own refusal becomes the same error (startupError).
     // Debian's tcpdump drops root for its `tcpdump` user after opening the device, which clears
@@ -160,28 +183,36 @@ export class TcpdumpCapture {
         env: { ...process.env, [OWNER_ENV]: String(process.pid) },
       });
     }
-    const capture = new TcpdumpCapture(child, new PcapParser(onPacket, 'tcpdump output'), scope);
+    const capture = new TcpdumpCapture(child, sink, scope);
+    // Settles only once tcpdump listens, or has exited: a failed or abandoned start leaves no
+    // process behind.
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const signal = options.signal;
+      const timeoutMs = options.startTimeoutMs ?? 10_000;
+      let failure: Error | null = null;
+      const giveUp = (error: Error): void => {
+        failure ??= error;
         capture.kill('SIGKILL');
-        reject(new SourceError('tcpdump', `did not start listening within ${options.startTimeoutMs ?? 10_000} ms: ${capture.stderr.trim()}`));
-      }, options.startTimeoutMs ?? 10_000);
+      };
+      const onAbort = (): void => giveUp(abortReason(signal!));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const timer = setTimeout(() => giveUp(new SourceError('tcpdump', `did not start listening within ${timeoutMs} ms: ${capture.stderr.trim()}`)), timeoutMs);
       timer.unref();
       const onData = (): void => {
-        if (/listening on/.test(capture.stderr)) {
+        if (failure === null && /listening on/.test(capture.stderr)) {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           child.stderr.off('data', onData);
           resolve();
         }
       };
       child.stderr.on('data', onData);
-      child.on('error', (error) => {
-        clearTimeout(timer);
-        reject(new SourceError('tcpdump', error.message));
-      });
+      child.on('error', (error) => giveUp(new SourceError('tcpdump', error.message)));
       void capture.done.then(({ exitCode }) => {
         clearTimeout(timer);
-        if (!/listening on/.test(capture.stderr)) reject(startupError(capture.stderr, options));
+        signal?.removeEventListener('abort', onAbort);
+        if (failure !== null) reject(failure);
+        else if (!/listening on/.test(capture.stderr)) reject(startupError(capture.stderr, options));
         else if (exitCode !== 0 && exitCode !== null) reject(startupError(capture.stderr, options));
       });
     });
@@ -200,6 +231,16 @@ export class TcpdumpCapture {
     } else {
       await this.done;
     }
+  }
+
+  /** Kernel statistics tcpdump printed last (at exit, or after requestStats()). */
+  get stats(): KernelStats {
+    return parseTcpdumpStats(this.stderr);
+  }
+
+  /** Ask tcpdump to print its kernel statistics now (SIGUSR1); they show in `stats` shortly after. */
+  requestStats(): void {
+    this.kill('SIGUSR1');
   }
 
   /** The scope's cleanup: SIGTERM, SIGKILL 3 s later; resolves once tcpdump has exited. */

@@ -5,6 +5,8 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { SocketOwner } from '../../model/socket.js';
+import { nativeAddon } from '../../native/index.js';
+import type { SocketInodeScan } from '../../native/index.js';
 
 export interface OwnerScan {
   /** socket inode -> every process holding it (fork and SCM_RIGHTS share sockets). */
@@ -17,14 +19,51 @@ export interface OwnerScanOptions {
   readonly procRoot?: string;
   /** Only record these inodes (skips building entries for other sockets). */
   readonly inodes?: ReadonlySet<number>;
+  /** Checked between processes: an abort stops the scan with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** The walk in C when the addon has it (the default), or the TypeScript one (tests compare them). */
+  readonly walk?: 'native' | 'typescript';
 }
 
 export function scanSocketOwners(options: OwnerScanOptions = {}): OwnerScan {
+  const addon = nativeAddon();
+  return addon?.scanSocketInodes === undefined || options.walk === 'typescript' ? scanInTypeScript(options) : scanNatively((root, wanted) => addon.scanSocketInodes!(root, wanted), options);
+}
+
+/**
+ * The walk in C (native/proc-owners.c): readlinkat() per fd and no JS string per fd. Measured
+ * on 20,000 socket fds: 60 ms for the TypeScript walk below, which is the figure to beat when
+ * `listeners` must answer as fast as `ss -ltnp`.
+ */
+function scanNatively(scan: (procRoot: string, wanted: Uint32Array | null) => SocketInodeScan, options: OwnerScanOptions): OwnerScan {
+  const proc = options.procRoot ?? '/proc';
+  options.signal?.throwIfAborted();
+  const wanted = options.inodes === undefined ? null : Uint32Array.from(options.inodes).sort();
+  const found = scan(proc, wanted);
+  options.signal?.throwIfAborted();
+  const owners = new Map<number, SocketOwner[]>();
+  const names = new Map<number, string>();
+  for (let i = 0; i < found.inodes.length; i++) {
+    const pid = found.pids[i]!;
+    let name = names.get(pid);
+    if (name === undefined) names.set(pid, (name = processName(proc, String(pid))));
+    const owner: SocketOwner = { pid, process: name, fd: found.fds[i]! };
+    const inode = found.inodes[i]!;
+    const list = owners.get(inode);
+    if (list) list.push(owner);
+    else owners.set(inode, [owner]);
+  }
+  return { owners, unreadableProcesses: found.unreadable };
+}
+
+function scanInTypeScript(options: OwnerScanOptions): OwnerScan {
   const proc = options.procRoot ?? '/proc';
   const wanted = options.inodes;
   const owners = new Map<number, SocketOwner[]>();
   let unreadable = 0;
+  const signal = options.signal;
   for (const entry of readdirSync(proc)) {
+    signal?.throwIfAborted();
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid <= 0) continue;
     const fdDir = `${proc}/${entry}/fd`;

@@ -11,6 +11,7 @@ export const TCP_SYSCTLS = [
   'net.core.wmem_max',
   'net.ipv4.tcp_max_syn_backlog',
   'net.ipv4.tcp_syncookies',
+  'net.ipv4.tcp_abort_on_overflow',
   'net.ipv4.tcp_synack_retries',
   'net.ipv4.tcp_syn_retries',
   'net.ipv4.tcp_tw_reuse',

@@ -98,6 +98,11 @@ function dumps(families: readonly (4 | 6)[], r: Request): Buffer[] {
   return wanted.map((family) => dump(family, r));
 }
 
+/** The raw netlink replies of a dump, for decoders that read only what they need (listeners.ts). */
+export function rawDumps(options: DumpOptions = {}): Buffer[] {
+  return dumps(options.families ?? [4, 6], request(statesMask(options.states), options.withInfo ?? true, options));
+}
+
 /**
  * The sockets that match `states`, `families` and `expr`, all three applied by the kernel:
  * states as the request's state mask, families by the request, `expr` as bytecode.

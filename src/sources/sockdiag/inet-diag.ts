@@ -120,7 +120,8 @@ export function countFinWait2Timewait(buf: Buffer): number {
   return n;
 }
 
-function forEachMessage(buf: Buffer, visit: (offset: number, length: number) => void): void {
+/** Each socket message of a dump (offset and length of its nlmsghdr), stopping at NLMSG_DONE. */
+export function forEachMessage(buf: Buffer, visit: (offset: number, length: number) => void): void {
   for (let offset = 0; offset + NLMSG_HDRLEN <= buf.length; ) {
     const length = buf.readUInt32LE(offset);
     const type = buf.readUInt16LE(offset + 4);
@@ -133,7 +134,8 @@ function forEachMessage(buf: Buffer, visit: (offset: number, length: number) => 
   }
 }
 
-function readAddress(buf: Buffer, at: number, family: AddressFamily, scratch: Uint8Array): string {
+/** An address of inet_diag_sockid (idiag_src at message + 8, idiag_dst at + 24) as text. */
+export function readAddress(buf: Buffer, at: number, family: AddressFamily, scratch: Uint8Array): string {
   if (family === 4) return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
   for (let i = 0; i < 16; i++) scratch[i] = buf[at + i] ?? 0;
   return formatIpv6(scratch);

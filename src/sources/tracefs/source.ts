@@ -8,7 +8,7 @@
  * stamped before that instant was committed before the drain began, so events up to it are
  * complete and can be sorted and released; later ones wait for the next poll.
  */
-import type { EventSourceSummary, EventVisitor, TcpEventSource } from '../source.js';
+import type { BackendName, EventSourceSummary, EventVisitor, TcpEventSource } from '../source.js';
 import type { CpuPipe } from './instance.js';
 import { TracefsInstance, freeInstanceName } from './instance.js';
 import type { Scope } from '../../platform/scope.js';
@@ -41,6 +41,7 @@ export interface TracefsSourceOptions {
 type Decode = ReturnType<typeof buildDecoder>;
 
 export class TracefsTcpSource implements TcpEventSource {
+  readonly backend: BackendName = 'tracefs';
   private readonly decoders = new Map<number, Decode>();
   /** The same, as an array indexed by event id (a Map lookup per event showed in profiles). */
   private readonly decoderById: Array<Decode | undefined> = [];
@@ -90,6 +91,11 @@ export class TracefsTcpSource implements TcpEventSource {
     return this.runs.reduce((n, run) => n + run.lostReported, 0);
   }
 
+  /** A kernel stream has no end of its own: only close() ends it. */
+  get ended(): boolean {
+    return this.closed !== null;
+  }
+
   get instancePath(): string {
     return this.instance.path;
   }
@@ -125,16 +131,18 @@ export class TracefsTcpSource implements TcpEventSource {
     }
   }
 
-  close(): EventSourceSummary {
-    if (this.closed) return this.closed;
-    const perCpu = this.instance.bufferStats();
-    this.instance.remove();
-    this.closed = {
-      lostReported: this.runs.reduce((n, run) => n + run.lostReported, 0),
-      kernelLost: perCpu.reduce((n, c) => n + c.overrun + c.dropped, 0),
-      perCpu,
-    };
-    return this.closed;
+  /** Synchronous inside (tracefs writes and an rmdir): done by the time it returns. */
+  close(): Promise<EventSourceSummary> {
+    if (this.closed === null) {
+      const perCpu = this.instance.bufferStats();
+      this.instance.remove();
+      this.closed = {
+        lostReported: this.runs.reduce((n, run) => n + run.lostReported, 0),
+        kernelLost: perCpu.reduce((n, c) => n + c.overrun + c.dropped, 0),
+        perCpu,
+      };
+    }
+    return Promise.resolve(this.closed);
   }
 
   /**

@@ -1,0 +1,251 @@
+/**
+ * The snapshot sources over the host's sockets and counters, composed from the backends:
+ * sockdiag (or procfs without the addon) for the table, procfs for owners, counters, sysctls
+ * and process limits. Each read is synchronous underneath (a netlink dump, /proc reads) and
+ * returns data plus Issues; index.ts wraps them as SnapshotSources.
+ */
+import type { Issue } from '../model/issue.js';
+import { issue, issueFromError } from '../model/issue.js';
+import type { TcpSocket } from '../model/socket.js';
+import type { TcpState } from '../model/tcp-state.js';
+import { TCP_STATES } from '../model/tcp-state.js';
+import type { ConnFilter } from '../model/conn-filter.js';
+import { compileConnFilter, hasOwnerFilter, ownersMatch } from '../model/conn-filter.js';
+import type { CounterSample } from '../model/counters.js';
+import type { ListenerSummary } from '../model/listener.js';
+import { ListenerIndex, listenerDumpFilter } from '../model/listener.js';
+import type { ProcessResources } from '../model/process.js';
+import type { Sysctls } from '../model/sysctl.js';
+import { TcpdiagError } from '../errors.js';
+import { isRoot, readSysctl } from '../platform/capabilities.js';
+import type { NetnsRef } from '../platform/netns.js';
+import { readNetnsProcFile, readNetnsSysctl } from '../platform/netns.js';
+import type { Snapshot } from './source.js';
+import type { ProcRead } from './procfs/proc-read.js';
+import { readProcTcpTable } from './procfs/tcp-table.js';
+import { scanSocketOwners } from './procfs/processes.js';
+import { readTcpCounters } from './procfs/counters.js';
+import { readTcpSysctls } from './procfs/sysctl.js';
+import { readProcessResources } from './procfs/limits.js';
+import { countTcpStates, countTcpStatesWithTotals, dumpTcpSockets, sockDiagAvailable } from './sockdiag/index.js';
+import { dumpListeners } from './sockdiag/listeners.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The backends that can give the socket table. */
+export type SocketBackend = 'sockdiag' | 'procfs';
+
+export interface SocketQuery {
+  /**
+   * Keep only the sockets that match. sock_diag applies all of it but the owners in the kernel
+   * (states as the state mask, families by request, the expression as bytecode); procfs has no
+   * kernel filter, so it is applied here; owners are matched once known.
+   */
+  readonly filter?: ConnFilter;
+  /** tcp_info, memory and congestion control per socket (default true; sockdiag only). */
+  readonly withInfo?: boolean;
+  /** Owning processes from /proc/PID/fd (default true; always scanned when the filter names owners). */
+  readonly withOwners?: boolean;
+}
+
+export interface ListenerQuery {
+  /** Picks listeners (its remote-end conditions see a listener's wildcard peer). */
+  readonly filter?: ConnFilter;
+  /** Owning processes, scanned for the listeners' inodes only (default true). */
+  readonly withOwners?: boolean;
+}
+
+export interface ProcessQuery {
+  readonly pids: readonly number[];
+}
+
+/** Which backend answers (the caller's choice, or the best this host has), and for which network namespace. */
+export interface BackendChoice {
+  readonly backend?: SocketBackend;
+  /** Another network namespace's sockets, counters and net.* sysctls (owners are found across all). */
+  readonly netns?: NetnsRef;
+  /**
+   * Collect sockets, listeners and host snapshots in a worker thread (off-thread.ts), for a
+   * process that must keep serving while it collects. Not for one-shot commands.
+   */
+  readonly offThread?: boolean;
+}
+
+const ADDON_HINT = 'npm run install (in the tcpdiag package directory; needs python3, make and g++)';
+
+/** The backend that will answer, and the issue when the one asked for cannot. */
+export function resolveSocketBackend(choice: BackendChoice = {}): { backend: SocketBackend; issues: Issue[] } {
+  if (choice.backend === 'procfs') return { backend: 'procfs', issues: [] };
+  const diag = sockDiagAvailable();
+  if (diag.ok) return { backend: 'sockdiag', issues: [] };
+  return {
+    backend: 'procfs',
+    issues: [issue('TCPDIAG_ADDON_MISSING', `netlink sock_diag unavailable (${diag.reason}); reading /proc/net/tcp instead`, ADDON_HINT)],
+  };
+}
+
+/** procfs files as `netns` shows them (our own namespace when absent). */
+function procFrom(netns: NetnsRef | undefined): string | ProcRead {
+  return netns === undefined ? '/proc' : (relative) => readNetnsProcFile(netns, relative);
+}
+
+function tcpInfoIssue(forced: boolean): Issue {
+  return issue('TCPDIAG_FIELD_UNAVAILABLE', 'tcp_info is not in /proc/net/tcp: tcpInfo is null',
+    forced ? 'use the sockdiag backend (the default) for tcp_info' : ADDON_HINT);
+}
+
+export function backlogIssue(choice: BackendChoice): Issue {
+  return issue('TCPDIAG_FIELD_UNAVAILABLE', 'the listen() backlog is not in /proc/net/tcp: BACKLOG is unknown',
+    choice.backend === 'procfs' ? 'use the sockdiag backend (the default) for backlogs' : ADDON_HINT);
+}
+
+export function readSockets(query: SocketQuery, choice: BackendChoice = {}, signal?: AbortSignal): Snapshot<TcpSocket[]> {
+  const { backend, issues } = resolveSocketBackend(choice);
+  const withInfo = query.withInfo ?? true;
+  const filter = query.filter ?? {};
+  const { pids: _pids, process: _process, ...withoutOwners } = filter;
+  const takenAtMs = Date.now();
+  let sockets: TcpSocket[];
+  if (backend === 'sockdiag') {
+    sockets = dumpTcpSockets({ withInfo, ...withoutOwners, ...(choice.netns ? { netns: choice.netns.path } : {}) });
+  } else {
+    sockets = readProcTcpTable(procFrom(choice.netns));
+    if (Object.keys(withoutOwners).length > 0) sockets = sockets.filter(compileConnFilter(withoutOwners));
+    if (withInfo) issues.push(tcpInfoIssue(choice.backend === 'procfs'));
+  }
+  const byOwner = hasOwnerFilter(filter);
+  if ((query.withOwners ?? true) || byOwner) issues.push(...attachOwners(sockets, signal));
+  if (byOwner) sockets = sockets.filter((s) => ownersMatch(filter, s.owners));
+  return { data: sockets, issues, takenAtMs };
+}
+
+/** Fill pid/process/owners in place from /proc/PID/fd; the issue says when attribution is partial. */
+function attachOwners(sockets: readonly TcpSocket[], signal: AbortSignal | undefined): Issue[] {
+  const inodes = new Set<number>();
+  for (const s of sockets) if (s.inode !== 0) inodes.add(s.inode);
+  if (inodes.size === 0) return [];
+  const scan = scanSocketOwners(signal === undefined ? { inodes } : { inodes, signal });
+  // Filled in place: the table is ours until returned, and copying 60k objects costs more
+  // than the scan itself.
+  for (const s of sockets as Mutable<TcpSocket>[]) {
+    const owners = s.inode === 0 ? undefined : scan.owners.get(s.inode);
+    if (owners === undefined) continue;
+    s.owners = owners;
+    s.pid = owners[0]!.pid;
+    s.process = owners[0]!.process;
+  }
+  if (scan.unreadableProcesses === 0 || isRoot()) return [];
+  // Measured: listing another user's /proc/PID/fd needs CAP_DAC_READ_SEARCH, reading its links
+  // CAP_SYS_PTRACE (platform/privileges.ts).
+  return [issue('TCPDIAG_NEEDS_ROOT',
+    `process names of other users' sockets need CAP_DAC_READ_SEARCH + CAP_SYS_PTRACE or root (${scan.unreadableProcesses} processes unreadable)`,
+    'rerun with sudo, or give a service AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE')];
+}
+
+/**
+ * Listeners with their accept queues, backlogs and children. With sockdiag only LISTEN sockets
+ * are decoded and only their inodes looked up in /proc; children are counted in place
+ * (sockdiag/listeners.ts). procfs reads the whole table, which has no backlog. The dump is
+ * narrowed only by what children share with their listener (listenerDumpFilter); the whole
+ * filter then picks listeners, owners known.
+ */
+export function readListeners(query: ListenerQuery, choice: BackendChoice = {}, signal?: AbortSignal): Snapshot<ListenerSummary[]> {
+  const { backend, issues } = resolveSocketBackend(choice);
+  const filter = query.filter ?? {};
+  const dumpFilter = listenerDumpFilter(filter);
+  const takenAtMs = Date.now();
+  let listeners: TcpSocket[];
+  let index: ListenerIndex;
+  if (backend === 'sockdiag') {
+    ({ listeners, index } = dumpListeners({
+      ...(dumpFilter.families ? { families: dumpFilter.families } : {}),
+      ...(dumpFilter.expr ? { expr: dumpFilter.expr } : {}),
+      ...(choice.netns ? { netns: choice.netns.path } : {}),
+    }));
+  } else {
+    const table = readProcTcpTable(procFrom(choice.netns)).filter(compileConnFilter(dumpFilter));
+    listeners = table.filter((s) => s.state === 'LISTEN');
+    index = new ListenerIndex(listeners);
+    for (const s of table) {
+      if (s.state === 'SYN_RECV' || s.state === 'ESTABLISHED') index.add({ family: s.family, address: s.local.address, port: s.local.port, state: s.state });
+    }
+    issues.push(backlogIssue(choice));
+  }
+  if ((query.withOwners ?? true) || hasOwnerFilter(filter)) issues.push(...attachOwners(listeners, signal));
+  return { data: index.summaries(backend === 'sockdiag', compileConnFilter(filter)), issues, takenAtMs };
+}
+
+/** Listeners from a table already read (the host snapshot reuses its dump). */
+export function listenersFromTable(table: readonly TcpSocket[], backlogKnown: boolean, filter: ConnFilter = {}): ListenerSummary[] {
+  const index = new ListenerIndex(table.filter((s) => s.state === 'LISTEN'));
+  for (const s of table) {
+    if (s.state === 'SYN_RECV' || s.state === 'ESTABLISHED') index.add({ family: s.family, address: s.local.address, port: s.local.port, state: s.state });
+  }
+  return index.summaries(backlogKnown, compileConnFilter(filter));
+}
+
+/** Every state at zero, in the kernel's order (stats prints them all). */
+export function zeroStates(): Record<TcpState, number> {
+  return Object.fromEntries(TCP_STATES.map((s) => [s, 0])) as Record<TcpState, number>;
+}
+
+/** The kernel's TCP counters, and the socket count of every state, read together. */
+export function readCounters(choice: BackendChoice = {}): Snapshot<CounterSample> {
+  const { backend, issues } = resolveSocketBackend(choice);
+  const { netns } = choice;
+  const states = zeroStates();
+  const counters = readTcpCounters(procFrom(netns));
+  const takenAtMs = Date.now();
+  const currEstab = counters.CurrEstab;
+  const timewaitSockets = counters.SockstatTw;
+  if (backend === 'sockdiag' && currEstab !== undefined && timewaitSockets !== undefined) {
+    // ESTABLISHED and TIME_WAIT, usually the bulk of the table, from the kernel's own totals
+    // (countTcpStatesWithTotals says how); 60k established + 30k TIME_WAIT sockets: the dump
+    // takes ~3 ms instead of ~25.
+    Object.assign(states, countTcpStatesWithTotals({ currEstab, timewaitSockets }, netns?.path));
+  } else if (backend === 'sockdiag') {
+    Object.assign(states, countTcpStates(netns?.path));
+  } else {
+    for (const s of readProcTcpTable(procFrom(netns))) states[s.state]++;
+  }
+  if (Object.keys(counters).length === 0) {
+    issues.push(issue('TCPDIAG_KERNEL_FEATURE', 'no TCP counters in /proc/net/snmp or /proc/net/netstat',
+      'mount procfs: mount -t proc proc /proc'));
+  }
+  return { data: { states, counters, monotonicMs: performance.now() }, issues, takenAtMs };
+}
+
+/** The TCP sysctls; a namespace's net.* ones are read from inside it (through the addon). */
+export function readSysctls(choice: BackendChoice = {}): Snapshot<Sysctls> {
+  const { netns } = choice;
+  const takenAtMs = Date.now();
+  if (netns === undefined) return { data: readTcpSysctls(), issues: [], takenAtMs };
+  const data = readTcpSysctls((name) => (name.startsWith('net.') ? readNetnsSysctl(netns, name) : readSysctl(name)));
+  const diag = sockDiagAvailable();
+  const issues = diag.ok ? [] : [issue('TCPDIAG_ADDON_MISSING', `the namespace's net.* sysctls need the native addon to be read (${diag.reason}): they show as null`, ADDON_HINT)];
+  return { data, issues, takenAtMs };
+}
+
+export function readProcesses(query: ProcessQuery, signal?: AbortSignal): Snapshot<ProcessResources[]> {
+  const takenAtMs = Date.now();
+  const scan = readProcessResources(new Set(query.pids), '/proc', signal);
+  const issues: Issue[] = [];
+  if (scan.unreadable > 0 && !isRoot()) {
+    issues.push(issue('TCPDIAG_NEEDS_ROOT', `open file counts of other users' processes need CAP_DAC_READ_SEARCH or root (${scan.unreadable} unreadable)`,
+      'rerun with sudo, or give a service AmbientCapabilities=CAP_DAC_READ_SEARCH'));
+  }
+  return { data: scan.processes, issues, takenAtMs };
+}
+
+/**
+ * Run a read that may fail as a whole (a /proc file gone, netlink refused): an expected error
+ * becomes the Issue of an empty answer, so one part of a host snapshot cannot sink the rest.
+ */
+export function orIssue<T>(read: () => Snapshot<T>, empty: T): Snapshot<T> {
+  try {
+    return read();
+  } catch (error: unknown) {
+    if (!(error instanceof TcpdiagError)) throw error;
+    return { data: empty, issues: [issueFromError(error)], takenAtMs: Date.now() };
+  }
+}
