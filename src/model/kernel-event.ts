@@ -10,6 +10,7 @@ export type TracepointName = 'inet_sock_set_state' | 'tcp_retransmit_skb' | 'tcp
 
 export type RawEventKind = 'state' | 'retransmit' | 'retransmit-synack' | 'send-reset' | 'receive-reset' | 'lost';
 
+
 /** Socket fields read at the moment of a state change (eBPF --detail only). */
 export interface SocketDetail {
   readonly cwnd: number;
@@ -45,7 +46,17 @@ export interface RawTcpEvent {
   readonly newState: number;
   /** tcp_send_reset's sk_rst_reason, by the kernel's name. */
   readonly reason: string | null;
-  /** lost events: how many (null when the kernel could not say). */
+  /**
+   * tcp_retransmit_skb's `err` by errno name (EBUSY, EPERM...), null when the attempt went out.
+   * Where the tracepoint has `err` (its format says; 6.18 here has it) it fires for failed
+   * attempts too; before, only for successful ones (a kernel without the field gives null).
+   */
+  readonly error: string | null;
+  /**
+   * lost events: how many (null when the kernel could not say); retransmits: the segments the
+   * skb carried (tcp_skb_pcount, what RetransSegs adds), where the source can read the skb
+   * (eBPF), else null.
+   */
   readonly count: number | null;
   /** The process name when the source knows it (bpftrace's comm), else null. */
   readonly comm: string | null;
@@ -56,6 +67,6 @@ export function lostEvent(tsNs: number, cpu: number, count: number | null): RawT
   return {
     kind: 'lost', tsNs, cpu, tid: 0, inInterrupt: false, skaddr: 0, family: 4,
     localAddress: '', localPort: 0, remoteAddress: '', remotePort: 0,
-    oldState: 0, newState: 0, reason: null, count, comm: null, detail: null,
+    oldState: 0, newState: 0, reason: null, error: null, count, comm: null, detail: null,
   };
 }

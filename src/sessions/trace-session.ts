@@ -54,6 +54,9 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   // Listeners that exist now: their owners are looked up once, so a socket that is closed by
   // the time its events are read (up to a poll interval later) is still attributed.
   if (mode === 'accept' || mode === 'all' || mode === 'states' || mode === 'life' || mode === 'retrans') io.processes.prime?.();
+  // Retransmissions and resets run in timers and softirq, and these modes see no transitions
+  // to learn owners from: the socket table's owners of the connections open now.
+  if (mode === 'retrans' || mode === 'resets') io.processes.primeConnections?.();
   const startNs = Number(process.hrtime.bigint());
   const wallOffsetMs = Date.now() - startNs / 1e6;
   const reportMode = (mode === 'states' && options.stats) || (mode === 'retrans' && options.intervalMs !== null);
@@ -62,6 +65,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
     processes: io.processes,
     wallOffsetMs,
     forgetWhenOpen: mode === 'connect' || mode === 'accept',
+    keepHandovers: mode === 'states' && options.stats,
   };
   const tracker = new TraceTracker(trackerOptions);
   const retrans = mode === 'retrans' && options.intervalMs !== null ? new RetransAggregator() : null;
@@ -83,7 +87,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
     // and an output of their own that nothing reads. Their process-context events are ours
     // (our own pid, which the real lookup answers truly) and their listeners have no task, so
     // nothing false is learnt about real processes or listeners.
-    const scratchTracker = new TraceTracker(trackerOptions);
+    const scratchTracker = new TraceTracker({ ...trackerOptions, lookupConnections: false });
     pipeline.begin({ tracker: scratchTracker, retrans: retrans && new RetransAggregator(), count: null, write: discard, note: discard, warmingUp: true });
     source.warmUp(pipeline.onRaw, samplePort(filter), process.pid);
     pipeline.flush();
@@ -105,7 +109,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   const report = (nowNs: number) => {
     if (mode === 'states' && options.stats) {
       const table = io.socketTable().filter(inTable);
-      emitReport(buildStateStats(table, tracker.sockets, tracker.transitions, nowNs, startNs, Date.now()));
+      emitReport(buildStateStats(table, tracker.sockets, tracker.transitions, nowNs, startNs, Date.now(), tracker.handovers));
     } else if (retrans !== null) {
       const after = io.counters();
       emitReport(retrans.report(countersBefore, after, (nowNs - lastReportNs) / 1e6, options.ignore, Date.now()));

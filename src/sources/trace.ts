@@ -23,6 +23,9 @@ import { readNetnsProcFile } from '../platform/netns.js';
 export { ensureTracefs } from './tracefs/mount.js';
 export { removeInstanceDirectory } from './tracefs/instance.js';
 
+/** States a socket can retransmit or be reset in (not LISTEN, not the TIME_WAIT mini-socket). */
+const CONNECTED = ['SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING'] as const;
+
 export interface TraceIoOptions {
   readonly root: string;
   readonly bufferKb: number;
@@ -41,7 +44,7 @@ export function createTraceIo(options: TraceIoOptions): TraceIo {
         const { BpftraceSource } = await import('./ebpf/bpftrace.js');
         const { setResetReasonNames } = await import('./ebpf/parse.js');
         setResetReasonNames(resetReasonNames(options.root));
-        return BpftraceSource.open({ probes: tracepoints, scope: options.scope, detail, ...(netns ? { netnsInode: netns.inode } : {}) });
+        return BpftraceSource.open({ probes: tracepoints, retransmitErr: retransmitHasErr(options.root), scope: options.scope, detail, ...(netns ? { netnsInode: netns.inode } : {}) });
       }
       return TracefsTcpSource.open({
         root: options.root,
@@ -57,10 +60,19 @@ export function createTraceIo(options: TraceIoOptions): TraceIo {
     processes: new ProcProcessLookup({
       listListeners: () => readSocketTable({ filter: { states: ['LISTEN'] }, withInfo: false, withProcesses: true, ...inNetns }).sockets,
       savedTasks: () => readSavedTasks(options.root),
+      listConnections: () => readSocketTable({ filter: { states: CONNECTED }, withInfo: false, withProcesses: true, ...inNetns }).sockets,
     }),
     socketTable: () => readSocketTable({ withInfo: false, withProcesses: false, ...inNetns }).sockets,
     counters: () => readTcpCounters(netns === undefined ? '/proc' : (relative) => readNetnsProcFile(netns, relative)),
   };
+}
+
+function retransmitHasErr(root: string): boolean {
+  try {
+    return parseEventFormat(readFileSync(join(root, 'events/tcp/tcp_retransmit_skb/format'), 'utf8')).fields.has('err');
+  } catch {
+    return false;
+  }
 }
 
 function resetReasonNames(root: string): Map<number, string> {

@@ -59,6 +59,21 @@ export interface RetransmitEvent extends Common {
   readonly type: 'retransmit';
   readonly kind: 'data' | 'syn' | 'synack';
   readonly state: TcpState | null;
+  /**
+   * The attempt did not go out (tcp_retransmit_skb's err, where the format has it): the kernel's RetransSegs
+   * does not count the ones that fail before the transmit (EBUSY: the original still in a host
+   * queue; EAGAIN, ENOMEM, EHOSTUNREACH) and counts those the transmit itself refused (EPERM
+   * from a netfilter drop on OUTPUT, ENOBUFS); TCPRetransFail counts every failure but EBUSY.
+   */
+  readonly failed: boolean;
+  /** When failed: the errno name (EBUSY, EPERM, ...). */
+  readonly error?: string;
+  /**
+   * Segments the skb carried (tcp_skb_pcount): RetransSegs adds these where the event is one
+   * per skb, and the kernel does retransmit skbs of several segments (TSO, and merged ones even
+   * on loopback). Known with --detail (eBPF reads the skb); null from tracefs.
+   */
+  readonly segments: number | null;
 }
 
 export interface ResetEvent extends Common {

@@ -20,7 +20,7 @@ function raw(partial: Partial<RawTcpEvent> & Pick<RawTcpEvent, 'skaddr'>): RawTc
   return {
     kind: 'state', cpu: 0, tid: 200, inInterrupt: false, family: 4,
     localAddress: '10.0.0.1', localPort: 40000, remoteAddress: '10.0.0.2', remotePort: 80,
-    oldState: 7, newState: 2, reason: null, count: null, comm: null, detail: null,
+    oldState: 7, newState: 2, reason: null, error: null, count: null, comm: null, detail: null,
     ...partial,
     tsNs: clock,
   };

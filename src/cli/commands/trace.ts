@@ -100,10 +100,23 @@ states --stats: how long a socket has been in its state is known when its last t
 was traced, or from the TIME_WAIT timer; otherwise the report says "unknown: since before the
 trace started". tcpdiag traces at nice 10, so the traced workload keeps the CPU.
 
-JSON events: {type, ts (ms since epoch), family, local {address,port}, remote, pid, process}
-plus: state: oldState newState durationMs; connect: latencyMs; connect-failed: reason;
-accept: listener; retransmit: kind; reset: direction reason; close: durationMs bytesSent
-bytesReceived; lost: count.
+Retransmissions: where the tracepoint has an "err" field it also fires for attempts that did not go out
+("failed", with the errno: EBUSY when the original is still queued on this host, EPERM when a
+local firewall refused it). RetransSegs counts segments of the attempts that reached the
+transmit (not EBUSY/EAGAIN/ENOMEM ones); one event is one skb, which may carry several
+segments ("segments", known with --detail).
+Owners: events the kernel raises in softirq or timers (most retransmissions, the peer's FIN
+arriving) are attributed to the socket's owner as its process-context events, or the socket
+table, name it; never to the task that happened to be interrupted.
+
+JSON events (a stable contract): {type, ts (ms since epoch), family, local {address,port},
+remote, pid, process} (null where unknown), plus:
+  state: oldState newState durationMs [detail]   connect: latencyMs
+  connect-failed: reason durationMs synRetransmits  accept: listener handshakeMs
+  retransmit: kind (data|syn|synack) state failed (boolean) error (errno name, when failed)
+              segments (number, or null without --detail)
+  reset: direction (sent|received) reason state   close: durationMs bytesSent bytesReceived origin
+  lost: count cpu
 
 Short flags follow bcc's tools (tcpconnect, tcpaccept, tcpstates, tcplife): -p PID, -P PORT,
 -L LOCALPORT, -D REMOTEPORT, -t (seconds since the start).

@@ -89,7 +89,7 @@ export function eventDetail(event: TraceEvent): string {
         : `${base} cwnd=${d.cwnd} rwnd=${d.rcvWnd} sent=${d.bytesSent} rcvd=${d.bytesReceived} acked=${d.bytesAcked} backlog=${d.ackBacklog}/${d.maxAckBacklog} retrans=${d.totalRetrans} srtt=${d.srttUs}us`;
     }
     case 'retransmit':
-      return `${event.kind}${event.state === null ? '' : ` in ${event.state}`}`;
+      return `${event.kind}${event.state === null ? '' : ` in ${event.state}`}${event.failed ? ` FAILED ${event.error ?? ''}`.trimEnd() : ''}`;
     case 'reset':
       return `${event.direction}${event.reason === null ? '' : ` reason=${event.reason}`}${event.state === null ? '' : ` in ${event.state}`}`;
     case 'close':

@@ -20,12 +20,15 @@ import { lostEvent } from '../../model/kernel-event.js';
 import type { EventSourceSummary, EventVisitor, TcpEventSource } from '../source.js';
 
 type RawEventVisitor = EventVisitor<RawTcpEvent>;
-import { READY_LINE, buildBpftraceScript } from './script.js';
-import type { BpftraceProbe } from './script.js';
+import { READY_LINE, buildBpftraceScript, x86InterruptExpression } from './script.js';
+import type { BpftraceProbe, ScriptFeatures } from './script.js';
+import { percpuVariableOffsets } from './btf.js';
 import { parseBpftraceLine } from './parse.js';
 
 export interface BpftraceSourceOptions {
   readonly probes: readonly BpftraceProbe[];
+  /** tcp_retransmit_skb has `err` (the registry reads the tracepoint's format). */
+  readonly retransmitErr: boolean;
   readonly startTimeoutMs?: number;
   /** Owns the bpftrace child: closing it stops bpftrace and waits for it to exit. */
   readonly scope: Scope;
@@ -33,6 +36,14 @@ export interface BpftraceSourceOptions {
   readonly netnsInode?: number;
   /** Hand over the socket fields read at each transition (--detail); default true. */
   readonly detail?: boolean;
+}
+
+/**
+ * How this host's script tells interrupt context from process context (script.ts): x86-64 with
+ * the per-CPU offsets from BTF; elsewhere it cannot, and every event counts as process context.
+ */
+export function hostInterruptExpression(): string | null {
+  return process.arch === 'x64' ? x86InterruptExpression(percpuVariableOffsets(['runqueues', '__preempt_count'])) : null;
 }
 
 export class BpftraceSource implements TcpEventSource {
@@ -72,8 +83,9 @@ export class BpftraceSource implements TcpEventSource {
       throw new KernelFeatureError(`${why} needs the kernel's BTF (/sys/kernel/btf/vmlinux) to read socket fields`,
         'use a kernel built with CONFIG_DEBUG_INFO_BTF=y');
     }
+    const features: ScriptFeatures = { interruptExpression: hostInterruptExpression(), retransmitErr: options.retransmitErr };
     // Dies with tcpdiag (its programs detach when it exits), even after a kill -9.
-    const child = spawnOwned(bpftrace, ['-B', 'line', '-e', buildBpftraceScript(options.probes, options.netnsInode ?? null)], {
+    const child = spawnOwned(bpftrace, ['-B', 'line', '-e', buildBpftraceScript(options.probes, features, options.netnsInode ?? null)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { BPFTRACE_PERF_RB_PAGES: '8192' },
     });
