@@ -40,10 +40,13 @@ export function createTraceIo(options: TraceIoOptions): TraceIo {
   const inNetns = netns === undefined ? {} : { netns };
   return {
     openSource: async (tracepoints, detail) => {
-      if (detail || netns !== undefined) {
+      // kfree_skb records no addresses and only the L3 protocol: TCP drops need eBPF, which
+      // reads both from the packet (sources/ebpf/script.ts). The trace drops mode uses it.
+      if (detail || netns !== undefined || tracepoints.some((t) => t.name === 'kfree_skb')) {
         const { BpftraceSource } = await import('./ebpf/bpftrace.js');
-        const { setResetReasonNames } = await import('./ebpf/parse.js');
+        const { setDropReasonNames, setResetReasonNames } = await import('./ebpf/parse.js');
         setResetReasonNames(resetReasonNames(options.root));
+        if (tracepoints.some((t) => t.name === 'kfree_skb')) setDropReasonNames(symbolicNamesOf(options.root, 'skb/kfree_skb', 'reason'));
         return BpftraceSource.open({ probes: tracepoints, retransmitErr: retransmitHasErr(options.root), scope: options.scope, detail, ...(netns ? { netnsInode: netns.inode } : {}) });
       }
       return TracefsTcpSource.open({
@@ -76,8 +79,13 @@ function retransmitHasErr(root: string): boolean {
 }
 
 function resetReasonNames(root: string): Map<number, string> {
+  return symbolicNamesOf(root, 'tcp/tcp_send_reset', 'reason');
+}
+
+/** A field's __print_symbolic names from the running kernel's format file (none when unreadable). */
+function symbolicNamesOf(root: string, event: string, field: string): Map<number, string> {
   try {
-    return symbolicNames(parseEventFormat(readFileSync(join(root, 'events/tcp/tcp_send_reset/format'), 'utf8')), 'reason');
+    return symbolicNames(parseEventFormat(readFileSync(join(root, `events/${event}/format`), 'utf8')), field);
   } catch {
     return new Map();
   }

@@ -7,7 +7,7 @@ import type { AddressFamily, Endpoint } from '../../model/socket.js';
 import type { TcpState } from '../../model/tcp-state.js';
 import type { SocketDetail } from '../../model/kernel-event.js';
 
-export type TraceEventType = 'connect' | 'connect-failed' | 'accept' | 'state' | 'retransmit' | 'reset' | 'close' | 'lost';
+export type TraceEventType = 'connect' | 'connect-failed' | 'accept' | 'state' | 'retransmit' | 'reset' | 'close' | 'drop' | 'lost';
 
 /** Socket fields at a state change (--detail), printed as the eBPF source reads them. */
 export type SocketDetailJson = SocketDetail;
@@ -94,6 +94,25 @@ export interface CloseEvent extends Common {
   readonly origin: 'active' | 'passive' | null;
 }
 
+/**
+ * A TCP packet the kernel dropped (skb:kfree_skb), with the kernel's reason. local/remote are
+ * the packet's endpoints as this host sees them (for an arriving packet local is its
+ * destination); pid/process the owner of the socket it was for, where known (a listener's for
+ * a listen overflow).
+ */
+export interface DropEvent extends Common {
+  readonly type: 'drop';
+  /** The kernel's skb_drop_reason name (NO_SOCKET, TCP_LISTEN_OVERFLOW, NETFILTER_DROP...). */
+  readonly reason: string;
+  readonly direction: 'in' | 'out';
+  /** The socket's state when there was one (LISTEN for a listen overflow), else null. */
+  readonly state: TcpState | null;
+  /** TCP flags in tcpdump's letters (S SYN, F FIN, R RST, P PSH, . ACK, U URG), null without a TCP header. */
+  readonly flags: string | null;
+  /** The kernel function that dropped it. */
+  readonly location: string | null;
+}
+
 export interface LostEvent extends Common {
   readonly type: 'lost';
   readonly count: number | null;
@@ -108,12 +127,13 @@ export type TraceEvent =
   | RetransmitEvent
   | ResetEvent
   | CloseEvent
+  | DropEvent
   | LostEvent;
 
-export const TRACE_MODES = ['connect', 'accept', 'states', 'retrans', 'resets', 'life', 'all'] as const;
+export const TRACE_MODES = ['connect', 'accept', 'states', 'retrans', 'resets', 'life', 'drops', 'all'] as const;
 export type TraceMode = (typeof TRACE_MODES)[number];
 
-/** Which event types each mode prints (lost is always printed). */
+/** Which event types each mode prints (lost is always printed). `all` leaves drops out: they need eBPF. */
 export const MODE_EVENTS: Record<TraceMode, ReadonlySet<TraceEventType>> = {
   connect: new Set(['connect', 'connect-failed', 'lost']),
   accept: new Set(['accept', 'lost']),
@@ -121,5 +141,6 @@ export const MODE_EVENTS: Record<TraceMode, ReadonlySet<TraceEventType>> = {
   retrans: new Set(['retransmit', 'lost']),
   resets: new Set(['reset', 'lost']),
   life: new Set(['close', 'lost']),
+  drops: new Set(['drop', 'lost']),
   all: new Set(['connect', 'connect-failed', 'accept', 'state', 'retransmit', 'reset', 'close', 'lost']),
 };

@@ -6,7 +6,7 @@
  */
 import type { AddressFamily, Endpoint, TcpSocket } from '../../model/socket.js';
 import type { TcpState } from '../../model/tcp-state.js';
-import type { RetransmitEvent } from './events.js';
+import type { DropEvent, RetransmitEvent } from './events.js';
 import type { TrackedSocket } from './tracker.js';
 
 /** Linux holds TIME-WAIT for 60 s (TCP_TIMEWAIT_LEN, include/net/tcp.h). */
@@ -170,3 +170,27 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+/** `trace drops`' summary: the drops it printed, by the kernel's reason, most first. */
+export interface DropSummary {
+  readonly type: 'drop-summary';
+  readonly ts: number;
+  readonly total: number;
+  readonly reasons: Record<string, number>;
+  /** Events the kernel's buffers lost: the counts are short by at least this many. */
+  readonly lost: number;
+}
+
+export class DropCounter {
+  private readonly byReason = new Map<string, number>();
+  private total = 0;
+
+  add(event: DropEvent): void {
+    this.total++;
+    this.byReason.set(event.reason, (this.byReason.get(event.reason) ?? 0) + 1);
+  }
+
+  summary(lost: number, wallNowMs: number): DropSummary {
+    const reasons = Object.fromEntries([...this.byReason].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+    return { type: 'drop-summary', ts: Math.round(wallNowMs), total: this.total, reasons, lost };
+  }
+}

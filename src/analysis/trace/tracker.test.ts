@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RawTcpEvent } from '../../model/kernel-event.js';
-import { TraceTracker } from './tracker.js';
+import { TraceTracker, tcpFlagLetters } from './tracker.js';
 import type { Owner, ProcessLookup } from '../../model/process.js';
 import type { TraceEvent, TraceEventType } from './events.js';
 import { MODE_EVENTS } from './events.js';
@@ -146,4 +146,13 @@ test('a socket whose earlier events were lost restarts with an unknown duration'
 test('lost records become lost events with their count', () => {
   const events = run([raw({ skaddr: 0, kind: 'lost', count: 12, cpu: 1 })], MODE_EVENTS.connect);
   assert.deepEqual(events.map((e) => e.type === 'lost' && [e.count, e.cpu]), [[12, 1]]);
+});
+
+test('TCP flags read as tcpdump prints them', () => {
+  assert.equal(tcpFlagLetters(0x02), 'S');
+  assert.equal(tcpFlagLetters(0x12), 'S.');
+  assert.equal(tcpFlagLetters(0x18), 'P.');
+  assert.equal(tcpFlagLetters(0x11), 'F.');
+  assert.equal(tcpFlagLetters(0x04), 'R');
+  assert.equal(tcpFlagLetters(0), 'none');
 });

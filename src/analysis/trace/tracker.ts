@@ -146,6 +146,9 @@ export class TraceTracker {
       case 'send-reset':
         this.onReset(raw, out);
         return;
+      case 'drop':
+        this.onDrop(raw, out);
+        return;
       case 'lost':
         if (this.emit.has('lost')) {
           out({ type: 'lost', ts: this.ts(raw.tsNs), family: null, local: null, remote: null, pid: null, process: null, count: raw.count, cpu: raw.cpu });
@@ -332,6 +335,27 @@ export class TraceTracker {
     });
   }
 
+  private onDrop(raw: RawTcpEvent, out: (event: TraceEvent) => void): void {
+    if (!this.emit.has('drop')) return;
+    const sock = raw.skaddr === 0 ? undefined : this.sockets.get(raw.skaddr);
+    // A listener's drops (a full accept or SYN queue) belong to the listener's owner.
+    const owner = raw.oldState === LISTEN ? this.options.processes.listenerOwner(raw.family, raw.localPort) : this.ownerOf(raw, sock);
+    out({
+      type: 'drop',
+      ts: this.ts(raw.tsNs),
+      family: raw.family,
+      local: { address: raw.localAddress, port: raw.localPort },
+      remote: { address: raw.remoteAddress, port: raw.remotePort },
+      pid: owner?.pid ?? null,
+      process: owner?.process ?? null,
+      reason: raw.reason ?? 'NOT_SPECIFIED',
+      direction: raw.drop?.direction ?? 'in',
+      state: stateOrNull(raw.oldState),
+      flags: raw.drop?.tcpFlags == null ? null : tcpFlagLetters(raw.drop.tcpFlags),
+      location: raw.drop?.location ?? null,
+    });
+  }
+
   /**
    * Who owns the socket of a retransmission or reset: what its tracked transitions said, else
    * the task on the CPU when the event ran in process context, else (timers and softirq: most
@@ -418,6 +442,18 @@ export function failReason(sock: TrackedSocket, raw: RawTcpEvent): ConnectFailRe
 function payloadBytesSent(sock: TrackedSocket, detail: SocketDetail): number {
   const control = (sock.origin === 'active' && sock.everEstablished ? 1 : 0) + (sock.ourFinAcked ? 1 : 0);
   return Math.max(0, Math.min(detail.bytesSent, detail.bytesAcked - control));
+}
+
+/** tcpdump's letters for TCP flags, in its order (print-tcp.c): F S R P U, then "." for ACK. */
+export function tcpFlagLetters(flags: number): string {
+  let text = '';
+  if (flags & 0x01) text += 'F';
+  if (flags & 0x02) text += 'S';
+  if (flags & 0x04) text += 'R';
+  if (flags & 0x08) text += 'P';
+  if (flags & 0x20) text += 'U';
+  if (flags & 0x10) text += '.';
+  return text === '' ? 'none' : text;
 }
 
 /** Names by kernel number, looked up twice per event. */

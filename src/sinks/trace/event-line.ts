@@ -94,6 +94,8 @@ export function eventDetail(event: TraceEvent): string {
       return `${event.direction}${event.reason === null ? '' : ` reason=${event.reason}`}${event.state === null ? '' : ` in ${event.state}`}`;
     case 'close':
       return `after ${ms(event.durationMs)} (${event.origin ?? 'opened before trace'}) tx=${event.bytesSent ?? '?'} rx=${event.bytesReceived ?? '?'}`;
+    case 'drop':
+      return `${event.reason} ${event.direction}${event.flags === null ? '' : ` [${event.flags}]`}${event.state === null ? '' : ` ${event.state}`}${event.location === null ? '' : ` at ${event.location}`}`;
     case 'lost':
       return `WARNING: the kernel lost ${event.count ?? 'an unknown number of'} events on cpu${event.cpu}`;
   }

@@ -3,7 +3,7 @@
  */
 import { renderTable } from '../table.js';
 import { formatEndpoint } from '../../model/socket.js';
-import type { RetransReport, SocketStateRow, StateStatsReport } from '../../analysis/trace/stats.js';
+import type { DropSummary, RetransReport, SocketStateRow, StateStatsReport } from '../../analysis/trace/stats.js';
 
 export function formatStateStats(report: StateStatsReport): string {
   const states = Object.entries(report.byState).sort((a, b) => b[1] - a[1]);
@@ -52,4 +52,16 @@ export function formatRetransReport(report: RetransReport): string {
   }
   if (report.hiddenConnections > 0) text += `(${report.hiddenConnections} connections below --ignore hidden)\n`;
   return text + '\n';
+}
+
+export function formatDropSummary(summary: DropSummary): string {
+  const rows = Object.entries(summary.reasons);
+  let text = `\n-- ${summary.total} TCP drops${summary.lost > 0 ? ` (and ${summary.lost} events lost: counts are short)` : ''} --\n`;
+  if (rows.length > 0) {
+    text += renderTable(rows, [
+      { header: 'REASON', value: (r) => r[0] },
+      { header: 'DROPS', value: (r) => r[1], align: 'right' },
+    ]);
+  }
+  return text;
 }

@@ -77,10 +77,12 @@ export class BpftraceSource implements TcpEventSource {
 
   static async open(options: BpftraceSourceOptions): Promise<BpftraceSource> {
     const bpftrace = findExecutable('bpftrace');
-    const why = options.netnsInode === undefined ? '--detail' : '--netns (the tracepoints have no namespace field: bpftrace reads the socket\'s)';
+    const drops = options.probes.some((p) => p.name === 'kfree_skb');
+    const why = options.netnsInode !== undefined ? '--netns (the tracepoints have no namespace field: bpftrace reads the socket\'s)'
+      : drops ? 'trace drops (kfree_skb has no addresses: bpftrace reads them from the packet)' : '--detail';
     if (bpftrace === null) throw new ToolMissingError(`bpftrace (needed for ${why})`, 'bpftrace');
     if (!hasKernelBtf()) {
-      throw new KernelFeatureError(`${why} needs the kernel's BTF (/sys/kernel/btf/vmlinux) to read socket fields`,
+      throw new KernelFeatureError(`${why} needs the kernel's BTF (/sys/kernel/btf/vmlinux) to read socket and packet fields`,
         'use a kernel built with CONFIG_DEBUG_INFO_BTF=y');
     }
     const features: ScriptFeatures = { interruptExpression: hostInterruptExpression(), retransmitErr: options.retransmitErr };

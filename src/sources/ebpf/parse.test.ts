@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseBpftraceLine, setResetReasonNames } from './parse.js';
+import { parseBpftraceLine, setDropReasonNames, setResetReasonNames } from './parse.js';
 import { buildBpftraceScript, toPredicate, x86InterruptExpression } from './script.js';
 
 test('a state line from bpftrace becomes a raw event with socket fields', () => {
@@ -65,4 +65,23 @@ test('the interrupt flag reads the preempt count through the run queue when BTF 
   assert.match(script, /pid, \(\*\(uint32 \*\).*\? 1 : 0, \(uint64\)args->skaddr/);
   assert.match(script, /args->err, \$segs, comm/);
   assert.match(buildBpftraceScript([{ name: 'tcp_retransmit_skb', filter: null }]), /pid, 0, \(uint64\)args->skaddr.* 0, \$segs, comm/s);
+});
+
+test('a drop line becomes a drop event, oriented by direction, with the reason by name', () => {
+  setDropReasonNames(new Map([[40, 'TCP_LISTEN_OVERFLOW'], [12, 'NETFILTER_DROP']]));
+  // Printed by the kfree_skb probe (script.ts) for a final ACK that overflowed a full accept queue.
+  const inbound = parseBpftraceLine('D 6002511023 1 0 1 ffff888101a2b300 2 40 10 0 127.0.0.1 37955 127.0.0.1 33333 16 tcp_v4_rcv swapper/1');
+  assert.ok(inbound);
+  assert.equal(inbound.kind, 'drop');
+  assert.equal(inbound.reason, 'TCP_LISTEN_OVERFLOW');
+  assert.equal(inbound.oldState, 10);
+  assert.deepEqual([inbound.localAddress, inbound.localPort, inbound.remotePort], ['127.0.0.1', 33333, 37955]);
+  assert.deepEqual(inbound.drop, { direction: 'in', tcpFlags: 16, location: 'tcp_v4_rcv' });
+  const outbound = parseBpftraceLine('D 6002511023 0 4242 0 ffff888101a2b300 10 12 1 1 ::1 40000 ::1 8080 -1 nf_hook_slow curl worker');
+  assert.ok(outbound);
+  assert.equal(outbound.family, 6);
+  assert.deepEqual([outbound.localPort, outbound.remotePort], [40000, 8080]);
+  assert.equal(outbound.drop?.tcpFlags, null);
+  assert.equal(outbound.comm, 'curl worker');
+  assert.equal(parseBpftraceLine('D 1 2 3'), null);
 });

@@ -11,6 +11,7 @@ const KINDS: Record<string, Exclude<RawEventKind, 'lost'>> = {
   A: 'retransmit-synack',
   V: 'receive-reset',
   X: 'send-reset',
+  D: 'drop',
 };
 
 /** tcp_send_reset reasons by number (include/net/rstreason.h); the tracefs format gives the same names. */
@@ -19,6 +20,47 @@ export function setResetReasonNames(names: Map<number, string>): void {
   resetReasons = names;
 }
 
+/** kfree_skb's skb_drop_reason by number (include/net/dropreason-core.h), from the tracepoint's format. */
+let dropReasons = new Map<number, string>();
+export function setDropReasonNames(names: Map<number, string>): void {
+  dropReasons = names;
+}
+
+/**
+ * A drop line (script.ts dropBody): TAG nsecs cpu pid irq sk family reason state out saddr
+ * sport daddr dport flags location comm. The packet's source is local when it was leaving.
+ */
+function parseDropLine(f: readonly string[]): RawTcpEvent | null {
+  if (f.length < 17) return null;
+  const num = (i: number) => Number(f[i]);
+  const tsNs = num(1);
+  if (!Number.isFinite(tsNs)) return null;
+  const out = f[9] === '1';
+  const flags = num(14);
+  const reason = num(7);
+  const state = num(8);
+  return {
+    kind: 'drop',
+    tsNs,
+    cpu: num(2),
+    tid: num(3),
+    inInterrupt: f[4] === '1',
+    skaddr: parseInt((f[5] ?? '0').slice(-12), 16) || 0,
+    family: num(6) === 10 ? 6 : 4,
+    localAddress: out ? f[10]! : f[12]!,
+    localPort: out ? num(11) : num(13),
+    remoteAddress: out ? f[12]! : f[10]!,
+    remotePort: out ? num(13) : num(11),
+    oldState: state,
+    newState: state,
+    reason: dropReasons.get(reason) ?? `reason ${reason}`,
+    error: null,
+    count: null,
+    comm: f.slice(16).join(' '),
+    detail: null,
+    drop: { direction: out ? 'out' : 'in', tcpFlags: flags < 0 || !Number.isFinite(flags) ? null : flags, location: f[15] === '' ? null : f[15]! },
+  };
+}
 
 /** Columns (script.ts): TAG nsecs cpu pid irq skaddr family old new saddr saddr6 sport daddr daddr6 dport, then per kind. */
 const EXTRA = 15;
@@ -26,6 +68,7 @@ const EXTRA = 15;
 export function parseBpftraceLine(line: string): RawTcpEvent | null {
   const f = line.split(' ');
   const kind = KINDS[f[0] ?? ''];
+  if (kind === 'drop') return parseDropLine(f);
   if (kind === undefined || f.length < EXTRA) return null;
   const num = (i: number) => Number(f[i]);
   const family: 4 | 6 = num(6) === 10 ? 6 : 4;

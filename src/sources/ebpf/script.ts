@@ -10,7 +10,7 @@
  * the socket's owner.
  */
 
-export type BpftraceTracepoint = 'inet_sock_set_state' | 'tcp_retransmit_skb' | 'tcp_retransmit_synack' | 'tcp_send_reset' | 'tcp_receive_reset';
+export type BpftraceTracepoint = 'inet_sock_set_state' | 'tcp_retransmit_skb' | 'tcp_retransmit_synack' | 'tcp_send_reset' | 'tcp_receive_reset' | 'kfree_skb';
 
 export interface BpftraceProbe {
   readonly name: BpftraceTracepoint;
@@ -30,7 +30,7 @@ export function toPredicate(filter: string | null, netnsInode: number | null = n
   }
   if (netnsInode !== null) {
     if (!Number.isInteger(netnsInode) || netnsInode <= 0) throw new Error(`bad namespace inode ${netnsInode}`);
-    parts.push(`${tracepoint === 'tcp_send_reset' ? RESET_NETNS : SOCKET_NETNS} == ${netnsInode}`);
+    parts.push(`${tracepoint === 'tcp_send_reset' ? RESET_NETNS : tracepoint === 'kfree_skb' ? DROP_NETNS : SOCKET_NETNS} == ${netnsInode}`);
   }
   if (parts.length === 0) return '';
   return ` /${parts.length === 1 ? parts[0] : parts.map((p) => `(${p})`).join(' && ')}/`;
@@ -45,6 +45,13 @@ export function toPredicate(filter: string | null, netnsInode: number | null = n
  */
 const SOCKET_NETNS = '((struct sock *)args->skaddr)->__sk_common.skc_net.net->ns.inum';
 const RESET_NETNS = `(args->skaddr != 0 ? ${SOCKET_NETNS} : ((struct sk_buff *)args->skbaddr)->dev->nd_net.net->ns.inum)`;
+/**
+ * kfree_skb has no skaddr: the receiving socket (rx_sk), else the skb's own socket (a socket's
+ * queues), else the device the packet is on (a packet that found no socket).
+ */
+const SKB_DEV_NETNS = '((struct sk_buff *)args->skbaddr)->dev->nd_net.net->ns.inum';
+const SKB_SK_NETNS = '((struct sk_buff *)args->skbaddr)->sk->__sk_common.skc_net.net->ns.inum';
+const DROP_NETNS = `(args->rx_sk != 0 ? ((struct sock *)args->rx_sk)->__sk_common.skc_net.net->ns.inum : (((struct sk_buff *)args->skbaddr)->sk != 0 ? ${SKB_SK_NETNS} : ${SKB_DEV_NETNS}))`;
 
 /** What this kernel lets the script read beyond the tracepoints' common fields. */
 export interface ScriptFeatures {
@@ -86,14 +93,63 @@ const TUPLE_FMT = '%s %s %d %s %s %d';
 
 /** "TAG nsecs cpu pid irq skaddr": the head of every line (see the file comment). */
 const HEAD_FMT = '%llu %d %d %d %llx';
-function head(features: ScriptFeatures): string {
-  return `nsecs, cpu, pid, ${features.interruptExpression === null ? '0' : `${features.interruptExpression} ? 1 : 0`}, (uint64)args->skaddr`;
+function head(features: ScriptFeatures, skaddr = '(uint64)args->skaddr'): string {
+  return `nsecs, cpu, pid, ${features.interruptExpression === null ? '0' : `${features.interruptExpression} ? 1 : 0`}, ${skaddr}`;
 }
 
+/**
+ * skb:kfree_skb gives the skb, the drop reason, the receiving socket (rx_sk, 6.9+) and the
+ * ethertype (protocol, host order), but no addresses: they are read from the packet's IP and
+ * TCP headers (skb->head + network_header), or, for an skb that has no IP header yet (a
+ * socket's own queues), from its socket. Only TCP is printed: IPv4 protocol 6, IPv6 next
+ * header 6 (a packet with extension headers before TCP is not recognised). "out" (1) when the
+ * socket's own port is the packet's source port. Line after the head: family reason state out
+ * saddr sport daddr dport flags (-1: no header) location comm.
+ */
+function dropBody(f: ScriptFeatures): string {
+  const h = head(f, '(uint64)$sk');
+  return `{
+  $skb = (struct sk_buff *)args->skbaddr;
+  $sk = (struct sock *)args->rx_sk;
+  if ($sk == 0) { $sk = $skb->sk; }
+  $net = (uint64)$skb->head + $skb->network_header;
+  $state = $sk != 0 ? $sk->__sk_common.skc_state : 0;
+  $num = $sk != 0 ? $sk->__sk_common.skc_num : 0;
+  if (args->protocol == 0x0800) {
+    $vihl = *(uint8 *)$net;
+    if ($vihl >> 4 == 4 && *(uint8 *)($net + 9) == 6) {
+      $th = $net + ($vihl & 0xf) * 4;
+      $sport = bswap(*(uint16 *)$th);
+      $dport = bswap(*(uint16 *)($th + 2));
+      printf("D ${HEAD_FMT} 2 %d %d %d %s %d %s %d %d %s %s\\n", ${h}, args->reason, $state, $num == $sport ? 1 : 0,
+        ntop(2, *(uint32 *)($net + 12)), $sport, ntop(2, *(uint32 *)($net + 16)), $dport, *(uint8 *)($th + 13), ksym(args->location), comm);
+    }
+  } else if (args->protocol == 0x86DD) {
+    $ip6 = (struct ipv6hdr *)$net;
+    if ($ip6->nexthdr == 6) {
+      $th = $net + 40;
+      $sport = bswap(*(uint16 *)$th);
+      $dport = bswap(*(uint16 *)($th + 2));
+      printf("D ${HEAD_FMT} 10 %d %d %d %s %d %s %d %d %s %s\\n", ${h}, args->reason, $state, $num == $sport ? 1 : 0,
+        ntop(10, $ip6->saddr.in6_u.u6_addr8), $sport, ntop(10, $ip6->daddr.in6_u.u6_addr8), $dport, *(uint8 *)($th + 13), ksym(args->location), comm);
+    }
+  } else if ($sk != 0 && $sk->sk_protocol == 6) {
+    if ($sk->__sk_common.skc_family == 10) {
+      printf("D ${HEAD_FMT} 10 %d %d 1 %s %d %s %d -1 %s %s\\n", ${h}, args->reason, $state,
+        ntop(10, $sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8), $num, ntop(10, $sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8), bswap($sk->__sk_common.skc_dport), ksym(args->location), comm);
+    } else {
+      printf("D ${HEAD_FMT} 2 %d %d 1 %s %d %s %d -1 %s %s\\n", ${h}, args->reason, $state,
+        ntop(2, $sk->__sk_common.skc_rcv_saddr), $num, ntop(2, $sk->__sk_common.skc_daddr), bswap($sk->__sk_common.skc_dport), ksym(args->location), comm);
+    }
+  }
+}`;
+}
 
 function body(name: BpftraceTracepoint, f: ScriptFeatures): string {
   const h = head(f);
   switch (name) {
+    case 'kfree_skb':
+      return dropBody(f);
     // tcp_sock and sock fields at the moment of the transition (include/linux/tcp.h, net/sock.h).
     case 'inet_sock_set_state':
       return `{
@@ -138,6 +194,7 @@ const SYSTEMS: Record<BpftraceTracepoint, string> = {
   tcp_retransmit_synack: 'tcp',
   tcp_send_reset: 'tcp',
   tcp_receive_reset: 'tcp',
+  kfree_skb: 'skb',
 };
 
 /** Printed by BEGIN, which runs once every probe is attached ("Attaching N probes" comes before). */
