@@ -10,7 +10,7 @@ import { stopOnSignal } from '../lifetime.js';
 import { loadConfig, printJson } from '../context.js';
 import { collect, decimal, duration, integer, list, oneOf, parseCount, parseMss, parsePid, size } from '../options.js';
 import { showValue } from '../../model/show-value.js';
-import { BYTES, CONNECTIONS, PERCENT_CHANGE, REQUEST_RATE, STEP_TIMEOUT, THREADS } from '../../model/limits.js';
+import { BYTES, CONNECTIONS, ERROR_RATE_PERCENT, PERCENT_CHANGE, REQUEST_RATE, STEP_TIMEOUT, THREADS } from '../../model/limits.js';
 import { parseDecimalInteger } from '../../model/units.js';
 
 interface BenchFlags {
@@ -37,6 +37,7 @@ interface BenchFlags {
   maxLatencyIncrease: number;
   maxThroughputDrop: number;
   maxErrorRateIncrease: number;
+  maxErrorRate: number;
   progress: boolean;
   json?: boolean;
 }
@@ -128,6 +129,7 @@ export function registerBench(program: Command): void {
     .option('--max-throughput-drop <pct>', 'with --baseline: allowed requests/s drop, percent', decimal(PERCENT_CHANGE), 10)
     .option('--max-error-rate-increase <points>', 'with --baseline: allowed error-rate rise, percentage points', decimal(PERCENT_CHANGE), 1)
     .option('--max-cpu-increase <pct>', 'with --baseline and --server-pid: allowed growth of server CPU per request, percent', decimal(PERCENT_CHANGE), 20)
+    .option('--max-error-rate <pct>', 'exit 1 when failed requests plus non-2xx responses pass this percent of all requests (100: never)', decimal(ERROR_RATE_PERCENT), 1)
     .option('--no-progress', 'no progress bar (it is only drawn when stderr is a terminal)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `
@@ -148,6 +150,10 @@ Examples:
 Errors are counted by class: refused, timeout, reset, unreachable, closed (before the reply),
 malformed (reply does not parse), http (status >= 400), ports (no local port), fds, other.
 requests = successes + all errors. Retransmissions come from each socket's tcp_info at close.
+A connection whose connect fails (refused, unreachable, timed out) waits 10 ms before trying
+again, doubling per failure in a row up to 1 s.
+Exit status: 1 when the error rate (failed requests, plus HTTP responses other than 2xx)
+passes --max-error-rate (default 1%), 3 when --baseline finds a regression, else 0.
 `)
     .action(action(async (targetText: string, flags: BenchFlags, command: Command) => {
       loadConfig(command, { sections: [] });
@@ -192,6 +198,10 @@ requests = successes + all errors. Retransmissions come from each socket's tcp_i
         if (drew) process.stderr.write('\r\u001b[K');
         if (flags.json === true) printJson(report, true);
         else out(renderReportText(report));
+        if (report.errorRatePercent > flags.maxErrorRate) {
+          process.stderr.write(`tcpdiag: FAILED: ${report.errorRatePercent}% of ${report.requests} requests failed or were not 2xx, above --max-error-rate ${flags.maxErrorRate}%\n`);
+          return 1;
+        }
         return regressed ? 3 : 0;
       } finally {
         controller.release();
