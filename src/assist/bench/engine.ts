@@ -12,8 +12,8 @@
 import type { Histogram } from 'hdr-histogram-js';
 import { TimeoutError, systemError } from '../../errors.js';
 import { connectWithMss } from '../socket-options.js';
-import { adoptSocket, dialerFor } from './transport.js';
-import type { Conn, ConnEvents, Dialer, TransportKind } from './transport.js';
+import { adoptSocket, dialerFor, tlsDialer, wrapTls } from './transport.js';
+import type { Conn, ConnEvents, Dialer, TlsSettings, TransportKind } from './transport.js';
 import { loadNative } from '../../native/index.js';
 import { HttpResponseParser, NEED_MORE } from './http-response.js';
 import { RawReplyMatcher } from './raw-reply.js';
@@ -61,6 +61,8 @@ export interface EngineConfig {
   readonly mss: number | null;
   /** How connections are opened (transport.ts); `handle` falls back to `net` when unusable. */
   readonly transport: TransportKind;
+  /** https: TLS over each connection (then the transport is `tls`). */
+  readonly tls: TlsSettings | null;
   readonly control: Int32Array;
 }
 
@@ -165,7 +167,7 @@ class Engine {
 
   constructor(private readonly config: EngineConfig) {
     this.request = Buffer.from(config.request.buffer, config.request.byteOffset, config.request.byteLength);
-    const { dial, kind } = dialerFor(config.transport);
+    const { dial, kind } = config.tls === null ? dialerFor(config.transport) : { dial: tlsDialer(config.tls), kind: 'tls' as const };
     this.dial = dial;
     this.transport = kind;
   }
@@ -291,6 +293,12 @@ class Engine {
             return;
           }
           let conn: Conn | null = null;
+          if (this.config.tls !== null) {
+            // The handshake still has to happen: onConnect comes with secureConnect.
+            conn = wrapTls(socket, address, this.config.tls, this.eventsFor(slot, () => conn, startedMs));
+            slot.conn = conn;
+            return;
+          }
           conn = adoptSocket(socket, this.eventsFor(slot, () => conn));
           slot.conn = conn;
           this.onConnect(slot, conn, startedMs);
