@@ -180,14 +180,15 @@ test('client reports a RST as a reset with exit 1, not as "peer closed the conne
     while (!/listening on .*:(\d+)/.test(out)) await once(server.stdout, 'data');
     const port = Number(/listening on .*:(\d+)/.exec(out)![1]);
     // The server answers two PINGs, then resets once 10 bytes arrived: the PONGs and the RST
-    // reach the client together, and libuv often reads them as data then end of file.
+    // reach the client together, and libuv often reads them as data then end of file. The
+    // PONGs come in one read or two (both seen here): what counts is that both arrived.
     for (let i = 0; i < 10; i++) {
       const result = await runCli(['client', `127.0.0.1:${port}`, 'PING\\r\\nPING\\r\\nPING\\r\\n']);
       assert.equal(result.code, 1, `run ${i}: ${result.stdout}`);
       assert.match(result.stdout, /peer reset the connection \(RST\)/, `run ${i}`);
       assert.doesNotMatch(result.stdout, /\(FIN\)/, `run ${i}`);
       assert.match(result.stdout, /closed by reset/);
-      assert.match(result.stdout, /PONG\\r\\nPONG/);
+      assert.match(result.stdout, /received [12] reads? \(12 bytes\)/, `run ${i}: ${result.stdout}`);
     }
   } finally {
     server.kill();
