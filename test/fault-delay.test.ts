@@ -155,7 +155,10 @@ test('fault delay: ping over TCP, tcp_info and ss show the delay on that port on
     // hping3: each SYN to the port is held once (the SYN-ACK from it is not).
     const tcp = tcpPing(echo.port, 8, 150);
     assert.ok(tcp.length >= 6, `replies: ${tcp.join(', ')}`);
-    for (const rtt of tcp) assert.ok(rtt >= DELAY - 1 && rtt < DELAY + 15, `SYN ping rtt ${rtt} ms for a ${DELAY} ms delay`);
+    // Never released early (a hard bound); later only by scheduling on a shared machine, so
+    // the upper bound is on the median, and the holder's own lateness is checked at the end.
+    for (const rtt of tcp) assert.ok(rtt >= DELAY - 1, `SYN ping rtt ${rtt} ms for a ${DELAY} ms delay`);
+    assert.ok(median(tcp) < DELAY + 10, `SYN ping rtts ${tcp.join(', ')} ms for a ${DELAY} ms delay`);
 
     // The kernel's own RTT, both from our getsockopt(TCP_INFO) and from ss -ti.
     const { socket, times } = await exchanges(echo.port, 6);
@@ -165,7 +168,8 @@ test('fault delay: ping over TCP, tcp_info and ss show the delay on that port on
     assert.ok(info.rttMs >= DELAY - 1 && info.rttMs < DELAY + 15, `tcp_info rtt ${info.rttMs} ms`);
     const ss = ssRtt(localPort);
     assert.ok(Math.abs(ss - info.rttMs) < 5, `ss rtt ${ss} ms against tcp_info ${info.rttMs} ms`);
-    for (const t of times) assert.ok(t >= DELAY - 1 && t < DELAY + 25, `request/response ${t} ms`);
+    for (const t of times) assert.ok(t >= DELAY - 1, `request/response ${t} ms`);
+    assert.ok(median(times) < DELAY + 10, `request/response ${times.join(', ')} ms`);
     socket.destroy();
 
     // Another port and ICMP are not held.
@@ -177,13 +181,15 @@ test('fault delay: ping over TCP, tcp_info and ss show the delay on that port on
     const exit = await fault.stop('SIGTERM');
     assert.equal(exit.code, 0, fault.stderr());
     const removed = JSON.parse(fault.stdout().trim().split('\n').at(-1) ?? '{}') as {
-      type: string; removed: boolean; delayMs: number; held: { packets: number; lateP99Us: number; lostMessages: number };
+      type: string; removed: boolean; delayMs: number; held: { packets: number; lateP99Us: number; lostMessages: number; verdictErrors: number };
     };
     assert.equal(removed.type, 'removed');
     assert.equal(removed.removed, true);
     assert.equal(removed.delayMs, DELAY);
     assert.ok(removed.held.packets >= 8 + 6 * 2, `held ${removed.held.packets} packets`);
     assert.equal(removed.held.lostMessages, 0);
+    assert.equal(removed.held.verdictErrors, 0);
+    assert.ok(removed.held.lateP99Us < 10_000, `releases late by ${removed.held.lateP99Us} us (p99)`);
     assert.equal(tableExists(table), false, 'table removed');
     assert.equal(queueRuleExists(table), false, 'NFQUEUE rule removed');
     assert.equal(xtablesTables(), tablesBefore, 'the iptables-nft filter tables are as they were');
@@ -208,7 +214,10 @@ test('fault delay --jitter: holds spread over --ms plus or minus --jitter', { sk
     // reply is not, so each exchange takes one hold (plus loopback's microseconds).
     const { socket, times } = await exchanges(echo.port, 24);
     socket.destroy();
-    for (const t of times) assert.ok(t >= 35 - 1 && t < 85 + 15, `exchange ${t} ms outside 60 +- 25`);
+    // Never earlier than --ms - --jitter (a hard bound); the middle of the draws near --ms.
+    for (const t of times) assert.ok(t >= 35 - 1, `exchange ${t} ms below 60 - 25`);
+    // The median of 24 uniform draws over 50 ms has a standard deviation of about 5 ms: 20 is 4 of them.
+    assert.ok(Math.abs(median(times) - 60) < 20, `median ${median(times)} ms of ${times.join(', ')}`);
     // 24 uniform draws over 50 ms: all within 10 ms of each other has probability < 1e-10.
     assert.ok(Math.max(...times) - Math.min(...times) > 10, `no spread: ${times.join(', ')}`);
     await fault.stop('SIGTERM');

@@ -191,3 +191,26 @@ setTimeout(() => process.exit(0), 30000).unref();`], { stdio: ['ignore', 'pipe',
   assert.match(text.stdout, /NETFILTER_DROP in \[\.?P?\.?\]/);
   assert.match(text.stdout, new RegExp(`TCP drops[\\s\\S]*REASON\\s+DROPS\\s*\\n\\s*NETFILTER_DROP\\s+${drops.length}\\b`));
 });
+
+test('trace drops -N: only the drops of that namespace (kfree_skb has no socket field: the packet\'s device or socket is tested in the kernel)', { skip: SKIP, timeout: 90_000 }, async () => {
+  const ns = netns('netns');
+  const port = 32000 + (process.pid % 2000);
+  const connects = (n: number): string => `
+const net = require('net');
+let done = 0;
+for (let i = 0; i < ${n}; i++) net.connect(${port}, '127.0.0.1').on('error', () => { if (++done === ${n}) console.log(done); });`;
+  try {
+    const trace = await startTrace(['drops', '--json', '-N', ns.name, '--port', String(port)], 60_000);
+    await nodeIn(ns.name, connects(5), {});
+    // The same port on the host: dropped too, but in another namespace.
+    const host = spawn(process.execPath, ['-e', connects(3)], { stdio: 'ignore' });
+    await new Promise((resolve) => host.on('close', resolve));
+    const result = await trace.stop();
+    assert.equal(result.code, 0, result.stderr);
+    const drops = result.events.filter((e) => e.type === 'drop') as Ev[];
+    assert.equal(drops.length, 5, JSON.stringify(drops));
+    for (const d of drops) assert.deepEqual([d.reason, d.flags, d.local.port], ['NO_SOCKET', 'S', port]);
+  } finally {
+    ns.remove();
+  }
+});

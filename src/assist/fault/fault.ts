@@ -56,6 +56,8 @@ export interface HeldSummary {
   readonly lateMaxUs: number;
   /** Netlink messages lost (ENOBUFS): their packets waited until the end. */
   readonly lostMessages: number;
+  /** Verdicts the kernel refused: those packets, too, waited until the end. */
+  readonly verdictErrors: number;
 }
 
 function heldSummary(stats: NfqueueStats): HeldSummary {
@@ -68,6 +70,7 @@ function heldSummary(stats: NfqueueStats): HeldSummary {
     lateP99Us: latenessPercentileUs(stats, 0.99),
     lateMaxUs: Math.round(stats.lateMaxUs),
     lostMessages: stats.lostMessages,
+    verdictErrors: stats.verdictErrors,
   };
 }
 
