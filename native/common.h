@@ -15,4 +15,7 @@ int get_int_arg(napi_env env, napi_value v, int32_t *out);
 napi_value SockDiagDump(napi_env env, napi_callback_info info);
 napi_value OpenInNetns(napi_env env, napi_callback_info info);
 
+/* nfqueue.c: holding packets through NFQUEUE (fault delay), registered by Init(). */
+void tcpdiag_register_nfqueue(napi_env env, napi_value exports);
+
 #endif

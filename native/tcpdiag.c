@@ -66,6 +66,8 @@ napi_value throw_errno(napi_env env, const char *what, int err) {
     case ECONNREFUSED: name = "ECONNREFUSED"; break;
     case ENETUNREACH: name = "ENETUNREACH"; break;
     case EMFILE: name = "EMFILE"; break;
+    case EBUSY: name = "EBUSY"; break;
+    case EAGAIN: name = "EAGAIN"; break;
     default: break;
   }
   napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
@@ -204,6 +206,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"scanSocketInodes", NULL, ScanSocketInodes, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  tcpdiag_register_nfqueue(env, exports);
   return exports;
 }
 

@@ -10,6 +10,8 @@ export DEBIAN_FRONTEND=noninteractive
 # Tools tcpdiag drives or its tests use as reference/peers (see DEVELOPERS.md).
 PACKAGES=(
   tcpdump iproute2 nftables hping3 tshark bpftrace wrk
+  # fault delay queues packets with iptables' NFQUEUE target; its tests compare with ping
+  iptables iputils-ping
   procps psmisc openssl ca-certificates
   python3 make g++
   # the man page and bash completion setup installs, and the shells the completion tests drive

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   TCPDIAG_CONNECT_FAILED: 'a TCP connection could not be made',
   TCPDIAG_LISTEN_FAILED: 'a listening socket could not be opened',
   TCPDIAG_NFT_FAILED: 'nft refused a ruleset or a command',
+  TCPDIAG_IPTABLES_FAILED: 'iptables refused a rule (the NFQUEUE rule of fault delay)',
   TCPDIAG_BENCH_WORKER: 'a load-generator worker thread failed',
   TCPDIAG_EVENTS_LOST: 'the kernel dropped events before they were read',
   TCPDIAG_TICK_LATE: 'a periodic collection ran later than its schedule',

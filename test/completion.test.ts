@@ -36,7 +36,7 @@ function bashComplete(file: string, words: string[], cwd = dir): string[] {
 test('bash completion offers the real subcommands, flags and values', async () => {
   const file = await script('bash');
   assert.deepEqual(bashComplete(file, ['tcpdiag', 'con']), ['conns']);
-  assert.deepEqual(bashComplete(file, ['tcpdiag', 'fault', '']).sort(), ['clear', 'list', 'loss', 'synack-drop']);
+  assert.deepEqual(bashComplete(file, ['tcpdiag', 'fault', '']).sort(), ['clear', 'delay', 'list', 'loss', 'reorder', 'synack-drop']);
   const connsFlags = bashComplete(file, ['tcpdiag', 'conns', '-']);
   for (const flag of ['-t', '-a', '-n', '-p', '-i', '-e', '-o', '-H', '-l', '--watch', '--config', '--help']) assert.ok(connsFlags.includes(flag), `conns ${flag}`);
   assert.ok(!connsFlags.includes('--count'), 'flags of another command are not offered');
@@ -64,7 +64,7 @@ test('fish completion offers the same subcommands and flags', { skip: FISH_SKIP 
     return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t')[0] ?? '');
   };
   assert.deepEqual(complete('tcpdiag con'), ['conns']);
-  assert.deepEqual(complete('tcpdiag fault ').sort(), ['clear', 'list', 'loss', 'synack-drop']);
+  assert.deepEqual(complete('tcpdiag fault ').sort(), ['clear', 'delay', 'list', 'loss', 'reorder', 'synack-drop']);
   assert.ok(complete('tcpdiag bench -').includes('-R'), 'bench -R');
   assert.deepEqual(complete('tcpdiag conns --source ').sort(), ['procfs', 'sockdiag']);
   assert.ok(complete('tcpdiag trace ').includes('connect'));
@@ -85,7 +85,7 @@ test('zsh completion offers the same subcommands, flags and values', { skip: ZSH
     return [...new Set(r.stdout.split('\n').filter((l) => l !== ''))].sort();
   };
   assert.deepEqual(complete('tcpdiag con'), ['conns']);
-  assert.deepEqual(complete('tcpdiag fault '), ['clear', 'list', 'loss', 'synack-drop']);
+  assert.deepEqual(complete('tcpdiag fault '), ['clear', 'delay', 'list', 'loss', 'reorder', 'synack-drop']);
   assert.deepEqual(complete('tcpdiag conns --so'), ['--sort', '--source']);
   assert.deepEqual(complete('tcpdiag conns --source '), ['procfs', 'sockdiag']);
   assert.deepEqual(complete('tcpdiag capture -c 5 --direction '), ['both', 'in', 'out']);

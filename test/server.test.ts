@@ -51,7 +51,7 @@ function listenOverflows(): number {
 }
 
 test('server prints exactly "listening on ADDRESS:PORT" first and echoes bytes in echo mode', async () => {
-  const { server, port } = await startServer(['--host', '127.0.0.1', '--mode', 'echo']);
+  const { server, port } = await startServer(['--host', '127.0.0.1', '--mode', 'echo', '--hex-dump']);
   try {
     assert.match(server.stdout(), /^listening on 127\.0\.0\.1:\d+\n/);
     assert.ok(port > 0);
@@ -67,6 +67,43 @@ test('server prints exactly "listening on ADDRESS:PORT" first and echoes bytes i
   } finally {
     await server.stop();
   }
+});
+
+test('server --mode echo does not log every byte by default (a benchmark against it measured the logger)', async () => {
+  const exchanges = 2000;
+  const run = async (args: string[]): Promise<string> => {
+    const { server, port } = await startServer(['--host', '127.0.0.1', '--mode', 'echo', ...args]);
+    try {
+      const client = await connect(port);
+      client.setNoDelay(true);
+      const message = Buffer.alloc(100, 0x61);
+      // One message at a time, each echoed before the next: one read and one write per message.
+      for (let i = 0; i < exchanges; i++) {
+        const reply = receive(client, message.length);
+        client.write(message);
+        await reply;
+        client.removeAllListeners('data');
+      }
+      client.end();
+      await server.waitFor(new RegExp(`#1 closed: in ${exchanges * 100} B, out ${exchanges * 100} B`));
+      return server.stdout();
+    } finally {
+      await server.stop();
+    }
+  };
+  const quiet = await run([]);
+  const lines = quiet.split('\n').filter((l) => l !== '');
+  assert.ok(lines.length < 20, `${lines.length} lines:\n${quiet.slice(0, 2000)}`);
+  assert.match(quiet, /#1 <- 100 bytes: a{100}\n/, 'the first read is shown');
+  assert.doesNotMatch(quiet, /00000000 {2}61/, 'no hex dump by default');
+  // Every read and write not shown is counted in a traffic line.
+  const counted = [...quiet.matchAll(/(\d+) more reads \((\d+) B in\), (\d+) more writes \((\d+) B out\)/g)];
+  assert.equal(counted.reduce((n, m) => n + Number(m[1]), 0), exchanges - 1);
+  assert.equal(counted.reduce((n, m) => n + Number(m[2]), 0), (exchanges - 1) * 100);
+  assert.equal(counted.reduce((n, m) => n + Number(m[3]), 0), exchanges - 1);
+  const dumped = await run(['--hex-dump']);
+  assert.equal([...dumped.matchAll(/<- 100 bytes/g)].length, exchanges);
+  assert.equal([...dumped.matchAll(/00000000 {2}61/g)].length, 1, 'the dump offsets count from the connection start');
 });
 
 test('reply rules fire on matches split across reads, text and hex', async () => {

@@ -44,7 +44,8 @@ export async function startTrace(args: readonly string[], readyTimeoutMs = 20_00
       const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const code = await exited;
       clearTimeout(killer);
-      return { code, stdout, stderr, events: parseJsonLines(stdout) };
+      // Parsed on first use: a trace in text mode has no JSON lines to parse.
+      return { code, stdout, stderr, get events() { return parseJsonLines(stdout); } };
     },
   };
 }

@@ -6,6 +6,8 @@
 import net from 'node:net';
 import { isIP } from 'node:net';
 import { decodeTcpInfo } from '../model/tcp-info.js';
+import { tcpStateToKernel } from '../model/tcp-state.js';
+import { readSockets } from '../sources/sockets.js';
 import type { TcpInfo } from '../model/tcp-info.js';
 import { loadNative } from '../native/index.js';
 import { TcpdiagError, UsageError, TimeoutError, KernelFeatureError } from '../errors.js';
@@ -23,6 +25,30 @@ export function tcpInfoOf(socket: net.Socket): TcpInfo | null {
   if (addon === null || fd === null) return null;
   try {
     return decodeTcpInfo(addon.getTcpInfo(fd));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The kernel's TCP state of a socket we own (include/net/tcp_states.h: 1 ESTABLISHED, 7 CLOSE,
+ * 8 CLOSE_WAIT), or null when it cannot be read: through the addon's TCP_INFO, else from
+ * /proc/net/tcp{,6} by the socket's 4-tuple (a socket the kernel closed is no longer listed
+ * there: CLOSE).
+ */
+export function tcpStateOf(socket: net.Socket): number | null {
+  const fd = socketFd(socket);
+  if (fd !== null) {
+    const state = kernelStateOf(fd);
+    if (state !== null) return state;
+  }
+  const local = socket.localPort;
+  const remote = socket.remotePort;
+  if (local === undefined || remote === undefined) return null;
+  try {
+    const found = readSockets({ withInfo: false, withOwners: false }, { backend: 'procfs' }).data
+      .find((s) => s.local.port === local && s.remote.port === remote && s.remote.address === socket.remoteAddress);
+    return found === undefined ? 7 : tcpStateToKernel(found.state);
   } catch {
     return null;
   }

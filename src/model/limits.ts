@@ -20,6 +20,11 @@ export const SNAPLEN: NumberRange = { name: 'a snapshot length in bytes', min: 6
 /** Per-CPU tracefs buffer: below 1 MiB bursts are lost (architecture.md: 35% at the kernel default). */
 export const TRACE_BUFFER_KB: NumberRange = { name: 'a per-CPU buffer size in KiB', min: 1024, max: 1024 * 1024 };
 export const PERCENT: NumberRange = { name: 'a percentage', min: 1, max: 100 };
+/** fault delay/reorder: how long a packet is held, and the jitter around it (milliseconds). */
+export const HOLD_MS: NumberRange = { name: 'a hold in milliseconds', min: 0, max: 60_000, minExclusive: true };
+export const JITTER_MS: NumberRange = { name: 'a jitter in milliseconds', min: 0, max: 60_000 };
+/** A share of requests that may fail (bench --max-error-rate): 0 fails on any error. */
+export const ERROR_RATE_PERCENT: NumberRange = { name: 'a percentage', min: 0, max: 100 };
 /** Growth or drop allowed before a run counts as regressed. */
 export const PERCENT_CHANGE: NumberRange = { name: 'a percentage', min: 0, max: 1_000_000 };
 /** Counts of packets, events, requests and repeats: past 10^9, bound the run by a duration instead. */

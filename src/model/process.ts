@@ -19,6 +19,13 @@ export interface ProcessLookup {
   noteListener(family: AddressFamily, port: number, owner: Owner): void;
   /** Learn the listeners that exist now (called once tracing is on), before a burst needs them. */
   prime?(): void;
+  /**
+   * The owner of the connection with this 4-tuple, from the socket table: for events the kernel
+   * raises in softirq or a timer (retransmissions, resets) on sockets opened before the trace.
+   */
+  connectionOwner?(family: AddressFamily, localAddress: string, localPort: number, remoteAddress: string, remotePort: number): Owner | null;
+  /** Learn the connections that exist now, with their owners (retrans mode, once tracing is on). */
+  primeConnections?(): void;
 }
 
 /**

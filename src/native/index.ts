@@ -31,6 +31,15 @@ export interface NativeAddon {
    * scanned in TypeScript.
    */
   scanSocketInodes?(procRoot: string, wanted: Uint32Array | null): SocketInodeScan;
+  /**
+   * NFQUEUE holder (native/nfqueue.c), optional so an older build still serves the rest: bind
+   * queue N and hold each packet delayUs +- jitterUs (heldPercent of them; the rest pass at
+   * once) on a thread of its own. Throws EBUSY when another process has the queue.
+   */
+  nfqueueOpen?(queue: number, delayUs: number, jitterUs: number, heldPercent: number): number;
+  nfqueueStats?(handle: number): NfqueueStats;
+  /** Accept every held packet, unbind, and return the final counters. */
+  nfqueueClose?(handle: number): NfqueueStats;
 }
 
 export interface SocketInodeScan {
@@ -39,6 +48,25 @@ export interface SocketInodeScan {
   readonly fds: Int32Array;
   /** Processes whose fd directory could not be opened (EACCES/EPERM). */
   readonly unreadable: number;
+}
+
+export interface NfqueueStats {
+  readonly queue: number;
+  readonly received: number;
+  readonly released: number;
+  /** reorder: packets not held. */
+  readonly passedAtOnce: number;
+  readonly held: number;
+  readonly maxHeld: number;
+  /** Netlink messages the kernel dropped (ENOBUFS): those packets wait until the unbind. */
+  readonly lostMessages: number;
+  readonly verdictErrors: number;
+  /** How late releases were against their intended time. */
+  readonly lateCount: number;
+  readonly lateMeanUs: number;
+  readonly lateMaxUs: number;
+  /** Bucket b counts releases late by [2^b, 2^(b+1)) microseconds (b = 0: under 2 us). */
+  readonly lateBucketsLog2Us: readonly number[];
 }
 
 export type NativeLoad = { readonly addon: NativeAddon; readonly error: null } | { readonly addon: null; readonly error: string };

@@ -4,7 +4,8 @@
  * children's death signal (platform/children.ts) undo most of it within a second, and fault
  * rules stop matching when their lease runs out (assist/fault/ruleset.ts). What remains when
  * the guards were killed too, or by a tcpdiag without them: tracefs instances still tracing
- * into their buffers, fault tables (inert once their lease ran out, but still in the ruleset),
+ * into their buffers, fault tables (inert once their lease ran out, but still in the ruleset)
+ * and the iptables rules that fed a delay fault's queue (inert too: nothing is marked),
  * and child processes whose owner is gone. Each is found by the owner pid it carries
  * (platform/owners.ts) and is a leftover only when that pid no longer runs.
  */
@@ -14,6 +15,8 @@ import type { OwnedInstance, OwnedProcess } from '../platform/owners.js';
 import { removeInstanceDirectory } from '../sources/trace.js';
 import { deleteTable, listFaultTables, runNft } from '../assist/fault/nft.js';
 import { FAULT_TABLE_FAMILY, LEASE_SET, pidOfFaultTable } from '../assist/fault/ruleset.js';
+import { deleteQueueRule, listQueueRules } from '../assist/fault/queue-rules.js';
+import type { QueueRule } from '../assist/fault/queue-rules.js';
 
 export interface LeftoverTable {
   readonly family: string;
@@ -26,6 +29,8 @@ export interface LeftoverTable {
 export interface Leftovers {
   readonly tracefsInstances: readonly OwnedInstance[];
   readonly nftTables: readonly LeftoverTable[];
+  /** fault delay/reorder: the iptables NFQUEUE rules of a dead tcpdiag. */
+  readonly queueRules: readonly QueueRule[];
   readonly processes: readonly OwnedProcess[];
 }
 
@@ -34,6 +39,7 @@ export type Removed<T> = T & { readonly removed: boolean; readonly error?: strin
 export interface CleanupReport {
   readonly tracefsInstances: ReadonlyArray<Removed<OwnedInstance>>;
   readonly nftTables: ReadonlyArray<Removed<LeftoverTable>>;
+  readonly queueRules: ReadonlyArray<Removed<QueueRule>>;
   readonly processes: ReadonlyArray<Removed<OwnedProcess>>;
 }
 
@@ -49,8 +55,9 @@ export async function findLeftovers(): Promise<Leftovers> {
     if (isRunning(pid)) continue;
     nftTables.push({ family: FAULT_TABLE_FAMILY, name, pid, active: await leaseActive(name) });
   }
+  const queueRules = (await listQueueRules()).filter((rule) => !isRunning(rule.pid));
   const processes = ownedProcesses().filter((p) => p.pid !== process.pid && !isRunning(p.ownerPid));
-  return { tracefsInstances, nftTables, processes };
+  return { tracefsInstances, nftTables, queueRules, processes };
 }
 
 /** Whether the table's lease set still holds its element; a table without one matches forever. */
@@ -77,7 +84,12 @@ export async function removeLeftovers(found: Leftovers): Promise<CleanupReport> 
     const removed = await deleteTable(table.name);
     nftTables.push(removed ? { ...table, removed } : { ...table, removed, error: 'nft delete table failed' });
   }
-  return { tracefsInstances, nftTables, processes };
+  const queueRules: Array<Removed<QueueRule>> = [];
+  for (const rule of found.queueRules) {
+    const removed = await deleteQueueRule(rule);
+    queueRules.push(removed ? { ...rule, removed } : { ...rule, removed, error: `${rule.tool} -D failed` });
+  }
+  return { tracefsInstances, nftTables, queueRules, processes };
 }
 
 async function stopProcess(pid: number): Promise<{ removed: boolean; error?: string }> {

@@ -14,9 +14,9 @@ import { MODE_TRACEPOINTS, compileEventFilter, compileTableFilter, hasUserFilter
 import { formatEventLine, traceHeader } from '../sinks/trace/event-line.js';
 import { JsonLineWriter } from '../sinks/trace/json-writer.js';
 import { TraceTracker } from '../analysis/trace/tracker.js';
-import { RetransAggregator, buildStateStats } from '../analysis/trace/stats.js';
+import { DropCounter, RetransAggregator, buildStateStats } from '../analysis/trace/stats.js';
 import type { RetransReport, StateStatsReport } from '../analysis/trace/stats.js';
-import { formatRetransReport, formatStateStats } from '../sinks/trace/report-text.js';
+import { formatDropSummary, formatRetransReport, formatStateStats } from '../sinks/trace/report-text.js';
 
 export interface TraceRunOptions {
   readonly mode: TraceMode;
@@ -54,6 +54,9 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   // Listeners that exist now: their owners are looked up once, so a socket that is closed by
   // the time its events are read (up to a poll interval later) is still attributed.
   if (mode === 'accept' || mode === 'all' || mode === 'states' || mode === 'life' || mode === 'retrans') io.processes.prime?.();
+  // Retransmissions and resets run in timers and softirq, and these modes see no transitions
+  // to learn owners from: the socket table's owners of the connections open now.
+  if (mode === 'retrans' || mode === 'resets') io.processes.primeConnections?.();
   const startNs = Number(process.hrtime.bigint());
   const wallOffsetMs = Date.now() - startNs / 1e6;
   const reportMode = (mode === 'states' && options.stats) || (mode === 'retrans' && options.intervalMs !== null);
@@ -62,6 +65,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
     processes: io.processes,
     wallOffsetMs,
     forgetWhenOpen: mode === 'connect' || mode === 'accept',
+    keepHandovers: mode === 'states' && options.stats,
   };
   const tracker = new TraceTracker(trackerOptions);
   const retrans = mode === 'retrans' && options.intervalMs !== null ? new RetransAggregator() : null;
@@ -72,7 +76,8 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   const leftToUserSpace = userSpaceFilter(mode, filter);
   const sinceMs = options.timestamps === 'elapsed' ? Date.now() : null;
   const stages = { matches: hasUserFilter(leftToUserSpace) ? compileEventFilter(leftToUserSpace) : null, reportMode, json: options.json, sinceMs };
-  const output = { tracker, retrans, count: options.count, write: options.write, note: options.note, warmingUp: false };
+  const drops = mode === 'drops' ? new DropCounter() : null;
+  const output = { tracker, retrans, drops, count: options.count, write: options.write, note: options.note, warmingUp: false };
   const pipeline = createPipeline(stages, output);
   // Not for connect: its kernel filter drops a listener's children, so it never looks up a
   // listener's owner and has not primed them; the warm-up's would make it scan /proc for nothing.
@@ -83,8 +88,8 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
     // and an output of their own that nothing reads. Their process-context events are ours
     // (our own pid, which the real lookup answers truly) and their listeners have no task, so
     // nothing false is learnt about real processes or listeners.
-    const scratchTracker = new TraceTracker(trackerOptions);
-    pipeline.begin({ tracker: scratchTracker, retrans: retrans && new RetransAggregator(), count: null, write: discard, note: discard, warmingUp: true });
+    const scratchTracker = new TraceTracker({ ...trackerOptions, lookupConnections: false });
+    pipeline.begin({ tracker: scratchTracker, retrans: retrans && new RetransAggregator(), drops: null, count: null, write: discard, note: discard, warmingUp: true });
     source.warmUp(pipeline.onRaw, samplePort(filter), process.pid);
     pipeline.flush();
     pipeline.begin(output);
@@ -105,7 +110,7 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
   const report = (nowNs: number) => {
     if (mode === 'states' && options.stats) {
       const table = io.socketTable().filter(inTable);
-      emitReport(buildStateStats(table, tracker.sockets, tracker.transitions, nowNs, startNs, Date.now()));
+      emitReport(buildStateStats(table, tracker.sockets, tracker.transitions, nowNs, startNs, Date.now(), tracker.handovers));
     } else if (retrans !== null) {
       const after = io.counters();
       emitReport(retrans.report(countersBefore, after, (nowNs - lastReportNs) / 1e6, options.ignore, Date.now()));
@@ -136,6 +141,10 @@ export async function runTrace(options: TraceRunOptions, io: TraceIo): Promise<T
     summary = await source.close();
   }
   const { printed, raw, lost } = pipeline.counts;
+  if (drops !== null) {
+    const dropSummary = drops.summary(Math.max(lost, summary.kernelLost), Date.now());
+    options.write(options.json ? `${JSON.stringify(dropSummary)}\n` : formatDropSummary(dropSummary));
+  }
   const kernelSays = summary.kernelLost > lost ? `; the kernel's buffer counters say ${summary.kernelLost} lost` : '';
   options.note(`${printed} events printed from ${raw} kernel events, ${lost} lost${kernelSays}`);
   return { printed, rawEvents: raw, lost: Math.max(lost, summary.kernelLost), source: summary };
@@ -157,6 +166,8 @@ interface PipelineOutput {
   readonly tracker: TraceTracker;
   /** retrans --interval: retransmissions are counted here instead of printed. */
   readonly retrans: RetransAggregator | null;
+  /** drops: the printed drops by reason, for the summary. */
+  readonly drops: DropCounter | null;
   readonly count: number | null;
   readonly write: TraceRunOptions['write'];
   readonly note: TraceRunOptions['note'];
@@ -201,6 +212,7 @@ function createPipeline(s: PipelineStages, first: PipelineOutput): EventPipeline
       return;
     }
     if (s.reportMode && event.type !== 'lost') return;
+    if (o.drops !== null && event.type === 'drop') o.drops.add(event);
     if (jsonWriter !== null) jsonWriter.write(event);
     else {
       parts.push(formatEventLine(event, s.sinceMs));

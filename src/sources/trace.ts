@@ -23,6 +23,9 @@ import { readNetnsProcFile } from '../platform/netns.js';
 export { ensureTracefs } from './tracefs/mount.js';
 export { removeInstanceDirectory } from './tracefs/instance.js';
 
+/** States a socket can retransmit or be reset in (not LISTEN, not the TIME_WAIT mini-socket). */
+const CONNECTED = ['SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSING'] as const;
+
 export interface TraceIoOptions {
   readonly root: string;
   readonly bufferKb: number;
@@ -44,12 +47,22 @@ export async function openTcpEventSource(options: TcpEventOptions): Promise<TcpE
   const { signal, tracepoints, scope, netns, detail } = options;
   signal?.throwIfAborted();
   // tracepoints carry no namespace: a namespace's events come from bpftrace, which can test
-  // the socket's namespace in the kernel.
-  if (detail || netns !== undefined) {
+  // the socket's namespace in the kernel. kfree_skb records no addresses and only the L3
+  // protocol: TCP drops need eBPF too, which reads both from the packet (ebpf/script.ts).
+  const drops = tracepoints.some((t) => t.name === 'kfree_skb');
+  if (detail || netns !== undefined || drops) {
     const { BpftraceSource } = await import('./ebpf/bpftrace.js');
-    const { setResetReasonNames } = await import('./ebpf/parse.js');
+    const { setDropReasonNames, setResetReasonNames } = await import('./ebpf/parse.js');
     setResetReasonNames(resetReasonNames(options.root));
-    return BpftraceSource.open({ probes: tracepoints, scope, detail, ...(netns ? { netnsInode: netns.inode } : {}), ...(signal === undefined ? {} : { signal }) });
+    if (drops) setDropReasonNames(symbolicNamesOf(options.root, 'skb/kfree_skb', 'reason'));
+    return BpftraceSource.open({
+      probes: tracepoints,
+      retransmitErr: retransmitHasErr(options.root),
+      scope,
+      detail,
+      ...(netns ? { netnsInode: netns.inode } : {}),
+      ...(signal === undefined ? {} : { signal }),
+    });
   }
   // Opening is synchronous (tracefs writes): nothing to interrupt once it has begun.
   return TracefsTcpSource.open({
@@ -73,15 +86,29 @@ export function createTraceIo(options: TraceIoOptions): TraceIo {
     processes: new ProcProcessLookup({
       listListeners: () => readSockets({ filter: { states: ['LISTEN'] }, withInfo: false, withOwners: true }, inNetns).data,
       savedTasks: () => readSavedTasks(options.root),
+      listConnections: () => readSockets({ filter: { states: CONNECTED }, withInfo: false, withOwners: true }, inNetns).data,
     }),
     socketTable: () => readSockets({ withInfo: false, withOwners: false }, inNetns).data,
     counters: () => readTcpCounters(netns === undefined ? '/proc' : (relative) => readNetnsProcFile(netns, relative)),
   };
 }
 
-function resetReasonNames(root: string): Map<number, string> {
+function retransmitHasErr(root: string): boolean {
   try {
-    return symbolicNames(parseEventFormat(readFileSync(join(root, 'events/tcp/tcp_send_reset/format'), 'utf8')), 'reason');
+    return parseEventFormat(readFileSync(join(root, 'events/tcp/tcp_retransmit_skb/format'), 'utf8')).fields.has('err');
+  } catch {
+    return false;
+  }
+}
+
+function resetReasonNames(root: string): Map<number, string> {
+  return symbolicNamesOf(root, 'tcp/tcp_send_reset', 'reason');
+}
+
+/** A field's __print_symbolic names from the running kernel's format file (none when unreadable). */
+function symbolicNamesOf(root: string, event: string, field: string): Map<number, string> {
+  try {
+    return symbolicNames(parseEventFormat(readFileSync(join(root, `events/${event}/format`), 'utf8')), field);
   } catch {
     return new Map();
   }

@@ -7,7 +7,7 @@ import type { AddressFamily, Endpoint } from '../../model/socket.js';
 import type { TcpState } from '../../model/tcp-state.js';
 import type { SocketDetail } from '../../model/kernel-event.js';
 
-export type TraceEventType = 'connect' | 'connect-failed' | 'accept' | 'state' | 'retransmit' | 'reset' | 'close' | 'lost';
+export type TraceEventType = 'connect' | 'connect-failed' | 'accept' | 'state' | 'retransmit' | 'reset' | 'close' | 'drop' | 'lost';
 
 /** Socket fields at a state change (--detail), printed as the eBPF source reads them. */
 export type SocketDetailJson = SocketDetail;
@@ -59,6 +59,21 @@ export interface RetransmitEvent extends Common {
   readonly type: 'retransmit';
   readonly kind: 'data' | 'syn' | 'synack';
   readonly state: TcpState | null;
+  /**
+   * The attempt did not go out (tcp_retransmit_skb's err, where the format has it): the kernel's RetransSegs
+   * does not count the ones that fail before the transmit (EBUSY: the original still in a host
+   * queue; EAGAIN, ENOMEM, EHOSTUNREACH) and counts those the transmit itself refused (EPERM
+   * from a netfilter drop on OUTPUT, ENOBUFS); TCPRetransFail counts every failure but EBUSY.
+   */
+  readonly failed: boolean;
+  /** When failed: the errno name (EBUSY, EPERM, ...). */
+  readonly error?: string;
+  /**
+   * Segments the skb carried (tcp_skb_pcount): RetransSegs adds these where the event is one
+   * per skb, and the kernel does retransmit skbs of several segments (TSO, and merged ones even
+   * on loopback). Known with --detail (eBPF reads the skb); null from tracefs.
+   */
+  readonly segments: number | null;
 }
 
 export interface ResetEvent extends Common {
@@ -79,6 +94,25 @@ export interface CloseEvent extends Common {
   readonly origin: 'active' | 'passive' | null;
 }
 
+/**
+ * A TCP packet the kernel dropped (skb:kfree_skb), with the kernel's reason. local/remote are
+ * the packet's endpoints as this host sees them (for an arriving packet local is its
+ * destination); pid/process the owner of the socket it was for, where known (a listener's for
+ * a listen overflow).
+ */
+export interface DropEvent extends Common {
+  readonly type: 'drop';
+  /** The kernel's skb_drop_reason name (NO_SOCKET, TCP_LISTEN_OVERFLOW, NETFILTER_DROP...). */
+  readonly reason: string;
+  readonly direction: 'in' | 'out';
+  /** The socket's state when there was one (LISTEN for a listen overflow), else null. */
+  readonly state: TcpState | null;
+  /** TCP flags in tcpdump's letters (S SYN, F FIN, R RST, P PSH, . ACK, U URG), null without a TCP header. */
+  readonly flags: string | null;
+  /** The kernel function that dropped it. */
+  readonly location: string | null;
+}
+
 export interface LostEvent extends Common {
   readonly type: 'lost';
   readonly count: number | null;
@@ -93,12 +127,13 @@ export type TraceEvent =
   | RetransmitEvent
   | ResetEvent
   | CloseEvent
+  | DropEvent
   | LostEvent;
 
-export const TRACE_MODES = ['connect', 'accept', 'states', 'retrans', 'resets', 'life', 'all'] as const;
+export const TRACE_MODES = ['connect', 'accept', 'states', 'retrans', 'resets', 'life', 'drops', 'all'] as const;
 export type TraceMode = (typeof TRACE_MODES)[number];
 
-/** Which event types each mode prints (lost is always printed). */
+/** Which event types each mode prints (lost is always printed). `all` leaves drops out: they need eBPF. */
 export const MODE_EVENTS: Record<TraceMode, ReadonlySet<TraceEventType>> = {
   connect: new Set(['connect', 'connect-failed', 'lost']),
   accept: new Set(['accept', 'lost']),
@@ -106,5 +141,6 @@ export const MODE_EVENTS: Record<TraceMode, ReadonlySet<TraceEventType>> = {
   retrans: new Set(['retransmit', 'lost']),
   resets: new Set(['reset', 'lost']),
   life: new Set(['close', 'lost']),
+  drops: new Set(['drop', 'lost']),
   all: new Set(['connect', 'connect-failed', 'accept', 'state', 'retransmit', 'reset', 'close', 'lost']),
 };

@@ -7,7 +7,8 @@
  * - states: the tracker rebuilds connects, accepts and closes from every transition of a
  *   socket, so transitions are never dropped in the kernel for a state condition;
  * - owners (--pid, --process): passive opens run in softirq, where common_pid is not the owner;
- * - everything, for tcp_send_reset, whose endpoints are sockaddr bytes rather than fields.
+ * - everything, for tcp_send_reset, whose endpoints are sockaddr bytes rather than fields,
+ *   and for kfree_skb, whose endpoints are in the packet (read by the eBPF program).
  * An event matches a state condition when its socket was in, or entered, one of the states.
  */
 import type { ConnExpr, ConnFilter, ConnLeaf, EndpointMatcher } from '../../model/conn-filter.js';
@@ -26,6 +27,7 @@ export const MODE_TRACEPOINTS: Record<TraceMode, readonly TracepointName[]> = {
   retrans: ['tcp_retransmit_skb', 'tcp_retransmit_synack'],
   resets: ['tcp_send_reset', 'tcp_receive_reset'],
   life: ['inet_sock_set_state'],
+  drops: ['kfree_skb'],
   all: ['inet_sock_set_state', 'tcp_retransmit_skb', 'tcp_retransmit_synack', 'tcp_send_reset', 'tcp_receive_reset'],
 };
 
@@ -100,7 +102,7 @@ function familyClause(filter: ConnFilter): string | null {
  * numbers (include/net/tcp_states.h): 1 ESTABLISHED, 2 SYN_SENT, 3 SYN_RECV, 7 CLOSE, 10 LISTEN.
  */
 export function kernelFilter(tracepoint: TracepointName, mode: TraceMode, filter: ConnFilter): string | null {
-  if (!HAS_PORT_FIELDS.has(tracepoint)) return null; // tcp_send_reset: filtered in user space
+  if (!HAS_PORT_FIELDS.has(tracepoint)) return null; // tcp_send_reset, kfree_skb: filtered in user space
   const ports = tracefsText(splitExpr(filter.expr, portLeaf).kernel ?? { kind: 'and', items: [] });
   const endpoints = allOf([familyClause(filter), ports]);
   switch (tracepoint) {
@@ -151,6 +153,7 @@ function eventStates(event: TraceEvent): readonly TcpState[] {
     case 'close': return ['CLOSE'];
     case 'retransmit': return event.kind === 'synack' ? ['SYN_RECV'] : event.state === null ? [] : [event.state];
     case 'reset': return event.state === null ? [] : [event.state];
+    case 'drop': return event.state === null ? [] : [event.state];
     case 'lost': return [];
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { AddressFamily, Endpoint, TcpSocket } from '../../model/socket.js';
 import type { TcpState } from '../../model/tcp-state.js';
-import type { RetransmitEvent } from './events.js';
+import type { DropEvent, RetransmitEvent } from './events.js';
 import type { TrackedSocket } from './tracker.js';
 
 /** Linux holds TIME-WAIT for 60 s (TCP_TIMEWAIT_LEN, include/net/tcp.h). */
@@ -36,6 +36,10 @@ export function tupleKey(family: AddressFamily, la: string, lp: number, ra: stri
   return `${family}|${la}|${lp}|${ra}|${rp}`;
 }
 
+/**
+ * `handovers`: FIN_WAIT2 sockets that passed to a TIME_WAIT mini-socket (tracker.ts), which the
+ * table lists in FIN_WAIT2; a live tracked socket with the same 4-tuple takes precedence.
+ */
 export function buildStateStats(
   table: readonly TcpSocket[],
   tracked: ReadonlyMap<number, TrackedSocket>,
@@ -43,8 +47,12 @@ export function buildStateStats(
   nowNs: number,
   startNs: number,
   wallNowMs: number,
+  handovers: ReadonlyMap<number, TrackedSocket> = new Map(),
 ): StateStatsReport {
   const byTuple = new Map<string, TrackedSocket>();
+  for (const sock of handovers.values()) {
+    byTuple.set(tupleKey(sock.family, sock.localAddress, sock.localPort, sock.remoteAddress, sock.remotePort), sock);
+  }
   for (const sock of tracked.values()) {
     byTuple.set(tupleKey(sock.family, sock.localAddress, sock.localPort, sock.remoteAddress, sock.remotePort), sock);
   }
@@ -80,6 +88,8 @@ export interface RetransConnectionRow {
   readonly syn: number;
   readonly synack: number;
   readonly data: number;
+  /** Attempts that did not go out (any kind): not in syn, synack or data. */
+  readonly failed: number;
 }
 
 export interface RetransReport {
@@ -88,8 +98,10 @@ export interface RetransReport {
   readonly intervalMs: number;
   /** Kernel counter deltas over the interval (/proc/net/snmp, /proc/net/netstat). */
   readonly counters: Record<string, number>;
-  /** Retransmission events traced over the interval, by kind. */
-  readonly events: { readonly data: number; readonly syn: number; readonly synack: number };
+  /** Retransmissions traced over the interval: those that went out by kind, and failed attempts apart. */
+  readonly events: { readonly data: number; readonly syn: number; readonly synack: number; readonly failed: number };
+  /** Failed attempts by errno name. */
+  readonly errors: Record<string, number>;
   /** Connections with at least --ignore retransmissions, most first. */
   readonly connections: readonly RetransConnectionRow[];
   readonly hiddenConnections: number;
@@ -106,22 +118,26 @@ export const RETRANS_COUNTERS = [
   'TCPSpuriousRTOs',
   'TCPDSACKRecv', // duplicate segments the peer reported (D-SACK): a sign of needless retransmits
   'TCPDSACKOldSent',
+  'TCPRetransFail', // attempts that failed, except EBUSY (__tcp_retransmit_skb)
 ] as const;
 
 export class RetransAggregator {
-  private readonly rows = new Map<string, { family: AddressFamily; local: Endpoint; remote: Endpoint; syn: number; synack: number; data: number }>();
-  private counts = { data: 0, syn: 0, synack: 0 };
+  private readonly rows = new Map<string, { family: AddressFamily; local: Endpoint; remote: Endpoint; syn: number; synack: number; data: number; failed: number }>();
+  private counts = { data: 0, syn: 0, synack: 0, failed: 0 };
+  private errors: Record<string, number> = {};
 
   add(event: RetransmitEvent): void {
-    this.counts[event.kind]++;
+    const slot = event.failed ? 'failed' : event.kind;
+    this.counts[slot]++;
+    if (event.error !== undefined) this.errors[event.error] = (this.errors[event.error] ?? 0) + 1;
     if (event.local === null || event.remote === null || event.family === null) return;
     const key = tupleKey(event.family, event.local.address, event.local.port, event.remote.address, event.remote.port);
     let row = this.rows.get(key);
     if (row === undefined) {
-      row = { family: event.family, local: event.local, remote: event.remote, syn: 0, synack: 0, data: 0 };
+      row = { family: event.family, local: event.local, remote: event.remote, syn: 0, synack: 0, data: 0, failed: 0 };
       this.rows.set(key, row);
     }
-    row[event.kind]++;
+    row[slot]++;
   }
 
   /** The report for the interval just ended; resets the per-interval counts. */
@@ -130,23 +146,51 @@ export class RetransAggregator {
     for (const name of RETRANS_COUNTERS) {
       if (after[name] !== undefined && before[name] !== undefined) counters[name] = after[name] - before[name];
     }
-    const all = [...this.rows.values()].sort((a, b) => b.syn + b.synack + b.data - (a.syn + a.synack + a.data));
-    const connections = all.filter((r) => r.syn + r.synack + r.data >= ignore);
+    const total = (r: RetransConnectionRow) => r.syn + r.synack + r.data + r.failed;
+    const all = [...this.rows.values()].sort((a, b) => total(b) - total(a));
+    const connections = all.filter((r) => total(r) >= ignore);
     const report: RetransReport = {
       type: 'retrans-report',
       ts: Math.round(wallNowMs),
       intervalMs: Math.round(intervalMs),
       counters,
       events: this.counts,
+      errors: this.errors,
       connections,
       hiddenConnections: all.length - connections.length,
     };
     this.rows.clear();
-    this.counts = { data: 0, syn: 0, synack: 0 };
+    this.counts = { data: 0, syn: 0, synack: 0, failed: 0 };
+    this.errors = {};
     return report;
   }
 }
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/** `trace drops`' summary: the drops it printed, by the kernel's reason, most first. */
+export interface DropSummary {
+  readonly type: 'drop-summary';
+  readonly ts: number;
+  readonly total: number;
+  readonly reasons: Record<string, number>;
+  /** Events the kernel's buffers lost: the counts are short by at least this many. */
+  readonly lost: number;
+}
+
+export class DropCounter {
+  private readonly byReason = new Map<string, number>();
+  private total = 0;
+
+  add(event: DropEvent): void {
+    this.total++;
+    this.byReason.set(event.reason, (this.byReason.get(event.reason) ?? 0) + 1);
+  }
+
+  summary(lost: number, wallNowMs: number): DropSummary {
+    const reasons = Object.fromEntries([...this.byReason].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+    return { type: 'drop-summary', ts: Math.round(wallNowMs), total: this.total, reasons, lost };
+  }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RawTcpEvent } from '../../model/kernel-event.js';
-import { TraceTracker } from './tracker.js';
+import { TraceTracker, tcpFlagLetters } from './tracker.js';
 import type { Owner, ProcessLookup } from '../../model/process.js';
 import type { TraceEvent, TraceEventType } from './events.js';
 import { MODE_EVENTS } from './events.js';
@@ -20,7 +20,7 @@ function raw(partial: Partial<RawTcpEvent> & Pick<RawTcpEvent, 'skaddr'>): RawTc
   return {
     kind: 'state', cpu: 0, tid: 200, inInterrupt: false, family: 4,
     localAddress: '10.0.0.1', localPort: 40000, remoteAddress: '10.0.0.2', remotePort: 80,
-    oldState: 7, newState: 2, reason: null, count: null, comm: null, detail: null,
+    oldState: 7, newState: 2, reason: null, error: null, count: null, comm: null, detail: null,
     ...partial,
     tsNs: clock,
   };
@@ -146,4 +146,13 @@ test('a socket whose earlier events were lost restarts with an unknown duration'
 test('lost records become lost events with their count', () => {
   const events = run([raw({ skaddr: 0, kind: 'lost', count: 12, cpu: 1 })], MODE_EVENTS.connect);
   assert.deepEqual(events.map((e) => e.type === 'lost' && [e.count, e.cpu]), [[12, 1]]);
+});
+
+test('TCP flags read as tcpdump prints them', () => {
+  assert.equal(tcpFlagLetters(0x02), 'S');
+  assert.equal(tcpFlagLetters(0x12), 'S.');
+  assert.equal(tcpFlagLetters(0x18), 'P.');
+  assert.equal(tcpFlagLetters(0x11), 'F.');
+  assert.equal(tcpFlagLetters(0x04), 'R');
+  assert.equal(tcpFlagLetters(0), 'none');
 });

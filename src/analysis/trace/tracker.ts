@@ -19,7 +19,7 @@ import type { Owner, ProcessLookup } from '../../model/process.js';
 import type { AddressFamily, Endpoint } from '../../model/socket.js';
 import type { TcpState } from '../../model/tcp-state.js';
 import { tcpStateFromKernel } from '../../model/tcp-state.js';
-import type { ConnectFailReason, StateEvent, TraceEvent, TraceEventType } from './events.js';
+import type { ConnectFailReason, RetransmitEvent, StateEvent, TraceEvent, TraceEventType } from './events.js';
 
 const ESTABLISHED = 1;
 const SYN_SENT = 2;
@@ -39,6 +39,8 @@ export interface TrackedSocket {
   startNs: number | null;
   origin: 'active' | 'passive' | null;
   owner: Owner | null;
+  /** The socket table was asked for the owner (once per socket: a miss may cost a table scan). */
+  ownerLookedUp: boolean;
   synSentNs: number | null;
   synRecvNs: number | null;
   rstReceived: boolean;
@@ -66,13 +68,32 @@ export interface TrackerOptions {
   readonly wallOffsetMs: number;
   /** Forget a socket once its open completes or fails (the kernel filter hides the rest). */
   readonly forgetWhenOpen?: boolean;
+  /** Keep what FIN_WAIT2 sockets handed over to a TIME_WAIT mini-socket (states --stats). */
+  readonly keepHandovers?: boolean;
+  /** Ask the socket table for owners the events do not give (default true; not for made-up events). */
+  readonly lookupConnections?: boolean;
 }
+
+/**
+ * How long a FIN_WAIT2 mini-socket can live: the handover happens only when tcp_fin_timeout is
+ * at most TCP_TIMEWAIT_LEN, 60 s (tcp_rcv_state_process, tcp_close); longer ones keep the full
+ * socket in FIN_WAIT2, with transitions of its own. Kept twice that from entering FIN_WAIT2,
+ * which may precede the handover (shutdown() first, close() later).
+ */
+const HANDOVER_MAX_NS = 120e9;
 
 /** Upper bound on remembered sockets; beyond it the oldest knowledge is dropped (durations null). */
 const MAX_TRACKED = 1_000_000;
 
 export class TraceTracker {
   readonly sockets = new Map<number, TrackedSocket>();
+  /**
+   * Sockets that went FIN_WAIT2 -> CLOSE, as they were in FIN_WAIT2, by skaddr, oldest first.
+   * The kernel hands an orphaned FIN_WAIT2 socket to a TIME_WAIT mini-socket in substate
+   * FIN_WAIT2 (tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)) that the socket table lists as FIN_WAIT2
+   * with no transition of its own: its time in FIN_WAIT2 began at the full socket's transition.
+   */
+  readonly handovers = new Map<number, TrackedSocket>();
   /** Transition counts by kernel state numbers, old * 16 + new (a string key per event cost more than the rest of the bookkeeping). */
   private readonly transitionCounts = new Float64Array(256);
   private readonly emit: ReadonlySet<TraceEventType>;
@@ -125,6 +146,9 @@ export class TraceTracker {
       case 'send-reset':
         this.onReset(raw, out);
         return;
+      case 'drop':
+        this.onDrop(raw, out);
+        return;
       case 'lost':
         if (this.emit.has('lost')) {
           out({ type: 'lost', ts: this.ts(raw.tsNs), family: null, local: null, remote: null, pid: null, process: null, count: raw.count, cpu: raw.cpu });
@@ -149,6 +173,7 @@ export class TraceTracker {
       sock = undefined;
     }
     let durationNs: number | null = sock === undefined || oldState === CLOSE ? null : tsNs - sock.sinceNs;
+    const enteredOldStateNs = sock?.sinceNs ?? tsNs;
     if (oldState === CLOSE && (newState === SYN_SENT || newState === LISTEN)) {
       sock = this.track(raw, 'active');
       sock.synSentNs = newState === SYN_SENT ? tsNs : null;
@@ -164,6 +189,12 @@ export class TraceTracker {
       sock.owner = carriedOwner;
     }
     if (sock.owner === null && !raw.inInterrupt && raw.tid > 0) sock.owner = this.options.processes.byTid(raw.tid);
+    else if (sock.owner === null && !sock.ownerLookedUp && raw.localPort !== 0 && newState !== CLOSE && this.options.lookupConnections !== false) {
+      // In softirq, on a socket opened before the trace: the task on the CPU is not the owner
+      // (the peer's process on loopback, or an idle CPU's swapper); the socket table knows it.
+      sock.ownerLookedUp = true;
+      sock.owner = this.options.processes.connectionOwner?.(raw.family, raw.localAddress, raw.localPort, raw.remoteAddress, raw.remotePort) ?? null;
+    }
     if (oldState === CLOSE && newState === LISTEN && sock.owner !== null) this.options.processes.noteListener(raw.family, raw.localPort, sock.owner);
     // The 4-tuple is complete from the first transition after connect() picked a port.
     if (raw.localPort !== 0 && (raw.localPort !== sock.localPort || raw.localAddress !== sock.localAddress)) {
@@ -225,6 +256,7 @@ export class TraceTracker {
       });
     }
     if (newState === CLOSE) {
+      if (oldState === FIN_WAIT2 && durationNs !== null && this.options.keepHandovers === true) this.noteHandover(raw.skaddr, sock, enteredOldStateNs, tsNs);
       if (oldState !== LISTEN && sock.everEstablished && this.emitClose) {
         const c = this.common(raw, sock);
         out({
@@ -242,19 +274,30 @@ export class TraceTracker {
     }
   }
 
+  private noteHandover(skaddr: number, sock: TrackedSocket, enteredNs: number, nowNs: number): void {
+    this.handovers.delete(skaddr);
+    this.handovers.set(skaddr, { ...sock, state: FIN_WAIT2, sinceNs: enteredNs });
+    for (const [key, old] of this.handovers) {
+      if (nowNs - old.sinceNs <= HANDOVER_MAX_NS && this.handovers.size <= MAX_TRACKED) break;
+      this.handovers.delete(key);
+    }
+  }
+
   private onRetransmit(raw: RawTcpEvent, out: (event: TraceEvent) => void): void {
     const synack = raw.kind === 'retransmit-synack';
     const sock = synack ? undefined : this.sockets.get(raw.skaddr);
-    const kind = synack ? 'synack' : raw.oldState === SYN_SENT ? 'syn' : 'data';
-    if (sock !== undefined) {
+    const kind: RetransmitEvent['kind'] = synack ? 'synack' : raw.oldState === SYN_SENT ? 'syn' : 'data';
+    const error = raw.error;
+    // Only attempts that went out are retransmissions the peer can see.
+    if (sock !== undefined && error === null) {
       if (kind === 'syn') sock.synRetransmits++;
       else sock.dataRetransmits++;
     }
     if (!this.emit.has('retransmit')) return;
     // For a SYN-ACK, skaddr is the listener: its owner is the listener's.
     const owner = synack ? this.options.processes.listenerOwner(raw.family, raw.localPort) : this.ownerOf(raw, sock);
-    out({
-      type: 'retransmit',
+    const common = {
+      type: 'retransmit' as const,
       ts: this.ts(raw.tsNs),
       family: raw.family,
       local: { address: raw.localAddress, port: raw.localPort },
@@ -262,8 +305,13 @@ export class TraceTracker {
       pid: owner?.pid ?? null,
       process: owner?.process ?? null,
       kind,
-      state: synack ? 'SYN_RECV' : stateOrNull(raw.oldState),
-    });
+      state: synack ? 'SYN_RECV' as const : stateOrNull(raw.oldState),
+      // A SYN-ACK is one segment (tcp_rtx_synack adds 1 to RetransSegs).
+      segments: synack ? 1 : raw.count,
+    };
+    // Field order as JSON prints it: failed, error, then segments.
+    const { segments, ...rest } = common;
+    out(error === null ? { ...rest, failed: false, segments } : { ...rest, failed: true, error, segments });
   }
 
   private onReset(raw: RawTcpEvent, out: (event: TraceEvent) => void): void {
@@ -287,10 +335,39 @@ export class TraceTracker {
     });
   }
 
+  private onDrop(raw: RawTcpEvent, out: (event: TraceEvent) => void): void {
+    if (!this.emit.has('drop')) return;
+    const sock = raw.skaddr === 0 ? undefined : this.sockets.get(raw.skaddr);
+    // A listener's drops (a full accept or SYN queue) belong to the listener's owner.
+    const owner = raw.oldState === LISTEN ? this.options.processes.listenerOwner(raw.family, raw.localPort) : this.ownerOf(raw, sock);
+    out({
+      type: 'drop',
+      ts: this.ts(raw.tsNs),
+      family: raw.family,
+      local: { address: raw.localAddress, port: raw.localPort },
+      remote: { address: raw.remoteAddress, port: raw.remotePort },
+      pid: owner?.pid ?? null,
+      process: owner?.process ?? null,
+      reason: raw.reason ?? 'NOT_SPECIFIED',
+      direction: raw.drop?.direction ?? 'in',
+      state: stateOrNull(raw.oldState),
+      flags: raw.drop?.tcpFlags == null ? null : tcpFlagLetters(raw.drop.tcpFlags),
+      location: raw.drop?.location ?? null,
+    });
+  }
+
+  /**
+   * Who owns the socket of a retransmission or reset: what its tracked transitions said, else
+   * the task on the CPU when the event ran in process context, else (timers and softirq: most
+   * retransmissions) the socket table's owner of the 4-tuple.
+   */
   private ownerOf(raw: RawTcpEvent, sock: TrackedSocket | undefined): Owner | null {
     if (sock?.owner) return sock.owner;
-    if (raw.comm !== null && !raw.inInterrupt && raw.tid > 0) return { pid: raw.tid, process: raw.comm };
-    return !raw.inInterrupt && raw.tid > 0 ? this.options.processes.byTid(raw.tid) : null;
+    if (!raw.inInterrupt && raw.tid > 0) return raw.comm !== null ? { pid: raw.tid, process: raw.comm } : this.options.processes.byTid(raw.tid);
+    if (raw.localPort === 0 || this.options.lookupConnections === false) return null;
+    const owner = this.options.processes.connectionOwner?.(raw.family, raw.localAddress, raw.localPort, raw.remoteAddress, raw.remotePort) ?? null;
+    if (sock !== undefined && owner !== null) sock.owner = owner;
+    return owner;
   }
 
   private track(raw: RawTcpEvent, origin: 'active' | 'passive' | null): TrackedSocket {
@@ -301,6 +378,7 @@ export class TraceTracker {
       startNs: origin === null ? null : raw.tsNs,
       origin,
       owner: null,
+      ownerLookedUp: false,
       synSentNs: null,
       synRecvNs: null,
       rstReceived: false,
@@ -364,6 +442,18 @@ export function failReason(sock: TrackedSocket, raw: RawTcpEvent): ConnectFailRe
 function payloadBytesSent(sock: TrackedSocket, detail: SocketDetail): number {
   const control = (sock.origin === 'active' && sock.everEstablished ? 1 : 0) + (sock.ourFinAcked ? 1 : 0);
   return Math.max(0, Math.min(detail.bytesSent, detail.bytesAcked - control));
+}
+
+/** tcpdump's letters for TCP flags, in its order (print-tcp.c): F S R P U, then "." for ACK. */
+export function tcpFlagLetters(flags: number): string {
+  let text = '';
+  if (flags & 0x01) text += 'F';
+  if (flags & 0x02) text += 'S';
+  if (flags & 0x04) text += 'R';
+  if (flags & 0x08) text += 'P';
+  if (flags & 0x20) text += 'U';
+  if (flags & 0x10) text += '.';
+  return text === '' ? 'none' : text;
 }
 
 /** Names by kernel number, looked up twice per event. */

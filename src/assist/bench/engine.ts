@@ -12,8 +12,8 @@
 import type { Histogram } from 'hdr-histogram-js';
 import { TimeoutError, systemError } from '../../errors.js';
 import { connectWithMss } from '../socket-options.js';
-import { adoptSocket, dialerFor } from './transport.js';
-import type { Conn, ConnEvents, Dialer, TransportKind } from './transport.js';
+import { adoptSocket, dialerFor, tlsDialer, wrapTls } from './transport.js';
+import type { Conn, ConnEvents, Dialer, TlsSettings, TransportKind } from './transport.js';
 import { loadNative } from '../../native/index.js';
 import { HttpResponseParser, NEED_MORE } from './http-response.js';
 import { RawReplyMatcher } from './raw-reply.js';
@@ -61,6 +61,8 @@ export interface EngineConfig {
   readonly mss: number | null;
   /** How connections are opened (transport.ts); `handle` falls back to `net` when unusable. */
   readonly transport: TransportKind;
+  /** https: TLS over each connection (then the transport is `tls`). */
+  readonly tls: TlsSettings | null;
   readonly control: Int32Array;
 }
 
@@ -100,6 +102,10 @@ interface Slot {
   intendedMs: number;
   /** When the current phase (connect or request) started, for the timeout sweep. */
   phaseStartMs: number;
+  /** Connects that failed in a row (refused, unreachable, timed out): the backoff grows with it. */
+  connectFailures: number;
+  /** Waiting out a backoff before its next attempt: no request is handed to it meanwhile. */
+  resting: NodeJS.Timeout | null;
   readonly readBuffer: Buffer;
   readonly http: HttpResponseParser | null;
   readonly raw: RawReplyMatcher | null;
@@ -107,6 +113,17 @@ interface Slot {
 
 const READ_BUFFER_BYTES = 64 * 1024;
 const SWEEP_INTERVAL_MS = 25;
+/**
+ * After a failed connect a connection waits 10 ms, doubling per failure in a row up to 1 s,
+ * before it tries again: a refused port fails within microseconds, and without a pause 10
+ * connections made ~23k connects a second for the whole run.
+ */
+const BACKOFF_FIRST_MS = 10;
+const BACKOFF_MAX_MS = 1000;
+
+export function backoffMs(failuresInARow: number): number {
+  return failuresInARow <= 0 ? 0 : Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.min(failuresInARow - 1, 20));
+}
 
 export function runEngine(config: EngineConfig): Promise<EngineResult> {
   return new Engine(config).run();
@@ -121,8 +138,14 @@ class Engine {
   private readonly errorSamples: Partial<Record<ErrorClass, string>> = {};
   /** Counts by status code 0-999 (the parser accepts three digits). */
   private readonly statusCounts = new Float64Array(1000);
-  private readonly due: number[] = [];
-  private dueHead = 0;
+  /**
+   * Open loop: requests come due at startMs + i * interval. Only counts are kept (issued: due
+   * so far; taken: handed to a connection), so a rate the connections cannot serve grows a
+   * number, not an array (an array of due times took 1.1 GB at -R 1e8).
+   */
+  private dueIssued = 0;
+  private dueTaken = 0;
+  private intervalMs = 0;
   private readonly addon = loadNative().addon;
   private readonly dial: Dialer;
   readonly transport: TransportKind;
@@ -135,7 +158,6 @@ class Engine {
   private socketsSampled = 0;
   private startMs = 0;
   private endMs = 0;
-  private nextDueMs = 0;
   private stopping = false;
   private generatorDone = false;
   private finished = false;
@@ -145,7 +167,7 @@ class Engine {
 
   constructor(private readonly config: EngineConfig) {
     this.request = Buffer.from(config.request.buffer, config.request.byteOffset, config.request.byteLength);
-    const { dial, kind } = dialerFor(config.transport);
+    const { dial, kind } = config.tls === null ? dialerFor(config.transport) : { dial: tlsDialer(config.tls), kind: 'tls' as const };
     this.dial = dial;
     this.transport = kind;
   }
@@ -154,7 +176,7 @@ class Engine {
     return new Promise((resolve) => {
       this.resolve = resolve;
       this.startMs = performance.now();
-      this.nextDueMs = this.startMs;
+      this.intervalMs = 1000 / (this.config.ratePerSecond ?? 1);
       const { config } = this;
       for (let i = 0; i < config.connections; i++) {
         this.slots.push({
@@ -163,6 +185,8 @@ class Engine {
           busy: false,
           intendedMs: 0,
           phaseStartMs: 0,
+          connectFailures: 0,
+          resting: null,
           readBuffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
           http: config.protocol === 'http' ? new HttpResponseParser() : null,
           raw: config.protocol === 'tcp' && config.reply !== null ? new RawReplyMatcher(config.reply) : null,
@@ -204,16 +228,14 @@ class Engine {
   private schedule(): void {
     this.scheduleTimer = undefined;
     if (this.finished) return;
-    const intervalMs = 1000 / (this.config.ratePerSecond ?? 1);
     const now = performance.now();
-    while (!this.generatorDone && this.nextDueMs <= now) {
-      if (!this.claim(this.nextDueMs)) break;
-      this.due.push(this.nextDueMs);
-      this.nextDueMs += intervalMs;
+    while (!this.generatorDone && this.dueAt(this.dueIssued) <= now) {
+      if (!this.claim(this.dueAt(this.dueIssued))) break;
+      this.dueIssued++;
     }
     for (const slot of this.slots) {
-      if (this.dueHead >= this.due.length) break;
-      if (!slot.busy) this.next(slot);
+      if (this.dueTaken >= this.dueIssued) break;
+      if (!slot.busy && slot.resting === null) this.next(slot);
     }
     if (this.generatorDone) {
       this.checkDone();
@@ -223,12 +245,17 @@ class Engine {
     // tick releases a batch and up to ~1 ms of a request's latency (counted from its intended
     // time) is the generator's own. Polling with setImmediate instead was measured: at 5000/s
     // on 2 shared cores the spinning loops took CPU from the server and p99 grew 5x.
-    this.scheduleTimer = setTimeout(() => this.schedule(), Math.max(0, this.nextDueMs - performance.now()));
+    this.scheduleTimer = setTimeout(() => this.schedule(), Math.max(0, this.dueAt(this.dueIssued) - performance.now()));
+  }
+
+  /** When request i of the open loop is due. */
+  private dueAt(i: number): number {
+    return this.startMs + i * this.intervalMs;
   }
 
   /** Give a free slot its next request, or leave it idle. */
   private next(slot: Slot, now = performance.now()): void {
-    if (this.finished) return;
+    if (this.finished || slot.resting !== null) return;
     if (this.config.ratePerSecond === null) {
       if (!this.claim(now)) {
         this.checkDone();
@@ -237,13 +264,8 @@ class Engine {
       this.start(slot, now, now);
       return;
     }
-    if (!this.stopping && this.dueHead < this.due.length) {
-      const intended = this.due[this.dueHead++] ?? now;
-      if (this.dueHead > 4096 && this.dueHead * 2 > this.due.length) {
-        this.due.splice(0, this.dueHead);
-        this.dueHead = 0;
-      }
-      this.start(slot, intended, now);
+    if (!this.stopping && this.dueTaken < this.dueIssued) {
+      this.start(slot, this.dueAt(this.dueTaken++), now);
       return;
     }
     this.checkDone();
@@ -271,6 +293,12 @@ class Engine {
             return;
           }
           let conn: Conn | null = null;
+          if (this.config.tls !== null) {
+            // The handshake still has to happen: onConnect comes with secureConnect.
+            conn = wrapTls(socket, address, this.config.tls, this.eventsFor(slot, () => conn, startedMs));
+            slot.conn = conn;
+            return;
+          }
           conn = adoptSocket(socket, this.eventsFor(slot, () => conn));
           slot.conn = conn;
           this.onConnect(slot, conn, startedMs);
@@ -307,6 +335,7 @@ class Engine {
     if (slot.conn !== conn) return;
     const now = performance.now();
     this.connects++;
+    slot.connectFailures = 0;
     recordMs(this.connectHist, now - startedMs);
     slot.connected = true;
     if (slot.busy) this.send(slot, now);
@@ -370,6 +399,7 @@ class Engine {
 
   private fail(slot: Slot, conn: Conn | null, error: unknown): void {
     if (conn !== null && slot.conn !== conn) return;
+    const duringConnect = !slot.connected;
     if (conn !== null) this.closeConn(slot, conn);
     // An idle kept-alive connection that the server closed or reset is not a failed request.
     if (!slot.busy) return;
@@ -379,8 +409,18 @@ class Engine {
     this.countError(kind, error instanceof Error ? error.message : String(error));
     Atomics.add(this.config.control, CTL_COMPLETED, 1);
     Atomics.add(this.config.control, CTL_FAILED, 1);
-    // Let the loop breathe before reconnecting (a refused port fails within microseconds).
-    setImmediate(() => this.next(slot));
+    if (duringConnect) slot.connectFailures++;
+    const waitMs = backoffMs(duringConnect ? slot.connectFailures : 0);
+    if (waitMs === 0) {
+      // Let the loop breathe before the next request.
+      setImmediate(() => this.next(slot));
+      return;
+    }
+    slot.resting = setTimeout(() => {
+      slot.resting = null;
+      this.next(slot);
+      this.checkDone();
+    }, waitMs);
   }
 
   private countError(kind: ErrorClass, message: string): void {
@@ -428,7 +468,7 @@ class Engine {
   /** Done when nothing more will start and nothing is in flight. */
   private checkDone(): void {
     if (this.finished || !this.generatorDone) return;
-    if (!this.stopping && this.dueHead < this.due.length) return;
+    if (!this.stopping && this.dueTaken < this.dueIssued) return;
     if (this.slots.some((slot) => slot.busy)) return;
     this.finish();
   }
@@ -446,7 +486,11 @@ class Engine {
     this.endMs = performance.now();
     clearInterval(this.sweepTimer);
     if (this.scheduleTimer !== undefined) clearTimeout(this.scheduleTimer);
-    for (const slot of this.slots) if (slot.conn !== null) this.closeConn(slot, slot.conn);
+    for (const slot of this.slots) {
+      if (slot.resting !== null) clearTimeout(slot.resting);
+      slot.resting = null;
+      if (slot.conn !== null) this.closeConn(slot, slot.conn);
+    }
     this.resolve?.({
       requests: this.requests,
       successes: this.successes,
@@ -458,7 +502,7 @@ class Engine {
       bytesReceived: this.bytesReceived,
       retransmits: this.retransmits,
       socketsSampled: this.socketsSampled,
-      unsent: this.due.length - this.dueHead,
+      unsent: this.dueIssued - this.dueTaken,
       elapsedMs: this.endMs - this.startMs,
       transport: this.transport,
       connectHistogram: encodeHistogram(this.connectHist),

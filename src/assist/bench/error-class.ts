@@ -2,7 +2,8 @@
  * Failed requests grouped the way a user names them: refused, timeout,
  * reset, unreachable, plus what a load generator adds: the server closed before replying, a
  * reply that does not parse, an HTTP status >= 400 (as wrk counts "Non-2xx or 3xx
- * responses"), and running out of local ports or file descriptors.
+ * responses"), running out of local ports or file descriptors, and (https) a TLS handshake or
+ * certificate check that failed.
  */
 import { isErrnoException } from '../../errors.js';
 import { MalformedResponseError } from './http-response.js';
@@ -17,10 +18,11 @@ export type ErrorClass =
   | 'http'
   | 'ports'
   | 'fds'
+  | 'tls'
   | 'other';
 
 export const ERROR_CLASSES: readonly ErrorClass[] = [
-  'refused', 'timeout', 'reset', 'unreachable', 'closed', 'malformed', 'http', 'ports', 'fds', 'other',
+  'refused', 'timeout', 'reset', 'unreachable', 'closed', 'malformed', 'http', 'ports', 'fds', 'tls', 'other',
 ];
 
 const BY_ERRNO: Readonly<Record<string, ErrorClass>> = {
@@ -43,8 +45,16 @@ const BY_ERRNO: Readonly<Record<string, ErrorClass>> = {
   TCPDIAG_CLOSED: 'closed',
 };
 
+/**
+ * Node's TLS errors: its own (ERR_TLS_CERT_ALTNAME_INVALID, ERR_SSL_WRONG_VERSION_NUMBER from
+ * OpenSSL) and OpenSSL's certificate verification codes (DEPTH_ZERO_SELF_SIGNED_CERT,
+ * CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE...).
+ */
+const TLS_CODE = /^ERR_(TLS|SSL)_|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY|DECRYPT)/;
+
 export function classifyError(error: unknown): ErrorClass {
   if (error instanceof MalformedResponseError) return 'malformed';
+  if (isErrnoException(error) && TLS_CODE.test(error.code ?? '')) return 'tls';
   if (isErrnoException(error)) return BY_ERRNO[error.code ?? ''] ?? 'other';
   return 'other';
 }

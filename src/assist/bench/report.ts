@@ -70,6 +70,11 @@ export interface BenchSettings {
 
 export interface BenchReport extends Omit<RunResult, 'payloadBytes' | 'mss' | 'transport' | 'cpu'> {
   readonly cpu: CpuFigures | null;
+  /**
+   * Requests that failed, plus (HTTP) answers that were not 2xx, as a percent of all requests;
+   * 100 when none completed. What --max-error-rate is checked against.
+   */
+  readonly errorRatePercent: number;
   readonly settings: BenchSettings;
   readonly runs: readonly RunResult[];
   /** --mss-sweep: throughput per MSS relative to the best one. */
@@ -168,7 +173,16 @@ export function buildReport(settings: BenchSettings, runs: readonly RunResult[],
   }));
   const total = merge(parts, false);
   const sweep = runs.some((r) => r.mss !== null) && new Set(runs.map((r) => r.mss)).size > 1 ? mssSweepRows(runs) : null;
-  return { settings, ...total, cpu: totalCpu(runs, total.requests), runs, mssSweep: sweep, baseline };
+  return { settings, ...total, cpu: totalCpu(runs, total.requests), errorRatePercent: errorRatePercent(settings.protocol, total), runs, mssSweep: sweep, baseline };
+}
+
+/** As wrk's "Non-2xx or 3xx responses" plus socket errors: only a 2xx (HTTP) or a complete reply (TCP) counts as good. */
+export function errorRatePercent(protocol: 'http' | 'tcp', run: Pick<RunCounters, 'requests' | 'successes' | 'statusCodes'>): number {
+  if (run.requests === 0) return 100;
+  const good = protocol === 'tcp'
+    ? run.successes
+    : Object.entries(run.statusCodes).reduce((n, [code, count]) => (code.startsWith('2') && code.length === 3 ? n + count : n), 0);
+  return Math.round(((run.requests - good) / run.requests) * 100_000) / 1000;
 }
 
 function totalCpu(runs: readonly RunResult[], requests: number): CpuFigures | null {
@@ -261,6 +275,10 @@ export function renderReportText(report: BenchReport): string {
     parts.push('\n-- all runs\n');
   }
   parts.push(renderRunText(report));
+  if (s.rate !== null && report.requestsPerSecond < s.rate * 0.9) {
+    parts.push(`rate: asked for ${s.rate} requests/s, made ${humanNumber(report.requestsPerSecond)}/s: the connections could not keep up (add -c), and latency counts from the intended send times\n`);
+  }
+  parts.push(`error rate ${report.errorRatePercent}% (failed requests${s.protocol === 'http' ? ' and responses other than 2xx' : ''})\n`);
   if (report.mssSweep !== null) {
     parts.push('\nMSS sweep\n');
     parts.push(renderTable(report.mssSweep, [

@@ -3,6 +3,7 @@
  * for each MSS (--mss-sweep) and each payload size (--payload-sizes), one after another, on one
  * event loop or split over worker threads (--threads), and merge everything into one report.
  */
+import { isIP } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { UsageError, TcpdiagError } from '../../errors.js';
@@ -45,6 +46,10 @@ export interface BenchOptions {
   readonly mss: number | null;
   /** How connections are opened: libuv handles (fast) or net.Socket (transport.ts). */
   readonly transport: TransportKind;
+  /** https: skip certificate checks (--insecure). */
+  readonly insecure: boolean;
+  /** https: extra CA certificates to trust, PEM (--ca). */
+  readonly caPem: string | null;
   readonly mssSweep: readonly number[] | null;
   /** The server's PID on this machine: its CPU per request is reported and compared. */
   readonly serverPid: number | null;
@@ -187,6 +192,9 @@ async function runOne(options: BenchOptions & { readonly threads: number }, targ
       timeoutMs: options.timeoutMs,
       mss: plan.mss,
       transport: options.transport,
+      tls: target.kind === 'http' && target.tls
+        ? { servername: isIP(target.host) === 0 ? target.host : null, verify: !options.insecure, ca: options.caPem }
+        : null,
       control,
     });
   }

@@ -4,9 +4,10 @@ import { buildHttpRequest, fillerPayload, parseBenchTarget } from './target.js';
 import { UsageError } from '../../errors.js';
 
 test('http URLs become HTTP targets with host, port, path and Host header', () => {
-  assert.deepEqual(parseBenchTarget('http://127.0.0.1:8080/api?x=1'), { kind: 'http', host: '127.0.0.1', port: 8080, path: '/api?x=1', hostHeader: '127.0.0.1:8080' });
-  assert.deepEqual(parseBenchTarget('http://example.test'), { kind: 'http', host: 'example.test', port: 80, path: '/', hostHeader: 'example.test' });
-  assert.deepEqual(parseBenchTarget('http://[::1]:81/'), { kind: 'http', host: '::1', port: 81, path: '/', hostHeader: '[::1]:81' });
+  assert.deepEqual(parseBenchTarget('http://127.0.0.1:8080/api?x=1'), { kind: 'http', host: '127.0.0.1', port: 8080, path: '/api?x=1', hostHeader: '127.0.0.1:8080', tls: false });
+  assert.deepEqual(parseBenchTarget('http://example.test'), { kind: 'http', host: 'example.test', port: 80, path: '/', hostHeader: 'example.test', tls: false });
+  assert.deepEqual(parseBenchTarget('http://[::1]:81/'), { kind: 'http', host: '::1', port: 81, path: '/', hostHeader: '[::1]:81', tls: false });
+  assert.deepEqual(parseBenchTarget('https://example.test/x'), { kind: 'http', host: 'example.test', port: 443, path: '/x', hostHeader: 'example.test', tls: true });
 });
 
 test('HOST:PORT, tcp:// and [IPv6]:PORT become raw TCP targets', () => {
@@ -16,7 +17,7 @@ test('HOST:PORT, tcp:// and [IPv6]:PORT become raw TCP targets', () => {
 });
 
 test('targets that cannot work are usage errors with a hint', () => {
-  for (const bad of ['https://x/', 'localhost', 'host:0', 'host:70000', '::1:80', 'http://']) {
+  for (const bad of ['localhost', 'host:0', 'host:70000', '::1:80', 'http://']) {
     assert.throws(() => parseBenchTarget(bad), UsageError, bad);
   }
 });

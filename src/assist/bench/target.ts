@@ -7,27 +7,26 @@ import { isIP } from 'node:net';
 import { UsageError, TcpdiagError, describeSystemError } from '../../errors.js';
 
 export type BenchTarget =
-  | { readonly kind: 'http'; readonly host: string; readonly port: number; readonly path: string; readonly hostHeader: string }
+  /** tls: https:// (TLS over TCP, certificates checked unless --insecure). */
+  | { readonly kind: 'http'; readonly host: string; readonly port: number; readonly path: string; readonly hostHeader: string; readonly tls: boolean }
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
 
-const TARGET_HINT = 'write http://HOST[:PORT]/PATH for HTTP, or HOST:PORT (or [IPv6]:PORT) for raw TCP';
+const TARGET_HINT = 'write http(s)://HOST[:PORT]/PATH for HTTP, or HOST:PORT (or [IPv6]:PORT) for raw TCP';
 
 export function parseBenchTarget(text: string): BenchTarget {
   const trimmed = text.trim();
-  if (/^https:\/\//i.test(trimmed)) {
-    throw new UsageError('bench does not speak TLS yet', 'use http:// against the service behind the TLS terminator, or `tcpdiag probe https://...` for the TLS handshake');
-  }
-  if (/^http:\/\//i.test(trimmed)) {
+  if (/^https?:\/\//i.test(trimmed)) {
+    const tls = /^https:/i.test(trimmed);
     let url: URL;
     try {
       url = new URL(trimmed);
     } catch {
       throw new UsageError(`"${text}" is not a valid URL`, TARGET_HINT);
     }
-    const port = url.port === '' ? 80 : Number(url.port);
+    const port = url.port === '' ? (tls ? 443 : 80) : Number(url.port);
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     if (host === '') throw new UsageError(`"${text}" has no host`, TARGET_HINT);
-    return { kind: 'http', host, port, path: `${url.pathname}${url.search}` || '/', hostHeader: url.host };
+    return { kind: 'http', host, port, path: `${url.pathname}${url.search}` || '/', hostHeader: url.host, tls };
   }
   const rest = trimmed.replace(/^tcp:\/\//i, '');
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(rest);

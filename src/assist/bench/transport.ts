@@ -11,6 +11,7 @@
  *  - `net`: net.Socket, the public API; also wraps sockets created elsewhere (connectWithMss).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { getSystemErrorName } from 'node:util';
 import { socketFd } from '../socket-options.js';
 import { systemError } from '../../errors.js';
@@ -33,7 +34,18 @@ export interface Conn {
   fd(): number | null;
 }
 
-export type TransportKind = 'handle' | 'net';
+/** tls: net.Socket under a TLSSocket (https targets; libuv handles cannot carry TLS). */
+export type TransportKind = 'handle' | 'net' | 'tls';
+
+/** How TLS connections check the server (structured-clonable: it goes to worker threads). */
+export interface TlsSettings {
+  /** SNI and the name the certificate must carry; null for a numeric address (checked against its IP SANs). */
+  readonly servername: string | null;
+  /** false with --insecure: any certificate is accepted. */
+  readonly verify: boolean;
+  /** Extra CA certificates (PEM) to trust besides Node's bundle (--ca). */
+  readonly ca: string | null;
+}
 
 /** Open a connection to a numeric address; events go to `events`, reads land in `readBuffer`. */
 export type Dialer = (address: string, port: number, readBuffer: Buffer, events: ConnEvents) => Conn;
@@ -101,6 +113,63 @@ export const dialNet: Dialer = (address, port, readBuffer, events) => {
   conn = new NetConn(socket, events, false, true);
   return conn;
 };
+
+/**
+ * TLS over a plain TCP socket: onConnect fires once the handshake is done, so the connect
+ * percentiles include it (as wrk's). The fd for tcp_info is the TCP socket's.
+ */
+export function wrapTls(raw: net.Socket, address: string, settings: TlsSettings, events: ConnEvents): Conn {
+  const secure = tls.connect({
+    socket: raw,
+    ...(settings.servername === null ? {} : { servername: settings.servername }),
+    // Node checks a numeric address against the certificate's IP SANs through `host`.
+    host: settings.servername ?? address,
+    rejectUnauthorized: settings.verify,
+    ...(settings.ca === null ? {} : { ca: [...tls.rootCertificates, settings.ca] }),
+    ALPNProtocols: ['http/1.1'],
+  });
+  return new TlsConn(secure, raw, events);
+}
+
+export function tlsDialer(settings: TlsSettings): Dialer {
+  return (address, port, _readBuffer, events) => wrapTls(net.connect({ host: address, port, noDelay: true }), address, settings, events);
+}
+
+class TlsConn implements Conn {
+  private closed = false;
+
+  constructor(private readonly secure: tls.TLSSocket, private readonly raw: net.Socket, events: ConnEvents) {
+    secure.on('error', (error: Error) => {
+      if (!this.closed) events.onError(error);
+    });
+    secure.on('end', () => {
+      if (!this.closed) events.onEnd();
+    });
+    secure.on('close', () => {
+      if (!this.closed) events.onError(systemError('TCPDIAG_CLOSED', 'connection closed'));
+    });
+    secure.on('data', (chunk: Buffer) => {
+      if (!this.closed) events.onData(chunk.length, chunk);
+    });
+    secure.once('secureConnect', () => {
+      if (!this.closed) events.onConnect();
+    });
+  }
+
+  write(data: Buffer): void {
+    this.secure.write(data);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.secure.destroy();
+    this.raw.destroy();
+  }
+
+  fd(): number | null {
+    return this.closed ? null : socketFd(this.raw);
+  }
+}
 
 /** Wrap an already connected net.Socket (from connectWithMss). */
 export function adoptSocket(socket: net.Socket, events: ConnEvents): Conn {

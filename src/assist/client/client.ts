@@ -9,9 +9,12 @@ import { lookup } from 'node:dns/promises';
 import { createInterface } from 'node:readline';
 import { TcpdiagError, TimeoutError, describeSystemError, isErrnoException } from '../../errors.js';
 import type { TcpInfo } from '../../model/tcp-info.js';
-import { connectWithMss, tcpInfoOf } from '../socket-options.js';
+import { connectWithMss, tcpInfoOf, tcpStateOf } from '../socket-options.js';
 import { parseHexBytes } from '../hexdump.js';
 import { formatHostPort } from './endpoint.js';
+
+/** include/net/tcp_states.h */
+const TCP_CLOSE = 7;
 
 export interface ClientOptions {
   readonly host: string;
@@ -35,6 +38,7 @@ export type ClientEvent =
   | { readonly type: 'sent'; readonly seq: number; readonly data: Buffer }
   | { readonly type: 'received'; readonly seq: number; readonly data: Buffer; readonly offset: number }
   | { readonly type: 'peer-closed' }
+  | { readonly type: 'peer-reset' }
   | { readonly type: 'error'; readonly code: string; readonly message: string };
 
 export interface ClientSummary {
@@ -142,9 +146,16 @@ export async function runClient(options: ClientOptions, emit: (event: ClientEven
   const peerEnd = new Promise<void>((resolve) => {
     socket.once('end', () => {
       peerEnded = true;
-      if (!weEnded && closedBy === 'local') closedBy = 'peer';
       lastInfo = tcpInfoOf(socket) ?? lastInfo;
-      emit({ type: 'peer-closed' });
+      // libuv reports an RST as ECONNRESET only when its read meets the socket's error; when an
+      // earlier call took the error (sock_error() clears sk_err) the read returns 0, which looks
+      // like a FIN: 9 runs of 10 against a server that replies then resets. The kernel's state
+      // tells them apart: a FIN leaves us in CLOSE_WAIT (we have not closed), an RST in CLOSE
+      // (tcp_reset -> tcp_done, net/ipv4/tcp_input.c).
+      const reset = !weEnded && tcpStateOf(socket) === TCP_CLOSE;
+      if (reset) closedBy = 'reset';
+      else if (!weEnded && closedBy === 'local') closedBy = 'peer';
+      emit({ type: reset ? 'peer-reset' : 'peer-closed' });
       resolve();
     });
     socket.once('close', () => resolve());
@@ -156,7 +167,16 @@ export async function runClient(options: ClientOptions, emit: (event: ClientEven
     lastActivity = Date.now();
   });
   socket.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'ECONNRESET' || error.code === 'EPIPE') closedBy = 'reset';
+    if (error.code === 'ECONNRESET' || error.code === 'EPIPE') {
+      // Already reported from the kernel's state at 'end'.
+      if (closedBy === 'reset') return;
+      closedBy = 'reset';
+      // One event for an RST however libuv learnt of it (this read's error, or 'end').
+      if (error.code === 'ECONNRESET') {
+        emit({ type: 'peer-reset' });
+        return;
+      }
+    }
     emit({ type: 'error', code: error.code ?? 'ERROR', message: describeSystemError(error) });
   });
 

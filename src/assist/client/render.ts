@@ -20,6 +20,8 @@ export function renderClientEvent(event: ClientEvent, now: Date, showHex: boolea
     }
     case 'peer-closed':
       return `${at} peer closed the connection (FIN)`;
+    case 'peer-reset':
+      return `${at} peer reset the connection (RST)`;
     case 'error':
       return `${at} error: ${event.message}`;
   }

@@ -19,6 +19,9 @@ import { setLongTimeout } from '../../platform/long-timer.js';
 import { applyRuleset, deleteTable, describeTable, listFaultTables, nftPath, runNft } from './nft.js';
 import { FAULT_TABLE_FAMILY, LEASE_RENEW_MS, faultRuleset, faultTableName, leaseRenewal, leaseTimeoutMs, pidOfFaultTable, validateFaultSpec } from './ruleset.js';
 import type { FaultSpec } from './ruleset.js';
+import { latenessPercentileUs, startHolder } from './holder.js';
+import type { Holder } from './holder.js';
+import type { NfqueueStats } from '../../native/index.js';
 
 export interface FaultRunOptions extends FaultSpec {
   /** null: until the signal aborts. */
@@ -34,6 +37,41 @@ export interface FaultInstalled {
   readonly table: string;
   readonly family: string;
   readonly rules: string[];
+  /** delay, reorder: the NFQUEUE holding the packets and the iptables rules feeding it. */
+  readonly queue?: number;
+  readonly queueRules?: readonly string[];
+}
+
+/** delay, reorder: what the holder did (native/nfqueue.c). */
+export interface HeldSummary {
+  readonly queue: number;
+  /** Packets queued to tcpdiag. */
+  readonly packets: number;
+  /** reorder: of those, passed at once. */
+  readonly passedAtOnce: number;
+  readonly maxHeldAtOnce: number;
+  /** How much later than intended held packets went out. */
+  readonly lateMeanUs: number;
+  readonly lateP99Us: number;
+  readonly lateMaxUs: number;
+  /** Netlink messages lost (ENOBUFS): their packets waited until the end. */
+  readonly lostMessages: number;
+  /** Verdicts the kernel refused: those packets, too, waited until the end. */
+  readonly verdictErrors: number;
+}
+
+function heldSummary(stats: NfqueueStats): HeldSummary {
+  return {
+    queue: stats.queue,
+    packets: stats.received,
+    passedAtOnce: stats.passedAtOnce,
+    maxHeldAtOnce: stats.maxHeld,
+    lateMeanUs: Math.round(stats.lateMeanUs),
+    lateP99Us: latenessPercentileUs(stats, 0.99),
+    lateMaxUs: Math.round(stats.lateMaxUs),
+    lostMessages: stats.lostMessages,
+    verdictErrors: stats.verdictErrors,
+  };
 }
 
 export interface FaultResult {
@@ -42,10 +80,16 @@ export interface FaultResult {
   readonly port: number;
   readonly percent: number;
   readonly ranMs: number;
+  /** loss, synack-drop: packets dropped; delay, reorder: packets marked for the queue. */
   readonly droppedPackets: number;
   readonly removed: boolean;
   /** Why it ended: the duration passed, or a signal. */
   readonly endedBy: 'duration' | 'signal';
+  /** delay, reorder only: packets the table marked for the queue (nothing is dropped). */
+  readonly markedPackets?: number;
+  readonly delayMs?: number;
+  readonly jitterMs?: number;
+  readonly held?: HeldSummary;
 }
 
 export interface FaultTableInfo {
@@ -64,8 +108,9 @@ function requireNetAdmin(command: string): void {
 }
 
 export async function runFault(options: FaultRunOptions, onInstalled: (installed: FaultInstalled) => void): Promise<FaultResult> {
-  requireNetAdmin('tcpdiag fault');
+  // Bad values are the user's to fix before privileges are: say so first.
   const spec = validateFaultSpec(options);
+  requireNetAdmin('tcpdiag fault');
   const table = faultTableName(process.pid);
   const started = Date.now();
   const deadline = options.durationMs === null ? null : started + options.durationMs;
@@ -86,21 +131,37 @@ export async function runFault(options: FaultRunOptions, onInstalled: (installed
   });
   const scope = options.scope.child(`fault ${table}`);
   const renewal = leaseRenewer(table, deadline, options.onWarning);
+  const holds = spec.kind === 'delay' || spec.kind === 'reorder';
+  let holder: Holder | null = null;
   try {
+    // The queue and its iptables rules first: the table's marks then always find a reader.
+    if (holds) {
+      holder = await startHolder({
+        table, delayMs: spec.delayMs ?? 0, jitterMs: spec.jitterMs ?? 0, heldPercent: spec.kind === 'delay' ? 100 : spec.percent,
+        scope: options.scope, ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+      });
+    }
     await applyRuleset(ruleset);
     scope.interval(renewal.tick, LEASE_RENEW_MS);
     const { rules } = await describeTable(table);
-    onInstalled({ table, family: FAULT_TABLE_FAMILY, rules });
+    onInstalled({ table, family: FAULT_TABLE_FAMILY, rules, ...(holder === null ? {} : { queue: holder.queue, queueRules: holder.rules }) });
     const endedBy = await waitFor(options.durationMs, options.signal);
     await scope.close();
     await renewal.settled();
     const { droppedPackets } = await describeTable(table).catch(() => ({ droppedPackets: 0 }));
+    // Marking stops with the table; then the rules go and every held packet is let through.
     removed = await deleteTable(table);
-    return { table, kind: spec.kind, port: spec.port, percent: spec.percent, ranMs: Date.now() - started, droppedPackets, removed, endedBy };
+    const held = holder === null ? undefined : heldSummary(await holder.stop());
+    return {
+      table, kind: spec.kind, port: spec.port, percent: spec.percent, ranMs: Date.now() - started, removed, endedBy,
+      ...(holds ? { markedPackets: droppedPackets, droppedPackets: 0, delayMs: spec.delayMs ?? 0, jitterMs: spec.jitterMs ?? 0 } : { droppedPackets }),
+      ...(held === undefined ? {} : { held }),
+    };
   } finally {
     await scope.close();
     await renewal.settled();
     if (!removed) removed = await deleteTable(table).catch(() => false);
+    await holder?.stop();
     guard.dismiss();
     unregister();
   }

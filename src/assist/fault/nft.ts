@@ -77,7 +77,8 @@ export async function describeTable(name: string): Promise<{ rules: string[]; dr
   const rules = text
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => /\bdrop$/.test(l))
+    // Every fault rule starts with the lease match (ruleset.ts): drops, and delay's marks.
+    .filter((l) => l.startsWith('meta l4proto @'))
     .map((l) => l.replace(/ counter packets \d+ bytes \d+/, ' counter'));
   return { rules, droppedPackets: dropped };
 }

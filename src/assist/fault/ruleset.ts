@@ -19,14 +19,28 @@ import { UsageError } from '../../errors.js';
 import { PERCENT, PORT, inRange } from '../../model/limits.js';
 import { rangeText } from '../../model/units.js';
 
-export type FaultKind = 'loss' | 'synack-drop';
+export type FaultKind = 'loss' | 'synack-drop' | 'delay' | 'reorder';
 
 export interface FaultSpec {
   readonly kind: FaultKind;
   readonly port: number;
-  /** 1-100: share of matching packets dropped. */
+  /** 1-100: share of matching packets dropped (loss, synack-drop) or held (reorder; delay: 100). */
   readonly percent: number;
+  /** delay, reorder: how long a held packet is held. */
+  readonly delayMs?: number;
+  /** delay: each hold is delayMs plus or minus up to this (uniform). */
+  readonly jitterMs?: number;
 }
+
+/**
+ * delay and reorder hold packets in user space through NFQUEUE. This kernel has no nft `queue`
+ * statement (CONFIG_NFT_QUEUE is off) but has the xtables NFQUEUE target, so the nft table
+ * only marks the packets (this bit of the packet mark, while the lease lives) and an iptables
+ * rule queues the marked ones (holder.ts): the lease still ends the fault by itself.
+ */
+export const DELAY_MARK = 0x00100000;
+/** The longest hold: past a minute TCP's own timers (RTO, keepalive) take over anyway. */
+export const DELAY_MAX_MS = 60_000;
 
 /** Every table tcpdiag installs starts with this, so list/clear touch only ours. */
 export const FAULT_TABLE_PREFIX = 'tcpdiag_fault_';
@@ -76,8 +90,39 @@ export function validateFaultSpec(spec: FaultSpec): FaultSpec {
   if (!Number.isInteger(spec.percent) || !inRange(spec.percent, PERCENT)) {
     throw new UsageError(`--percent ${spec.percent}: expected an integer ${rangeText(PERCENT)}`, 'e.g. --percent 5 drops about one packet in twenty');
   }
-  if (spec.kind !== 'loss' && spec.kind !== 'synack-drop') throw new UsageError(`unknown fault "${String(spec.kind)}"`, 'use loss or synack-drop');
+  if (!['loss', 'synack-drop', 'delay', 'reorder'].includes(spec.kind)) throw new UsageError(`unknown fault "${String(spec.kind)}"`, 'use loss, synack-drop, delay or reorder');
+  if (spec.kind === 'delay' || spec.kind === 'reorder') {
+    const delay = spec.delayMs;
+    if (delay === undefined || !Number.isFinite(delay) || delay <= 0 || delay > DELAY_MAX_MS) {
+      throw new UsageError(`--ms ${String(delay)}: expected more than 0 and at most ${DELAY_MAX_MS}`, 'e.g. --ms 100');
+    }
+    const jitter = spec.jitterMs ?? 0;
+    if (!Number.isFinite(jitter) || jitter < 0 || jitter > delay) {
+      throw new UsageError(`--jitter ${jitter}: expected 0 to --ms (${delay})`, 'a hold is --ms plus or minus up to --jitter');
+    }
+  }
   return spec;
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * The iptables/ip6tables arguments (after the command) of the rule that queues the marked
+ * packets to `queue`, inserted first in the filter table's OUTPUT chain (priority 0, after the
+ * nft chain at -10); `--queue-bypass` lets packets pass while nothing reads the queue. Its
+ * comment names the fault table, so a leftover rule says whose it was.
+ */
+export function nfqueueRuleArgs(action: '-I' | '-D' | '-C', table: string, queue: number): string[] {
+  if (pidOfFaultTable(table) === null) throw new UsageError(`"${table}" is not a tcpdiag fault table name`);
+  if (!Number.isInteger(queue) || queue < 0 || queue > 65535) throw new UsageError(`invalid NFQUEUE number ${queue}`);
+  return [
+    '-w', '-t', 'filter', action, 'OUTPUT', ...(action === '-I' ? ['1'] : []),
+    '-m', 'mark', '--mark', `${hex(DELAY_MARK)}/${hex(DELAY_MARK)}`,
+    '-m', 'comment', '--comment', table,
+    '-j', 'NFQUEUE', '--queue-num', String(queue), '--queue-bypass',
+  ];
 }
 
 /** The match for "N percent of packets": numgen random mod 100 is uniform over 0..99. */
@@ -89,6 +134,11 @@ function sample(percent: number): string {
 export function faultRules(input: FaultSpec): string[] {
   const spec = validateFaultSpec(input);
   const p = spec.port;
+  if (spec.kind === 'delay' || spec.kind === 'reorder') {
+    // Packets to the port as they leave this host (OUTPUT): on loopback that is one direction
+    // of each connection, so both ends' RTT grows by the hold once, as with netem on egress.
+    return [`${leaseMatch()} tcp dport ${p} counter meta mark set meta mark | ${hex(DELAY_MARK)}`];
+  }
   if (spec.kind === 'synack-drop') {
     // SYN-ACKs from the server port: the client stays in SYN_SENT, the server in SYN_RECV
     // and retransmits its SYN-ACK (tcp_retransmit_synack, net/ipv4/tcp_output.c).
@@ -106,15 +156,17 @@ export function faultRuleset(table: string, spec: FaultSpec, leaseMs: number): s
   if (pidOfFaultTable(table) === null) throw new UsageError(`"${table}" is not a tcpdiag fault table name`);
   if (!Number.isInteger(leaseMs) || leaseMs <= 0) throw new UsageError(`invalid lease ${leaseMs} ms`);
   const rules = faultRules(spec).map((rule) => `    ${rule}\n`).join('');
+  const hook = spec.kind === 'delay' || spec.kind === 'reorder' ? 'output' : 'input';
   return (
     `table ${FAULT_TABLE_FAMILY} ${table} {\n` +
     `  set ${LEASE_SET} {\n` +
     `    type inet_proto; flags timeout;\n` +
     `    elements = { tcp timeout ${leaseMs}ms }\n` +
     `  }\n` +
-    `  chain input {\n` +
-    // Before the usual filter chains (priority 0), so an accept elsewhere cannot skip the fault.
-    `    type filter hook input priority -10; policy accept;\n` +
+    `  chain ${hook} {\n` +
+    // Before the usual filter chains (priority 0), so an accept elsewhere cannot skip the fault
+    // (and, for delay, before the iptables filter chain that queues the marked packets).
+    `    type filter hook ${hook} priority -10; policy accept;\n` +
     rules +
     `  }\n` +
     `}\n`

@@ -16,6 +16,8 @@ export function listeningLine(address: string, port: number): string {
   return `listening on ${formatHostPort(address, port)}`;
 }
 
+const PREVIEW_BYTES = 256;
+
 export function renderServerEvent(event: ServerEvent, now: Date, showHex: boolean): string {
   const at = `[${clockTime(now)}]`;
   switch (event.type) {
@@ -24,9 +26,14 @@ export function renderServerEvent(event: ServerEvent, now: Date, showHex: boolea
     case 'accept':
       return `${at} #${event.peer.id} accepted ${event.peer.remote} -> ${event.peer.local}`;
     case 'data': {
-      const head = `${at} #${event.peer.id} <- ${event.data.length} bytes: ${printable(event.data)}`;
-      return showHex ? `${head}\n${hexDump(event.data, event.totalBytes - event.data.length)}` : head;
+      if (showHex) return `${at} #${event.peer.id} <- ${event.data.length} bytes: ${printable(event.data)}\n${hexDump(event.data, event.totalBytes - event.data.length)}`;
+      // Without --hex-dump a line stays a line: the text of the first PREVIEW_BYTES.
+      const shown = event.data.subarray(0, PREVIEW_BYTES);
+      const more = event.data.length - shown.length;
+      return `${at} #${event.peer.id} <- ${event.data.length} bytes: ${printable(shown)}${more > 0 ? `... (${more} more)` : ''}`;
     }
+    case 'traffic':
+      return `${at} #${event.peer.id} ${event.readsIn} more reads (${event.bytesIn} B in), ${event.writesOut} more writes (${event.bytesOut} B out) in ${(event.periodMs / 1000).toFixed(1)} s`;
     case 'sent':
       return `${at} #${event.peer.id} -> ${event.bytes} bytes (${event.reason})`;
     case 'peer-closed':

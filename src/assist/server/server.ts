@@ -9,6 +9,7 @@ import net from 'node:net';
 import { TcpdiagError, KernelFeatureError, describeSystemError } from '../../errors.js';
 import { IPPROTO_TCP, TCP_MAXSEG, loadNative } from '../../native/index.js';
 import { formatHostPort } from '../client/endpoint.js';
+import { TrafficLog } from './traffic-log.js';
 import { tcpInfoOf } from '../socket-options.js';
 import { listenWithoutAccepting } from './no-accept.js';
 import { ReplyMatcher } from './reply-rules.js';
@@ -35,6 +36,8 @@ export interface ServerOptions {
   readonly noAccept: boolean;
   /** TCP_MAXSEG on the listener: the MSS advertised in SYN-ACKs and used by accepted sockets. */
   readonly mss: number | null;
+  /** Report every read and write (--hex-dump); otherwise the first of each, then counts once a second. */
+  readonly everyRead: boolean;
   readonly signal: AbortSignal;
 }
 
@@ -49,6 +52,8 @@ export type ServerEvent =
   | { readonly type: 'accept'; readonly peer: Peer }
   | { readonly type: 'data'; readonly peer: Peer; readonly data: Buffer; readonly totalBytes: number }
   | { readonly type: 'sent'; readonly peer: Peer; readonly bytes: number; readonly reason: string }
+  /** Reads and writes since the last report that were not shown one by one (traffic-log.ts). */
+  | { readonly type: 'traffic'; readonly peer: Peer; readonly readsIn: number; readonly bytesIn: number; readonly writesOut: number; readonly bytesOut: number; readonly periodMs: number }
   | { readonly type: 'peer-closed'; readonly peer: Peer; readonly keptOpen: boolean }
   | { readonly type: 'reset'; readonly peer: Peer; readonly afterBytes: number }
   | { readonly type: 'error'; readonly peer: Peer | null; readonly code: string; readonly message: string }
@@ -90,6 +95,7 @@ export async function runServer(options: ServerOptions, emit: (event: ServerEven
   let bytesOutTotal = 0;
   const sockets = new Set<net.Socket>();
   const delayTimers = new Set<NodeJS.Timeout>();
+  const traffic = new TrafficLog(options.everyRead, emit);
 
   const server = net.createServer({
     // Half-open on purpose: after the peer's FIN we decide whether to close (default) or not.
@@ -124,7 +130,7 @@ export async function runServer(options: ServerOptions, emit: (event: ServerEven
       socket.write(data);
       bytesOut += data.length;
       bytesOutTotal += data.length;
-      emit({ type: 'sent', peer, bytes: data.length, reason });
+      traffic.wrote(peer, data.length, reason);
     };
 
     socket.on('data', (chunk: Buffer) => {
@@ -134,7 +140,7 @@ export async function runServer(options: ServerOptions, emit: (event: ServerEven
       if (over) data = data.subarray(0, Math.max(0, limit - bytesIn));
       bytesIn += data.length;
       bytesInTotal += data.length;
-      if (options.mode !== 'discard' && data.length > 0) emit({ type: 'data', peer, data, totalBytes: bytesIn });
+      if (options.mode !== 'discard' && data.length > 0) traffic.read(peer, data, bytesIn);
       if (options.mode === 'echo') send(data, 'echo');
       for (const rule of matcher.feed(data)) send(rule.reply, `reply ${rule.source}`);
       if (over) {
@@ -156,6 +162,7 @@ export async function runServer(options: ServerOptions, emit: (event: ServerEven
     });
     socket.on('close', () => {
       sockets.delete(socket);
+      traffic.closed(peer);
       emit({ type: 'close', peer, bytesIn, bytesOut, durationMs: Date.now() - started, reset: wasReset, kernel });
     });
 

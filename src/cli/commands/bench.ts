@@ -10,7 +10,7 @@ import { stopOnSignal } from '../lifetime.js';
 import { loadConfig, printJson } from '../context.js';
 import { collect, decimal, duration, integer, list, oneOf, parseCount, parseMss, parsePid, size } from '../options.js';
 import { showValue } from '../../model/show-value.js';
-import { BYTES, CONNECTIONS, PERCENT_CHANGE, REQUEST_RATE, STEP_TIMEOUT, THREADS } from '../../model/limits.js';
+import { BYTES, CONNECTIONS, ERROR_RATE_PERCENT, FILE_LIMITS, PERCENT_CHANGE, REQUEST_RATE, STEP_TIMEOUT, THREADS } from '../../model/limits.js';
 import { parseDecimalInteger } from '../../model/units.js';
 
 interface BenchFlags {
@@ -37,7 +37,10 @@ interface BenchFlags {
   maxLatencyIncrease: number;
   maxThroughputDrop: number;
   maxErrorRateIncrease: number;
+  maxErrorRate: number;
   progress: boolean;
+  insecure?: boolean;
+  ca?: string;
   json?: boolean;
 }
 
@@ -103,7 +106,7 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('load-test a TCP or HTTP/1.1 service: connect and response-time percentiles, throughput, status codes, errors by class, retransmissions')
-    .argument('<target>', 'http://HOST[:PORT]/PATH (HTTP/1.1 keep-alive) or HOST:PORT (raw TCP)')
+    .argument('<target>', 'http(s)://HOST[:PORT]/PATH (HTTP/1.1 keep-alive) or HOST:PORT (raw TCP)')
     .option('-c, --connections <n>', 'concurrent connections (as wrk -c)', integer(CONNECTIONS), 10)
     .option('-d, --duration <time>', 'how long each run lasts (as wrk -d; default 10s unless --requests is given)', duration())
     .option('-n, --requests <n>', 'stop after exactly this many requests (per run; as ab -n)', parseCount)
@@ -128,6 +131,9 @@ export function registerBench(program: Command): void {
     .option('--max-throughput-drop <pct>', 'with --baseline: allowed requests/s drop, percent', decimal(PERCENT_CHANGE), 10)
     .option('--max-error-rate-increase <points>', 'with --baseline: allowed error-rate rise, percentage points', decimal(PERCENT_CHANGE), 1)
     .option('--max-cpu-increase <pct>', 'with --baseline and --server-pid: allowed growth of server CPU per request, percent', decimal(PERCENT_CHANGE), 20)
+    .option('--max-error-rate <pct>', 'exit 1 when failed requests plus non-2xx responses pass this percent of all requests (100: never)', decimal(ERROR_RATE_PERCENT), 1)
+    .option('--insecure', 'https: accept any certificate (as curl --insecure); by default it must chain to a trusted CA and name the host')
+    .option('--ca <file>', 'https: also trust this CA certificate (PEM)')
     .option('--no-progress', 'no progress bar (it is only drawn when stderr is a terminal)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', `
@@ -141,13 +147,22 @@ Examples:
   tcpdiag bench 127.0.0.1:6379 --payload $'PING\\r\\n' --delimiter '\\r\\n'   a line protocol
   tcpdiag bench http://127.0.0.1:8080/ --new-connection -c 20 -d 5s   connection setup cost
   tcpdiag bench 10.0.0.5:9000 --payload-sizes 64k --mss-sweep 536,1220,1460 -d 5s
+  tcpdiag bench https://127.0.0.1:8443/ -c 10 -d 10s --ca ca.pem   TLS, the server's certificate checked
+  tcpdiag bench --insecure https://127.0.0.1:8443/ -d 10s          TLS with a self-signed certificate
   tcpdiag bench http://svc:8080/ -d 20s --json > before.json
   tcpdiag bench http://svc:8080/ -d 20s --baseline before.json   PASS or REGRESSED (exit 3)
   tcpdiag bench http://127.0.0.1:8080/ -d 20s --server-pid $(pgrep -o nginx) --baseline before.json
 
 Errors are counted by class: refused, timeout, reset, unreachable, closed (before the reply),
-malformed (reply does not parse), http (status >= 400), ports (no local port), fds, other.
+malformed (reply does not parse), http (status >= 400), ports (no local port), fds, tls (the
+handshake or the certificate check failed: see the sample; --insecure skips the check), other.
+https: HTTP/1.1 over TLS on each connection (net.Socket + TLS, whatever --transport says);
+connect percentiles include the TLS handshake, as wrk's do.
 requests = successes + all errors. Retransmissions come from each socket's tcp_info at close.
+A connection whose connect fails (refused, unreachable, timed out) waits 10 ms before trying
+again, doubling per failure in a row up to 1 s.
+Exit status: 1 when the error rate (failed requests, plus HTTP responses other than 2xx)
+passes --max-error-rate (default 1%), 3 when --baseline finds a regression, else 0.
 `)
     .action(action(async (targetText: string, flags: BenchFlags, command: Command) => {
       loadConfig(command, { sections: [] });
@@ -155,6 +170,14 @@ requests = successes + all errors. Retransmissions come from each socket's tcp_i
       const { renderReportText } = await import('../../assist/bench/report.js');
       if (flags.payload !== undefined && flags.payloadHex !== undefined) {
         throw new UsageError('give --payload or --payload-hex, not both');
+      }
+      if ((flags.insecure === true || flags.ca !== undefined) && !/^https:\/\//i.test(targetText.trim())) {
+        throw new UsageError('--insecure and --ca are for https:// targets');
+      }
+      let caPem: string | null = null;
+      if (flags.ca !== undefined) {
+        const { readBoundedFile } = await import('../../platform/read-file.js');
+        caPem = (await readBoundedFile(flags.ca, FILE_LIMITS.caBundle, 'CA bundle')).toString('utf8');
       }
       const controller = stopOnSignal();
       const showProgress = flags.progress && process.stderr.isTTY === true;
@@ -177,6 +200,8 @@ requests = successes + all errors. Retransmissions come from each socket's tcp_i
           threads: flags.threads,
           mss: flags.mss ?? null,
           transport: flags.transport,
+          insecure: flags.insecure === true,
+          caPem,
           mssSweep: flags.mssSweep ?? null,
           baselineFile: flags.baseline ?? null,
           serverPid: flags.serverPid ?? null,
@@ -192,6 +217,10 @@ requests = successes + all errors. Retransmissions come from each socket's tcp_i
         if (drew) process.stderr.write('\r\u001b[K');
         if (flags.json === true) printJson(report, true);
         else out(renderReportText(report));
+        if (report.errorRatePercent > flags.maxErrorRate) {
+          process.stderr.write(`tcpdiag: FAILED: ${report.errorRatePercent}% of ${report.requests} requests failed or were not 2xx, above --max-error-rate ${flags.maxErrorRate}%\n`);
+          return 1;
+        }
         return regressed ? 3 : 0;
       } finally {
         controller.release();

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { action, out, warn } from '../run.js';
 import { loadConfig, printJson, printJsonLine } from '../context.js';
-import { duration, integer, parsePort } from '../options.js';
-import { PERCENT } from '../../model/limits.js';
+import { decimal, duration, integer, parsePort } from '../options.js';
+import { HOLD_MS, JITTER_MS, PERCENT } from '../../model/limits.js';
 import { formatDurationMs } from '../../model/units.js';
 import { commandScope, stopOnSignal } from '../lifetime.js';
 
@@ -74,10 +74,102 @@ Examples:
     );
 }
 
+interface HoldFlags {
+  port: number;
+  ms: number;
+  jitter?: number;
+  percent?: number;
+  duration?: number;
+  json?: boolean;
+}
+
+const HOLD_HELP = {
+  delay: `
+Holds every TCP packet sent to the port for --ms milliseconds (plus or minus up to --jitter,
+uniformly; jitter reorders packets, as netem's does) before it leaves this host. On loopback
+that is one direction of each connection, so both ends see their RTT grow by --ms: tcp_info's
+rtt (tcpdiag conns, ss -ti) and any request/response time show it. netem is not needed: the
+packets go through NFQUEUE (an nft table marks them while its lease lives, an iptables rule
+queues the marked ones) to a thread of tcpdiag's native addon that holds each one and lets it
+go on time (it reports how late it was). At the end, on Ctrl-C, SIGTERM or an error the rules
+go and every held packet is let through; after a kill -9 guards remove the rules, the lease
+expires, and the kernel drops what was still held.
+
+Examples:
+  sudo tcpdiag fault delay --port 8080 --ms 100 --duration 60s
+  sudo tcpdiag fault delay --port 5432 --ms 20 --jitter 5        until Ctrl-C`,
+  reorder: `
+Holds --percent of the TCP packets sent to the port for --ms milliseconds and lets the others
+through at once, so they overtake the held ones: the receiver sees segments out of order
+(duplicate ACKs, SACKs, TCPOFOQueue), as on a path with several routes. Same mechanism and
+the same guarantees as fault delay. (Duplicating packets is not possible this way: a verdict
+accepts or drops the one packet it is given.)
+
+Examples:
+  sudo tcpdiag fault reorder --port 8080 --percent 25 --ms 10 --duration 30s`,
+} as const;
+
+function registerHold(fault: Command, kind: 'delay' | 'reorder'): void {
+  fault
+    .command(kind)
+    .description(kind === 'delay'
+      ? 'hold the TCP packets sent to a port for N ms (kernel-level delay through NFQUEUE, no netem needed)'
+      : 'hold a share of the TCP packets sent to a port for N ms, so the rest overtake them')
+    .requiredOption('--port <port>', 'TCP port', parsePort)
+    .requiredOption('--ms <n>', 'how long each held packet is held, in milliseconds', decimal(HOLD_MS))
+    .option('--jitter <n>', 'delay: plus or minus up to this many milliseconds, uniform (default 0)', decimal(JITTER_MS))
+    .option('--percent <n>', `reorder: share of the packets held (required)`, integer(PERCENT))
+    .option('--duration <time>', 'remove the fault after this long (default: when stopped with Ctrl-C)', duration())
+    .option('--json', 'print {"type":"installed",...} when it is in place and {"type":"removed",...} at the end, one per line')
+    .addHelpText('after', HOLD_HELP[kind])
+    .action(
+      action(async (flags: HoldFlags, command: Command) => {
+        loadConfig(command, { sections: [] });
+        const { runFault } = await import('../../assist/fault/fault.js');
+        const { UsageError } = await import('../../errors.js');
+        if (kind === 'reorder' && flags.percent === undefined) throw new UsageError('fault reorder needs --percent N (1-100)', 'e.g. tcpdiag fault reorder --port 8080 --percent 25 --ms 10');
+        if (kind === 'reorder' && flags.jitter !== undefined) throw new UsageError('--jitter is for fault delay', 'reorder holds --percent of the packets for --ms');
+        if (kind === 'delay' && flags.percent !== undefined) throw new UsageError('--percent is for fault reorder', 'fault delay holds every packet');
+        const percent = flags.percent ?? 100;
+        const controller = stopOnSignal();
+        try {
+          const result = await runFault(
+            {
+              kind, port: flags.port, percent, delayMs: flags.ms, jitterMs: flags.jitter ?? 0,
+              durationMs: flags.duration ?? null, signal: controller.signal, scope: commandScope(), onWarning: warn,
+            },
+            (installed) => {
+              if (flags.json) {
+                printJsonLine({
+                  type: 'installed', kind, port: flags.port, ms: flags.ms, jitterMs: flags.jitter ?? 0, percent, queue: installed.queue,
+                  table: `${installed.family} ${installed.table}`, rules: installed.rules, queueRules: installed.queueRules, durationMs: flags.duration ?? null,
+                });
+                return;
+              }
+              const until = flags.duration === undefined ? 'until Ctrl-C' : `for ${formatDurationMs(flags.duration)} (Ctrl-C ends it sooner)`;
+              const what = kind === 'delay' ? `${flags.ms} ms${flags.jitter ? ` +- ${flags.jitter} ms` : ''}` : `${percent}% of packets by ${flags.ms} ms`;
+              out(`installed ${kind} ${what} on packets to tcp port ${flags.port} (NFQUEUE ${installed.queue ?? '?'}) ${until}\n`);
+              for (const rule of installed.rules) out(`  nft: ${rule}\n`);
+              for (const rule of installed.queueRules ?? []) out(`  ${rule}\n`);
+            },
+          );
+          if (flags.json) printJsonLine({ type: 'removed', ...result });
+          else {
+            const h = result.held;
+            out(`removed after ${(result.ranMs / 1000).toFixed(1)} s (${result.endedBy}): ${h?.packets ?? 0} packets held` +
+              `${kind === 'reorder' ? ` (${h?.passedAtOnce ?? 0} let through at once)` : ''}, released late by ${h?.lateMeanUs ?? 0} us on average, ${h?.lateP99Us ?? 0} us p99, ${h?.lateMaxUs ?? 0} us at most\n`);
+          }
+        } finally {
+          controller.release();
+        }
+      }),
+    );
+}
+
 export function registerFault(program: Command): void {
   const fault = program
     .command('fault')
-    .description('inject packet loss or SYN-ACK drops with nftables (root); always removed at the end')
+    .description('inject packet loss, SYN-ACK drops, delay or reordering (root); always removed at the end')
     .addHelpText(
       'after',
       `
@@ -92,11 +184,14 @@ never touched.
 Examples:
   sudo tcpdiag fault loss --port 8080 --percent 5 --duration 60s
   sudo tcpdiag fault synack-drop --port 443 --duration 30s
+  sudo tcpdiag fault delay --port 8080 --ms 100 --duration 60s
   sudo tcpdiag fault list
   sudo tcpdiag fault clear --stale`,
     );
   registerInject(fault, 'loss');
   registerInject(fault, 'synack-drop');
+  registerHold(fault, 'delay');
+  registerHold(fault, 'reorder');
   fault
     .command('list')
     .description("tcpdiag's fault tables in the kernel, with their rules, drop counters and owner process")

@@ -17,7 +17,7 @@ interface ServerFlags {
   backlog?: number;
   accept: boolean;
   mss?: number;
-  hexDump: boolean;
+  hexDump?: boolean;
   json?: boolean;
 }
 
@@ -36,13 +36,16 @@ export function registerServer(program: Command): void {
     .option('--backlog <n>', 'listen() backlog (capped by net.core.somaxconn)', integer(BACKLOG))
     .option('--no-accept', 'never accept(): with a small --backlog the accept queue overflows (ListenOverflows)')
     .option('--mss <bytes>', 'TCP_MAXSEG on the listener: the MSS advertised in SYN-ACKs', parseMss)
-    .option('--no-hex-dump', 'show received data as text only')
-    .option('--json', 'one JSON object per event per line (type: listening, accept, data, sent, peer-closed, reset, error, close, summary)')
+    .option('--hex-dump', 'show every read and write, reads with a hex dump (default: the first of each per connection as text, then counts once a second)')
+    .option('--json', 'one JSON object per event per line (type: listening, accept, data, sent, traffic, peer-closed, reset, error, close, summary)')
     .addHelpText(
       'after',
       `
 Once the socket accepts connections it prints exactly one line "listening on ADDRESS:PORT"
 (in --json mode that line goes to stderr and stdout carries the events). Stop with Ctrl-C.
+Each connection's first read and first write are shown, then counts at most once a second
+("traffic") and the totals at close, so a benchmark against the server does not measure its
+log; --hex-dump shows every read (with a hex dump) and every write.
 
 Examples:
   tcpdiag server 8080                           show every client and what it sends
@@ -77,6 +80,7 @@ Examples:
               backlog: flags.backlog ?? null,
               noAccept: !flags.accept,
               mss: flags.mss ?? null,
+              everyRead: flags.hexDump === true,
               signal: controller.signal,
             },
             (event) => {
@@ -85,7 +89,7 @@ Examples:
                 if (event.type === 'listening') process.stderr.write(listeningLine(event.address, event.port) + '\n');
                 printJsonLine(serverEventJson(event, now));
               } else {
-                out(renderServerEvent(event, now, flags.hexDump) + '\n');
+                out(renderServerEvent(event, now, flags.hexDump === true) + '\n');
               }
             },
           );

@@ -30,7 +30,7 @@ interface TraceFlags extends FilterFlags, NetnsFlags {
   timestamp?: boolean;
 }
 
-const MODES = ['connect', 'accept', 'states', 'retrans', 'resets', 'life', 'all'];
+const MODES = ['connect', 'accept', 'states', 'retrans', 'resets', 'life', 'drops', 'all'];
 
 /** `trace [mode] [expression...]`: a first word that is no mode starts the expression (mode all). */
 function splitModeAndExpression(mode: string | undefined, expression: string[]): { mode: string; expression: string[] } {
@@ -53,7 +53,7 @@ function modeArgument(): Argument {
 export function registerTrace(program: Command): void {
   const command = program
     .command('trace')
-    .description('kernel TCP events as they happen: connects, accepts, state changes, retransmissions, resets, closes (root)')
+    .description('kernel TCP events as they happen: connects, accepts, state changes, retransmissions, resets, closes, drops (root)')
     .addArgument(modeArgument())
     .argument('[expression...]', 'ss filter expression, e.g. dport = :443 or src 10.0.0.0/8');
   // Short flags as bcc's tcp tools spell them (filter-options.ts): -p PID, -P PORT, -L LOCALPORT, -D REMOTEPORT, -4, -6.
@@ -80,7 +80,11 @@ Modes:
   retrans   each retransmission (data, syn, synack); --interval S for counters per interval
   resets    RSTs sent (with the kernel's reason, e.g. NO_SOCKET) and received
   life      one line per closed connection: duration, bytes each way, process
-  all       everything (default)
+  drops     TCP packets the kernel dropped (skb:kfree_skb), with the kernel's reason
+            (NO_SOCKET, TCP_LISTEN_OVERFLOW, NETFILTER_DROP, TCP_OFO_DROP...), the packet's
+            endpoints, flags, the socket's state and owner where known; counts per reason at
+            the end. Needs bpftrace and BTF (kfree_skb records no addresses); like bcc's tcpdrop
+  all       everything but drops (default)
 
 Fields that need --detail: bytes sent/received in close events (null without it), and the
 socket fields (cwnd, windows, bytes, backlog, retransmissions, srtt) on state events.
@@ -100,10 +104,25 @@ states --stats: how long a socket has been in its state is known when its last t
 was traced, or from the TIME_WAIT timer; otherwise the report says "unknown: since before the
 trace started". tcpdiag traces at nice 10, so the traced workload keeps the CPU.
 
-JSON events: {type, ts (ms since epoch), family, local {address,port}, remote, pid, process}
-plus: state: oldState newState durationMs; connect: latencyMs; connect-failed: reason;
-accept: listener; retransmit: kind; reset: direction reason; close: durationMs bytesSent
-bytesReceived; lost: count.
+Retransmissions: where the tracepoint has an "err" field it also fires for attempts that did not go out
+("failed", with the errno: EBUSY when the original is still queued on this host, EPERM when a
+local firewall refused it). RetransSegs counts segments of the attempts that reached the
+transmit (not EBUSY/EAGAIN/ENOMEM ones); one event is one skb, which may carry several
+segments ("segments", known with --detail).
+Owners: events the kernel raises in softirq or timers (most retransmissions, the peer's FIN
+arriving) are attributed to the socket's owner as its process-context events, or the socket
+table, name it; never to the task that happened to be interrupted.
+
+JSON events (a stable contract): {type, ts (ms since epoch), family, local {address,port},
+remote, pid, process} (null where unknown), plus:
+  state: oldState newState durationMs [detail]   connect: latencyMs
+  connect-failed: reason durationMs synRetransmits  accept: listener handshakeMs
+  retransmit: kind (data|syn|synack) state failed (boolean) error (errno name, when failed)
+              segments (number, or null without --detail)
+  reset: direction (sent|received) reason state   close: durationMs bytesSent bytesReceived origin
+  drop: reason (the kernel's SKB_DROP_REASON_* name) direction (in|out) state flags location
+  lost: count cpu
+  drops mode ends with {type: "drop-summary", total, reasons {REASON: n}, lost}.
 
 Short flags follow bcc's tools (tcpconnect, tcpaccept, tcpstates, tcplife): -p PID, -P PORT,
 -L LOCALPORT, -D REMOTEPORT, -t (seconds since the start).
@@ -118,6 +137,7 @@ Examples:
   tcpdiag trace retrans --interval 1 --ignore 3    per-second retransmission report
   tcpdiag trace resets                             RSTs with the kernel's reason
   tcpdiag trace life --detail                      one line per closed connection with bytes
+  tcpdiag trace drops dport = :8080 --duration 10s   TCP drops on :8080 by the kernel's reason
   tcpdiag trace states state time-wait dport = :443   entries into and exits from TIME_WAIT
 ${EXPRESSION_HELP}`,
     )

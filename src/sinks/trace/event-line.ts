@@ -89,11 +89,13 @@ export function eventDetail(event: TraceEvent): string {
         : `${base} cwnd=${d.cwnd} rwnd=${d.rcvWnd} sent=${d.bytesSent} rcvd=${d.bytesReceived} acked=${d.bytesAcked} backlog=${d.ackBacklog}/${d.maxAckBacklog} retrans=${d.totalRetrans} srtt=${d.srttUs}us`;
     }
     case 'retransmit':
-      return `${event.kind}${event.state === null ? '' : ` in ${event.state}`}`;
+      return `${event.kind}${event.state === null ? '' : ` in ${event.state}`}${event.failed ? ` FAILED ${event.error ?? ''}`.trimEnd() : ''}`;
     case 'reset':
       return `${event.direction}${event.reason === null ? '' : ` reason=${event.reason}`}${event.state === null ? '' : ` in ${event.state}`}`;
     case 'close':
       return `after ${ms(event.durationMs)} (${event.origin ?? 'opened before trace'}) tx=${event.bytesSent ?? '?'} rx=${event.bytesReceived ?? '?'}`;
+    case 'drop':
+      return `${event.reason} ${event.direction}${event.flags === null ? '' : ` [${event.flags}]`}${event.state === null ? '' : ` ${event.state}`}${event.location === null ? '' : ` at ${event.location}`}`;
     case 'lost':
       return `WARNING: the kernel lost ${event.count ?? 'an unknown number of'} events on cpu${event.cpu}`;
   }

@@ -55,7 +55,8 @@ test('traceEventJson equals JSON.stringify for the types it writes by hand', () 
   const events: TraceEvent[] = [
     { type: 'accept', ts: 1.5, family: 4, local: { address: '1.2.3.4', port: 80 }, remote: { address: '5.6.7.8', port: 9 }, pid: 1, process: 'srv', listener: { address: '1.2.3.4', port: 80 }, handshakeMs: null },
     { type: 'close', ts: 2, family: 4, local: { address: '1.2.3.4', port: 80 }, remote: { address: '5.6.7.8', port: 9 }, pid: null, process: null, durationMs: 3.25, bytesSent: null, bytesReceived: 7, origin: null },
-    { type: 'retransmit', ts: 2, family: 6, local: { address: '::1', port: 80 }, remote: { address: '::1', port: 9 }, pid: 1, process: 'a', kind: 'synack', state: 'SYN_RECV' },
+    { type: 'retransmit', ts: 2, family: 6, local: { address: '::1', port: 80 }, remote: { address: '::1', port: 9 }, pid: 1, process: 'a', kind: 'synack', state: 'SYN_RECV', failed: false, segments: 1 },
+    { type: 'retransmit', ts: 3, family: 4, local: { address: '1.2.3.4', port: 80 }, remote: { address: '5.6.7.8', port: 9 }, pid: null, process: null, kind: 'data', state: 'ESTABLISHED', failed: true, error: 'EBUSY', segments: null },
   ];
   for (const e of events) assert.equal(traceEventJson(e), JSON.stringify(e));
 });

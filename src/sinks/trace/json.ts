@@ -49,7 +49,7 @@ export function traceEventJson(e: TraceEvent): string {
     case 'close':
       return `${head(e)},"durationMs":${num(e.durationMs)},"bytesSent":${num(e.bytesSent)},"bytesReceived":${num(e.bytesReceived)},"origin":${str(e.origin)}}`;
     case 'retransmit':
-      return `${head(e)},"kind":"${e.kind}","state":${str(e.state)}}`;
+      return `${head(e)},"kind":"${e.kind}","state":${str(e.state)},"failed":${e.failed}${e.error === undefined ? '' : `,"error":${str(e.error)}`},"segments":${num(e.segments)}}`;
     default:
       break;
   }

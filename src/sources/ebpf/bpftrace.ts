@@ -21,12 +21,15 @@ import type { BackendName, EventSourceSummary, EventVisitor, TcpEventSource } fr
 import { abortReason } from '../../platform/abortable-sleep.js';
 
 type RawEventVisitor = EventVisitor<RawTcpEvent>;
-import { READY_LINE, buildBpftraceScript } from './script.js';
-import type { BpftraceProbe } from './script.js';
+import { READY_LINE, buildBpftraceScript, x86InterruptExpression } from './script.js';
+import type { BpftraceProbe, ScriptFeatures } from './script.js';
+import { percpuVariableOffsets } from './btf.js';
 import { parseBpftraceLine } from './parse.js';
 
 export interface BpftraceSourceOptions {
   readonly probes: readonly BpftraceProbe[];
+  /** tcp_retransmit_skb has `err` (the registry reads the tracepoint's format). */
+  readonly retransmitErr: boolean;
   readonly startTimeoutMs?: number;
   /** Owns the bpftrace child: closing it stops bpftrace and waits for it to exit. */
   readonly scope: Scope;
@@ -36,6 +39,14 @@ export interface BpftraceSourceOptions {
   readonly detail?: boolean;
   /** Aborting while bpftrace attaches stops it and rejects, once it has exited, with the signal's reason. */
   readonly signal?: AbortSignal;
+}
+
+/**
+ * How this host's script tells interrupt context from process context (script.ts): x86-64 with
+ * the per-CPU offsets from BTF; elsewhere it cannot, and every event counts as process context.
+ */
+export function hostInterruptExpression(): string | null {
+  return process.arch === 'x64' ? x86InterruptExpression(percpuVariableOffsets(['runqueues', '__preempt_count'])) : null;
 }
 
 export class BpftraceSource implements TcpEventSource {
@@ -70,14 +81,17 @@ export class BpftraceSource implements TcpEventSource {
 
   static async open(options: BpftraceSourceOptions): Promise<BpftraceSource> {
     const bpftrace = findExecutable('bpftrace');
-    const why = options.netnsInode === undefined ? '--detail' : '--netns (the tracepoints have no namespace field: bpftrace reads the socket\'s)';
+    const drops = options.probes.some((p) => p.name === 'kfree_skb');
+    const why = options.netnsInode !== undefined ? '--netns (the tracepoints have no namespace field: bpftrace reads the socket\'s)'
+      : drops ? 'trace drops (kfree_skb has no addresses: bpftrace reads them from the packet)' : '--detail';
     if (bpftrace === null) throw new ToolMissingError(`bpftrace (needed for ${why})`, 'bpftrace');
     if (!hasKernelBtf()) {
-      throw new KernelFeatureError(`${why} needs the kernel's BTF (/sys/kernel/btf/vmlinux) to read socket fields`,
+      throw new KernelFeatureError(`${why} needs the kernel's BTF (/sys/kernel/btf/vmlinux) to read socket and packet fields`,
         'use a kernel built with CONFIG_DEBUG_INFO_BTF=y');
     }
+    const features: ScriptFeatures = { interruptExpression: hostInterruptExpression(), retransmitErr: options.retransmitErr };
     // Dies with tcpdiag (its programs detach when it exits), even after a kill -9.
-    const child = spawnOwned(bpftrace, ['-B', 'line', '-e', buildBpftraceScript(options.probes, options.netnsInode ?? null)], {
+    const child = spawnOwned(bpftrace, ['-B', 'line', '-e', buildBpftraceScript(options.probes, features, options.netnsInode ?? null)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { BPFTRACE_PERF_RB_PAGES: '8192' },
     });

@@ -26,6 +26,12 @@ export interface ProcProcessLookupOptions {
   readonly listListeners: () => readonly TcpSocket[];
   /** The tracer's saved task tables, when a tracer keeps them. */
   readonly savedTasks?: () => SavedTasks;
+  /** Every connection (not LISTEN) with its owner, for connectionOwner. */
+  readonly listConnections?: () => readonly TcpSocket[];
+}
+
+function tupleKey(family: AddressFamily, la: string, lp: number, ra: string, rp: number): string {
+  return `${family}|${la}|${lp}|${ra}|${rp}`;
 }
 
 const RESCAN_INTERVAL_MS = 1000;
@@ -35,6 +41,8 @@ export class ProcProcessLookup implements ProcessLookup {
   private readonly tids = new Map<number, Owner | null>();
   private readonly listeners = new Map<number, Owner | null>();
   private lastScanMs = -Infinity;
+  private readonly connections = new Map<string, Owner>();
+  private nextConnectionScanMs = -Infinity;
 
   /** The tracer's pid -> comm / tgid tables, for tasks that exited before we looked. */
   private saved: { readonly atMs: number; readonly tasks: SavedTasks } | null = null;
@@ -63,6 +71,38 @@ export class ProcProcessLookup implements ProcessLookup {
 
   prime(): void {
     this.scanListeners();
+  }
+
+  /**
+   * A miss rescans the table, but rarely (scanConnections): a socket table with owners costs a
+   * walk of every /proc/PID/fd, and retransmissions on an orphaned socket (closed by its
+   * process, still sending) would otherwise ask for one per event.
+   */
+  connectionOwner(family: AddressFamily, localAddress: string, localPort: number, remoteAddress: string, remotePort: number): Owner | null {
+    if (this.options.listConnections === undefined) return null;
+    const key = tupleKey(family, localAddress, localPort, remoteAddress, remotePort);
+    const cached = this.connections.get(key);
+    if (cached !== undefined) return cached;
+    if (Date.now() < this.nextConnectionScanMs) return null;
+    this.scanConnections();
+    return this.connections.get(key) ?? null;
+  }
+
+  primeConnections(): void {
+    this.scanConnections();
+  }
+
+  /** At most a tenth of the time goes to scans: the next waits ten times this one's duration (1 s at least). */
+  private scanConnections(): void {
+    const startMs = Date.now();
+    if (this.connections.size >= CACHE_LIMIT) this.connections.clear();
+    for (const s of this.options.listConnections?.() ?? []) {
+      if (s.pid !== null && s.process !== null) {
+        this.connections.set(tupleKey(s.family, s.local.address, s.local.port, s.remote.address, s.remote.port), { pid: s.pid, process: s.process });
+      }
+    }
+    const endMs = Date.now();
+    this.nextConnectionScanMs = endMs + Math.max(RESCAN_INTERVAL_MS, 10 * (endMs - startMs));
   }
 
   noteListener(_family: AddressFamily, port: number, owner: Owner): void {

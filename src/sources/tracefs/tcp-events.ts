@@ -8,6 +8,7 @@ import type { AddressFamily } from '../../model/socket.js';
 import type { EventFormat, FieldLayout } from './format.js';
 import { requireField, symbolicNames } from './format.js';
 import type { RawEventKind, RawTcpEvent } from '../../model/kernel-event.js';
+import { kernelErrorName } from '../../platform/errno.js';
 
 export interface TracepointSpec {
   readonly system: string;
@@ -68,13 +69,13 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  */
 const scratch: Mutable<RawTcpEvent> = {
   kind: 'state', tsNs: 0, cpu: 0, tid: 0, inInterrupt: false, skaddr: 0, family: 4, localAddress: '', localPort: 0,
-  remoteAddress: '', remotePort: 0, oldState: 0, newState: 0, reason: null, count: null, comm: null, detail: null,
+  remoteAddress: '', remotePort: 0, oldState: 0, newState: 0, reason: null, error: null, count: null, comm: null, detail: null,
 };
 
 function rawEvent(
   kind: Exclude<RawEventKind, 'lost'>, tsNs: number, cpu: number, tid: number, inInterrupt: boolean, skaddr: number,
   family: AddressFamily, localAddress: string, localPort: number, remoteAddress: string, remotePort: number,
-  oldState: number, newState: number, reason: string | null,
+  oldState: number, newState: number, reason: string | null, error: string | null = null,
 ): RawTcpEvent {
   const e = scratch;
   e.kind = kind;
@@ -91,6 +92,7 @@ function rawEvent(
   e.oldState = oldState;
   e.newState = newState;
   e.reason = reason;
+  e.error = error;
   return e;
 }
 
@@ -120,6 +122,11 @@ export function buildDecoder(spec: TracepointSpec, format: EventFormat): Decode 
   const oldOff = kind === 'state' ? offsetOf(format, 'oldstate') : kind === 'retransmit' ? offsetOf(format, 'state') : -1;
   const newOff = kind === 'state' ? offsetOf(format, 'newstate') : oldOff;
   const protocolOff = kind === 'state' ? offsetOf(format, 'protocol') : -1;
+  // tcp_retransmit_skb's err (where its format has it, as 6.18 here does): the tracepoint also
+  // fires for attempts that failed, which RetransSegs does not count when they fail before the
+  // transmit (EBUSY: the original is still in a host queue, skb_still_in_host_queue; EAGAIN,
+  // ENOMEM, EHOSTUNREACH).
+  const errOff = kind === 'retransmit' ? (optionalField(format, 'err')?.offset ?? -1) : -1;
   return (buf, off, tsNs, cpu) => {
     // IPPROTO_TCP only: SCTP and the MPTCP meta-socket use inet_sock_set_state too.
     if (protocolOff >= 0 && buf.readUInt16LE(off + protocolOff) !== 6) return null;
@@ -130,8 +137,14 @@ export function buildDecoder(spec: TracepointSpec, format: EventFormat): Decode 
       v6 ? formatIpv6(buf, off + saddr6Off) : ipv4At(buf, off + saddrOff), buf.readUInt16LE(off + sportOff),
       v6 ? formatIpv6(buf, off + daddr6Off) : ipv4At(buf, off + daddrOff), buf.readUInt16LE(off + dportOff),
       oldOff >= 0 ? buf.readInt32LE(off + oldOff) : 0, newOff >= 0 ? buf.readInt32LE(off + newOff) : 0, null,
+      errOff >= 0 ? errorAt(buf, off + errOff) : null,
     );
   };
+}
+
+function errorAt(buf: Buffer, at: number): string | null {
+  const err = buf.readInt32LE(at);
+  return err === 0 ? null : kernelErrorName(err);
 }
 
 /**
