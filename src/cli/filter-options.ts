@@ -10,10 +10,9 @@ import { STATE_GROUPS, TCP_STATES, parseStateSet } from '../model/tcp-state.js';
 import type { TcpState } from '../model/tcp-state.js';
 import { parseCidr } from '../model/address.js';
 import type { Cidr } from '../model/address.js';
-import type { ConnExpr, ConnFilter } from '../model/conn-filter.js';
-import { allOf, anyOf, eitherAddress, eitherPort } from '../model/conn-filter.js';
-import { parseSsFilter } from '../model/ss-filter.js';
 import { UsageError } from '../errors.js';
+export { filterFromFlags } from '../model/filter-flags.js';
+export type { FilterFlags } from '../model/filter-flags.js';
 import { collect, parsePid, parsePort } from './options.js';
 import { showValue } from '../model/show-value.js';
 
@@ -84,18 +83,6 @@ export function addSocketSourceOption(command: Command): Command {
   return command.addOption(new Option('--source <backend>', 'where to read sockets from (default: sockdiag when available)').choices(['sockdiag', 'procfs']));
 }
 
-export interface FilterFlags {
-  state?: TcpState[];
-  ipv4?: boolean;
-  ipv6?: boolean;
-  port?: number[];
-  sport?: number[];
-  dport?: number[];
-  addr?: Cidr[];
-  pid?: number[];
-  process?: string;
-}
-
 export interface SocketSourceFlags {
   source?: 'sockdiag' | 'procfs';
 }
@@ -111,31 +98,3 @@ Filter expression (ss(8) syntax, after the options; quote what the shell would r
   sport OP :PORT  dport OP :PORT   OP: = != < > <= >= (or eq ne lt gt le ge); = may be left out
   and, or, not, !, ( )         and/or have the same precedence, left to right, as in ss
   e.g. state established '( dport = :443 or sport = :443 )' dst 10.0.0.0/8`;
-
-/**
- * Flags and expression words -> one ConnFilter. Flags of different kinds must all hold; a
- * repeated flag means any of its values; --state flags count as `state` words before the
- * expression's.
- */
-export function filterFromFlags(flags: FilterFlags, expression: readonly string[] = []): ConnFilter {
-  const parsed = parseSsFilter(expression, flags.state);
-  const families: (4 | 6)[] = [];
-  if (flags.ipv4) families.push(4);
-  if (flags.ipv6) families.push(6);
-  const parts: ConnExpr[] = [];
-  const any = <T>(values: readonly T[] | undefined, each: (v: T) => ConnExpr): void => {
-    if (values !== undefined && values.length > 0) parts.push(anyOf(values.map(each)));
-  };
-  any(flags.port, eitherPort);
-  any(flags.sport, (port) => ({ kind: 'port', side: 'src', op: 'eq', port }));
-  any(flags.dport, (port) => ({ kind: 'port', side: 'dst', op: 'eq', port }));
-  any(flags.addr, eitherAddress);
-  if (parsed.expr !== null) parts.push(parsed.expr);
-  return {
-    ...(parsed.states !== null ? { states: parsed.states } : {}),
-    ...(families.length > 0 ? { families } : {}),
-    ...(parts.length > 0 ? { expr: allOf(parts) } : {}),
-    ...(flags.pid ? { pids: flags.pid } : {}),
-    ...(flags.process !== undefined ? { process: flags.process } : {}),
-  };
-}

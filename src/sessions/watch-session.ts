@@ -71,19 +71,84 @@ function isStateFile(value: unknown): value is StateFile {
   return v.version === 1 && typeof v.baselines === 'object' && v.baselines !== null && Array.isArray(v.firing);
 }
 
-function parsePortRange(text: string | null | undefined): readonly [number, number] | null {
+export function parsePortRange(text: string | null | undefined): readonly [number, number] | null {
   const m = /^\s*(\d+)\s+(\d+)\s*$/.exec(text ?? '');
   return m === null ? null : [Number(m[1]), Number(m[2])];
 }
 
+/**
+ * The alert pieces every loop shares (`tcpdiag watch`, the agent): the engine over restored
+ * baselines and firing alerts, the metrics between two samples, evidence frozen on a firing,
+ * hand-off to the sinks, and the state file. The caller owns the schedule and the sampling.
+ */
+export class AlertLoop {
+  private readonly baselines: BaselineStore;
+  private readonly engine: AlertEngine;
+  private previous: WatchSample | null = null;
+  private savedAtMs = performance.now();
+
+  constructor(private readonly options: Omit<WatchOptions, 'intervalMs' | 'signal'>, private readonly sources: WatchSources) {
+    this.baselines = new BaselineStore(options.baseline);
+    this.engine = new AlertEngine(options.rules, this.baselines);
+    loadState(options, this.baselines, this.engine);
+  }
+
+  /** Judge `current` against the previous sample; every transition (repeats too) went to the sinks, the new ones to onTransition. */
+  step(current: WatchSample): AlertTransition[] {
+    const previous = this.previous;
+    const engine = this.engine;
+    const out = engine.evaluate(measure(previous, current, this.options.metrics), current.atMs);
+    const fired = out.filter((t) => t.status === 'firing' && !t.repeat);
+    const findings = fired.length > 0 && previous !== null ? diagnoseFindings(previous, current, this.sources, this.options.thresholds) : { findings: [], sockets: current.sockets };
+    const active = engine.active();
+    const result: AlertTransition[] = [];
+    for (const raw of out) {
+      let t = raw;
+      if (fired.includes(raw)) {
+        const inst = active.find((a) => a.rule.name === raw.rule && a.scope === raw.scope);
+        t = {
+          ...raw,
+          evidence: buildEvidence({
+            transition: raw,
+            previousCounters: previous?.counters ?? null,
+            counters: current.counters,
+            intervalMs: previous === null ? 0 : current.monotonicMs - previous.monotonicMs,
+            sockets: findings.sockets,
+            findings: findings.findings,
+            baseline: inst?.baseline ?? null,
+            untrackedScopes: engine.untrackedScopes(raw.rule),
+          }),
+        };
+      }
+      if (!t.repeat) this.options.onTransition(t);
+      for (const sink of this.options.sinks) sink.take(t);
+      result.push(t);
+    }
+    for (const sink of this.options.sinks) sink.tick(current.atMs);
+    this.previous = current;
+    if (this.options.stateFile !== null && performance.now() - this.savedAtMs >= SAVE_EVERY_MS) {
+      this.savedAtMs = performance.now();
+      saveState(this.options, this.baselines, this.engine);
+    }
+    return result;
+  }
+
+  /** Alerts firing now, by rule and scope. */
+  firing(): readonly { readonly rule: string; readonly severity: string; readonly scope: string | null }[] {
+    return this.engine.active().filter((a) => a.phase === 'firing').map((a) => ({ rule: a.rule.name, severity: a.rule.severity, scope: a.scope }));
+  }
+
+  /** Save the state and let the sinks deliver what they hold (bounded). */
+  async close(): Promise<void> {
+    if (this.options.stateFile !== null) saveState(this.options, this.baselines, this.engine);
+    await Promise.all(this.options.sinks.map((s) => s.close(SINK_CLOSE_MS)));
+  }
+}
+
 export async function runWatch(options: WatchOptions, sources: WatchSources): Promise<WatchSummary> {
-  const baselines = new BaselineStore(options.baseline);
-  const engine = new AlertEngine(options.rules, baselines);
-  loadState(options, baselines, engine);
-  let previous: WatchSample | null = null;
+  const alerts = new AlertLoop(options, sources);
   let portRange: readonly [number, number] | null = null;
   let sysctlAtMs = -Infinity;
-  let savedAtMs = performance.now();
   let samples = 0;
   let transitions = 0;
   let lateTicks = 0;
@@ -99,40 +164,7 @@ export async function runWatch(options: WatchOptions, sources: WatchSources): Pr
       }
       const current = sample(sources, portRange, issuesSeen, options.note);
       samples += 1;
-      const out = engine.evaluate(measure(previous, current, options.metrics), current.atMs);
-      const fired = out.filter((t) => t.status === 'firing' && !t.repeat);
-      const findings = fired.length > 0 && previous !== null ? diagnoseFindings(previous, current, sources, options.thresholds) : { findings: [], sockets: current.sockets };
-      const active = engine.active();
-      for (const raw of out) {
-        let t = raw;
-        if (fired.includes(raw)) {
-          const inst = active.find((a) => a.rule.name === raw.rule && a.scope === raw.scope);
-          t = {
-            ...raw,
-            evidence: buildEvidence({
-              transition: raw,
-              previousCounters: previous?.counters ?? null,
-              counters: current.counters,
-              intervalMs: previous === null ? 0 : current.monotonicMs - previous.monotonicMs,
-              sockets: findings.sockets,
-              findings: findings.findings,
-              baseline: inst?.baseline ?? null,
-              untrackedScopes: engine.untrackedScopes(raw.rule),
-            }),
-          };
-        }
-        if (!t.repeat) {
-          transitions += 1;
-          options.onTransition(t);
-        }
-        for (const sink of options.sinks) sink.take(t);
-      }
-      for (const sink of options.sinks) sink.tick(current.atMs);
-      previous = current;
-      if (options.stateFile !== null && performance.now() - savedAtMs >= SAVE_EVERY_MS) {
-        savedAtMs = performance.now();
-        saveState(options, baselines, engine);
-      }
+      transitions += alerts.step(current).filter((t) => !t.repeat).length;
       next += options.intervalMs;
       const after = performance.now();
       if (after > next) {
@@ -145,8 +177,7 @@ export async function runWatch(options: WatchOptions, sources: WatchSources): Pr
       await abortableSleep(next - performance.now(), options.signal);
     }
   } finally {
-    if (options.stateFile !== null) saveState(options, baselines, engine);
-    await Promise.all(options.sinks.map((s) => s.close(SINK_CLOSE_MS)));
+    await alerts.close();
   }
   return { samples, transitions, lateTicks };
 }
@@ -167,25 +198,27 @@ function sample(sources: WatchSources, portRange: readonly [number, number] | nu
 /** The diagnosis rules on the two samples, the end one re-read with owners: the findings an alert carries. */
 function diagnoseFindings(previous: WatchSample, current: WatchSample, sources: WatchSources, thresholds: Thresholds): { findings: readonly Finding[]; sockets: WatchSample['sockets'] } {
   const withOwners = sources.sockets(true);
-  const missing: MissingFact[] = [
-    { kind: 'events', reason: 'watch does not trace kernel events' },
-    { kind: 'processes', reason: 'watch does not read process resources' },
-  ];
-  if (!withOwners.tcpInfo) missing.push({ kind: 'tcpInfo', reason: 'the socket table has no tcp_info (/proc/net/tcp)' });
-  const end = (s: WatchSample, sockets: WatchSample['sockets']) => ({ atMs: s.atMs, monotonicMs: s.monotonicMs, sockets, counters: s.counters, processes: null, host: null });
-  const facts = buildLiveFacts({
-    scope: {},
-    start: end(previous, previous.sockets),
-    end: end(current, withOwners.data),
-    sysctl: sources.sysctls().data,
-    events: null,
-    missing,
-  });
-  const result = runRules(facts, thresholds, RULES, { source: 'alerts' });
-  return { findings: result.findings, sockets: withOwners.data };
+  const end = { ...current, sockets: withOwners.data };
+  return { findings: diagnoseSamples(previous, end, sources.sysctls().data, withOwners.tcpInfo, thresholds, 'watch'), sockets: withOwners.data };
 }
 
-function loadState(options: WatchOptions, baselines: BaselineStore, engine: AlertEngine): void {
+/**
+ * The diagnosis rules over two samples of counters and the socket table (no kernel events, no
+ * process resources: those rules say they were skipped and why). `who` names the loop in the
+ * skip reasons.
+ */
+export function diagnoseSamples(previous: WatchSample, current: WatchSample, sysctl: Record<string, string | null>, tcpInfo: boolean, thresholds: Thresholds, who: string): readonly Finding[] {
+  const missing: MissingFact[] = [
+    { kind: 'events', reason: `${who} does not trace kernel events` },
+    { kind: 'processes', reason: `${who} does not read process resources` },
+  ];
+  if (!tcpInfo) missing.push({ kind: 'tcpInfo', reason: 'the socket table has no tcp_info (/proc/net/tcp)' });
+  const end = (s: WatchSample) => ({ atMs: s.atMs, monotonicMs: s.monotonicMs, sockets: s.sockets, counters: s.counters, processes: null, host: null });
+  const facts = buildLiveFacts({ scope: {}, start: end(previous), end: end(current), sysctl, events: null, missing });
+  return runRules(facts, thresholds, RULES, { source: 'alerts' }).findings;
+}
+
+function loadState(options: Pick<WatchOptions, 'stateFile' | 'note'>, baselines: BaselineStore, engine: AlertEngine): void {
   if (options.stateFile === null) return;
   const read = readStateFile(options.stateFile);
   if (!read.ok) {
@@ -201,7 +234,7 @@ function loadState(options: WatchOptions, baselines: BaselineStore, engine: Aler
   if (restored > 0) options.note(`${restored} alert(s) still firing from the last run`);
 }
 
-function saveState(options: WatchOptions, baselines: BaselineStore, engine: AlertEngine): void {
+function saveState(options: Pick<WatchOptions, 'stateFile' | 'note'>, baselines: BaselineStore, engine: AlertEngine): void {
   const state: StateFile = { version: 1, savedAtMs: Date.now(), baselines: baselines.toState(), firing: engine.firingState() };
   try {
     writeStateFile(options.stateFile!, state);
