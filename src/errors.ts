@@ -33,6 +33,9 @@ export const ERROR_CODES = {
   TCPDIAG_TICK_LATE: 'a periodic collection ran later than its schedule',
   TCPDIAG_STOPPED: 'work was started in a lifetime (scope) that had already ended; it was undone',
   TCPDIAG_FIELD_UNAVAILABLE: 'the source that answered cannot give a field that was asked for',
+  TCPDIAG_STORE_REFUSED: 'the agent\'s history file is foreign, corrupt or of another schema version, and is left untouched',
+  TCPDIAG_UNAUTHORIZED: 'an API request came without the agent\'s bearer token',
+  TCPDIAG_NOT_FOUND: 'an API path or record does not exist',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -53,6 +56,15 @@ export class TcpdiagError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.hint = details.hint;
+  }
+}
+
+/** The history file is not a tcpdiag store we can read; it is never overwritten. */
+export class StoreRefusedError extends TcpdiagError {
+  constructor(path: string, reason: string) {
+    super('TCPDIAG_STORE_REFUSED', `refusing the store ${path}: ${reason}`, {
+      hint: 'move the file away or pass another --data DIR; tcpdiag never overwrites a file it did not create',
+    });
   }
 }
 
