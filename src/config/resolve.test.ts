@@ -111,7 +111,7 @@ test('a command reads the sections it uses: an error elsewhere warns and that se
   writeFileSync(path, '[agent]\nport = 70000\n[trace]\nbuffer_kb = 32768\n[nope]\nx = 1\n');
   const { config, warnings } = resolveConfig({ configPath: path, env: {}, sections: ['trace'] });
   assert.equal(config.trace.buffer_kb, 32768);
-  assert.equal(config.agent.port, 7070, 'the broken section keeps its defaults');
+  assert.equal(config.agent.port, 9477, 'the broken section keeps its defaults');
   assert.equal(warnings.length, 2);
   assert.match(warnings.join('\n'), /\[agent\] is not used by this command and keeps its defaults: agent\.port: expected a value <= 65535, got 70000/);
   assert.match(warnings.join('\n'), /unknown key "nope" \(sections: agent, capture, storage, trace, thresholds, diagnose, privacy, alerts\): ignored/);
@@ -153,7 +153,7 @@ test('a huge bad value is echoed clipped', () => {
 
 test('environment numbers are decimal digits only, as flags', () => {
   const { config, warnings } = resolveConfig({ cwd: emptyDir(), env: { TCPDIAG_AGENT_PORT: '0x50', TCPDIAG_TRACE_BUFFER_KB: '1e5', TCPDIAG_CAPTURE_SNAPLEN: '128' } });
-  assert.equal(config.agent.port, 7070);
+  assert.equal(config.agent.port, 9477);
   assert.equal(config.trace.buffer_kb, 16384);
   assert.equal(config.capture.snaplen, 128);
   assert.match(warnings.join('\n'), /TCPDIAG_AGENT_PORT="0x50" ignored: not a decimal number/);

@@ -22,11 +22,20 @@ const percent = () => between(0, 100);
 export const agentSchema = z.strictObject({
   /** Address the dashboard/API binds. Loopback unless the operator says otherwise. */
   listen: z._default(nonEmpty(), '127.0.0.1'),
-  port: z._default(intIn(PORT), 7070),
+  /** 9477: unassigned by IANA and not taken in Prometheus's default port allocations list. */
+  port: z._default(intIn(PORT), 9477),
   /** Bearer token; required whenever `listen` is not a loopback address. */
   token: z._default(z.string(), ''),
-  /** How often the agent samples sockets and counters. */
+  /** Where the agent keeps its history (history.db), its generated token and its alert state. */
+  data_dir: z._default(nonEmpty(), '/var/lib/tcpdiag'),
+  /** The kernel's counters, the state counts and the listener table are read this often. */
+  counters_interval_s: z._default(between(0.1, 3600), 1),
+  /** How often the agent reads the whole socket table (with tcp_info) and judges the alerts. */
   sample_interval_s: z._default(between(0.1, 3600), 5),
+  /** The diagnosis rules judge the last window this often (0: only on request, POST /api/v1/diagnose). */
+  diagnose_interval_s: z._default(between(0, 86400), 60),
+  /** Listeners exported with their accept queue in /metrics: those with the fullest queues. */
+  metrics_top_listeners: z._default(int(0, 1000), 20),
 });
 
 export const captureSchema = z.strictObject({
@@ -42,8 +51,16 @@ export const captureSchema = z.strictObject({
 });
 
 export const storageSchema = z.strictObject({
-  path: z._default(nonEmpty(), '/var/lib/tcpdiag/tcpdiag.db'),
-  retention_days: z._default(between(0.01, 3650), 7),
+  /** The history file; "" is history.db in agent.data_dir. */
+  path: z._default(z.string(), ''),
+  /** How long 1 h aggregates (and alerts and findings) are kept. */
+  retention_days: z._default(between(0.01, 3650), 30),
+  /** How long 1 s samples are kept before only their 1 min aggregates remain. */
+  retention_1s_h: z._default(between(0.01, 24 * 365), 24),
+  /** How long 1 min aggregates are kept. */
+  retention_1m_days: z._default(between(0.01, 3650), 7),
+  /** The file is kept under this size by dropping the oldest 1 s rows first. */
+  max_size_mb: z._default(between(1, 1024 * 1024), 512),
 });
 
 export const traceSchema = z.strictObject({

@@ -1,0 +1,125 @@
+/**
+ * `tcpdiag serve`: the agent. Wiring only: [agent], [storage], [alerts] and the flags in; the
+ * server layer (src/server/) collects, stores, alerts and answers /metrics and the API.
+ */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { action, out } from '../run.js';
+import { loadConfig } from '../context.js';
+import { commandScope, stopOnSignal } from '../lifetime.js';
+import { VERSION } from '../program.js';
+
+interface ServeFlags {
+  listen?: string;
+  data?: string;
+  newToken?: boolean;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('the agent: collect TCP counters, listeners and sockets continuously, keep history, judge alerts, serve /metrics and a JSON API')
+    .option('--listen <addr:port>', 'address and port to bind (default agent.listen and agent.port: 127.0.0.1:9477); any non-loopback address needs a token')
+    .option('--data <dir>', 'where the history (history.db), the token and the alert state are kept (default agent.data_dir)')
+    .option('--new-token', 'generate a bearer token once, keep it in DATA/token (mode 0600) and print it once')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  tcpdiag serve                                        127.0.0.1:9477, history in /var/lib/tcpdiag
+  tcpdiag serve --listen 127.0.0.1:9100 --data /tmp/tcpdiag
+  tcpdiag serve --listen 0.0.0.0:9477 --new-token      reachable from the network: token required
+  curl -s http://127.0.0.1:9477/metrics | grep tcpdiag_connections
+  curl -s 'http://127.0.0.1:9477/api/v1/connections?state=close-wait&port=8080'
+  curl -s 'http://127.0.0.1:9477/api/v1/series?metric=connections.ESTABLISHED&tier=1m'
+  curl -s -X POST http://127.0.0.1:9477/api/v1/diagnose
+
+Once it accepts connections it prints "listening on http://ADDR:PORT".
+Counters, state counts and listeners are read every agent.counters_interval_s (1 s), the socket
+table every agent.sample_interval_s (5 s, off the main thread), when the alerts ([alerts], the
+rules of tcpdiag watch) are judged; the diagnosis every agent.diagnose_interval_s (60 s).
+History: 1 s samples, 1 min and 1 h aggregates, alerts and findings in SQLite, kept per
+[storage] (retention_1s_h, retention_1m_days, retention_days, max_size_mb).
+
+API (JSON; errors are { "error": { "code", "message", "hint" } }; Authorization: Bearer TOKEN when a
+token is set):
+  GET /metrics                 Prometheus text: tcpdiag_connections{state}, tcpdiag_retransmits_total, ...
+  GET /api/health              version, uptime, collectors, sources, store size, lost events
+  GET /api/v1/connections      state=, port=, sport=, dport=, addr=CIDR, family=4|6, pid=, process=,
+                               expr=<ss filter expression>, limit=, fresh=1
+  GET /api/v1/listeners, /api/v1/stats, /api/v1/alerts, /api/v1/findings
+  GET /api/v1/series           metric=, from=, to= (epoch ms or ISO 8601), tier=1s|1m|1h
+  POST /api/v1/diagnose        judge the window since the last diagnosis now`,
+    )
+    .action(
+      action(async (flags: ServeFlags, cmd: Command) => {
+        const config = loadConfig(cmd, { sections: ['agent', 'storage', 'trace', 'thresholds', 'diagnose', 'alerts'] });
+        const { parseHostPort } = await import('../../assist/client/endpoint.js');
+        const { buildAlertRules } = await import('../../alerts/rules.js');
+        const { createDiagnoseSources } = await import('../../sources/diagnose.js');
+        const { alertmanagerSink, execSink, webhookSink } = await import('../../sinks/alerts/receivers.js');
+        const { runServe } = await import('../../server/serve.js');
+        const ag = config.agent;
+        const st = config.storage;
+        const a = config.alerts;
+        const listen = flags.listen === undefined ? { host: ag.listen, port: ag.port } : parseHostPort(flags.listen, '--listen', ag.port);
+        const dataDir = flags.data ?? ag.data_dir;
+        const delivery = {
+          timeoutMs: Math.round(a.sink_timeout_s * 1000),
+          retries: a.sink_retries,
+          backoffMs: 500,
+          capacity: a.sink_queue,
+          onError: (message: string) => process.stderr.write(`tcpdiag: ${message}\n`),
+        };
+        const id = { instance: hostname(), generatorUrl: `http://${listen.host}:${listen.port}/` };
+        const sinks = [
+          ...(a.webhook === '' ? [] : [webhookSink(a.webhook, id, delivery)]),
+          ...(a.alertmanager === '' ? [] : [alertmanagerSink(a.alertmanager, id, { ...delivery, resendMs: Math.round(a.alertmanager_resend_s * 1000) })]),
+          ...(a.exec.length === 0 ? [] : [execSink(a.exec, delivery)]),
+        ];
+        const bucketMs = Math.round(a.baseline_bucket_s * 1000);
+        const stop = stopOnSignal();
+        try {
+          await runServe({
+            host: listen.host,
+            port: listen.port,
+            dataDir,
+            storePath: st.path === '' ? join(dataDir, 'history.db') : st.path,
+            retention: {
+              keepMs: { '1s': st.retention_1s_h * 3_600_000, '1m': st.retention_1m_days * 86_400_000, '1h': st.retention_days * 86_400_000 },
+              maxBytes: st.max_size_mb * 1024 * 1024,
+            },
+            configuredToken: ag.token,
+            newToken: flags.newToken === true,
+            topListeners: ag.metrics_top_listeners,
+            version: VERSION,
+            countersIntervalMs: Math.round(ag.counters_interval_s * 1000),
+            socketsIntervalMs: Math.round(ag.sample_interval_s * 1000),
+            diagnoseIntervalMs: Math.round(ag.diagnose_interval_s * 1000),
+            thresholds: { ...config.thresholds, ...config.diagnose },
+            alerts: {
+              rules: buildAlertRules(config.thresholds, a.rules),
+              metrics: { minSegments: a.min_segments, minAttempts: a.min_attempts },
+              baseline: {
+                bucketMs,
+                historyBuckets: Math.max(1, Math.round((a.baseline_history_h * 3_600_000) / bucketMs)),
+                warmupBuckets: a.baseline_warmup_buckets,
+                hourOfWeek: a.baseline_hour_of_week,
+                maxSeries: a.baseline_max_series,
+              },
+              stateFile: join(dataDir, 'alerts-state.json'),
+              sinks,
+            },
+            evidenceSources: createDiagnoseSources({ traceBufferKb: config.trace.buffer_kb, scope: commandScope() }),
+            signal: stop.signal,
+            say: (line) => out(`${line}\n`),
+            note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),
+          });
+          return 0;
+        } finally {
+          stop.release();
+        }
+      }),
+    );
+}

@@ -1,0 +1,266 @@
+/**
+ * The agent's collection: three collectors on the collector's non-overlapping ticks, each
+ * writing into one in-memory snapshot that /metrics and the API read without waiting:
+ * - counters and state counts every counters interval (1 s), also written to the history as
+ *   the 1 s series;
+ * - the listener table on the same interval (a LISTEN-only netlink dump, no owner scan);
+ * - the whole socket table with tcp_info every sample interval (5 s), in the collection worker
+ *   (offThread) so the HTTP server keeps answering while 60,000 sockets are parsed; each sample
+ *   is judged by the alert loop of `tcpdiag watch` (same engine, evidence and sinks), and every
+ *   diagnose interval the diagnosis rules judge the window since the last judgement.
+ * The history is rolled up into its 1 min and 1 h tiers and trimmed every minute.
+ */
+import { counterSource, listenerSource, socketSource } from '../sources/index.js';
+import type { DiagnoseSources } from '../sources/diagnose.js';
+import type { CounterSample } from '../model/counters.js';
+import type { ListenerSummary } from '../model/listener.js';
+import type { TcpSocket } from '../model/socket.js';
+import type { Issue } from '../model/issue.js';
+import type { Finding } from '../model/finding.js';
+import type { AlertTransition } from '../model/alert.js';
+import { TCP_STATES } from '../model/tcp-state.js';
+import type { WatchSample } from '../alerts/metrics.js';
+import type { Thresholds } from '../diagnose/rule.js';
+import { runCollector } from '../sessions/collector.js';
+import type { CollectorSummary } from '../sessions/collector.js';
+import { AlertLoop, diagnoseSamples, parsePortRange } from '../sessions/watch-session.js';
+import type { WatchOptions } from '../sessions/watch-session.js';
+import type { HistoryStore, RetentionOptions } from '../store/history.js';
+import type { AgentSnapshot } from '../sinks/prometheus/metrics.js';
+
+export interface AgentOptions {
+  readonly countersIntervalMs: number;
+  readonly socketsIntervalMs: number;
+  /** 0: diagnose only on request. */
+  readonly diagnoseIntervalMs: number;
+  readonly retention: RetentionOptions;
+  readonly thresholds: Thresholds;
+  readonly alerts: Omit<WatchOptions, 'intervalMs' | 'signal' | 'onTransition' | 'note' | 'thresholds'>;
+  readonly store: HistoryStore;
+  /** For the evidence of a firing (the socket table re-read with owners). */
+  readonly evidenceSources: Pick<DiagnoseSources, 'sockets' | 'counters' | 'sysctls'>;
+  readonly signal: AbortSignal;
+  /** Problems for the log (each code once per collector). */
+  readonly note: (text: string) => void;
+  readonly onTransition?: (t: AlertTransition) => void;
+}
+
+export interface CollectorState {
+  ticks: number;
+  late: number;
+  failed: number;
+  lastAtMs: number | null;
+  lastLagMs: number;
+  lastTookMs: number;
+  lastIssue: Issue | null;
+}
+
+const COLLECTORS = ['counters', 'listeners', 'sockets'] as const;
+export type CollectorName = (typeof COLLECTORS)[number];
+const MAINTAIN_EVERY_MS = 60_000;
+const SYSCTL_EVERY_MS = 60_000;
+
+/** The counters kept in the 1 s series as per-second rates (the rest of the kernel's are in /api/v1/stats). */
+const RATE_SERIES: Readonly<Record<string, string>> = {
+  retransmits_per_s: 'RetransSegs',
+  segments_sent_per_s: 'OutSegs',
+  active_opens_per_s: 'ActiveOpens',
+  passive_opens_per_s: 'PassiveOpens',
+  attempt_fails_per_s: 'AttemptFails',
+  resets_sent_per_s: 'OutRsts',
+  listen_overflows_per_s: 'ListenOverflows',
+  listen_drops_per_s: 'ListenDrops',
+  syn_retransmits_per_s: 'TCPSynRetrans',
+};
+
+export class Agent {
+  readonly startedAtMs = Date.now();
+  counters: CounterSample | null = null;
+  previousCounters: CounterSample | null = null;
+  countersAtMs: number | null = null;
+  listeners: readonly ListenerSummary[] | null = null;
+  sockets: { readonly data: readonly TcpSocket[]; readonly takenAtMs: number; readonly tcpInfo: boolean } | null = null;
+  findings: readonly Finding[] = [];
+  findingsAtMs: number | null = null;
+  readonly collectors: Record<CollectorName, CollectorState>;
+  private readonly alerts: AlertLoop;
+  private sysctl: Record<string, string | null> = {};
+  private sysctlAtMs = -Infinity;
+  private lastSample: WatchSample | null = null;
+  private diagnosedFrom: WatchSample | null = null;
+  private readonly noted = new Set<string>();
+  private diagnosing = false;
+  private readonly ownerSockets = socketSource({ offThread: true });
+  private cpuBase = process.cpuUsage();
+
+  constructor(private readonly options: AgentOptions) {
+    this.collectors = Object.fromEntries(COLLECTORS.map((c) => [c, { ticks: 0, late: 0, failed: 0, lastAtMs: null, lastLagMs: 0, lastTookMs: 0, lastIssue: null }])) as unknown as Record<CollectorName, CollectorState>;
+    this.alerts = new AlertLoop({
+      ...options.alerts,
+      thresholds: options.thresholds,
+      onTransition: (t) => {
+        options.store.writeAlert(t.atMs, t.rule, t.status, t.severity, t.scope, t);
+        options.onTransition?.(t);
+      },
+      note: options.note,
+    }, options.evidenceSources);
+    this.cpuBase = process.cpuUsage();
+  }
+
+  /** Run every collector until the signal aborts; resolves when none runs any more. */
+  async run(): Promise<Record<CollectorName, CollectorSummary>> {
+    const { signal } = this.options;
+    const counters = counterSource();
+    const listeners = listenerSource();
+    const sockets = socketSource({ offThread: true });
+    const loop = (name: CollectorName, intervalMs: number, tick: (s: AbortSignal) => Promise<void>): Promise<CollectorSummary> =>
+      runCollector({ intervalMs, signal, immediate: true, onIssue: (i) => this.issue(name, i) }, async (context) => {
+        const state = this.collectors[name];
+        state.lastLagMs = context.startedMs - context.dueMs;
+        await tick(context.signal);
+        state.ticks = context.n;
+        state.lastAtMs = Date.now();
+        state.lastTookMs = performance.now() - context.startedMs;
+      });
+    let maintainedAtMs = performance.now();
+    try {
+      const [c, l, s] = await Promise.all([
+        loop('counters', this.options.countersIntervalMs, async (sig) => {
+          const snap = await counters.collect(sig, undefined);
+          for (const i of snap.issues) this.issue('counters', i);
+          this.previousCounters = this.counters;
+          this.counters = snap.data;
+          this.countersAtMs = snap.takenAtMs;
+          this.options.store.writeSample(snap.takenAtMs, this.seriesValues());
+          if (performance.now() - maintainedAtMs >= MAINTAIN_EVERY_MS) {
+            maintainedAtMs = performance.now();
+            this.maintain();
+          }
+        }),
+        loop('listeners', this.options.countersIntervalMs, async (sig) => {
+          const snap = await listeners.collect(sig, { withOwners: false });
+          for (const i of snap.issues) this.issue('listeners', i);
+          this.listeners = snap.data;
+        }),
+        loop('sockets', this.options.socketsIntervalMs, async (sig) => {
+          const snap = await sockets.collect(sig, { withInfo: true, withOwners: false });
+          for (const i of snap.issues) this.issue('sockets', i);
+          this.sockets = { data: snap.data, takenAtMs: snap.takenAtMs, tcpInfo: sockets.backend === 'sockdiag' };
+          this.judge();
+        }),
+      ]);
+      return { counters: c, listeners: l, sockets: s };
+    } finally {
+      await this.alerts.close();
+    }
+  }
+
+  /** One socket sample: the alerts, and the diagnosis when its interval has passed. */
+  private judge(): void {
+    const now = performance.now();
+    if (now - this.sysctlAtMs >= SYSCTL_EVERY_MS) {
+      this.sysctlAtMs = now;
+      this.sysctl = this.options.evidenceSources.sysctls().data;
+    }
+    const current: WatchSample = {
+      atMs: Date.now(),
+      monotonicMs: now,
+      counters: this.counters === null ? null : { ...this.counters.counters },
+      sockets: this.sockets?.data ?? null,
+      portRange: parsePortRange(this.sysctl['net.ipv4.ip_local_port_range']),
+    };
+    this.alerts.step(current);
+    this.lastSample = current;
+    if (this.diagnosedFrom === null) this.diagnosedFrom = current;
+    else if (this.options.diagnoseIntervalMs > 0 && current.monotonicMs - this.diagnosedFrom.monotonicMs >= this.options.diagnoseIntervalMs) {
+      this.diagnoseNow().catch((error: unknown) => {
+        if (!this.options.signal.aborted) this.options.note(`diagnosis: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
+  }
+
+  /**
+   * The diagnosis rules over the window from the last judgement to now: the window's end is the
+   * socket table read again with owners (the rules name the process behind a CLOSE_WAIT leak
+   * or a full accept queue), in the collection worker. Null when there is no window yet (no
+   * socket sample) or a diagnosis is already running.
+   */
+  async diagnoseNow(): Promise<{ readonly findings: readonly Finding[]; readonly fromMs: number; readonly toMs: number } | null> {
+    const from = this.diagnosedFrom;
+    if (from === null || this.diagnosing) return null;
+    this.diagnosing = true;
+    try {
+      const snap = await this.ownerSockets.collect(this.options.signal, { withInfo: true, withOwners: true });
+      const to: WatchSample = { ...(this.lastSample ?? from), atMs: snap.takenAtMs, monotonicMs: performance.now(), sockets: snap.data, counters: this.counters === null ? null : { ...this.counters.counters } };
+      const findings = diagnoseSamples(from, to, this.sysctl, this.ownerSockets.backend === 'sockdiag', this.options.thresholds, 'the agent');
+      this.findings = findings;
+      this.findingsAtMs = to.atMs;
+      this.diagnosedFrom = to;
+      if (findings.length > 0) this.options.store.writeFindings(to.atMs, findings);
+      return { findings, fromMs: from.atMs, toMs: to.atMs };
+    } finally {
+      this.diagnosing = false;
+    }
+  }
+
+  firing(): ReturnType<AlertLoop['firing']> {
+    return this.alerts.firing();
+  }
+
+  /** What /metrics reads. */
+  snapshot(): AgentSnapshot {
+    const cpu = process.cpuUsage(this.cpuBase);
+    const lag: Record<string, number> = {};
+    const ticks: Record<string, number> = {};
+    for (const name of COLLECTORS) {
+      lag[name] = this.collectors[name].lastLagMs / 1000;
+      ticks[name] = this.collectors[name].ticks;
+    }
+    return {
+      counters: this.counters,
+      listeners: this.listeners,
+      firing: this.alerts.firing(),
+      eventsLost: 0,
+      agent: { cpuSeconds: (cpu.user + cpu.system) / 1e6, rssBytes: process.memoryUsage.rss(), storeBytes: this.options.store.sizeBytes(), tickLagSeconds: lag, ticks },
+    };
+  }
+
+  /** The 1 s series: connections by state (gauges) and the counters' rates since the previous sample. */
+  private seriesValues(): Map<string, number> {
+    const values = new Map<string, number>();
+    const cur = this.counters;
+    if (cur === null) return values;
+    for (const state of TCP_STATES) values.set(`connections.${state}`, cur.states[state] ?? 0);
+    const prev = this.previousCounters;
+    if (prev !== null) {
+      const seconds = (cur.monotonicMs - prev.monotonicMs) / 1000;
+      for (const [series, counter] of Object.entries(RATE_SERIES)) {
+        const a = prev.counters[counter];
+        const b = cur.counters[counter];
+        // A counter that went backwards was reset: no rate for that second.
+        if (typeof a === 'number' && typeof b === 'number' && b >= a && seconds > 0) values.set(series, (b - a) / seconds);
+      }
+    }
+    if (this.listeners !== null) {
+      values.set('listeners.accept_queue_max', this.listeners.reduce((m, l) => Math.max(m, l.acceptQueue), 0));
+      values.set('listeners.syn_recv', this.listeners.reduce((m, l) => m + l.synRecv, 0));
+    }
+    return values;
+  }
+
+  private maintain(): void {
+    const now = Date.now();
+    this.options.store.rollup(now);
+    this.options.store.enforceRetention(now, this.options.retention);
+  }
+
+  private issue(collector: CollectorName, i: Issue): void {
+    const state = this.collectors[collector];
+    state.lastIssue = i;
+    if (i.code === 'TCPDIAG_TICK_LATE') state.late += 1;
+    const key = `${collector}:${i.code}`;
+    if (this.noted.has(key)) return;
+    this.noted.add(key);
+    this.options.note(`${collector}: ${i.message}${i.hint === undefined ? '' : ` (${i.hint})`}`);
+  }
+}

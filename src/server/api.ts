@@ -1,0 +1,194 @@
+/**
+ * The versioned JSON API (/api/v1/) and /api/health. Query parameters are validated with
+ * zod/mini schemas; filters are the CLI's: the same flag names (`state`, `port`, `sport`,
+ * `dport`, `addr`, `family`, `pid`, `process`) and ss's expression in `expr`, read by the same
+ * `filterFromFlags` into one ConnFilter. Errors are TcpdiagErrors, turned into JSON by http.ts.
+ */
+import * as z from 'zod/mini';
+import { UsageError, TcpdiagError } from '../errors.js';
+import { compileConnFilter } from '../model/conn-filter.js';
+import type { ConnFilter } from '../model/conn-filter.js';
+import { filterFromFlags } from '../model/filter-flags.js';
+import type { FilterFlags } from '../model/filter-flags.js';
+import { parseCidr } from '../model/address.js';
+import { parseStateSet } from '../model/tcp-state.js';
+import type { TcpState } from '../model/tcp-state.js';
+import { socketSource, backendStatus } from '../sources/index.js';
+import { TIER_NAMES, TIERS } from '../store/history.js';
+import type { HistoryStore, Tier } from '../store/history.js';
+import type { Agent } from './agent.js';
+
+export interface ApiContext {
+  readonly agent: Agent;
+  readonly store: HistoryStore;
+  readonly version: string;
+  readonly signal: AbortSignal;
+}
+
+export type Query = Readonly<Record<string, string[]>>;
+type Handler = (context: ApiContext, query: Query, body: unknown) => unknown;
+
+const MAX_ROWS = 100_000;
+const digits = (max: number) => z.string().check(z.regex(/^\d{1,15}$/, 'expected decimal digits'), z.refine((t) => Number(t) <= max, `expected at most ${max}`));
+const list = (q: Query, key: string): string[] => (q[key] ?? []).flatMap((v) => v.split(',')).filter((v) => v !== '');
+
+function one(q: Query, key: string): string | undefined {
+  const values = q[key];
+  if (values === undefined || values.length === 0) return undefined;
+  if (values.length > 1) throw new UsageError(`query parameter ${key} is given ${values.length} times`, `give ${key} once`);
+  return values[0];
+}
+
+/** Parse one parameter with a zod/mini schema; a refusal names the parameter. */
+function param<T>(q: Query, key: string, schema: z.ZodMiniType<T>): T | undefined {
+  const text = one(q, key);
+  if (text === undefined) return undefined;
+  const parsed = schema.safeParse(text);
+  if (!parsed.success) throw new UsageError(`query parameter ${key}=${JSON.stringify(text.slice(0, 80))}: ${parsed.error.issues[0]?.message ?? 'invalid'}`, 'see GET /api/v1 for the parameters');
+  return parsed.data;
+}
+
+function ports(q: Query, key: string): number[] | undefined {
+  const values = list(q, key);
+  if (values.length === 0) return undefined;
+  return values.map((v) => {
+    const n = /^\d{1,5}$/.test(v) ? Number(v) : NaN;
+    if (!(n >= 1 && n <= 65535)) throw new UsageError(`query parameter ${key}: ${JSON.stringify(v)} is not a TCP port (1-65535)`);
+    return n;
+  });
+}
+
+/** The CLI's filter flags, from query parameters, into the CLI's ConnFilter. */
+export function filterFromQuery(q: Query): ConnFilter {
+  const flags: FilterFlags = {};
+  const states = list(q, 'state');
+  if (states.length > 0) {
+    flags.state = states.flatMap((s): TcpState[] => {
+      const set = parseStateSet(s);
+      if (set === undefined) throw new UsageError(`query parameter state: ${JSON.stringify(s)} is not a TCP state`, 'use a kernel state name (ESTABLISHED, CLOSE_WAIT, ...) or a group (connected, synchronized)');
+      return [...set];
+    });
+  }
+  const family = param(q, 'family', z.enum(['4', '6']));
+  if (family === '4') flags.ipv4 = true;
+  if (family === '6') flags.ipv6 = true;
+  const p = ports(q, 'port');
+  const sp = ports(q, 'sport');
+  const dp = ports(q, 'dport');
+  if (p !== undefined) flags.port = p;
+  if (sp !== undefined) flags.sport = sp;
+  if (dp !== undefined) flags.dport = dp;
+  const addr = list(q, 'addr');
+  if (addr.length > 0) flags.addr = addr.map((a) => parseCidr(a));
+  const pids = list(q, 'pid');
+  if (pids.length > 0) flags.pid = pids.map((v) => Number(digits(4 * 1024 * 1024).parse(v)));
+  const process = param(q, 'process', z.string().check(z.minLength(1), z.maxLength(64)));
+  if (process !== undefined) flags.process = process;
+  const expr = param(q, 'expr', z.string().check(z.maxLength(4096)));
+  return filterFromFlags(flags, expr === undefined ? [] : [expr]);
+}
+
+function limitOf(q: Query, fallback: number): number {
+  const text = param(q, 'limit', digits(MAX_ROWS));
+  return text === undefined ? fallback : Number(text);
+}
+
+/** A time: epoch milliseconds, or an ISO 8601 date. */
+function timeOf(q: Query, key: string, fallback: number): number {
+  const text = one(q, key);
+  if (text === undefined) return fallback;
+  const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new UsageError(`query parameter ${key}=${JSON.stringify(text.slice(0, 40))} is not a time`, 'give epoch milliseconds or an ISO 8601 date (2026-12-01T15:00:00Z)');
+  return ms;
+}
+
+async function connections(context: ApiContext, q: Query): Promise<unknown> {
+  const filter = filterFromQuery(q);
+  const limit = limitOf(q, 10_000);
+  const owners = (filter.pids?.length ?? 0) > 0 || filter.process !== undefined || one(q, 'owners') === '1';
+  let rows;
+  let takenAtMs;
+  if (owners || one(q, 'fresh') === '1') {
+    // Owners are not in the periodic table (the /proc walk costs more than the dump): read now, off the main thread.
+    const snap = await socketSource({ offThread: true }).collect(context.signal, { filter, withInfo: true, withOwners: owners });
+    rows = snap.data;
+    takenAtMs = snap.takenAtMs;
+  } else {
+    const table = context.agent.sockets;
+    if (table === null) throw new TcpdiagError('TCPDIAG_SOURCE_FAILED', 'the socket table has not been read yet', { hint: 'retry in a few seconds, or pass fresh=1' });
+    const keep = compileConnFilter(filter);
+    rows = table.data.filter(keep);
+    takenAtMs = table.takenAtMs;
+  }
+  return { takenAtMs, total: rows.length, connections: rows.slice(0, limit) };
+}
+
+function stats(context: ApiContext): unknown {
+  const { counters, previousCounters } = context.agent;
+  if (counters === null) throw new TcpdiagError('TCPDIAG_SOURCE_FAILED', 'the counters have not been read yet', { hint: 'retry in a second' });
+  const rates: Record<string, number> = {};
+  if (previousCounters !== null) {
+    const seconds = (counters.monotonicMs - previousCounters.monotonicMs) / 1000;
+    for (const [name, v] of Object.entries(counters.counters)) {
+      const before = previousCounters.counters[name];
+      if (typeof v === 'number' && typeof before === 'number' && v >= before && seconds > 0) rates[name] = (v - before) / seconds;
+    }
+  }
+  return { takenAtMs: context.agent.countersAtMs, states: counters.states, counters: counters.counters, ratesPerSecond: rates };
+}
+
+function series(context: ApiContext, q: Query): unknown {
+  const metric = one(q, 'metric');
+  if (metric === undefined) return { metrics: context.store.metrics(), tiers: TIER_NAMES };
+  const now = Date.now();
+  const to = timeOf(q, 'to', now);
+  const from = timeOf(q, 'from', to - 3_600_000);
+  if (from > to) throw new UsageError('query parameter from is after to');
+  const tier = (param(q, 'tier', z.enum(TIER_NAMES as [Tier, ...Tier[]])) ?? autoTier(to - from));
+  return { metric, tier, stepMs: TIERS[tier], from, to, points: context.store.series(metric, tier, from, to, limitOf(q, 10_000)) };
+}
+
+/** The finest tier that answers the span in at most ~4000 points. */
+function autoTier(spanMs: number): Tier {
+  return TIER_NAMES.find((t) => spanMs / TIERS[t] <= 4000) ?? '1h';
+}
+
+function alerts(context: ApiContext, q: Query): unknown {
+  return { firing: context.agent.firing(), history: context.store.alerts(timeOf(q, 'from', 0), limitOf(q, 1000)) };
+}
+
+function findings(context: ApiContext, q: Query): unknown {
+  return { latest: { atMs: context.agent.findingsAtMs, findings: context.agent.findings }, history: context.store.findings(timeOf(q, 'from', 0), limitOf(q, 1000)) };
+}
+
+async function diagnose(context: ApiContext): Promise<unknown> {
+  const result = await context.agent.diagnoseNow();
+  if (result === null) throw new TcpdiagError('TCPDIAG_SOURCE_FAILED', 'no window to judge yet (no socket sample since the start), or a diagnosis is running', { hint: 'retry after agent.sample_interval_s' });
+  return result;
+}
+
+export function health(context: ApiContext): unknown {
+  const a = context.agent;
+  return {
+    status: 'ok',
+    version: context.version,
+    uptimeS: Math.round((Date.now() - a.startedAtMs) / 1000),
+    pid: process.pid,
+    collectors: a.collectors,
+    sources: backendStatus().map((b) => ({ backend: b.backend, kind: b.kind, available: b.available, issues: b.issues })),
+    events: { running: false, reason: 'kernel event tracing is not part of the agent yet', lost: 0 },
+    store: { path: context.store.path, bytes: context.store.sizeBytes() },
+    eventsLost: 0,
+  };
+}
+
+export const ROUTES: Readonly<Record<string, { readonly method: 'GET' | 'POST'; readonly handler: Handler }>> = {
+  '/api/health': { method: 'GET', handler: health },
+  '/api/v1/connections': { method: 'GET', handler: connections },
+  '/api/v1/listeners': { method: 'GET', handler: (c) => ({ listeners: c.agent.listeners ?? [] }) },
+  '/api/v1/stats': { method: 'GET', handler: stats },
+  '/api/v1/series': { method: 'GET', handler: series },
+  '/api/v1/alerts': { method: 'GET', handler: alerts },
+  '/api/v1/findings': { method: 'GET', handler: findings },
+  '/api/v1/diagnose': { method: 'POST', handler: diagnose },
+};

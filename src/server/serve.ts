@@ -1,0 +1,59 @@
+/**
+ * `tcpdiag serve`: open the history, decide the token, bind, collect until the signal aborts,
+ * then stop the collectors, close the server and the store. Library code: what it says goes
+ * through `say` (stdout) and `note` (stderr); the CLI owns the process.
+ */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { TcpdiagError, describeSystemError } from '../errors.js';
+import type { AlertTransition } from '../model/alert.js';
+import { HistoryStore } from '../store/history.js';
+import type { RetentionOptions } from '../store/history.js';
+import { agentRegistry } from '../sinks/prometheus/metrics.js';
+import { Agent } from './agent.js';
+import type { AgentOptions } from './agent.js';
+import { createAgentServer } from './http.js';
+import { resolveToken } from './token.js';
+
+export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly storePath: string;
+  readonly retention: RetentionOptions;
+  readonly configuredToken: string;
+  readonly newToken: boolean;
+  readonly topListeners: number;
+  readonly version: string;
+  readonly say: (line: string) => void;
+  readonly onTransition?: (t: AlertTransition) => void;
+}
+
+export async function runServe(options: ServeOptions): Promise<void> {
+  const token = resolveToken(options.configuredToken, options.dataDir, options.host, options.newToken);
+  const store = HistoryStore.open(options.storePath);
+  try {
+    const agent = new Agent({ ...options, store });
+    const registry = agentRegistry(() => agent.snapshot(), options.topListeners);
+    const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal }, registry, token: token.token, onError: options.note });
+    server.listen(options.port, options.host);
+    try {
+      await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);
+    } catch (error: unknown) {
+      throw new TcpdiagError('TCPDIAG_LISTEN_FAILED', `cannot listen on ${options.host}:${options.port}: ${describeSystemError(error)}`, { hint: 'pick another --listen ADDR:PORT (or agent.port), or stop what holds it (ss -ltnp)', cause: error });
+    }
+    const address = server.address() as AddressInfo;
+    const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    if (token.generated) options.say(`token (shown once; kept in ${token.file}, mode 0600): ${token.token!}`);
+    options.say(`listening on http://${shown}:${address.port}`);
+    options.note(`history in ${store.path}; counters every ${options.countersIntervalMs / 1000} s, sockets every ${options.socketsIntervalMs / 1000} s${token.token === null ? '' : '; requests need the bearer token'}`);
+    try {
+      await agent.run();
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  } finally {
+    store.close();
+  }
+}
