@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, openSync, readSync, closeSync, statSync } from '
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { StoreRefusedError } from '../errors.js';
+import { StoreRefusedError, TcpdiagError, describeSystemError } from '../errors.js';
 
 /** 'TCPD' in ASCII: what `PRAGMA application_id` holds in a tcpdiag store. */
 export const APPLICATION_ID = 0x54435044;
@@ -111,7 +111,13 @@ export class HistoryStore {
   static open(path: string): HistoryStore {
     const existed = existsSync(path);
     if (existed) checkHeader(path);
-    else mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    else {
+      try {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      } catch (error: unknown) {
+        throw new TcpdiagError('TCPDIAG_FILE_UNREADABLE', `cannot create the data directory ${dirname(path)}: ${describeSystemError(error)}`, { hint: 'run as root, or pass --data DIR (a directory you can write)', cause: error });
+      }
+    }
     let db: Db;
     try {
       db = new Database(path);
