@@ -182,7 +182,19 @@ export function health(context: ApiContext): unknown {
   };
 }
 
+/** What GET /api/v1 lists: each path with its parameters. */
+const PARAMETERS: Readonly<Record<string, string>> = {
+  '/api/v1/connections': 'state, port, sport, dport, addr (CIDR), family (4|6), pid, process, expr (ss filter expression), limit, fresh=1, owners=1',
+  '/api/v1/listeners': '',
+  '/api/v1/stats': '',
+  '/api/v1/series': 'metric (none: the list), from, to (epoch ms or ISO 8601), tier (1s|1m|1h), limit',
+  '/api/v1/alerts': 'from, limit',
+  '/api/v1/findings': 'from, limit',
+  '/api/v1/diagnose': '(POST) judge the window since the last diagnosis',
+};
+
 export const ROUTES: Readonly<Record<string, { readonly method: 'GET' | 'POST'; readonly handler: Handler }>> = {
+  '/api/v1': { method: 'GET', handler: (c) => ({ version: c.version, paths: PARAMETERS }) },
   '/api/health': { method: 'GET', handler: health },
   '/api/v1/connections': { method: 'GET', handler: connections },
   '/api/v1/listeners': { method: 'GET', handler: (c) => ({ listeners: c.agent.listeners ?? [] }) },

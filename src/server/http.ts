@@ -1,6 +1,6 @@
 /**
  * The agent's HTTP server on node:http: /metrics (Prometheus text), /api/health and the
- * /api/v1/ routes. Every route but none needs the bearer token when one is set. Request bodies
+ * /api/v1/ routes. Every path needs the bearer token when one is set. Request bodies
  * are capped (MAX_BODY_BYTES) and must be JSON; errors are JSON `{ error: { code, message, hint } }`
  * with the CLI's codes, and an internal error never shows its stack.
  */
