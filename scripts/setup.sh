@@ -18,6 +18,8 @@ PACKAGES=(
   man-db groff-base bash-completion zsh fish
   # the alert tests push to a real Alertmanager (started as a plain process on a loopback port)
   prometheus-alertmanager
+  # the agent tests have a real Prometheus scrape `tcpdiag serve` (a plain process, loopback port)
+  prometheus
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
