@@ -122,3 +122,28 @@ test('a truncated store is refused with one line', (t) => {
   writeFileSync(path, Buffer.concat([bytes.subarray(0, 100), Buffer.alloc(bytes.length - 100, 0xee)]));
   assert.throws(() => HistoryStore.open(path), (e: unknown) => e instanceof StoreRefusedError && !e.message.includes('\n'));
 });
+
+test('24 h of 1 s samples, maintained every simulated minute as the agent does, stay under the size cap', (t) => {
+  const store = HistoryStore.open(join(tempDir(t), 'h.db'));
+  t.after(() => store.close());
+  const start = Date.UTC(2026, 0, 1);
+  const maxBytes = 8 * 1024 * 1024;
+  const cap = { keepMs: { '1s': DAY, '1m': 7 * DAY, '1h': 30 * DAY }, maxBytes };
+  const values = new Map<string, number>();
+  let largest = 0;
+  for (let s = 0; s < 86_400; s++) {
+    for (let m = 0; m < 6; m++) values.set(`m${m}`, (s * (m + 1)) % 977);
+    store.writeSample(start + s * 1000, values);
+    if (s % 60 === 59) {
+      store.rollup(start + (s + 1) * 1000);
+      store.enforceRetention(start + (s + 1) * 1000, cap);
+      largest = Math.max(largest, store.sizeBytes());
+    }
+  }
+  assert.ok(largest <= maxBytes * 1.1, `largest ${largest} bytes against a cap of ${maxBytes} (at most one minute of samples over it)`);
+  assert.equal(store.series('m0', '1m', start, start + DAY, 10_000).length, 1440, 'every minute of the day is kept in the 1 min tier');
+  assert.equal(store.series('m0', '1h', start, start + DAY, 100).length, 24);
+  const raw = store.series('m0', '1s', start, start + DAY, 100_000);
+  assert.ok(raw.length > 0 && raw.length < 86_400, `the oldest 1 s samples went to make room (${raw.length} kept)`);
+  assert.equal(raw.at(-1)!.ts, start + 86_399_000, 'the newest are kept');
+});

@@ -129,6 +129,9 @@ export class HistoryStore {
       const appId = db.pragma('application_id', { simple: true }) as number;
       const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
       if (appId === 0 && version === 0 && tables === 0) {
+        // Set before the first table: lets the size cap give pages back to the file system with
+        // incremental_vacuum (a step per call) instead of VACUUM, which rewrites the whole file.
+        db.pragma('auto_vacuum = INCREMENTAL');
         db.pragma('journal_mode = WAL');
         db.exec('BEGIN');
         db.exec(SCHEMA);
@@ -213,8 +216,8 @@ export class HistoryStore {
       const range = this.db.prepare('SELECT min(ts) AS lo, max(ts) AS hi FROM series WHERE tier = ?').get(TIERS[tier]) as { lo: number; hi: number };
       const cut = range.lo + Math.max(TIERS[tier], Math.ceil((range.hi - range.lo) / 10));
       removed += byAge.run(TIERS[tier], cut).changes;
+      this.db.pragma('incremental_vacuum');
       this.db.pragma('wal_checkpoint(TRUNCATE)');
-      this.db.exec('VACUUM');
     }
     return removed;
   }
