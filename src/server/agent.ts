@@ -91,7 +91,6 @@ export class Agent {
   private readonly noted = new Set<string>();
   private diagnosing = false;
   private readonly ownerSockets = socketSource({ offThread: true });
-  private cpuBase = process.cpuUsage();
 
   constructor(private readonly options: AgentOptions) {
     this.collectors = Object.fromEntries(COLLECTORS.map((c) => [c, { ticks: 0, late: 0, failed: 0, lastAtMs: null, lastLagMs: 0, lastTookMs: 0, lastIssue: null }])) as unknown as Record<CollectorName, CollectorState>;
@@ -104,7 +103,6 @@ export class Agent {
       },
       note: options.note,
     }, options.evidenceSources);
-    this.cpuBase = process.cpuUsage();
   }
 
   /** Run every collector until the signal aborts; resolves when none runs any more. */
@@ -209,7 +207,7 @@ export class Agent {
 
   /** What /metrics reads. */
   snapshot(): AgentSnapshot {
-    const cpu = process.cpuUsage(this.cpuBase);
+    const cpu = process.cpuUsage();
     const lag: Record<string, number> = {};
     const ticks: Record<string, number> = {};
     for (const name of COLLECTORS) {
