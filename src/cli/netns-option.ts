@@ -1,7 +1,7 @@
 /**
  * `-N, --netns NAME|PID|PATH` (ss's -N): run a command against another network namespace.
  * The one declaration of the flag, for every command that takes it (conns, listeners, stats,
- * trace, capture; diagnose next): a name from `ip netns list`, a process id, or a path such as
+ * trace, capture, diagnose): a name from `ip netns list`, a process id, or a path such as
  * /proc/PID/ns/net. Checked when the flags are parsed, with what exists named.
  */
 import type { Command } from 'commander';

@@ -3,6 +3,10 @@
  * issues: the socket table (sock_diag with tcp_info, else /proc/net/tcp), the kernel's TCP and
  * ICMP counters, the sysctls, process and host resources, the kernel event stream when root
  * allows, and the service's logs (a file tail, or journalctl).
+ *
+ * With a network namespace, the sockets, counters, net.* sysctls and events are that
+ * namespace's (events through bpftrace, which tests each socket's namespace in the kernel);
+ * processes, CPU, memory and the host figures are the host's: they are not per namespace.
  */
 import type { Snapshot } from './source.js';
 import type { TraceIo } from './source.js';
@@ -23,6 +27,8 @@ import type { JournalResult } from './logs/journal.js';
 import { createTraceIo, ensureTracefs } from './trace.js';
 import { readSysctl } from '../platform/capabilities.js';
 import type { Scope } from '../platform/scope.js';
+import type { NetnsRef } from '../platform/netns.js';
+import { readNetnsProcFile, readNetnsSysctl } from '../platform/netns.js';
 
 /** Sysctls the rules read beyond the TCP set that `stats` shows. */
 const EXTRA_SYSCTLS = ['net.ipv4.tcp_timestamps', 'net.ipv4.ip_local_reserved_ports'] as const;
@@ -54,6 +60,8 @@ export interface DiagnoseSourcesOptions {
   readonly traceBufferKb: number;
   /** Owns what tracing sets up in the kernel (the tracefs instance). */
   readonly scope: Scope;
+  /** Only this network namespace's sockets, counters, sysctls and events. */
+  readonly netns?: NetnsRef;
 }
 
 function snapshot<T>(data: T, issues: Issue[] = []): Snapshot<T> {
@@ -61,20 +69,24 @@ function snapshot<T>(data: T, issues: Issue[] = []): Snapshot<T> {
 }
 
 export function createDiagnoseSources(options: DiagnoseSourcesOptions): DiagnoseSources {
+  const { netns } = options;
+  const inNetns = netns === undefined ? {} : { netns };
+  const proc = netns === undefined ? '/proc' : (relative: string) => readNetnsProcFile(netns, relative);
+  const sysctl = netns === undefined ? readSysctl : (name: string) => (name.startsWith('net.') ? readNetnsSysctl(netns, name) : readSysctl(name));
   return {
     sockets(withOwners) {
       // The registry's read (sockets.ts): its issues say what fell back (no sock_diag, no
       // tcp_info) and which owners could not be read, with codes.
-      const { backend } = resolveSocketBackend();
-      const table = readSockets({ withInfo: true, withOwners });
+      const { backend } = resolveSocketBackend(inNetns);
+      const table = readSockets({ withInfo: true, withOwners }, inNetns);
       return { ...table, tcpInfo: backend === 'sockdiag' };
     },
     counters() {
-      return snapshot({ ...readTcpCounters(), ...readIcmpCounters() });
+      return snapshot({ ...readTcpCounters(proc), ...readIcmpCounters(proc) });
     },
     sysctls() {
-      const values = readTcpSysctls();
-      for (const name of EXTRA_SYSCTLS) values[name] = readSysctl(name);
+      const values = readTcpSysctls(sysctl);
+      for (const name of EXTRA_SYSCTLS) values[name] = sysctl(name);
       return snapshot(values);
     },
     processCpu() {
@@ -96,7 +108,7 @@ export function createDiagnoseSources(options: DiagnoseSourcesOptions): Diagnose
     events() {
       try {
         const location = ensureTracefs('tcpdiag diagnose');
-        return { ok: true, io: createTraceIo({ root: location.root, bufferKb: options.traceBufferKb, scope: options.scope }), note: location.note };
+        return { ok: true, io: createTraceIo({ root: location.root, bufferKb: options.traceBufferKb, scope: options.scope, ...inNetns }), note: location.note };
       } catch (error: unknown) {
         if (error instanceof TcpdiagError) return { ok: false, issue: issueFromError(error) };
         throw error;

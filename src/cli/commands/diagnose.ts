@@ -11,9 +11,12 @@ import { commandScope, stopOnSignal } from '../lifetime.js';
 import { collect, duration } from '../options.js';
 import { EXPRESSION_HELP, addFilterOptions, filterFromFlags } from '../filter-options.js';
 import type { FilterFlags } from '../filter-options.js';
+import { addNetnsOption, netnsFromFlags } from '../netns-option.js';
+import type { NetnsFlags } from '../netns-option.js';
+import { netnsLabel } from '../../platform/netns.js';
 import { UsageError } from '../../errors.js';
 
-interface DiagnoseFlags extends FilterFlags {
+interface DiagnoseFlags extends FilterFlags, NetnsFlags {
   duration?: number;
   log?: string[];
   journal?: string[];
@@ -30,6 +33,7 @@ export function registerDiagnose(program: Command): void {
     .option('--duration <time>', 'length of the window (default diagnose.duration_s, 10 s)', duration());
   // The filter flags of every command; a --pid's resources are always shown. No --state: the rules read every state.
   addFilterOptions(command, { states: false, remote: true, owners: true, short: 'none' });
+  addNetnsOption(command, 'sockets, counters, sysctls and events');
   command
     .option('--log <file>', 'the service\'s log file: lines written during the window are matched to findings (repeatable)', collect(String))
     .option('--journal <unit>', 'a systemd unit whose journal lines of the window are matched to findings (repeatable)', collect(String))
@@ -45,10 +49,13 @@ Examples:
   tcpdiag diagnose --pid 4242 --log /var/log/app/error.log
   tcpdiag diagnose --json --fail-on critical    for scripts: exit 1 on a critical finding
   tcpdiag diagnose 'dst 10.0.0.0/8'              only connections to that network
+  tcpdiag diagnose -N web1                      inside network namespace web1 (ip netns)
 ${EXPRESSION_HELP}
 Counters are deltas over the window, never totals since boot. Kernel events (refused and timed-out
 connects, resets with reasons, retransmissions per peer) need root; without it the rules that
-need them are listed as skipped with the command that grants them.
+need them are listed as skipped with the command that grants them. With -N, the sockets,
+counters, net.* sysctls and events are the namespace's (events through bpftrace, which tests each
+socket's namespace in the kernel); processes and host resources are the host's.
 
 JSON: { "score", "scoreLoweredBy": [{id, subject, severity, points}], "window": {start, end,
 durationMs}, "findings": [{ id, severity: critical|warning|info, title, subject, explanation,
@@ -61,6 +68,8 @@ processes: [{pid, process, cpuPercent, rssBytes, openFds, fdLimitSoft...}]}, "lo
         const scope = filterFromFlags(flags, expression);
         if (scope.states !== undefined) throw new UsageError('diagnose judges every state: leave the state out of the expression', 'tcpdiag diagnose sport = :8080');
         const config = loadConfig(cmd, { sections: ['trace', 'thresholds', 'diagnose'] });
+        const netns = netnsFromFlags(flags);
+        if (netns !== undefined) process.stderr.write(`tcpdiag: network namespace ${netnsLabel(netns)}\n`);
         const { createDiagnoseSources } = await import('../../sources/diagnose.js');
         const { runDiagnosis } = await import('../../sessions/diagnose-session.js');
         const { formatDiagnosis } = await import('../../sinks/diagnose/report-text.js');
@@ -79,7 +88,7 @@ processes: [{pid, process, cpuPercent, rssBytes, openFds, fdLimitSoft...}]}, "lo
               signal: stop.signal,
               note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),
             },
-            createDiagnoseSources({ traceBufferKb: config.trace.buffer_kb, scope: commandScope() }),
+            createDiagnoseSources({ traceBufferKb: config.trace.buffer_kb, scope: commandScope(), ...(netns ? { netns } : {}) }),
           );
           if (flags.json) printJson(report);
           else out(formatDiagnosis(report));

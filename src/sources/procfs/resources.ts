@@ -5,6 +5,8 @@
  * "fragmentation needed" or unreachable messages arrived. Readable without root for the
  * caller's own processes; other users' fd tables and limits need root (fields are then null).
  */
+import { procReader } from './proc-read.js';
+import type { ProcRead } from './proc-read.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Counters } from '../../model/counters.js';
@@ -140,10 +142,11 @@ export function readHostSample(procRoot = '/proc'): HostSample {
 }
 
 /** Icmp: counters with an `Icmp` prefix (IcmpInDestUnreachs), and /proc/net/snmp6's Icmp6 ones as named there. */
-export function readIcmpCounters(procRoot = '/proc'): Counters {
+export function readIcmpCounters(from: string | ProcRead = '/proc'): Counters {
+  const readProc = procReader(from);
   const out: Counters = {};
-  for (const [name, value] of Object.entries(parseHeaderValuePairs(read(`${procRoot}/net/snmp`) ?? '', 'Icmp'))) out[`Icmp${name}`] = value;
-  for (const line of (read(`${procRoot}/net/snmp6`) ?? '').split('\n')) {
+  for (const [name, value] of Object.entries(parseHeaderValuePairs(readProc('net/snmp'), 'Icmp'))) out[`Icmp${name}`] = value;
+  for (const line of readProc('net/snmp6').split('\n')) {
     const [name, value] = line.trim().split(/\s+/);
     if (name !== undefined && name.startsWith('Icmp6') && Number.isFinite(Number(value))) out[name] = Number(value);
   }
