@@ -15,7 +15,8 @@ import type { Scope } from '../../platform/scope.js';
 import { loadNative } from '../../native/index.js';
 import type { NativeAddon, NfqueueStats } from '../../native/index.js';
 import { nfqueueRuleArgs } from './ruleset.js';
-import { nftTableExists, removeEmptyXtablesTable, runTool, xtablesNftFamily } from './queue-rules.js';
+import { runTool } from './nft.js';
+import { nftTableExists, removeEmptyXtablesTable, xtablesNftFamily } from './queue-rules.js';
 
 export interface HolderOptions {
   /** The fault table this belongs to (the rules' comment). */

@@ -20,9 +20,13 @@ export function nftPath(): string {
 }
 
 export function runNft(args: readonly string[], input?: string): Promise<NftResult> {
-  const nft = nftPath();
+  return runTool(nftPath(), args, input);
+}
+
+/** A tool owned by this process (it dies with tcpdiag), its output collected; `input` goes to its stdin. */
+export function runTool(file: string, args: readonly string[], input?: string): Promise<NftResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnOwned(nft, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawnOwned(file, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -6,7 +6,7 @@
  * out, and --queue-bypass lets packets pass a queue nobody reads), but still in the ruleset.
  */
 import { findExecutable } from '../../platform/capabilities.js';
-import { spawnOwned } from '../../platform/children.js';
+import { runTool } from './nft.js';
 import { nfqueueRuleArgs, pidOfFaultTable } from './ruleset.js';
 
 export interface QueueRule {
@@ -16,18 +16,6 @@ export interface QueueRule {
   readonly table: string;
   readonly pid: number;
   readonly queue: number;
-}
-
-export function runTool(tool: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawnOwned(tool, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
 }
 
 /** `-A OUTPUT ... --comment tcpdiag_fault_PID -j NFQUEUE --queue-num N ...` lines of `iptables -S OUTPUT`. */

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { alertSetup } from '../alert-setup.js';
 import { action, out } from '../run.js';
 import { loadConfig } from '../context.js';
 import { commandScope, stopOnSignal } from '../lifetime.js';
@@ -56,29 +57,19 @@ token is set):
       action(async (flags: ServeFlags, cmd: Command) => {
         const config = loadConfig(cmd, { sections: ['agent', 'storage', 'trace', 'thresholds', 'diagnose', 'alerts'] });
         const { parseHostPort } = await import('../../assist/client/endpoint.js');
-        const { buildAlertRules } = await import('../../alerts/rules.js');
         const { createDiagnoseSources } = await import('../../sources/diagnose.js');
-        const { alertmanagerSink, execSink, webhookSink } = await import('../../sinks/alerts/receivers.js');
         const { runServe } = await import('../../server/serve.js');
         const ag = config.agent;
         const st = config.storage;
         const a = config.alerts;
         const listen = flags.listen === undefined ? { host: ag.listen, port: ag.port } : parseHostPort(flags.listen, '--listen', ag.port);
         const dataDir = flags.data ?? ag.data_dir;
-        const delivery = {
-          timeoutMs: Math.round(a.sink_timeout_s * 1000),
-          retries: a.sink_retries,
-          backoffMs: 500,
-          capacity: a.sink_queue,
-          onError: (message: string) => process.stderr.write(`tcpdiag: ${message}\n`),
-        };
-        const id = { instance: hostname(), generatorUrl: `http://${listen.host}:${listen.port}/` };
-        const sinks = [
-          ...(a.webhook === '' ? [] : [webhookSink(a.webhook, id, delivery)]),
-          ...(a.alertmanager === '' ? [] : [alertmanagerSink(a.alertmanager, id, { ...delivery, resendMs: Math.round(a.alertmanager_resend_s * 1000) })]),
-          ...(a.exec.length === 0 ? [] : [execSink(a.exec, delivery)]),
-        ];
-        const bucketMs = Math.round(a.baseline_bucket_s * 1000);
+        const { rules, metrics, baseline, sinks } = await alertSetup(config, {
+          webhook: a.webhook,
+          alertmanager: a.alertmanager,
+          generatorUrl: `http://${listen.host}:${listen.port}/`,
+          instance: hostname(),
+        });
         const stop = stopOnSignal();
         try {
           await runServe({
@@ -99,15 +90,9 @@ token is set):
             diagnoseIntervalMs: Math.round(ag.diagnose_interval_s * 1000),
             thresholds: { ...config.thresholds, ...config.diagnose },
             alerts: {
-              rules: buildAlertRules(config.thresholds, a.rules),
-              metrics: { minSegments: a.min_segments, minAttempts: a.min_attempts },
-              baseline: {
-                bucketMs,
-                historyBuckets: Math.max(1, Math.round((a.baseline_history_h * 3_600_000) / bucketMs)),
-                warmupBuckets: a.baseline_warmup_buckets,
-                hourOfWeek: a.baseline_hour_of_week,
-                maxSeries: a.baseline_max_series,
-              },
+              rules,
+              metrics,
+              baseline,
               stateFile: join(dataDir, 'alerts-state.json'),
               sinks,
             },

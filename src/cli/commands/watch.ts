@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { alertSetup } from '../alert-setup.js';
 import { action, out } from '../run.js';
 import { loadConfig } from '../context.js';
 import { commandScope, stopOnSignal } from '../lifetime.js';
@@ -71,44 +72,25 @@ topSources, sockets, baseline?, finding?: {id, title, explanation, evidence, adv
       action(async (flags: WatchFlags, cmd: Command) => {
         const config = loadConfig(cmd, { sections: ['trace', 'thresholds', 'diagnose', 'alerts'] });
         const a = config.alerts;
-        const { buildAlertRules } = await import('../../alerts/rules.js');
         const { createDiagnoseSources } = await import('../../sources/diagnose.js');
         const { runWatch } = await import('../../sessions/watch-session.js');
-        const { alertmanagerSink, execSink, webhookSink } = await import('../../sinks/alerts/receivers.js');
         const { jsonLine, textLine } = await import('../../sinks/alerts/format.js');
-        const rules = buildAlertRules(config.thresholds, a.rules);
         const intervalMs = flags.interval ?? Math.round(a.interval_s * 1000);
-        const delivery = {
-          timeoutMs: Math.round(a.sink_timeout_s * 1000),
-          retries: a.sink_retries,
-          backoffMs: 500,
-          capacity: a.sink_queue,
-          onError: (message: string) => process.stderr.write(`tcpdiag: ${message}\n`),
-        };
-        const id = { instance: hostname(), generatorUrl: '' };
-        const webhook = flags.webhook ?? a.webhook;
-        const alertmanager = flags.alertmanager ?? a.alertmanager;
-        const sinks = [
-          ...(webhook === '' ? [] : [webhookSink(webhook, id, delivery)]),
-          ...(alertmanager === '' ? [] : [alertmanagerSink(alertmanager, id, { ...delivery, resendMs: Math.round(a.alertmanager_resend_s * 1000) })]),
-          ...(a.exec.length === 0 ? [] : [execSink(a.exec, delivery)]),
-        ];
+        const { rules, metrics, baseline, sinks } = await alertSetup(config, {
+          webhook: flags.webhook ?? a.webhook,
+          alertmanager: flags.alertmanager ?? a.alertmanager,
+          generatorUrl: '',
+          instance: hostname(),
+        });
         const state = flags.state ?? a.state_file;
-        const bucketMs = Math.round(a.baseline_bucket_s * 1000);
         const stop = stopOnSignal();
         try {
           const summary = await runWatch(
             {
               intervalMs,
               rules,
-              metrics: { minSegments: a.min_segments, minAttempts: a.min_attempts },
-              baseline: {
-                bucketMs,
-                historyBuckets: Math.max(1, Math.round((a.baseline_history_h * 3_600_000) / bucketMs)),
-                warmupBuckets: a.baseline_warmup_buckets,
-                hourOfWeek: a.baseline_hour_of_week,
-                maxSeries: a.baseline_max_series,
-              },
+              metrics,
+              baseline,
               stateFile: state === '' ? null : state,
               thresholds: { ...config.thresholds, ...config.diagnose },
               sinks,
