@@ -64,8 +64,19 @@ test('the one-walk dump (family 0) returns exactly the sockets of the IPv4 and I
   const clients = [net.connect(ports[0]!, '127.0.0.1'), net.connect(ports[1]!, '::1')];
   await Promise.all(clients.map((c) => new Promise((r) => c.once('connect', r))));
   try {
-    const ours = (s: { local: { port: number }; remote: { port: number } }) =>
-      ports.includes(s.local.port) || ports.includes(s.remote.port);
+    // Exactly our listeners and both ends of our two connections: a port alone is not ours (a
+    // socket of another test, or a TIME_WAIT left on that port, may share it; CI once saw 7).
+    const endpoints = [
+      `127.0.0.1:${ports[0]!}`, `::1:${ports[1]!}`,
+      `127.0.0.1:${clients[0]!.localPort!}`, `::1:${clients[1]!.localPort!}`,
+    ];
+    const pairs = new Set([
+      `${endpoints[0]!} *`, `${endpoints[1]!} *`,
+      `${endpoints[0]!} ${endpoints[2]!}`, `${endpoints[2]!} ${endpoints[0]!}`,
+      `${endpoints[1]!} ${endpoints[3]!}`, `${endpoints[3]!} ${endpoints[1]!}`,
+    ]);
+    const ours = (s: { state: string; local: { address: string; port: number }; remote: { address: string; port: number } }) =>
+      pairs.has(`${s.local.address}:${s.local.port} ${s.state === 'LISTEN' ? '*' : `${s.remote.address}:${s.remote.port}`}`);
     const key = (s: { family: number; state: string; local: { address: string; port: number }; remote: { address: string; port: number } }) =>
       `${s.family} ${s.state} ${s.local.address}:${s.local.port} ${s.remote.address}:${s.remote.port}`;
     const oneWalk = decodeInetDiagDump(addon.sockDiagDump(0, -1, true)).filter(ours);
