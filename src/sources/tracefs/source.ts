@@ -111,8 +111,8 @@ export class TracefsTcpSource implements TcpEventSource {
   /**
    * A page filled to its last byte has no room for the count of the events overwritten before
    * it: the kernel then sets RB_MISSED_EVENTS without RB_MISSED_STORED (kernel/trace/
-   * ring_buffer.c, ring_buffer_read_page()) and the marker's count is unknown (test/trace-lost once
-   * saw an overwrite whose every marker came without a count: lost events, none counted). The per-CPU `overrun` and
+   * ring_buffer.c, ring_buffer_read_page()) and the marker's count is unknown (test/trace-lost
+   * once saw an overwrite whose every marker came without a count). The per-CPU `overrun` and
    * `dropped events` of per_cpu/cpuN/stats count every event lost; what they hold beyond the
    * counts the stream carried is reported once, at the final drain, so the stream's total
    * agrees with the kernel's.
