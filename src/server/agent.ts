@@ -27,6 +27,7 @@ import { AlertLoop, diagnoseSamples, parsePortRange } from '../sessions/watch-se
 import type { WatchOptions } from '../sessions/watch-session.js';
 import type { HistoryStore, RetentionOptions } from '../store/history.js';
 import type { AgentSnapshot } from '../sinks/prometheus/metrics.js';
+import { AgentBus } from './bus.js';
 
 export interface AgentOptions {
   readonly countersIntervalMs: number;
@@ -83,6 +84,8 @@ export class Agent {
   findings: readonly Finding[] = [];
   findingsAtMs: number | null = null;
   readonly collectors: Record<CollectorName, CollectorState>;
+  /** What happened, for the stream, the exporters and the escalation (model/stream.ts). */
+  readonly bus: AgentBus;
   private readonly alerts: AlertLoop;
   private sysctl: Record<string, string | null> = {};
   private sysctlAtMs = -Infinity;
@@ -93,6 +96,7 @@ export class Agent {
   private readonly ownerSockets = socketSource({ offThread: true });
 
   constructor(private readonly options: AgentOptions) {
+    this.bus = new AgentBus((error) => options.note(`stream subscriber: ${error instanceof Error ? error.message : String(error)}`));
     this.collectors = Object.fromEntries(COLLECTORS.map((c) => [c, { ticks: 0, late: 0, failed: 0, lastAtMs: null, lastLagMs: 0, lastTookMs: 0, lastIssue: null }])) as unknown as Record<CollectorName, CollectorState>;
     this.alerts = new AlertLoop({
       ...options.alerts,
@@ -100,6 +104,7 @@ export class Agent {
       onTransition: (t) => {
         options.store.writeAlert(t.atMs, t.rule, t.status, t.severity, t.scope, t);
         options.onTransition?.(t);
+        this.bus.publish({ kind: 'alert', atMs: t.atMs, transition: t });
       },
       note: options.note,
     }, options.evidenceSources);
@@ -129,7 +134,9 @@ export class Agent {
           this.previousCounters = this.counters;
           this.counters = snap.data;
           this.countersAtMs = snap.takenAtMs;
-          this.options.store.writeSample(snap.takenAtMs, this.seriesValues());
+          const values = this.seriesValues();
+          this.options.store.writeSample(snap.takenAtMs, values);
+          this.publishSample(snap.takenAtMs, values);
           if (performance.now() - maintainedAtMs >= MAINTAIN_EVERY_MS) {
             maintainedAtMs = performance.now();
             this.maintain();
@@ -139,6 +146,7 @@ export class Agent {
           const snap = await listeners.collect(sig, { withOwners: false });
           for (const i of snap.issues) this.issue('listeners', i);
           this.listeners = snap.data;
+          this.bus.publish({ kind: 'listeners', atMs: snap.takenAtMs, listeners: snap.data });
         }),
         loop('sockets', this.options.socketsIntervalMs, async (sig) => {
           const snap = await sockets.collect(sig, { withInfo: true, withOwners: false });
@@ -195,6 +203,7 @@ export class Agent {
       this.findingsAtMs = to.atMs;
       this.diagnosedFrom = to;
       if (findings.length > 0) this.options.store.writeFindings(to.atMs, findings);
+      this.bus.publish({ kind: 'findings', atMs: to.atMs, fromMs: from.atMs, findings });
       return { findings, fromMs: from.atMs, toMs: to.atMs };
     } finally {
       this.diagnosing = false;
@@ -244,6 +253,17 @@ export class Agent {
       values.set('listeners.syn_recv', this.listeners.reduce((m, l) => m + l.synRecv, 0));
     }
     return values;
+  }
+
+  private publishSample(atMs: number, values: ReadonlyMap<string, number>): void {
+    if (this.bus.size === 0) return;
+    const states: Record<string, number> = {};
+    const series: Record<string, number> = {};
+    for (const [name, value] of values) {
+      if (name.startsWith('connections.')) states[name.slice('connections.'.length)] = value;
+      else series[name] = value;
+    }
+    this.bus.publish({ kind: 'sample', atMs, states, series });
   }
 
   private maintain(): void {
