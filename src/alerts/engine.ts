@@ -120,6 +120,11 @@ export class AlertEngine {
       .map((i) => ({ rule: i.rule.name, scope: i.scope, startsAtMs: i.startsAtMs, activeSinceMs: i.activeSinceMs, lastSentMs: i.lastSentMs, threshold: i.threshold, value: i.value }));
   }
 
+  /** The firing instances as repeats at `atMs`: what a receiver that resends while firing needs after a restore. */
+  firingTransitions(atMs: number): AlertTransition[] {
+    return [...this.instances.values()].filter((i) => i.phase === 'firing').map((i) => this.transition(i, 'firing', true, atMs));
+  }
+
   /** Firing instances from a state file: they stay firing without a new notification. Unknown rules are dropped. */
   restoreFiring(states: readonly FiringState[]): number {
     let restored = 0;

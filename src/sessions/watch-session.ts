@@ -91,6 +91,7 @@ export class AlertLoop {
     this.baselines = new BaselineStore(options.baseline);
     this.engine = new AlertEngine(options.rules, this.baselines);
     loadState(options, this.baselines, this.engine);
+    for (const t of this.engine.firingTransitions(Date.now())) for (const sink of options.sinks) sink.resume(t);
   }
 
   /** Judge `current` against the previous sample; every transition (repeats too) went to the sinks, the new ones to onTransition. */

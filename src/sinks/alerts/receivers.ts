@@ -16,6 +16,12 @@ export interface AlertSink {
   take(t: AlertTransition): void;
   /** Called every sample: periodic work such as re-sending firing alerts. */
   tick(nowMs: number): void;
+  /**
+   * An alert still firing from the last run (restored from the state file): no new
+   * notification, but a receiver that resends while firing must resume resending it, or
+   * Alertmanager would time it out at its endsAt while it still fires.
+   */
+  resume(t: AlertTransition): void;
   close(deadlineMs: number): Promise<void>;
   stats(): { delivered: number; failed: number; pending: number };
 }
@@ -30,6 +36,7 @@ export function webhookSink(url: string, id: AlertIdentity, options: DeliveryOpt
     name: queue.name,
     take: (t) => queue.push(webhookMessage(t, id)),
     tick: () => undefined,
+    resume: () => undefined,
     close: (ms) => queue.close(ms),
     stats: () => queueStats(queue),
   };
@@ -62,6 +69,11 @@ export function alertmanagerSink(url: string, id: AlertIdentity, options: Alertm
       queue.push(postableAlerts([t], id, t.atMs, validForMs));
       lastSentMs = t.atMs;
     },
+    resume(t) {
+      firing.set(fingerprint(alertLabels(t, id)), t);
+      // Resent at the next sample: the last run's push may be close to its endsAt.
+      lastSentMs = 0;
+    },
     tick(nowMs) {
       if (firing.size === 0 || nowMs - lastSentMs < options.resendMs) return;
       lastSentMs = nowMs;
@@ -78,6 +90,7 @@ export function execSink(argv: readonly string[], options: DeliveryOptions): Ale
     name: queue.name,
     take: (t) => queue.push(jsonLine(t)),
     tick: () => undefined,
+    resume: () => undefined,
     close: (ms) => queue.close(ms),
     stats: () => queueStats(queue),
   };
