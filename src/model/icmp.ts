@@ -9,8 +9,10 @@ export type IcmpErrorKind =
   | 'filtered'
   /** The path's MTU is smaller than the packet: fragmentation needed (RFC 1191) / packet too big (RFC 8201). */
   | 'mtu'
-  /** No route or no host: net/host unreachable, address unreachable, TTL or hop limit exceeded. */
+  /** No route or no host: net/host unreachable, address unreachable, no route (ICMPv6). */
   | 'unreachable'
+  /** The TTL or hop limit ran out on the way (time exceeded in transit): a routing loop, or a sender's TTL shorter than the path. */
+  | 'ttl'
   | 'other';
 
 export interface IcmpErrorInfo {
@@ -54,7 +56,7 @@ export function icmpErrorInfo(family: 4 | 6, type: number, code: number): IcmpEr
       case 5:
         return { name: 'redirect', kind: 'other' };
       case 11:
-        return { name: code === 1 ? 'reassembly-time-exceeded' : 'ttl-exceeded', kind: code === 1 ? 'other' : 'unreachable' };
+        return { name: code === 1 ? 'reassembly-time-exceeded' : 'ttl-exceeded', kind: code === 1 ? 'other' : 'ttl' };
       case 12:
         return { name: 'parameter-problem', kind: 'other' };
       default:
@@ -71,7 +73,7 @@ export function icmpErrorInfo(family: 4 | 6, type: number, code: number): IcmpEr
     case 2:
       return { name: 'packet-too-big', kind: 'mtu' };
     case 3:
-      return { name: code === 1 ? 'reassembly-time-exceeded' : 'hop-limit-exceeded', kind: code === 1 ? 'other' : 'unreachable' };
+      return { name: code === 1 ? 'reassembly-time-exceeded' : 'hop-limit-exceeded', kind: code === 1 ? 'other' : 'ttl' };
     case 4:
       return { name: 'parameter-problem', kind: 'other' };
     default:

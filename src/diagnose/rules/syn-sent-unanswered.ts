@@ -119,7 +119,7 @@ export const synSentUnanswered: Rule = {
       if (h.synCount >= thresholds.syn_sent_retransmits_min + 1) d.silent++;
     }
     for (const e of capture.icmpErrors) {
-      if ((e.kind === 'filtered' || e.kind === 'unreachable') && !flooded.has(e.server)) entry(e.server).icmp.push(e);
+      if ((e.kind === 'filtered' || e.kind === 'unreachable' || e.kind === 'ttl') && !flooded.has(e.server)) entry(e.server).icmp.push(e);
     }
     const findings: FindingDraft[] = [];
     let worst = 0;
@@ -162,40 +162,65 @@ function silentFinding(destination: string, attempts: number, maxSynCount: numbe
 
 function icmpFinding(destination: string, attempts: number, maxSynCount: number, clients: readonly string[], errors: readonly CaptureIcmpError[]): FindingDraft {
   const byCount = [...errors].sort((x, y) => y.count - x.count);
-  const first = byCount[0]!;
-  const filtered = byCount.some((e) => e.kind === 'filtered');
-  const main = filtered ? byCount.find((e) => e.kind === 'filtered')! : first;
+  // A rejection is the most specific answer, then no route, then a TTL that ran out.
+  const main = byCount.find((e) => e.kind === 'filtered') ?? byCount.find((e) => e.kind === 'unreachable') ?? byCount[0]!;
   const total = errors.reduce((n, e) => n + e.count, 0);
   const icmp = main.family === 6 ? 'ICMPv6' : 'ICMP';
   const host = destination.slice(0, destination.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  const errorsText = `${plural(total, `${icmp} error`)} (${main.name}) from ${main.from}`;
+  const evidence = {
+    destination,
+    attempts,
+    maxSynCount,
+    clients: clients.slice(0, 10),
+    verdict: main.kind === 'filtered' ? 'filtered' : 'unreachable',
+    icmpErrors: byCount.slice(0, 10).map((e) => ({ error: e.name, type: e.type, code: e.code, from: e.from, count: e.count, connections: e.connections })),
+  };
+  const routeAdvice = commandAdvice(`Check the route to ${host} from the clients and from ${main.from}:`, `ip route get ${host}`);
+  if (main.kind === 'filtered') {
+    return {
+      severity: 'warning',
+      title: `connections to ${destination} rejected by a firewall: ${errorsText}`,
+      subject: destination,
+      explanation:
+        `${main.from} answered segments toward ${destination} with ${icmp} ${main.name}: a firewall rule there rejects them (a REJECT rule; a host with the port closed answers with a TCP reset, never with ICMP). ` +
+        'The client\'s connect() fails at once with EHOSTUNREACH or ECONNREFUSED; nothing reaches the service, and this is not loss on the path.',
+      evidence,
+      advice: [
+        textAdvice(`Find the rule that rejects traffic to ${destination} on ${main.from} (its firewall, security group or network ACL) and allow the clients, or point them elsewhere if the rejection is meant.`),
+        commandAdvice(`If ${main.from} is a Linux host, list its rules and look for the reject:`, 'nft list ruleset'),
+        probeAdvice(destination),
+      ],
+    };
+  }
+  if (main.kind === 'ttl') {
+    const ttl = main.family === 6 ? 'hop limit' : 'TTL';
+    // RFC 792 type 11 code 0 / RFC 4443 type 3 code 0: a router decremented the TTL to zero.
+    // Linux's tcp_v4_err() maps it to EHOSTUNREACH and aborts a connect in SYN_SENT.
+    return {
+      severity: 'warning',
+      title: `${destination} unreachable: the ${ttl} ran out on the way, ${errorsText}`,
+      subject: destination,
+      explanation:
+        `${main.from} discarded segments toward ${destination} because their ${ttl} reached zero there (${icmp} ${main.name}): ` +
+        `the packets loop between routers (two routes that point at each other, often after a route change or a missing return route), or the sender sets a ${ttl} shorter than the path. ` +
+        'The client\'s connect() fails with EHOSTUNREACH; nothing reaches the service.',
+      evidence,
+      advice: [
+        routeAdvice,
+        commandAdvice(`Follow the path hop by hop: a loop shows the same routers over and over (run it from a client):`, `tracepath -n ${host}`),
+        commandAdvice('Check the TTL this host sends with (64 is Linux\'s default; a low value shortens every path):', main.family === 6 ? 'sysctl net.ipv6.conf.all.hop_limit' : 'sysctl net.ipv4.ip_default_ttl'),
+      ],
+    };
+  }
   return {
     severity: 'warning',
-    title: filtered
-      ? `connections to ${destination} rejected by a firewall: ${plural(total, `${icmp} error`)} (${main.name}) from ${main.from}`
-      : `${destination} unreachable: ${plural(total, `${icmp} error`)} (${main.name}) from ${main.from}`,
+    title: `${destination} unreachable: ${errorsText}`,
     subject: destination,
-    explanation: filtered
-      ? `${main.from} answered segments toward ${destination} with ${icmp} ${main.name}: a firewall rule there rejects them (a REJECT rule; a host with the port closed answers with a TCP reset, never with ICMP). ` +
-        'The client\'s connect() fails at once with EHOSTUNREACH or ECONNREFUSED; nothing reaches the service, and this is not loss on the path.'
-      : `${main.from} could not deliver segments toward ${destination} (${icmp} ${main.name}): no route, no answer to ARP or neighbour discovery, or a TTL that ran out in a loop. ` +
-        'The client\'s connect() fails with EHOSTUNREACH or ENETUNREACH.',
-    evidence: {
-      destination,
-      attempts,
-      maxSynCount,
-      clients: clients.slice(0, 10),
-      verdict: filtered ? 'filtered' : 'unreachable',
-      icmpErrors: byCount.slice(0, 10).map((e) => ({ error: e.name, type: e.type, code: e.code, from: e.from, count: e.count, connections: e.connections })),
-    },
-    advice: filtered
-      ? [
-          textAdvice(`Find the rule that rejects traffic to ${destination} on ${main.from} (its firewall, security group or network ACL) and allow the clients, or point them elsewhere if the rejection is meant.`),
-          commandAdvice(`If ${main.from} is a Linux host, list its rules and look for the reject:`, 'nft list ruleset'),
-          probeAdvice(destination),
-        ]
-      : [
-          commandAdvice(`Check the route to ${host} from the clients and from ${main.from}:`, `ip route get ${host}`),
-          probeAdvice(destination),
-        ],
+    explanation:
+      `${main.from} could not deliver segments toward ${destination} (${icmp} ${main.name}): no route, or no answer to ARP or neighbour discovery for the next hop. ` +
+      'The client\'s connect() fails with EHOSTUNREACH or ENETUNREACH.',
+    evidence,
+    advice: [routeAdvice, probeAdvice(destination)],
   };
 }
