@@ -12,7 +12,8 @@ export type TraceEventType = 'connect' | 'connect-failed' | 'accept' | 'state' |
 /** Socket fields at a state change (--detail), printed as the eBPF source reads them. */
 export type SocketDetailJson = SocketDetail;
 
-interface Common {
+/** What every event starts with, in the order JSON prints it. */
+export interface EventHead {
   readonly ts: number;
   readonly family: AddressFamily | null;
   readonly local: Endpoint | null;
@@ -21,7 +22,7 @@ interface Common {
   readonly process: string | null;
 }
 
-export interface ConnectEvent extends Common {
+export interface ConnectEvent extends EventHead {
   readonly type: 'connect';
   /** SYN_SENT to ESTABLISHED; null when the SYN_SENT transition was not seen. */
   readonly latencyMs: number | null;
@@ -29,7 +30,7 @@ export interface ConnectEvent extends Common {
 
 export type ConnectFailReason = 'refused' | 'timeout' | 'unreachable' | 'reset';
 
-export interface ConnectFailedEvent extends Common {
+export interface ConnectFailedEvent extends EventHead {
   readonly type: 'connect-failed';
   readonly reason: ConnectFailReason;
   /** How long the attempt lasted (SYN_SENT to CLOSE). */
@@ -37,7 +38,7 @@ export interface ConnectFailedEvent extends Common {
   readonly synRetransmits: number;
 }
 
-export interface AcceptEvent extends Common {
+export interface AcceptEvent extends EventHead {
   readonly type: 'accept';
   /** The listening endpoint the connection arrived on (its port; the address is the local one). */
   readonly listener: Endpoint;
@@ -45,7 +46,7 @@ export interface AcceptEvent extends Common {
   readonly handshakeMs: number | null;
 }
 
-export interface StateEvent extends Common {
+export interface StateEvent extends EventHead {
   readonly type: 'state';
   readonly oldState: TcpState;
   readonly newState: TcpState;
@@ -55,7 +56,7 @@ export interface StateEvent extends Common {
   readonly detail?: SocketDetailJson;
 }
 
-export interface RetransmitEvent extends Common {
+export interface RetransmitEvent extends EventHead {
   readonly type: 'retransmit';
   readonly kind: 'data' | 'syn' | 'synack';
   readonly state: TcpState | null;
@@ -76,7 +77,7 @@ export interface RetransmitEvent extends Common {
   readonly segments: number | null;
 }
 
-export interface ResetEvent extends Common {
+export interface ResetEvent extends EventHead {
   readonly type: 'reset';
   readonly direction: 'sent' | 'received';
   /** The kernel's sk_rst_reason for sent resets (NO_SOCKET, TCP_ABORT_ON_CLOSE...); null for received. */
@@ -84,7 +85,7 @@ export interface ResetEvent extends Common {
   readonly state: TcpState | null;
 }
 
-export interface CloseEvent extends Common {
+export interface CloseEvent extends EventHead {
   readonly type: 'close';
   /** From the first transition seen (SYN_SENT or SYN_RECV) to CLOSE; null when it opened before the trace. */
   readonly durationMs: number | null;
@@ -100,7 +101,7 @@ export interface CloseEvent extends Common {
  * destination); pid/process the owner of the socket it was for, where known (a listener's for
  * a listen overflow).
  */
-export interface DropEvent extends Common {
+export interface DropEvent extends EventHead {
   readonly type: 'drop';
   /** The kernel's skb_drop_reason name (NO_SOCKET, TCP_LISTEN_OVERFLOW, NETFILTER_DROP...). */
   readonly reason: string;
@@ -113,7 +114,7 @@ export interface DropEvent extends Common {
   readonly location: string | null;
 }
 
-export interface LostEvent extends Common {
+export interface LostEvent extends EventHead {
   readonly type: 'lost';
   readonly count: number | null;
   readonly cpu: number;

@@ -19,7 +19,7 @@ import type { Owner, ProcessLookup } from '../../model/process.js';
 import type { AddressFamily, Endpoint } from '../../model/socket.js';
 import type { TcpState } from '../../model/tcp-state.js';
 import { tcpStateFromKernel } from '../../model/tcp-state.js';
-import type { ConnectFailReason, RetransmitEvent, StateEvent, TraceEvent, TraceEventType } from './events.js';
+import type { ConnectFailReason, EventHead, RetransmitEvent, StateEvent, TraceEvent, TraceEventType } from './events.js';
 
 const ESTABLISHED = 1;
 const SYN_SENT = 2;
@@ -298,12 +298,7 @@ export class TraceTracker {
     const owner = synack ? this.options.processes.listenerOwner(raw.family, raw.localPort) : this.ownerOf(raw, sock);
     const common = {
       type: 'retransmit' as const,
-      ts: this.ts(raw.tsNs),
-      family: raw.family,
-      local: { address: raw.localAddress, port: raw.localPort },
-      remote: { address: raw.remoteAddress, port: raw.remotePort },
-      pid: owner?.pid ?? null,
-      process: owner?.process ?? null,
+      ...this.head(raw, owner),
       kind,
       state: synack ? 'SYN_RECV' as const : stateOrNull(raw.oldState),
       // A SYN-ACK is one segment (tcp_rtx_synack adds 1 to RetransSegs).
@@ -323,12 +318,7 @@ export class TraceTracker {
     const state = received ? (sock === undefined ? null : stateOrNull(sock.state)) : stateOrNull(raw.oldState);
     out({
       type: 'reset',
-      ts: this.ts(raw.tsNs),
-      family: raw.family,
-      local: { address: raw.localAddress, port: raw.localPort },
-      remote: { address: raw.remoteAddress, port: raw.remotePort },
-      pid: owner?.pid ?? null,
-      process: owner?.process ?? null,
+      ...this.head(raw, owner),
       direction: received ? 'received' : 'sent',
       reason: received ? null : raw.reason,
       state,
@@ -342,18 +332,25 @@ export class TraceTracker {
     const owner = raw.oldState === LISTEN ? this.options.processes.listenerOwner(raw.family, raw.localPort) : this.ownerOf(raw, sock);
     out({
       type: 'drop',
-      ts: this.ts(raw.tsNs),
-      family: raw.family,
-      local: { address: raw.localAddress, port: raw.localPort },
-      remote: { address: raw.remoteAddress, port: raw.remotePort },
-      pid: owner?.pid ?? null,
-      process: owner?.process ?? null,
+      ...this.head(raw, owner),
       reason: raw.reason ?? 'NOT_SPECIFIED',
       direction: raw.drop?.direction ?? 'in',
       state: stateOrNull(raw.oldState),
       flags: raw.drop?.tcpFlags == null ? null : tcpFlagLetters(raw.drop.tcpFlags),
       location: raw.drop?.location ?? null,
     });
+  }
+
+  /** The fields every connection event starts with, in the order JSON prints them. */
+  private head(raw: RawTcpEvent, owner: Owner | null): EventHead {
+    return {
+      ts: this.ts(raw.tsNs),
+      family: raw.family,
+      local: { address: raw.localAddress, port: raw.localPort },
+      remote: { address: raw.remoteAddress, port: raw.remotePort },
+      pid: owner?.pid ?? null,
+      process: owner?.process ?? null,
+    };
   }
 
   /**
