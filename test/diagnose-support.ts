@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { CLI, REPO_ROOT } from './helpers/cli.js';
+import { watchChild } from './helpers/child-output.js';
 import type { DiagnosisFinding, DiagnosisReport } from '../src/model/diagnosis.js';
 
 export const ACTOR = join(REPO_ROOT, 'dist', 'test', 'fixtures', 'programs', 'tcp-actor.js');
@@ -79,57 +80,20 @@ export interface Proc {
 export function startProcess(t: TestContext, argv: readonly string[], ns?: Netns): Promise<Proc> {
   const full = ns === undefined ? argv : [...ns.exec, ...argv];
   const child = spawn(full[0]!, full.slice(1), { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const waiters = new Set<() => void>();
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-    for (const w of [...waiters]) w();
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-    for (const w of [...waiters]) w();
-  });
-  const exited = new Promise<void>((resolve) => child.on('close', () => {
-    for (const w of [...waiters]) w();
-    resolve();
-  }));
+  const output = watchChild(child, argv.join(' '));
   const proc: Proc = {
     child,
     pid: child.pid!,
     get comm() {
       return readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim();
     },
-    waitFor(pattern, timeoutMs = 15_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const m = pattern.exec(out) ?? pattern.exec(err);
-          if (m) {
-            done();
-            resolve(m);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            done();
-            reject(new Error(`${argv.join(' ')} exited before ${pattern}: stdout=${out} stderr=${err}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`no ${pattern} within ${timeoutMs} ms from ${argv.join(' ')}: stdout=${out} stderr=${err}`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
+    waitFor: (pattern, timeoutMs = 15_000) => output.waitFor(pattern, timeoutMs, true),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.stdin.end();
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exited;
+        await output.exited;
         clearTimeout(timer);
       }
     },

@@ -6,6 +6,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { CLI, REPO_ROOT } from './cli.js';
+import { watchChild } from './child-output.js';
 
 export interface LongRunning {
   readonly child: ChildProcessWithoutNullStreams;
@@ -19,55 +20,16 @@ export interface LongRunning {
 
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): LongRunning {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const waiters = new Set<() => void>();
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-    for (const w of [...waiters]) w();
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-    for (const w of [...waiters]) w();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('close', (code, signal) => {
-      for (const w of [...waiters]) w();
-      resolve({ code, signal });
-    });
-  });
+  const output = watchChild(child, `tcpdiag ${args.join(' ')}`);
   return {
     child,
-    stdout: () => out,
-    stderr: () => err,
-    waitFor(pattern, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const match = pattern.exec(out);
-          if (match) {
-            cleanup();
-            resolve(match);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            cleanup();
-            reject(new Error(`process exited before printing ${pattern}: stdout=${out} stderr=${err}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`no ${pattern} within ${timeoutMs} ms: stdout=${out} stderr=${err}`));
-        }, timeoutMs);
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
+    stdout: output.stdout,
+    stderr: output.stderr,
+    waitFor: (pattern, timeoutMs = 10_000) => output.waitFor(pattern, timeoutMs),
     async stop(signal = 'SIGINT', graceMs = 5000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const result = await exited;
+      const result = await output.exited;
       clearTimeout(timer);
       return result;
     },
