@@ -110,20 +110,8 @@ export function wrapLink(linkType: number, ip: Buffer, options: LinkOptions = {}
   const v6 = ip[0]! >> 4 === 6;
   const etherType = v6 ? 0x86dd : 0x0800;
   switch (linkType) {
-    case LinkType.ETHERNET: {
-      const vlans = options.vlans ?? [];
-      const h = Buffer.alloc(14 + 4 * vlans.length);
-      h.set([0x02, 0, 0, 0, 0, 2], 0);
-      h.set([0x02, 0, 0, 0, 0, 1], 6);
-      let at = 12;
-      for (const id of vlans) {
-        h.writeUInt16BE(0x8100, at);
-        h.writeUInt16BE(id & 0x0fff, at + 2);
-        at += 4;
-      }
-      h.writeUInt16BE(etherType, at);
-      return Buffer.concat([h, ip]);
-    }
+    case LinkType.ETHERNET:
+      return ethernetFrame(etherType, ip, options.vlans ?? []);
     case LinkType.RAW:
     case LinkType.IPV4:
     case LinkType.IPV6:
