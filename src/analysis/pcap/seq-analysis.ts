@@ -9,6 +9,7 @@
  * field, uses 0 as "not seen yet" for nextseq/lastack, and measures time in nanoseconds with
  * unsigned comparisons (a timestamp that goes backwards never counts as "soon").
  */
+import { seqDelta } from './seq-math.js';
 
 export const A_RETRANSMISSION = 0x0001;
 export const A_LOST_PACKET = 0x0002;
@@ -86,19 +87,15 @@ export class ConnSeqState {
   }
 }
 
-/*
- * Sequence-number comparisons modulo 2^32 (RFC 9293 3.4), written the way Wireshark's
- * GT_SEQ/LT_SEQ/LE_SEQ macros are (packet-tcp.h): the difference is taken in the order the macro
- * takes it, which decides the one ambiguous case, two numbers exactly 2^31 apart.
- */
+/* Wireshark's GT_SEQ/LT_SEQ/LE_SEQ, with the distance taken in the order the macros take it. */
 function gtSeq(x: number, y: number): boolean {
-  return ((y - x) | 0) < 0;
+  return seqDelta(y, x) < 0;
 }
 function ltSeq(x: number, y: number): boolean {
-  return ((x - y) | 0) < 0;
+  return seqDelta(x, y) < 0;
 }
 function leSeq(x: number, y: number): boolean {
-  return ((x - y) | 0) <= 0;
+  return seqDelta(x, y) <= 0;
 }
 
 /** Wireshark subtracts timestamps into an unsigned 64-bit value: negative means "very long ago". */
