@@ -9,8 +9,9 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { CLI, runCli, runCliJson, REPO_ROOT } from './helpers/cli.js';
+import { runCli, runCliJson, REPO_ROOT } from './helpers/cli.js';
 import { NftTable, nftUsable } from './helpers/nft.js';
+import { startCli } from './helpers/long-running.js';
 import { readTcpCounters } from '../src/sources/procfs/counters.js';
 
 interface ZooPorts {
@@ -198,8 +199,10 @@ test('stats --interval reports deltas that match connections made meanwhile', as
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;
   const before = readTcpCounters();
-  const statsRun = runCli(['stats', '--interval', '1.5', '--count', '1', '--json', '--no-sysctl']);
-  await new Promise((r) => setTimeout(r, 400)); // the first snapshot is taken at start
+  // The second interval starts at the snapshot behind the first report: connections made once
+  // that line is out fall inside it, however long the process took to start.
+  const stats = startCli(['stats', '--interval', '1.5', '--count', '2', '--json', '--no-sysctl']);
+  await stats.waitFor(/^\{.*\}$/m, 30_000);
   for (let i = 0; i < 20; i++) {
     await new Promise<void>((resolve, reject) => {
       const c = net.connect(port, '127.0.0.1', () => c.end());
@@ -207,11 +210,13 @@ test('stats --interval reports deltas that match connections made meanwhile', as
       c.on('error', reject);
     });
   }
-  const result = await statsRun;
+  const exit = await stats.exited;
   const afterRun = readTcpCounters();
   server.close();
-  assert.equal(result.code, 0, result.stderr);
-  const report = JSON.parse(result.stdout.trim()) as { deltas: Record<string, number>; rates: Record<string, number>; intervalMs: number };
+  assert.equal(exit.code, 0, stats.stderr());
+  const lines = stats.stdout().trim().split('\n');
+  assert.equal(lines.length, 2, stats.stdout());
+  const report = JSON.parse(lines[1]!) as { deltas: Record<string, number>; rates: Record<string, number>; intervalMs: number };
   // At least our 20 connections, and no more than the kernel counted over the whole test
   // (which encloses tcpdiag's interval); other activity on the machine may add some.
   for (const name of ['ActiveOpens', 'PassiveOpens']) {
@@ -243,14 +248,11 @@ function pick(l: ListenerJson): Pick<ListenerJson, 'backlog' | 'acceptQueue' | '
 }
 
 test('conns --watch redraws until Ctrl-C and then exits 0', async () => {
-  const child = spawn(process.execPath, [CLI, 'conns', '--watch', '0.2', '--state', 'listen', '--no-processes']);
-  let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  await new Promise((r) => setTimeout(r, 1200));
-  child.kill('SIGINT');
-  const code = await new Promise<number | null>((r) => child.on('close', r));
-  assert.equal(code, 0);
-  const snapshots = stdout.split('\n').filter((l) => /sockets \(every 0\.2s, Ctrl-C to stop\)/.test(l));
-  assert.ok(snapshots.length >= 3, `got ${snapshots.length} snapshots`);
+  const watch = startCli(['conns', '--watch', '0.2', '--state', 'listen', '--no-processes']);
+  // Three redraws, however long the start took: a fixed sleep counted the start-up too.
+  await watch.waitFor(/(sockets \(every 0\.2s, Ctrl-C to stop\)[^]*){3}/, 30_000);
+  const exit = await watch.stop('SIGINT');
+  assert.equal(exit.code, 0, watch.stderr());
+  const stdout = watch.stdout();
   assert.match(stdout, /^STATE +RECV-Q +SEND-Q +LOCAL +REMOTE/m);
 });

@@ -14,6 +14,8 @@ export interface LongRunning {
   stderr(): string;
   /** Resolve with the first match of `pattern` in stdout (already printed or still to come). */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** The exit, when it comes by itself. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Send a signal and wait for the exit; SIGKILL after `graceMs`. */
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -25,6 +27,7 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
     child,
     stdout: output.stdout,
     stderr: output.stderr,
+    exited: output.exited,
     waitFor: (pattern, timeoutMs = 10_000) => output.waitFor(pattern, timeoutMs),
     async stop(signal = 'SIGINT', graceMs = 5000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
