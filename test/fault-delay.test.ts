@@ -178,6 +178,13 @@ test('fault delay: ping over TCP, tcp_info and ss show the delay on that port on
     assert.ok(Math.max(...otherTimes) < 10, `other port: ${otherTimes.join(', ')} ms`);
     assert.ok(icmpPing(5) < baselineIcmp + 5, 'ICMP is not delayed');
 
+    // A delay drops nothing: fault list counts the packets it marked for the queue apart.
+    const listed = await runCli(['fault', 'list']);
+    assert.match(listed.stdout, new RegExp(`${table}: pid \\d+ running, \\d+ packets marked for the delay queue \\(none dropped\\)`), listed.stdout);
+    const tables = JSON.parse((await runCli(['fault', 'list', '--json'])).stdout) as Array<{ table: string; droppedPackets: number; markedPackets: number }>;
+    const mine = tables.find((t) => t.table === table);
+    assert.ok(mine !== undefined && mine.droppedPackets === 0 && mine.markedPackets >= 8, JSON.stringify(mine));
+
     const exit = await fault.stop('SIGTERM');
     assert.equal(exit.code, 0, fault.stderr());
     const removed = JSON.parse(fault.stdout().trim().split('\n').at(-1) ?? '{}') as {

@@ -100,6 +100,8 @@ export interface FaultTableInfo {
   readonly ownerAlive: boolean;
   readonly rules: string[];
   readonly droppedPackets: number;
+  /** Packets a delay or reorder rule marked for the queue (held, not dropped). */
+  readonly markedPackets: number;
 }
 
 function requireNetAdmin(command: string): void {
@@ -148,13 +150,13 @@ export async function runFault(options: FaultRunOptions, onInstalled: (installed
     const endedBy = await waitFor(options.durationMs, options.signal);
     await scope.close();
     await renewal.settled();
-    const { droppedPackets } = await describeTable(table).catch(() => ({ droppedPackets: 0 }));
+    const { droppedPackets, markedPackets } = await describeTable(table).catch(() => ({ droppedPackets: 0, markedPackets: 0 }));
     // Marking stops with the table; then the rules go and every held packet is let through.
     removed = await deleteTable(table);
     const held = holder === null ? undefined : heldSummary(await holder.stop());
     return {
       table, kind: spec.kind, port: spec.port, percent: spec.percent, ranMs: Date.now() - started, removed, endedBy,
-      ...(holds ? { markedPackets: droppedPackets, droppedPackets: 0, delayMs: spec.delayMs ?? 0, jitterMs: spec.jitterMs ?? 0 } : { droppedPackets }),
+      ...(holds ? { markedPackets, droppedPackets: 0, delayMs: spec.delayMs ?? 0, jitterMs: spec.jitterMs ?? 0 } : { droppedPackets }),
       ...(held === undefined ? {} : { held }),
     };
   } finally {
@@ -222,8 +224,8 @@ export async function listFaults(): Promise<FaultTableInfo[]> {
   const infos: FaultTableInfo[] = [];
   for (const table of tables) {
     const pid = pidOfFaultTable(table) ?? 0;
-    const { rules, droppedPackets } = await describeTable(table).catch(() => ({ rules: [], droppedPackets: 0 }));
-    infos.push({ table, family: FAULT_TABLE_FAMILY, pid, ownerAlive: processAlive(pid), rules, droppedPackets });
+    const { rules, droppedPackets, markedPackets } = await describeTable(table).catch(() => ({ rules: [], droppedPackets: 0, markedPackets: 0 }));
+    infos.push({ table, family: FAULT_TABLE_FAMILY, pid, ownerAlive: processAlive(pid), rules, droppedPackets, markedPackets });
   }
   return infos;
 }

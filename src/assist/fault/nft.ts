@@ -67,14 +67,23 @@ export async function listFaultTables(): Promise<string[]> {
   return (json.nftables ?? []).flatMap((item) => (item.table?.name !== undefined && pidOfFaultTable(item.table.name) !== null ? [item.table.name] : []));
 }
 
-/** The rules of one table as nft prints them, and the packets its counters matched. */
-export async function describeTable(name: string): Promise<{ rules: string[]; droppedPackets: number }> {
+/**
+ * The rules of one table as nft prints them, and the packets its counters matched: dropped by a
+ * drop rule (loss, synack-drop), or marked for the NFQUEUE by a `meta mark set` rule (delay,
+ * reorder: nothing is dropped; nft's JSON calls that statement `mangle`).
+ */
+export async function describeTable(name: string): Promise<{ rules: string[]; droppedPackets: number; markedPackets: number }> {
   const json = JSON.parse(await mustNft(['-j', 'list', 'table', FAULT_TABLE_FAMILY, name])) as { nftables?: Array<{ rule?: { expr?: Array<Record<string, unknown>> } }> };
   let dropped = 0;
+  let marked = 0;
   for (const item of json.nftables ?? []) {
-    for (const expr of item.rule?.expr ?? []) {
+    const exprs = item.rule?.expr ?? [];
+    const marks = exprs.some((expr) => 'mangle' in expr);
+    for (const expr of exprs) {
       const counter = expr.counter as { packets?: number } | undefined;
-      if (counter !== undefined && typeof counter.packets === 'number') dropped += counter.packets;
+      if (counter === undefined || typeof counter.packets !== 'number') continue;
+      if (marks) marked += counter.packets;
+      else dropped += counter.packets;
     }
   }
   const text = await mustNft(['list', 'table', FAULT_TABLE_FAMILY, name]);
@@ -84,5 +93,5 @@ export async function describeTable(name: string): Promise<{ rules: string[]; dr
     // Every fault rule starts with the lease match (ruleset.ts): drops, and delay's marks.
     .filter((l) => l.startsWith('meta l4proto @'))
     .map((l) => l.replace(/ counter packets \d+ bytes \d+/, ' counter'));
-  return { rules, droppedPackets: dropped };
+  return { rules, droppedPackets: dropped, markedPackets: marked };
 }

@@ -66,7 +66,7 @@ Examples:
             },
           );
           if (flags.json) printJsonLine({ type: 'removed', ...result });
-          else out(`removed nft table inet ${result.table} after ${(result.ranMs / 1000).toFixed(1)} s (${result.endedBy}): ${result.droppedPackets} packets dropped\n`);
+          else out(`removed nft table inet ${result.table} after ${(result.ranMs / 1000).toFixed(1)} s (${result.endedBy}): ${packetsLine(result.droppedPackets, result.markedPackets ?? 0)}\n`);
         } finally {
           controller.release();
         }
@@ -204,7 +204,7 @@ Examples:
         if (flags.json) return printJson(tables);
         if (tables.length === 0) return out('no tcpdiag fault tables installed\n');
         for (const t of tables) {
-          out(`${t.family} ${t.table}: pid ${t.pid} ${t.ownerAlive ? 'running' : 'gone (stale: tcpdiag fault clear removes it)'}, ${t.droppedPackets} packets dropped\n`);
+          out(`${t.family} ${t.table}: pid ${t.pid} ${t.ownerAlive ? 'running' : 'gone (stale: tcpdiag fault clear removes it)'}, ${packetsLine(t.droppedPackets, t.markedPackets)}\n`);
           for (const rule of t.rules) out(`  ${rule}\n`);
         }
       }),
@@ -223,4 +223,11 @@ Examples:
         out(removed.length === 0 ? 'nothing to remove\n' : removed.map((t) => `removed inet ${t}\n`).join(''));
       }),
     );
+}
+
+/** Drop rules drop; delay and reorder rules only mark packets for the queue that holds them. */
+function packetsLine(dropped: number, marked: number): string {
+  if (marked > 0 && dropped === 0) return `${marked} packets marked for the delay queue (none dropped)`;
+  if (marked > 0) return `${dropped} packets dropped, ${marked} marked for the delay queue`;
+  return `${dropped} packets dropped`;
 }
