@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   TCPDIAG_STORE_REFUSED: 'the agent\'s history file is foreign, corrupt or of another schema version, and is left untouched',
   TCPDIAG_UNAUTHORIZED: 'an API request came without the agent\'s bearer token',
   TCPDIAG_NOT_FOUND: 'an API path or record does not exist',
+  TCPDIAG_ENGINE_FAILED: 'a fleet engine (a remote-write receiver, a PromQL API, ClickHouse) could not be reached or refused a request',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

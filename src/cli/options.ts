@@ -75,3 +75,17 @@ export function list<T>(parse: FlagParser<T> | ((text: string) => T)): FlagParse
     return items.map((item) => parse(item));
   }, { ...(accepts === undefined ? {} : { accepts: `comma-separated, each ${accepts}` }) });
 }
+
+/** An http:// or https:// URL (a fleet engine's endpoint). */
+export function httpUrlFlag(flag: string): FlagParser<string> {
+  return parser((text) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new InvalidArgumentError(`${showValue(text)} is not a URL: expected http://HOST:PORT/...`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`${showValue(text)}: expected an http:// or https:// URL for ${flag}`);
+    return text;
+  }, 'an http:// or https:// URL');
+}

@@ -214,6 +214,40 @@ export const alertsSchema = z.strictObject({
   rules: z._default(z.record(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/)), alertRuleSchema), {}),
 });
 
+/**
+ * Fleet exporters of `tcpdiag serve` and the engines `tcpdiag fleet` asks: metrics by
+ * Prometheus remote write, events to ClickHouse's HTTP interface (DEVELOPERS.md, "Fleet").
+ */
+export const fleetSchema = z.strictObject({
+  /** The `host` label on every series and the `host` column of every event row; "" is the hostname. */
+  host_label: z._default(z.string(), ''),
+  /** More labels on every series (`{ dc = "fra1", role = "lb" }`): Prometheus label names. */
+  labels: z._default(z.record(z.string().check(z.regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.refine((n) => !n.startsWith('__') && n !== 'host', 'reserved label name')), z.string()), {}),
+  /** Remote-write endpoint (Prometheus: http://HOST:9090/api/v1/write; VictoriaMetrics: http://HOST:8428/api/v1/write); "" sends nothing. */
+  remote_write: z._default(httpUrl(), ''),
+  /** How often the metrics are collected and queued: 15 s is Prometheus's usual scrape interval. */
+  remote_write_interval_s: z._default(between(1, 3600), 15),
+  /** Samples per request at most: ~30 collections of the agent's ~100 series. */
+  remote_write_max_samples: z._default(int(100, 1_000_000), 5000),
+  /** ClickHouse's HTTP interface (http://HOST:8123); "" sends nothing. */
+  clickhouse: z._default(httpUrl(), ''),
+  clickhouse_database: z._default(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/)), 'default'),
+  clickhouse_table: z._default(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/)), 'tcpdiag_events'),
+  clickhouse_user: z._default(nonEmpty(), 'default'),
+  clickhouse_password: z._default(z.string(), ''),
+  /** Event rows are gathered this long into one insert (ClickHouse prefers few large inserts). */
+  events_flush_interval_s: z._default(between(0.1, 3600), 5),
+  /** The bound on event rows per host: beyond it rows are counted, not sent (a `dropped` row says how many). */
+  events_max_per_minute: z._default(int(1, 1_000_000), 600),
+  /** Each exporter's on-disk backlog (in agent.data_dir/fleet/): held through a receiver outage, oldest dropped past this. */
+  backlog_mb: z._default(between(1, 1024 * 1024), 64),
+  /** Each request's deadline; failures are retried with doubling backoff from 1 s up to max_backoff_s. */
+  timeout_s: z._default(between(0.1, 300), 10),
+  max_backoff_s: z._default(between(1, 3600), 60),
+  /** What `tcpdiag fleet` asks: a PromQL HTTP API (Prometheus or VictoriaMetrics) and ClickHouse; "" means the flags must say. */
+  prometheus: z._default(httpUrl(), ''),
+});
+
 export const REDACTION_KINDS = ['id_card', 'phone', 'email', 'bank_card'] as const;
 
 function isRegExp(pattern: string): boolean {
@@ -245,6 +279,7 @@ export const SECTION_SCHEMAS = {
   diagnose: diagnoseSchema,
   privacy: privacySchema,
   alerts: alertsSchema,
+  fleet: fleetSchema,
 } as const;
 
 export type SectionName = keyof typeof SECTION_SCHEMAS;
@@ -259,6 +294,7 @@ export const configSchema = z.strictObject({
   diagnose: z.prefault(diagnoseSchema, {}),
   privacy: z.prefault(privacySchema, {}),
   alerts: z.prefault(alertsSchema, {}),
+  fleet: z.prefault(fleetSchema, {}),
 });
 
 export type TcpdiagConfig = z.infer<typeof configSchema>;

@@ -67,6 +67,11 @@ export const REFRESH_INTERVAL: DurationRange = { minMs: 10, maxMs: MAX_DURATION_
 /** One step's deadline or delay (connect timeout, accept delay): a day is past any real one. */
 export const STEP_TIMEOUT: DurationRange = { minMs: 1, maxMs: 24 * 3_600_000 };
 
+/** How far back `tcpdiag fleet` looks: a second to a year (past a year ClickHouse partitions are usually dropped). */
+export const FLEET_SINCE: DurationRange = { minMs: 1000, maxMs: 366 * 86_400_000 };
+/** Rows or peers a fleet question prints at most. */
+export const FLEET_ROWS: NumberRange = { name: 'a number of rows', min: 1, max: 100_000 };
+
 /** The range as a TCPDIAG usage check for library code (the CLI checks at parse time). */
 export function inRange(value: number, range: NumberRange): boolean {
   const low = range.minExclusive === true ? value <= range.min : value < range.min;

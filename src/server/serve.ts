@@ -10,10 +10,14 @@ import type { AlertTransition } from '../model/alert.js';
 import { HistoryStore } from '../store/history.js';
 import type { RetentionOptions } from '../store/history.js';
 import { agentRegistry } from '../sinks/prometheus/metrics.js';
+import { registerHealthScore } from '../sinks/prometheus/export-metrics.js';
+import { SCORE_PENALTY } from '../diagnose/engine.js';
 import { Agent } from './agent.js';
 import type { AgentOptions } from './agent.js';
 import { createAgentServer } from './http.js';
 import { resolveToken } from './token.js';
+import { fleetExporters } from './exporters/index.js';
+import type { FleetExportOptions } from './exporters/index.js';
 
 export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> {
   readonly host: string;
@@ -27,6 +31,8 @@ export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> 
   readonly version: string;
   readonly say: (line: string) => void;
   readonly onTransition?: (t: AlertTransition) => void;
+  /** Remote write and ClickHouse export ([fleet], --remote-write, --clickhouse). */
+  readonly fleet?: FleetExportOptions;
 }
 
 export async function runServe(options: ServeOptions): Promise<void> {
@@ -35,6 +41,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
   try {
     const agent = new Agent({ ...options, store });
     const registry = agentRegistry(() => agent.snapshot(), options.topListeners);
+    registerHealthScore(registry, () => (agent.findingsAtMs === null ? null : Math.max(0, 100 - agent.findings.reduce((sum, f) => sum + SCORE_PENALTY[f.severity], 0))));
     const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal }, registry, token: token.token, onError: options.note });
     server.listen(options.port, options.host);
     try {
@@ -47,8 +54,13 @@ export async function runServe(options: ServeOptions): Promise<void> {
     if (token.generated) options.say(`token (shown once; kept in ${token.file}, mode 0600): ${token.token!}`);
     options.say(`listening on http://${shown}:${address.port}`);
     options.note(`history in ${store.path}; counters every ${options.countersIntervalMs / 1000} s, sockets every ${options.socketsIntervalMs / 1000} s${token.token === null ? '' : '; requests need the bearer token'}`);
+    const exporters = options.fleet === undefined ? null : fleetExporters(options.fleet, { dataDir: options.dataDir, registry, bus: agent.bus, userAgent: `tcpdiag/${options.version}`, signal: options.signal, note: options.note });
+    if (options.fleet !== undefined && exporters !== null) {
+      const f = options.fleet;
+      options.note(`fleet: host ${f.host}${f.remoteWrite === '' ? '' : `; metrics to ${f.remoteWrite} every ${f.remoteWriteIntervalMs / 1000} s`}${f.clickhouse === '' ? '' : `; events to ${f.clickhouse}`}`);
+    }
     try {
-      await agent.run();
+      await Promise.all([agent.run(), exporters?.run()]);
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

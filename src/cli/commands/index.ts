@@ -24,6 +24,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'diagnose', load: async () => (await import('./diagnose.js')).registerDiagnose },
   { name: 'watch', load: async () => (await import('./watch.js')).registerWatch },
   { name: 'serve', load: async () => (await import('./serve.js')).registerServe },
+  { name: 'fleet', load: async () => (await import('./fleet.js')).registerFleet },
   { name: 'client', load: async () => (await import('./client.js')).registerClient },
   { name: 'server', load: async () => (await import('./server.js')).registerServer },
   { name: 'probe', load: async () => (await import('./probe.js')).registerProbe },

@@ -10,11 +10,16 @@ import { action, out } from '../run.js';
 import { loadConfig } from '../context.js';
 import { commandScope, stopOnSignal } from '../lifetime.js';
 import { VERSION } from '../program.js';
+import { UsageError } from '../../errors.js';
+import { httpUrlFlag } from '../options.js';
 
 interface ServeFlags {
   listen?: string;
   data?: string;
   newToken?: boolean;
+  remoteWrite?: string;
+  hostLabel?: string;
+  clickhouse?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -24,6 +29,9 @@ export function registerServe(program: Command): void {
     .option('--listen <addr:port>', 'address and port to bind (default agent.listen and agent.port: 127.0.0.1:9477); any non-loopback address needs a token')
     .option('--data <dir>', 'where the history (history.db), the token and the alert state are kept (default agent.data_dir)')
     .option('--new-token', 'generate a bearer token once, keep it in DATA/token (mode 0600) and print it once')
+    .option('--remote-write <url>', 'push the metrics by Prometheus remote write to URL (default fleet.remote_write), e.g. http://127.0.0.1:8428/api/v1/write', httpUrlFlag('--remote-write'))
+    .option('--host-label <name>', 'the host label on every series and event row (default fleet.host_label, else the hostname)')
+    .option('--clickhouse <url>', 'send events (alerts with evidence, findings, kernel events) to ClickHouse\'s HTTP interface at URL (default fleet.clickhouse), e.g. http://127.0.0.1:8123', httpUrlFlag('--clickhouse'))
     .addHelpText(
       'after',
       `
@@ -35,11 +43,18 @@ Examples:
   curl -s 'http://127.0.0.1:9477/api/v1/connections?state=close-wait&port=8080'
   curl -s 'http://127.0.0.1:9477/api/v1/series?metric=connections.ESTABLISHED&tier=1m'
   curl -s -X POST http://127.0.0.1:9477/api/v1/diagnose
+  tcpdiag serve --remote-write http://10.0.0.9:8428/api/v1/write --clickhouse http://10.0.0.9:8123 --host-label web1
+                                                       one of many agents feeding a fleet (deploy/fleet/)
 
 Once it accepts connections it prints "listening on http://ADDR:PORT".
 Counters, state counts and listeners are read every agent.counters_interval_s (1 s), the socket
 table every agent.sample_interval_s (5 s, off the main thread), when the alerts ([alerts], the
 rules of tcpdiag watch) are judged; the diagnosis every agent.diagnose_interval_s (60 s).
+Fleet: with --remote-write (or fleet.remote_write) the /metrics values are pushed every
+fleet.remote_write_interval_s (15 s) with a host label; with --clickhouse (or fleet.clickhouse)
+alerts, findings and kernel events go to the table fleet.clickhouse_table, created on first use.
+Both keep what the receiver has not taken in DATA/fleet/ (fleet.backlog_mb each), across outages
+and restarts; tcpdiag_export_* metrics say what is waiting and what was dropped.
 History: 1 s samples, 1 min and 1 h aggregates, alerts and findings in SQLite, kept per
 [storage] (retention_1s_h, retention_1m_days, retention_days, max_size_mb).
 
@@ -55,7 +70,7 @@ token is set):
     )
     .action(
       action(async (flags: ServeFlags, cmd: Command) => {
-        const config = loadConfig(cmd, { sections: ['agent', 'storage', 'trace', 'thresholds', 'diagnose', 'alerts'] });
+        const config = loadConfig(cmd, { sections: ['agent', 'storage', 'trace', 'thresholds', 'diagnose', 'alerts', 'fleet'] });
         const { parseHostPort } = await import('../../assist/client/endpoint.js');
         const { createDiagnoseSources } = await import('../../sources/diagnose.js');
         const { runServe } = await import('../../server/serve.js');
@@ -70,6 +85,28 @@ token is set):
           generatorUrl: `http://${listen.host}:${listen.port}/`,
           instance: hostname(),
         });
+        const fl = config.fleet;
+        const remoteWrite = flags.remoteWrite ?? fl.remote_write;
+        const clickhouse = flags.clickhouse ?? fl.clickhouse;
+        const hostLabel = flags.hostLabel ?? (fl.host_label === '' ? hostname() : fl.host_label);
+        if (hostLabel.trim() === '') throw new UsageError('--host-label: expected a name, got ""', 'pass the name this host has in the fleet, e.g. --host-label web1');
+        const fleet = remoteWrite === '' && clickhouse === '' ? undefined : {
+          host: hostLabel,
+          labels: fl.labels,
+          remoteWrite,
+          remoteWriteIntervalMs: Math.round(fl.remote_write_interval_s * 1000),
+          remoteWriteMaxSamples: fl.remote_write_max_samples,
+          clickhouse,
+          clickhouseDatabase: fl.clickhouse_database,
+          clickhouseTable: fl.clickhouse_table,
+          clickhouseUser: fl.clickhouse_user,
+          clickhousePassword: fl.clickhouse_password,
+          eventsFlushIntervalMs: Math.round(fl.events_flush_interval_s * 1000),
+          eventsMaxPerMinute: fl.events_max_per_minute,
+          backlogBytes: Math.round(fl.backlog_mb * 1024 * 1024),
+          timeoutMs: Math.round(fl.timeout_s * 1000),
+          maxBackoffMs: Math.round(fl.max_backoff_s * 1000),
+        };
         const stop = stopOnSignal();
         try {
           await runServe({
@@ -97,6 +134,7 @@ token is set):
               sinks,
             },
             evidenceSources: createDiagnoseSources({ traceBufferKb: config.trace.buffer_kb, scope: commandScope() }),
+            ...(fleet === undefined ? {} : { fleet }),
             signal: stop.signal,
             say: (line) => out(`${line}\n`),
             note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),

@@ -1,0 +1,172 @@
+/**
+ * The fleet engines for tests, started from Debian's packages as plain processes (no systemd
+ * here) on loopback ports of the namespace they run in, with their data in a temp dir; stopped
+ * by PID and removed by t.after, also when the test fails. Each can be stopped and started
+ * again on the same port and data (a receiver outage).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+
+export function missingEngine(...tools: string[]): string | null {
+  for (const tool of tools) {
+    if (spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool]).status !== 0) return `needs ${tool} (apt-get install -y --no-install-recommends ${tool === 'clickhouse-server' ? 'clickhouse-server clickhouse-client' : tool})`;
+  }
+  return null;
+}
+
+/** A port free on 127.0.0.1 of this namespace now (the kernel picks it; the engine binds it next). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface Engine {
+  readonly name: string;
+  /** Base URL: http://127.0.0.1:PORT */
+  readonly url: string;
+  readonly dataDir: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function waitReady(url: string, child: ChildProcess, log: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${url}: the engine exited: ${log()}`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url}: not ready within ${timeoutMs} ms: ${log()}`);
+}
+
+function engine(t: TestContext, name: string, url: string, readyPath: string, dataDir: string, argv: () => readonly string[], exec: readonly string[]): Engine {
+  let child: ChildProcess | null = null;
+  let log = '';
+  const self: Engine = {
+    name,
+    url,
+    dataDir,
+    async start() {
+      const full = [...exec, ...argv()];
+      log = '';
+      const c = spawn(full[0]!, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+      child = c;
+      c.stdout?.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-4000)));
+      c.stderr?.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-4000)));
+      await waitReady(`${url}${readyPath}`, c, () => log, 60_000);
+    },
+    async stop() {
+      const c = child;
+      child = null;
+      if (c === null || c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  t.after(async () => {
+    await self.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return self;
+}
+
+export interface EngineOptions {
+  /** argv prefix that runs the engine inside a network namespace. */
+  readonly exec?: readonly string[];
+  /** The port (inside a namespace of the test's own, any); default: a free one here. */
+  readonly port?: number;
+}
+
+export async function victoriaMetrics(t: TestContext, o: EngineOptions = {}): Promise<Engine> {
+  const port = o.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-vm-'));
+  const e = engine(t, 'VictoriaMetrics', `http://127.0.0.1:${port}`, '/health', dir, () => [
+    'victoria-metrics', `-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=1', '-loggerLevel=ERROR',
+    // Samples are searchable at once instead of after the 30 s default cache of recent series.
+    '-search.latencyOffset=0s', '-search.disableCache',
+  ], o.exec ?? []);
+  await e.start();
+  return e;
+}
+
+export async function prometheus(t: TestContext, o: EngineOptions = {}): Promise<Engine> {
+  const port = o.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-prom-'));
+  const config = join(dir, 'prometheus.yml');
+  writeFileSync(config, 'global:\n  scrape_interval: 1h\nscrape_configs: []\n');
+  const e = engine(t, 'Prometheus', `http://127.0.0.1:${port}`, '/-/ready', dir, () => [
+    'prometheus', `--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=error',
+  ], o.exec ?? []);
+  await e.start();
+  return e;
+}
+
+/** ClickHouse with its own config: HTTP and native ports on 127.0.0.1, data under a temp dir, the default user without a password from loopback only. */
+export async function clickhouse(t: TestContext, o: EngineOptions = {}): Promise<Engine> {
+  const port = o.port ?? (await freePort());
+  const nativePort = o.port === undefined ? await freePort() : port + 1;
+  const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-ch-'));
+  const data = join(dir, 'data');
+  mkdirSync(data);
+  writeFileSync(join(dir, 'users.xml'), `<?xml version="1.0"?>
+<yandex>
+  <profiles><default></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default></default></quotas>
+</yandex>
+`);
+  const config = join(dir, 'config.xml');
+  writeFileSync(config, `<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><console>1</console></logger>
+  <http_port>${port}</http_port>
+  <tcp_port>${nativePort}</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>${data}/</path>
+  <tmp_path>${data}/tmp/</tmp_path>
+  <user_files_path>${data}/user_files/</user_files_path>
+  <format_schema_path>${data}/format_schemas/</format_schema_path>
+  <users_config>${join(dir, 'users.xml')}</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>67108864</mark_cache_size>
+  <uncompressed_cache_size>67108864</uncompressed_cache_size>
+  <max_concurrent_queries>50</max_concurrent_queries>
+</yandex>
+`);
+  const e = engine(t, 'ClickHouse', `http://127.0.0.1:${port}`, '/', dir, () => ['clickhouse-server', `--config-file=${config}`], o.exec ?? []);
+  await e.start();
+  return e;
+}
+
+/** One PromQL instant query's vector. */
+export async function promql(base: string, query: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const r = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = (await r.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  if (body.status !== 'success') throw new Error(`${query}: ${JSON.stringify(body)}`);
+  return body.data.result;
+}
+
+/** A ClickHouse query's rows (FORMAT JSON). */
+export async function chQuery<T = Record<string, unknown>>(base: string, sql: string): Promise<T[]> {
+  const r = await fetch(base, { method: 'POST', body: `${sql} FORMAT JSON` });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${sql}: ${r.status} ${text}`);
+  return (JSON.parse(text) as { data: T[] }).data;
+}
