@@ -240,7 +240,7 @@ export const fleetSchema = z.strictObject({
   /** The bound on event rows per host: beyond it rows are counted, not sent (a `dropped` row says how many). */
   events_max_per_minute: z._default(int(1, 1_000_000), 600),
   /** Each exporter's on-disk backlog (in agent.data_dir/fleet/): held through a receiver outage, oldest dropped past this. */
-  backlog_mb: z._default(between(1, 1024 * 1024), 64),
+  backlog_mb: z._default(between(0.01, 1024 * 1024), 64),
   /** Each request's deadline; failures are retried with doubling backoff from 1 s up to max_backoff_s. */
   timeout_s: z._default(between(0.1, 300), 10),
   max_backoff_s: z._default(between(1, 3600), 60),

@@ -70,8 +70,8 @@ export class DiskBacklog {
     return backlog;
   }
 
-  /** Queue one batch; drops the oldest batches while the queue is over its cap. */
-  append(payload: Uint8Array, items: number): void {
+  /** Queue one batch; drops the oldest batches while the queue is over its cap. Returns the items dropped. */
+  append(payload: Uint8Array, items: number): number {
     const entry = { seq: this.nextSeq++, items, bytes: payload.byteLength };
     const path = this.path(entry);
     try {
@@ -86,6 +86,7 @@ export class DiskBacklog {
     // The newest batch always stays, even alone over the cap: it is the one worth sending.
     while (this.bytes > this.maxBytes && this.entries.length > 1) overflow += this.removeOldest();
     if (overflow > 0) this.count('overflow', overflow);
+    return overflow;
   }
 
   /** The oldest batches, in order, up to `maxItems` items (at least one batch when any is queued). */

@@ -37,22 +37,31 @@ export interface Engine {
   stop(): Promise<void>;
 }
 
-async function waitReady(url: string, child: ChildProcess, log: () => string, timeoutMs: number): Promise<void> {
+/** GET a URL where the engine runs (a namespace's loopback needs a client inside it: NsHttp). */
+export type Get = (url: string) => Promise<{ readonly status: number; readonly body: string }>;
+
+export const hostGet: Get = async (url) => {
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    return { status: r.status, body: await r.text() };
+  } catch (error: unknown) {
+    return { status: 0, body: String(error) };
+  }
+};
+
+async function waitReady(url: string, get: Get, child: ChildProcess, log: () => string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${url}: the engine exited: ${log()}`);
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (r.ok) return;
-    } catch {
-      // not listening yet
-    }
+    if ((await get(url)).status === 200) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${url}: not ready within ${timeoutMs} ms: ${log()}`);
 }
 
-function engine(t: TestContext, name: string, url: string, readyPath: string, dataDir: string, argv: () => readonly string[], exec: readonly string[]): Engine {
+function engine(t: TestContext, name: string, url: string, readyPath: string, dataDir: string, argv: () => readonly string[], o: EngineOptions): Engine {
+  const exec = o.exec ?? [];
+  const get = o.get ?? hostGet;
   let child: ChildProcess | null = null;
   let log = '';
   const self: Engine = {
@@ -66,7 +75,7 @@ function engine(t: TestContext, name: string, url: string, readyPath: string, da
       child = c;
       c.stdout?.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-4000)));
       c.stderr?.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-4000)));
-      await waitReady(`${url}${readyPath}`, c, () => log, 60_000);
+      await waitReady(`${url}${readyPath}`, get, c, () => log, 60_000);
     },
     async stop() {
       const c = child;
@@ -91,16 +100,20 @@ export interface EngineOptions {
   readonly exec?: readonly string[];
   /** The port (inside a namespace of the test's own, any); default: a free one here. */
   readonly port?: number;
+  /** The address to bind (default 127.0.0.1; a namespace's own address for agents in other namespaces). */
+  readonly host?: string;
+  readonly get?: Get;
 }
 
 export async function victoriaMetrics(t: TestContext, o: EngineOptions = {}): Promise<Engine> {
   const port = o.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-vm-'));
-  const e = engine(t, 'VictoriaMetrics', `http://127.0.0.1:${port}`, '/health', dir, () => [
-    'victoria-metrics', `-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=1', '-loggerLevel=ERROR',
+  const host = o.host ?? '127.0.0.1';
+  const e = engine(t, 'VictoriaMetrics', `http://${host}:${port}`, '/health', dir, () => [
+    'victoria-metrics', `-httpListenAddr=${host}:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=1', '-loggerLevel=ERROR',
     // Samples are searchable at once instead of after the 30 s default cache of recent series.
     '-search.latencyOffset=0s', '-search.disableCache',
-  ], o.exec ?? []);
+  ], o);
   await e.start();
   return e;
 }
@@ -110,9 +123,10 @@ export async function prometheus(t: TestContext, o: EngineOptions = {}): Promise
   const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-prom-'));
   const config = join(dir, 'prometheus.yml');
   writeFileSync(config, 'global:\n  scrape_interval: 1h\nscrape_configs: []\n');
-  const e = engine(t, 'Prometheus', `http://127.0.0.1:${port}`, '/-/ready', dir, () => [
-    'prometheus', `--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=error',
-  ], o.exec ?? []);
+  const host = o.host ?? '127.0.0.1';
+  const e = engine(t, 'Prometheus', `http://${host}:${port}`, '/-/ready', dir, () => [
+    'prometheus', `--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=${host}:${port}`, '--web.enable-remote-write-receiver', '--log.level=error',
+  ], o);
   await e.start();
   return e;
 }
@@ -127,7 +141,7 @@ export async function clickhouse(t: TestContext, o: EngineOptions = {}): Promise
   writeFileSync(join(dir, 'users.xml'), `<?xml version="1.0"?>
 <yandex>
   <profiles><default></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip>${o.host === undefined ? '' : `<ip>${o.host}/16</ip>`}</networks><profile>default</profile><quota>default</quota></default></users>
   <quotas><default></default></quotas>
 </yandex>
 `);
@@ -137,7 +151,7 @@ export async function clickhouse(t: TestContext, o: EngineOptions = {}): Promise
   <logger><level>warning</level><console>1</console></logger>
   <http_port>${port}</http_port>
   <tcp_port>${nativePort}</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
+  <listen_host>${o.host ?? '127.0.0.1'}</listen_host>
   <path>${data}/</path>
   <tmp_path>${data}/tmp/</tmp_path>
   <user_files_path>${data}/user_files/</user_files_path>
@@ -150,23 +164,28 @@ export async function clickhouse(t: TestContext, o: EngineOptions = {}): Promise
   <max_concurrent_queries>50</max_concurrent_queries>
 </yandex>
 `);
-  const e = engine(t, 'ClickHouse', `http://127.0.0.1:${port}`, '/', dir, () => ['clickhouse-server', `--config-file=${config}`], o.exec ?? []);
+  const e = engine(t, 'ClickHouse', `http://${o.host ?? '127.0.0.1'}:${port}`, '/', dir, () => ['clickhouse-server', `--config-file=${config}`], o);
   await e.start();
   return e;
 }
 
-/** One PromQL instant query's vector. */
-export async function promql(base: string, query: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-  const r = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(query)}`);
-  const body = (await r.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
-  if (body.status !== 'success') throw new Error(`${query}: ${JSON.stringify(body)}`);
+export interface PromResult {
+  readonly metric: Record<string, string>;
+  readonly value?: [number, string];
+  readonly values?: [number, string][];
+}
+
+/** One PromQL instant query (a vector, or a matrix of raw samples for `metric[range]`). */
+export async function promql(get: Get, base: string, query: string): Promise<PromResult[]> {
+  const r = await get(`${base}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = JSON.parse(r.body) as { status: string; data: { result: PromResult[] } };
+  if (body.status !== 'success') throw new Error(`${query}: ${r.body}`);
   return body.data.result;
 }
 
-/** A ClickHouse query's rows (FORMAT JSON). */
-export async function chQuery<T = Record<string, unknown>>(base: string, sql: string): Promise<T[]> {
-  const r = await fetch(base, { method: 'POST', body: `${sql} FORMAT JSON` });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${sql}: ${r.status} ${text}`);
-  return (JSON.parse(text) as { data: T[] }).data;
+/** A ClickHouse read query's rows (GET, FORMAT JSON). */
+export async function chQuery<T = Record<string, unknown>>(get: Get, base: string, sql: string): Promise<T[]> {
+  const r = await get(`${base}/?query=${encodeURIComponent(`${sql} FORMAT JSON`)}`);
+  if (r.status !== 200) throw new Error(`${sql}: ${r.status} ${r.body}`);
+  return (JSON.parse(r.body) as { data: T[] }).data;
 }

@@ -111,9 +111,8 @@ export class ClickHouseExporter {
     }
     if (this.rows.length === 0) return;
     const text = this.rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
-    this.backlog.append(Buffer.from(text), this.rows.length);
+    this.shipper.queue(Buffer.from(text), this.rows.length);
     this.rows = [];
-    this.shipper.kick();
   }
 
   status(): ExporterStatus {

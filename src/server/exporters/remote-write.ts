@@ -93,8 +93,7 @@ export class RemoteWriteExporter {
     const series = toTimeSeries(metrics, this.o.labels, atMs);
     if (series.length === 0) return 0;
     const samples = sampleCount(series);
-    this.backlog.append(encodeWriteRequest(series), samples);
-    this.shipper.kick();
+    this.shipper.queue(encodeWriteRequest(series), samples);
     return samples;
   }
 

@@ -41,8 +41,20 @@ export class Shipper {
   private pending = false;
   private state = { sentItems: 0, sentRequests: 0, failedRequests: 0, lastError: null as string | null, lastSentAtMs: null as number | null };
   private outage = false;
+  private droppedNotedAtMs = -Infinity;
 
   constructor(private readonly o: ShipperOptions) {}
+
+  /** Queue a batch in the backlog and send it now unless backing off; says (at most once a minute) what the cap dropped. */
+  queue(payload: Uint8Array, items: number): void {
+    const dropped = this.o.backlog.append(payload, items);
+    if (dropped > 0 && performance.now() - this.droppedNotedAtMs >= 60_000) {
+      this.droppedNotedAtMs = performance.now();
+      const s = this.o.backlog.status();
+      this.o.note(`${this.o.name}: backlog full (${Math.round(s.maxBytes / 1024)} KiB): the oldest data was dropped, ${s.dropped.overflow} items so far; raise fleet.backlog_mb to hold a longer outage`);
+    }
+    this.kick();
+  }
 
   /** New entries are in the backlog: send now unless backing off. */
   kick(): void {
