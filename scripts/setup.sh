@@ -20,6 +20,9 @@ PACKAGES=(
   prometheus-alertmanager
   # the agent tests have a real Prometheus scrape `tcpdiag serve` (a plain process, loopback port)
   prometheus
+  # the fleet tests push to real fleet engines: remote write to VictoriaMetrics (and Prometheus),
+  # events to ClickHouse over HTTP (plain processes with their own configs, temp data dirs)
+  victoria-metrics clickhouse-server clickhouse-client
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

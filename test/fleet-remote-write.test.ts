@@ -122,7 +122,7 @@ test('victoria-metrics: the backlog survives an agent restart during the outage,
 test('victoria-metrics: past the backlog cap the oldest collections are dropped, counted on /metrics and said on stderr; the newest arrive', { timeout: 120_000 }, async (t) => {
   const s = await setup(t, 'victoria-metrics');
   if (s === null) return;
-  // 10 KiB holds one or two collections of the agent's ~80 series (~6 KB each, measured above).
+  // 10 KiB holds one or two collections of the agent's ~65 series (6,263 bytes each, measured: DEVELOPERS.md).
   const agent = await startAgent(t, s.ns, join(s.dir, 'data'), writeConfig(s.dir, config('backlog_mb = 0.01\n')), agentArgs(s));
   await until('pushed', 30_000, async () => ((await promql(s.get, s.engine.url, s.series)).length === 1 ? true : undefined));
   await s.engine.stop();

@@ -10,7 +10,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+/** What the helpers need of a test: somewhere to register cleanups (a TestContext, or a bench's own list). */
+export interface Cleanups {
+  after(fn: () => void | Promise<void>): void;
+}
 
 export function missingEngine(...tools: string[]): string | null {
   for (const tool of tools) {
@@ -59,7 +62,7 @@ async function waitReady(url: string, get: Get, child: ChildProcess, log: () => 
   throw new Error(`${url}: not ready within ${timeoutMs} ms: ${log()}`);
 }
 
-function engine(t: TestContext, name: string, url: string, readyPath: string, dataDir: string, argv: () => readonly string[], o: EngineOptions): Engine {
+function engine(t: Cleanups, name: string, url: string, readyPath: string, dataDir: string, argv: () => readonly string[], o: EngineOptions): Engine {
   const exec = o.exec ?? [];
   const get = o.get ?? hostGet;
   let child: ChildProcess | null = null;
@@ -105,7 +108,7 @@ export interface EngineOptions {
   readonly get?: Get;
 }
 
-export async function victoriaMetrics(t: TestContext, o: EngineOptions = {}): Promise<Engine> {
+export async function victoriaMetrics(t: Cleanups, o: EngineOptions = {}): Promise<Engine> {
   const port = o.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-vm-'));
   const host = o.host ?? '127.0.0.1';
@@ -118,7 +121,7 @@ export async function victoriaMetrics(t: TestContext, o: EngineOptions = {}): Pr
   return e;
 }
 
-export async function prometheus(t: TestContext, o: EngineOptions = {}): Promise<Engine> {
+export async function prometheus(t: Cleanups, o: EngineOptions = {}): Promise<Engine> {
   const port = o.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-prom-'));
   const config = join(dir, 'prometheus.yml');
@@ -132,7 +135,7 @@ export async function prometheus(t: TestContext, o: EngineOptions = {}): Promise
 }
 
 /** ClickHouse with its own config: HTTP and native ports on 127.0.0.1, data under a temp dir, the default user without a password from loopback only. */
-export async function clickhouse(t: TestContext, o: EngineOptions = {}): Promise<Engine> {
+export async function clickhouse(t: Cleanups, o: EngineOptions = {}): Promise<Engine> {
   const port = o.port ?? (await freePort());
   const nativePort = o.port === undefined ? await freePort() : port + 1;
   const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-ch-'));
