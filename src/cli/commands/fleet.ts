@@ -258,14 +258,15 @@ Examples:
         const config = loadConfig(command, { sections: ['fleet'] });
         const target = clickhouseTarget(config, flags);
         const { retransByPeer } = await import('../../server/fleet/events.js');
-        const peers = (await retransByPeer(target, flags.top ?? 10, rangeOf(flags), AbortSignal.timeout(10 * 60_000))).filter((p) => flags.host === undefined || p.hosts.includes(flags.host));
-        if (flags.json) return printJson(peers.map((p) => ({ ...p, host: p.hosts.join(',') })));
+        const peers = (await retransByPeer(target, flags.top ?? 10, rangeOf(flags), AbortSignal.timeout(10 * 60_000))).filter((p) => flags.host === undefined || p.hosts.some((h) => h.host === flags.host));
+        // One row per peer and host (the contract: every row names its host), the peers in rank order.
+        if (flags.json) return printJson(peers.flatMap((p, rank) => p.hosts.map((h) => ({ rank: rank + 1, peer: p.peer, host: h.host, events: h.events, peerEvents: p.events, last: p.last }))));
         if (peers.length === 0) return out('no retransmission events with a peer in the range\n');
         const { renderTable } = await import('../../sinks/table.js');
         out(renderTable(peers, [
           { header: 'PEER', value: (p) => p.peer },
           { header: 'EVENTS', value: (p) => p.events, align: 'right' },
-          { header: 'HOSTS', value: (p) => p.hosts.join(','), maxWidth: 60 },
+          { header: 'HOSTS', value: (p) => p.hosts.map((h) => `${h.host}:${h.events}`).join(' '), maxWidth: 60 },
           { header: 'LAST', value: (p) => p.last },
         ]));
       }),

@@ -142,12 +142,24 @@ export function overflowsByHost(t: ClickHouseTarget, listener: string | undefine
 export interface PeerTally {
   readonly peer: string;
   readonly events: number;
-  readonly hosts: readonly string[];
+  /** Events with this peer per host, most first. */
+  readonly hosts: readonly { readonly host: string; readonly events: number }[];
   readonly last: string;
 }
 
-/** The peers that carry the most retransmission events across the fleet. */
+/** The peers that carry the most retransmission events across the fleet, with the hosts that saw them. */
 export async function retransByPeer(t: ClickHouseTarget, top: number, range: TimeRange, signal: AbortSignal): Promise<PeerTally[]> {
-  const rows = await clickhouseQuery<Omit<PeerTally, 'events' | 'last'> & { events: number | string; last: number }>(t, `SELECT peer, sum(count) AS events, groupUniqArray(host) AS hosts, toUnixTimestamp(max(time)) AS last FROM ${table(t)} WHERE ${timeWhere(range)} AND ${questionWhere('retrans')} AND peer != '' GROUP BY peer ORDER BY events DESC, peer LIMIT ${Math.floor(top)}`, signal);
-  return rows.map((r) => ({ ...r, events: Number(r.events), last: iso(r.last), hosts: [...r.hosts].sort() }));
+  const rows = await clickhouseQuery<{ peer: string; host: string; events: number | string; last: number }>(t, `SELECT peer, host, sum(count) AS events, toUnixTimestamp(max(time)) AS last FROM ${table(t)} WHERE ${timeWhere(range)} AND ${questionWhere('retrans')} AND peer != '' GROUP BY peer, host`, signal);
+  const peers = new Map<string, { events: number; last: number; hosts: { host: string; events: number }[] }>();
+  for (const r of rows) {
+    const p = peers.get(r.peer) ?? { events: 0, last: 0, hosts: [] };
+    p.events += Number(r.events);
+    p.last = Math.max(p.last, Number(r.last));
+    p.hosts.push({ host: r.host, events: Number(r.events) });
+    peers.set(r.peer, p);
+  }
+  return [...peers]
+    .sort((a, b) => b[1].events - a[1].events || (a[0] < b[0] ? -1 : 1))
+    .slice(0, Math.floor(top))
+    .map(([peer, p]) => ({ peer, events: p.events, last: iso(p.last), hosts: p.hosts.sort((a, b) => b.events - a.events || (a.host < b.host ? -1 : 1)) }));
 }
