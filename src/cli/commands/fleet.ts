@@ -228,7 +228,7 @@ Counts listen-overflow alerts, findings and kernel events per host.
 
 Examples:
   tcpdiag fleet overflows --clickhouse ${EXAMPLE_CH} --listener 10.0.0.5:8080
-  tcpdiag fleet overflows --clickhouse ${EXAMPLE_CH} --since 7d --json`)
+  tcpdiag fleet overflows --clickhouse ${EXAMPLE_CH} --since 168h --json`)
     .action(
       action(async (flags: EventFlags & { listener?: string }, command: Command) => {
         const config = loadConfig(command, { sections: ['fleet'] });
