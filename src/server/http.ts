@@ -11,6 +11,9 @@ import { TcpdiagError, UsageError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { authorized } from './token.js';
 import { ROUTES } from './api.js';
+import { isStaticPath, serveStatic } from './static.js';
+import { attachStream } from './stream.js';
+import type { StreamHandle } from './stream.js';
 import type { ApiContext } from './api.js';
 
 /** The API takes small JSON requests only; anything bigger is refused before it is read in full. */
@@ -33,6 +36,13 @@ export interface HttpOptions {
   readonly onError: (message: string) => void;
 }
 
+/** The stream of each server createAgentServer made: serve.ts closes it before the server (upgraded sockets keep server.close waiting). */
+const streams = new WeakMap<Server, StreamHandle>();
+
+export function streamOf(server: Server): StreamHandle | undefined {
+  return streams.get(server);
+}
+
 export function createAgentServer(options: HttpOptions): Server {
   const server = createServer((req, res) => {
     handle(req, res, options).catch((error: unknown) => {
@@ -44,11 +54,16 @@ export function createAgentServer(options: HttpOptions): Server {
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 5_000;
+  streams.set(server, attachStream(server, { bus: options.context.agent.bus, token: options.token, onError: options.onError }));
   return server;
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, options: HttpOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://agent');
+  if (isStaticPath(url.pathname)) {
+    await serveStatic(req, res, url.pathname);
+    return;
+  }
   if (!authorized(req.headers.authorization, options.token)) {
     res.setHeader('WWW-Authenticate', 'Bearer realm="tcpdiag"');
     throw new TcpdiagError('TCPDIAG_UNAUTHORIZED', 'this agent needs a bearer token', { hint: 'send Authorization: Bearer TOKEN (agent.token, or the token file in the data directory)' });

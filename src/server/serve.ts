@@ -14,7 +14,7 @@ import { registerHealthScore } from '../sinks/prometheus/export-metrics.js';
 import { SCORE_PENALTY } from '../diagnose/engine.js';
 import { Agent } from './agent.js';
 import type { AgentOptions } from './agent.js';
-import { createAgentServer } from './http.js';
+import { createAgentServer, streamOf } from './http.js';
 import { resolveToken } from './token.js';
 import { fleetExporters } from './exporters/index.js';
 import type { FleetExportOptions } from './exporters/index.js';
@@ -62,6 +62,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     try {
       await Promise.all([agent.run(), exporters?.run()]);
     } finally {
+      streamOf(server)?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
