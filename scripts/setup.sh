@@ -23,6 +23,9 @@ PACKAGES=(
   # the fleet tests push to real fleet engines: remote write to VictoriaMetrics (and Prometheus),
   # events to ClickHouse over HTTP (plain processes with their own configs, temp data dirs)
   victoria-metrics clickhouse-server clickhouse-client
+  # the dashboard tests drive Debian's Chromium through playwright-core (never a downloaded
+  # browser); a CJK font so the Chinese screenshots show glyphs, not boxes
+  chromium fonts-wqy-microhei
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
