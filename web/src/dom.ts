@@ -26,5 +26,5 @@ export function clear(el: HTMLElement): void {
 
 /** A pretty-printed JSON block for evidence and raw fields. */
 export function jsonBlock(value: unknown): HTMLElement {
-  return h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
+  return h('pre', { class: 'json', translate: 'no' }, JSON.stringify(value, null, 2));
 }

@@ -38,7 +38,7 @@ export class VirtualTable<T> {
       this.header.append(cell);
     }
     this.spacer = h('div', { class: 'vt-spacer' });
-    this.body = h('div', { class: 'vt-body', role: 'rowgroup' });
+    this.body = h('div', { class: 'vt-body', role: 'rowgroup', translate: 'no' });
     this.viewport = h('div', { class: 'vt-viewport', tabindex: 0, 'data-testid': 'vt-viewport' }, this.spacer, this.body);
     this.viewport.addEventListener('scroll', () => this.schedule(), { passive: true });
     this.viewport.addEventListener('keydown', (e) => {

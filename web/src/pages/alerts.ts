@@ -12,7 +12,7 @@ import { empty, errorNote, section } from './common.js';
 function alertRow(a: AlertTransition): HTMLElement {
   return h('tr', { 'data-rule': a.rule, 'data-status': a.status },
     h('td', {}, h('span', { class: `sev ${a.severity}` }, a.severity)),
-    h('td', {}, a.rule),
+    h('td', { translate: 'no' }, a.rule),
     h('td', {}, a.scope ?? t('alerts.host')),
     h('td', { class: 'right' }, a.value === null ? '—' : num(a.value, 2)),
     h('td', { class: 'right' }, num(a.threshold, 2)),
@@ -38,10 +38,10 @@ function copyButton(text: string): HTMLElement {
 
 function findingCard(f: Finding): HTMLElement {
   return h('article', { class: 'finding', 'data-finding': f.id },
-    h('h3', {}, h('span', { class: `sev ${f.severity}` }, t(`severity.${f.severity}`)), ` ${f.title} — ${f.subject}`),
-    h('p', {}, f.explanation),
+    h('h3', {}, h('span', { class: `sev ${f.severity}` }, t(`severity.${f.severity}`)), ' ', h('span', { translate: 'no' }, `${f.title} — ${f.subject}`)),
+    h('p', { translate: 'no' }, f.explanation),
     h('details', {}, h('summary', {}, t('alerts.evidence')), jsonBlock(f.evidence)),
-    f.advice.length === 0 ? null : h('div', {}, h('h4', {}, t('alerts.advice')), h('ul', {}, ...f.advice.map((a) => h('li', {}, a.text,
+    f.advice.length === 0 ? null : h('div', {}, h('h4', {}, t('alerts.advice')), h('ul', {}, ...f.advice.map((a) => h('li', {}, h('span', { translate: 'no' }, a.text),
       a.current === undefined ? null : ` (${t('alerts.current', { value: a.current })}${a.suggested === undefined ? '' : `, ${t('alerts.suggested', { value: a.suggested })}`})`,
       a.command === undefined ? null : h('div', { class: 'cmd' }, h('code', {}, a.command), copyButton(a.command)))))));
 }

@@ -54,7 +54,7 @@ export const captures: Page = {
         if (r.enabled === false) list.append(empty(t('captures.disabled')));
         if (r.captures.length === 0) list.append(empty(t('captures.none')));
         else list.append(h('table', { class: 'table' }, h('thead', {}, h('tr', {}, ...[t('captures.id'), t('captures.status'), t('captures.reason'), t('common.time'), ''].map((c) => h('th', {}, c)))),
-          h('tbody', {}, ...r.captures.map((c) => h('tr', {}, h('td', {}, c.id), h('td', {}, c.status ?? ''), h('td', {}, c.reason ?? ''), h('td', {}, c.startedAtMs === undefined ? '' : dateTime(c.startedAtMs)),
+          h('tbody', {}, ...r.captures.map((c) => h('tr', {}, h('td', { translate: 'no' }, c.id), h('td', { translate: 'no' }, c.status ?? ''), h('td', { translate: 'no' }, c.reason ?? ''), h('td', {}, c.startedAtMs === undefined ? '' : dateTime(c.startedAtMs)),
             h('td', {}, c.status === 'running' ? h('button', { onclick: () => void post(`/api/v1/captures/${encodeURIComponent(c.id)}/stop`, {}).then(load) }, t('captures.stop')) : null,
               h('button', { onclick: () => void download(c.id).catch((e: unknown) => message.append(errorNote(e))) }, t('captures.download')),
               h('button', { onclick: () => open(c.id) }, t('captures.analysis'))))))));

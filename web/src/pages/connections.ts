@@ -43,7 +43,7 @@ export const connections: Page = {
       details.hidden = false;
       const peer = `${r.remote.address}`;
       details.append(
-        h('div', { class: 'toolbar' }, h('h3', {}, `${r.state} ${formatEndpoint(r.local, r.family)} → ${formatEndpoint(r.remote, r.family)}`), h('button', { onclick: () => (details.hidden = true) }, t('common.close'))),
+        h('div', { class: 'toolbar' }, h('h3', { translate: 'no' }, `${r.state} ${formatEndpoint(r.local, r.family)} → ${formatEndpoint(r.remote, r.family)}`), h('button', { onclick: () => (details.hidden = true) }, t('common.close'))),
         h('p', {}, h('a', { href: `#/captures?host=${encodeURIComponent(peer)}&port=${r.remote.port}` }, t('conns.capture'))),
         h('h4', {}, t('conns.tcpInfo')),
         r.tcpInfo === null ? h('p', { class: 'empty' }, t('conns.noInfo')) : jsonBlock(r.tcpInfo),

@@ -30,7 +30,7 @@ export const events: Page = {
     const pause = h('button', { 'aria-pressed': 'false' }, t('events.pause'));
     const note = h('p', { class: 'muted', 'aria-live': 'polite' });
     const lost = h('p', { class: 'error' });
-    const list = h('tbody', { 'data-testid': 'events-body' });
+    const list = h('tbody', { 'data-testid': 'events-body', translate: 'no' });
     const unsupported = h('div', {});
     root.append(h('div', { class: 'toolbar' }, kind, search, pause), note, lost, unsupported,
       h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t('common.time')), h('th', {}, t('events.what')), h('th', {}, t('events.fields')))), list));

@@ -44,7 +44,7 @@ export const listeners: Page = {
         const key = listenerKey(l);
         const full = l.acceptQueueFull === true || l.synQueueFull === true;
         tbody.append(h('tr', { class: `${full ? 'bad ' : ''}${key === selected ? 'selected' : ''}`, 'data-listener': key, tabindex: 0, onclick: () => { location.hash = `#/listeners?l=${encodeURIComponent(key)}`; } },
-          h('td', {}, key), h('td', {}, l.process ?? ''), h('td', { class: 'right' }, l.backlog === null ? '—' : num(l.backlog)), h('td', { class: 'right' }, num(l.acceptQueue)), h('td', { class: 'right' }, num(l.synRecv)), h('td', { class: 'right' }, num(l.established)), h('td', {}, yesNo(l.acceptQueueFull === null && l.synQueueFull === null ? null : full))));
+          h('td', { translate: 'no' }, key), h('td', { translate: 'no' }, l.process ?? ''), h('td', { class: 'right' }, l.backlog === null ? '—' : num(l.backlog)), h('td', { class: 'right' }, num(l.acceptQueue)), h('td', { class: 'right' }, num(l.synRecv)), h('td', { class: 'right' }, num(l.established)), h('td', {}, yesNo(l.acceptQueueFull === null && l.synQueueFull === null ? null : full))));
       }
       drawChart();
       overflow.setData(live.samples.map((s) => s.atMs / 1000), [live.samples.map((s) => s.series.listen_overflows_per_s ?? null)]);

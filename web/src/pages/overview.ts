@@ -122,7 +122,7 @@ export const overview: Page = {
       for (const s of SHOWN_STATES) {
         const n = last.states[s] ?? 0;
         if (s !== 'LISTEN') total += n;
-        counts.append(h('a', { class: 'count', href: `#/connections?state=${s}`, 'data-state': s, 'data-value': n }, h('span', { class: 'n' }, num(n)), h('span', { class: 'label' }, s)));
+        counts.append(h('a', { class: 'count', href: `#/connections?state=${s}`, 'data-state': s, 'data-value': n }, h('span', { class: 'n' }, num(n)), h('span', { class: 'label', translate: 'no' }, s)));
       }
       counts.append(h('div', { class: 'count total', 'data-state': 'total', 'data-value': total }, h('span', { class: 'n' }, num(total)), h('span', { class: 'label' }, t('overview.total'))));
       counts.dataset.atMs = String(last.atMs);
@@ -134,13 +134,13 @@ export const overview: Page = {
       clear(lowered);
       if (live.findingsAtMs === null) lowered.append(empty(t('overview.healthUnknown')));
       else if (hs.loweredBy.length === 0) lowered.append(empty(t('overview.healthGood')));
-      else lowered.append(h('p', {}, t('overview.healthLoweredBy')), h('ul', {}, ...hs.loweredBy.map((d) => h('li', {}, h('span', { class: `sev ${d.severity}` }, t(`severity.${d.severity}`)), ` ${t('overview.healthPoints', { points: d.points })} `, h('a', { href: '#/alerts' }, d.title), ` — ${d.subject}`))));
+      else lowered.append(h('p', {}, t('overview.healthLoweredBy')), h('ul', {}, ...hs.loweredBy.map((d) => h('li', {}, h('span', { class: `sev ${d.severity}` }, t(`severity.${d.severity}`)), ` ${t('overview.healthPoints', { points: d.points })} `, h('a', { href: '#/alerts', translate: 'no' }, d.title), h('span', { translate: 'no' }, ` — ${d.subject}`)))));
     };
     const drawAlerts = () => {
       clear(alerts);
       const firing = [...live.firing.values()];
       if (firing.length === 0) alerts.append(empty(t('overview.noAlerts')));
-      else alerts.append(h('ul', { class: 'alerts' }, ...firing.map((a) => h('li', { 'data-rule': a.rule }, h('span', { class: `sev ${a.severity}` }, a.severity), ' ', h('a', { href: '#/alerts' }, a.rule), ` ${a.scope ?? t('alerts.host')} · ${a.value === null ? '—' : num(a.value, 2)} / ${num(a.threshold, 2)} · ${t('alerts.since')} ${time(a.startsAtMs)}`))));
+      else alerts.append(h('ul', { class: 'alerts' }, ...firing.map((a) => h('li', { 'data-rule': a.rule }, h('span', { class: `sev ${a.severity}` }, a.severity), ' ', h('a', { href: '#/alerts', translate: 'no' }, a.rule), ` ${a.scope ?? t('alerts.host')} · ${a.value === null ? '—' : num(a.value, 2)} / ${num(a.threshold, 2)} · ${t('alerts.since')} ${time(a.startsAtMs)}`))));
     };
     drawCounts();
     drawHealth();

@@ -31,7 +31,7 @@ export const peers: Page = {
       drawHeatmap(canvas, { rows, columns: history.map((c) => c.atMs), values: rows.map((r) => history.map((c) => c.counts.get(r) ?? 0)) }, time);
       clear(top);
       const now = history.at(-1)?.counts ?? new Map<string, number>();
-      for (const [k, v] of [...now.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP)) top.append(h('tr', {}, h('td', {}, k), h('td', { class: 'right' }, num(v))));
+      for (const [k, v] of [...now.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP)) top.append(h('tr', {}, h('td', { translate: 'no' }, k), h('td', { class: 'right' }, num(v))));
     };
     let stopped = false;
     let timer: number | undefined;
