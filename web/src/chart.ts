@@ -31,7 +31,7 @@ export class Chart {
       scales: { x: { time: true } },
       series: [{ label: t('common.time'), value: (_u, v) => (v === null ? '—' : dateTime(v * 1000)) }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, points: { show: false } }))],
       // Times and numbers per locale (Intl), not uPlot's English formats.
-      axes: [{ values: (_u, splits, _axis, _space, incr) => splits.map((v) => (incr >= 86_400 ? day(v * 1000) : time(v * 1000))) }, { size: 60, values: (_u, splits) => splits.map((v) => num(v, 2)) }],
+      axes: [{ incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400, 172800, 604800], values: (_u, splits, _axis, _space, incr) => splits.map((v) => (incr >= 86_400 ? day(v * 1000) : time(v * 1000))) }, { size: 60, values: (_u, splits) => splits.map((v) => num(v, 2)) }],
       hooks: {
         setSelect: [(u) => {
           if (u.select.width > 0) {

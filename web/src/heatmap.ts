@@ -27,7 +27,7 @@ export function drawHeatmap(canvas: HTMLCanvasElement, data: HeatData, formatTim
   g.clearRect(0, 0, width, height);
   const max = Math.max(1, ...data.values.flat());
   const cols = Math.max(1, data.columns.length);
-  const cellWidth = (width - LABEL_WIDTH) / cols;
+  const cellWidth = Math.min(24, (width - LABEL_WIDTH) / cols);
   g.font = '12px system-ui, sans-serif';
   g.textBaseline = 'middle';
   data.rows.forEach((label, r) => {
@@ -45,7 +45,7 @@ export function drawHeatmap(canvas: HTMLCanvasElement, data: HeatData, formatTim
   if (first !== undefined) g.fillText(formatTime(first), LABEL_WIDTH, height - 10);
   if (last !== undefined && last !== first) {
     const text = formatTime(last);
-    g.fillText(text, width - g.measureText(text).width - 4, height - 10);
+    g.fillText(text, Math.max(LABEL_WIDTH + 90, LABEL_WIDTH + cols * cellWidth - g.measureText(text).width), height - 10);
   }
 }
 

@@ -28,6 +28,8 @@ export class VirtualTable<T> {
   private sortDir: 1 | -1 = 1;
   private sorted: T[] = [];
   private frame = 0;
+  /** When the user last scrolled: a refresh waits until they stop (rows do not move under the pointer, and a 60k-row reload does not land mid-scroll). */
+  lastScrollMs = -Infinity;
 
   constructor(private readonly columns: readonly Column<T>[], private readonly onPick: (row: T) => void, private readonly onSort?: () => void) {
     const template = columns.map((c) => `${c.width}px`).join(' ');
@@ -40,7 +42,10 @@ export class VirtualTable<T> {
     this.spacer = h('div', { class: 'vt-spacer' });
     this.body = h('div', { class: 'vt-body', role: 'rowgroup', translate: 'no' });
     this.viewport = h('div', { class: 'vt-viewport', tabindex: 0, 'data-testid': 'vt-viewport' }, this.spacer, this.body);
-    this.viewport.addEventListener('scroll', () => this.schedule(), { passive: true });
+    this.viewport.addEventListener('scroll', () => {
+      this.lastScrollMs = performance.now();
+      this.schedule();
+    }, { passive: true });
     this.viewport.addEventListener('keydown', (e) => {
       const step = e.key === 'PageDown' ? 20 : e.key === 'PageUp' ? -20 : e.key === 'ArrowDown' ? 1 : e.key === 'ArrowUp' ? -1 : 0;
       if (step !== 0) {

@@ -33,7 +33,7 @@ export const connections: Page = {
       { key: 'remote', label: t('conns.remote'), width: 230, value: (r) => formatEndpoint(r.remote, r.family) },
       { key: 'recvQ', label: t('conns.recvQ'), width: 80, value: (r) => r.recvQ, align: 'right' },
       { key: 'sendQ', label: t('conns.sendQ'), width: 80, value: (r) => r.sendQ, align: 'right' },
-      { key: 'rtt', label: t('conns.rtt'), width: 110, value: (r) => (r.tcpInfo === null ? '' : r.tcpInfo.rttMs), align: 'right' },
+      { key: 'rtt', label: t('conns.rtt'), width: 140, value: (r) => (r.tcpInfo === null ? '' : r.tcpInfo.rttMs), align: 'right' },
       { key: 'retrans', label: t('conns.retrans'), width: 100, value: (r) => r.tcpInfo?.totalRetrans ?? r.timer.retransmits, align: 'right' },
       { key: 'process', label: t('conns.process'), width: 160, value: (r) => (r.process === null ? '' : `${r.process} (${r.pid ?? ''})`) },
     ];
@@ -86,6 +86,10 @@ export const connections: Page = {
     let stopped = false;
     let timer: number | undefined;
     const load = async () => {
+      if (performance.now() - table.lastScrollMs < 1500) {
+        timer = window.setTimeout(() => void load(), 1000);
+        return;
+      }
       const q = new URLSearchParams();
       for (const k of FILTERS) {
         const v = params.get(k);

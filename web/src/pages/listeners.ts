@@ -29,6 +29,7 @@ export const listeners: Page = {
     const drawChart = () => {
       const hist = selected === null ? undefined : live.listenerHistory.get(selected);
       pick.hidden = selected !== null;
+      chartBox.hidden = selected === null;
       if (selected === null) return;
       if (chart === null) {
         chartBox.prepend(h('h3', {}, t('listeners.overTime', { listener: selected })));

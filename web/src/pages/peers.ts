@@ -1,7 +1,7 @@
 /**
- * Peers: connections per remote /24 or /48 over time, as a heat map. From /api/v1/rollups when
- * the agent keeps per-peer rollups; otherwise from the socket table read every 5 s while the page
- * is open (so its history starts when the page opened).
+ * Peers: connections per remote /24 or /48 over time, as a heat map, from the socket table read
+ * every 5 s while the page is open (so its history starts when the page opened; the agent's
+ * per-peer rollups, when they land, can fill the columns before that).
  */
 import type { TcpSocket } from '../../../src/model/socket.js';
 import { h, clear } from '../dom.js';
