@@ -1,5 +1,5 @@
 /**
- * The dashboard's files (the Vite build in dist/web) at `/`. They are the same for every
+ * The dashboard's files (the Vite build in dist/dashboard) at `/`. They are the same for every
  * install and hold no data of this host, so they are served without the token: the page itself
  * asks for the token when the API answers 401. Only regular files under the build directory
  * are served (the path is decoded once, `..` and NUL are refused, and the resolved path must stay
@@ -12,8 +12,8 @@ import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TcpdiagError } from '../errors.js';
 
-/** dist/src/server/static.js -> dist/web/ */
-export const WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
+/** dist/src/server/static.js -> dist/dashboard/ */
+export const WEB_ROOT = fileURLToPath(new URL('../../dashboard/', import.meta.url));
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
