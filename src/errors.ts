@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   TCPDIAG_UNAUTHORIZED: 'an API request came without the agent\'s bearer token',
   TCPDIAG_NOT_FOUND: 'an API path or record does not exist',
   TCPDIAG_ENGINE_FAILED: 'a fleet engine (a remote-write receiver, a PromQL API, ClickHouse) could not be reached or refused a request',
+  TCPDIAG_PLAN_REFUSED: 'a change plan is unapproved, self-approved, expired, altered since it was written or approved, or not applied',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -66,6 +67,18 @@ export class StoreRefusedError extends TcpdiagError {
     super('TCPDIAG_STORE_REFUSED', `refusing the store ${path}: ${reason}`, {
       hint: 'move the file away or pass another --data DIR; tcpdiag never overwrites a file it did not create',
     });
+  }
+}
+
+/**
+ * A change plan cannot be applied or rolled back as asked: it is unapproved, approved by its own
+ * author, expired, altered after its hash or approval, or (rollback) not applied. Exit code 3, so
+ * a script tells a refusal from a failure.
+ */
+export class PlanRefusedError extends TcpdiagError {
+  override readonly exitCode = 3;
+  constructor(message: string, hint: string) {
+    super('TCPDIAG_PLAN_REFUSED', message, { hint });
   }
 }
 

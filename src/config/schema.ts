@@ -11,6 +11,7 @@ import * as z from 'zod/mini';
 import { PORT, SNAPLEN, TRACE_BUFFER_KB } from '../model/limits.js';
 import { ALERT_METRICS, ALERT_SCOPES, ALERT_SEVERITIES } from '../model/alert.js';
 import type { NumberRange } from '../model/units.js';
+import { parseCidr } from '../model/address.js';
 
 const int = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
 const intIn = (range: NumberRange) => int(range.min, range.max);
@@ -269,6 +270,59 @@ export const privacySchema = z.strictObject({
   mask_char: z._default(z.string().check(z.length(1)), '*'),
 });
 
+function isCidr(text: string): boolean {
+  try {
+    parseCidr(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `tcpdiag guard` and the change plans (`guard plan`, `tune plan`, `plan ...`): who is judged
+ * how, what a plan proposes, and where plans keep their saved state and audit log.
+ */
+export const guardSchema = z.strictObject({
+  /** Addresses or CIDR blocks never judged (your NAT egress, CDN ranges, monitoring): the allowlist wins over every sign. */
+  allowlist: z._default(z.array(z.string().check(z.refine(isCidr, 'expected an address or CIDR block such as 10.0.0.0/8'))), []),
+  /** Saved state of applied plans (applied/) and the append-only audit log (audit.log). */
+  data_dir: z._default(nonEmpty(), '/var/lib/tcpdiag/plans'),
+  /** The observation window when --duration is not given. */
+  duration_s: z._default(between(1, 3600), 10),
+  /** The socket table is read this often in the window (request sockets live ~1 s to 63 s, idle connections far longer). */
+  poll_interval_ms: z._default(int(50, 60000), 250),
+  /** An open connection idle this long counts as idle (slowloris sends a header line every 15 s by default). */
+  idle_s: z._default(between(0.1, 86400), 10),
+  /** ...if it moved at most this many bytes (the diagnosis rule slow-connection-attack's "nearly idle"). */
+  idle_max_bytes: z._default(int(0, Number.MAX_SAFE_INTEGER), 1024),
+  /** Idle connections one source holds before it is attacking (slowloris opens 150 by default; half of it is suspicious). */
+  idle_connections_attack: z._default(int(1, Number.MAX_SAFE_INTEGER), 50),
+  /** Half-open (SYN_RECV) connections one source holds at once before it is attacking. */
+  half_open_attack: z._default(int(1, Number.MAX_SAFE_INTEGER), 32),
+  /** New connections per second from one source that, with few completing, are a flood. */
+  syn_rate_attack: z._default(atLeast(0.01), 100),
+  /** Below this share of completed handshakes (0-1) a source's SYNs are not a real client's. */
+  completion_min: z._default(between(0, 1), 0.5),
+  /** Concurrent connections of one source that, if it does not move data, are suspicious. */
+  connections_suspicious: z._default(int(1, Number.MAX_SAFE_INTEGER), 200),
+  /** Bytes per connection above which a busy source is moving data (a NAT, CDN or proxy), not attacking. */
+  active_min_bytes: z._default(int(0, Number.MAX_SAFE_INTEGER), 4096),
+  /** Half-open connections over all sources that make a flood. */
+  flood_half_open: z._default(int(1, Number.MAX_SAFE_INTEGER), 64),
+  /** Distinct never-completing sources needed before a flood can be called spoofed. */
+  spoofed_min_sources: z._default(int(1, Number.MAX_SAFE_INTEGER), 32),
+  /** Share (0-1) of those seen only once for a flood to be spoofed. */
+  spoofed_seen_once_share: z._default(between(0, 1), 0.8),
+  /** A ban lasts this long and then expires by itself (an nft set element timeout). */
+  ban_timeout_s: z._default(between(1, 365 * 86400), 600),
+  /** A plan not applied within this long is refused: its evidence is stale. */
+  plan_expiry_s: z._default(between(1, 30 * 86400), 3600),
+  /** Per-source limits on an abused listener are never below these. */
+  limit_min_connections: z._default(int(1, 1000000), 20),
+  limit_min_syn_per_s: z._default(int(1, 1000000), 20),
+});
+
 /** Every section, by the name of its [header] in tcp_diag.conf. */
 export const SECTION_SCHEMAS = {
   agent: agentSchema,
@@ -280,6 +334,7 @@ export const SECTION_SCHEMAS = {
   privacy: privacySchema,
   alerts: alertsSchema,
   fleet: fleetSchema,
+  guard: guardSchema,
 } as const;
 
 export type SectionName = keyof typeof SECTION_SCHEMAS;
@@ -295,6 +350,7 @@ export const configSchema = z.strictObject({
   privacy: z.prefault(privacySchema, {}),
   alerts: z.prefault(alertsSchema, {}),
   fleet: z.prefault(fleetSchema, {}),
+  guard: z.prefault(guardSchema, {}),
 });
 
 export type TcpdiagConfig = z.infer<typeof configSchema>;
