@@ -51,7 +51,8 @@ interface Conn {
   readonly firstMs: number;
   lastMs: number;
   completed: boolean;
-  open: boolean;
+  /** The table it was last seen in: open means seen in the last one. */
+  seenIn: number;
   bytes: number | null;
   idleMs: number | null;
 }
@@ -59,16 +60,17 @@ interface Conn {
 interface Source {
   readonly address: string;
   readonly family: 4 | 6;
-  readonly conns: Map<string, Conn>;
+  /** By remote port and local port (remotePort * 65536 + localPort): a source's connections to one host. */
+  readonly conns: Map<number, Conn>;
   halfOpenMax: number;
   concurrentMax: number;
   perListenerMax: number;
   busiestListener: string | null;
-  // Per-snapshot scratch counts, reset at each table.
+  // Counts within the table numbered `table`, reset lazily when a new table first touches it.
+  table: number;
   halfOpenNow: number;
   concurrentNow: number;
   readonly perListenerNow: Map<string, number>;
-  seenAt: number;
 }
 
 /** ::ffff:a.b.c.d (an IPv4 peer of a dual-stack listener) is the IPv4 address a.b.c.d. */
@@ -86,6 +88,8 @@ function median(values: number[]): number | null {
 
 export class SourceTracker {
   private readonly sources = new Map<string, Source>();
+  /** "address:port" of each local end, made once (a table repeats the same few). */
+  private readonly listenerNames = new Map<string, string>();
   private startMs: number | null = null;
   private lastMs = 0;
   private snapshots = 0;
@@ -93,39 +97,50 @@ export class SourceTracker {
 
   constructor(private readonly options: FingerprintOptions) {}
 
+  private listenerName(address: string, port: number): string {
+    const raw = `${address}:${port}`;
+    let name = this.listenerNames.get(raw);
+    if (name === undefined) {
+      name = `${sourceAddress(address).address}:${port}`;
+      this.listenerNames.set(raw, name);
+    }
+    return name;
+  }
+
   /** One socket table taken at `atMs` (wall clock). */
   add(atMs: number, sockets: readonly TcpSocket[]): void {
     const first = this.startMs === null;
     if (first) this.startMs = atMs;
     this.lastMs = atMs;
-    this.snapshots++;
+    const table = ++this.snapshots;
     // Listening ports of this table: a connection whose local port listens is an accepted one.
     const listening = new Set<number>();
     for (const s of sockets) if (s.state === 'LISTEN' && (this.options.ports === null || this.options.ports.has(s.local.port))) listening.add(s.local.port);
-    for (const source of this.sources.values()) {
-      source.halfOpenNow = 0;
-      source.concurrentNow = 0;
-      source.perListenerNow.clear();
-      for (const c of source.conns.values()) c.open = false;
-    }
+    const touched: Source[] = [];
     let halfOpenTotal = 0;
     for (const s of sockets) {
       if (s.state === 'LISTEN' || s.state === 'TIME_WAIT' || !listening.has(s.local.port)) continue;
       const { address, family } = sourceAddress(s.remote.address);
       let source = this.sources.get(address);
       if (source === undefined) {
-        source = { address, family, conns: new Map(), halfOpenMax: 0, concurrentMax: 0, perListenerMax: 0, busiestListener: null, halfOpenNow: 0, concurrentNow: 0, perListenerNow: new Map(), seenAt: atMs };
+        source = { address, family, conns: new Map(), halfOpenMax: 0, concurrentMax: 0, perListenerMax: 0, busiestListener: null, table: 0, halfOpenNow: 0, concurrentNow: 0, perListenerNow: new Map() };
         this.sources.set(address, source);
       }
-      const listener = `${sourceAddress(s.local.address).address}:${s.local.port}`;
-      const key = `${s.remote.port}|${listener}`;
+      if (source.table !== table) {
+        source.table = table;
+        source.halfOpenNow = 0;
+        source.concurrentNow = 0;
+        source.perListenerNow.clear();
+        touched.push(source);
+      }
+      const key = s.remote.port * 65536 + s.local.port;
       let conn = source.conns.get(key);
       if (conn === undefined) {
-        conn = { listener, preexisting: first, firstMs: atMs, lastMs: atMs, completed: false, open: true, bytes: null, idleMs: null };
+        conn = { listener: this.listenerName(s.local.address, s.local.port), preexisting: first, firstMs: atMs, lastMs: atMs, completed: false, seenIn: table, bytes: null, idleMs: null };
         source.conns.set(key, conn);
       }
       conn.lastMs = atMs;
-      conn.open = true;
+      conn.seenIn = table;
       if (s.state === 'SYN_RECV') {
         source.halfOpenNow++;
         halfOpenTotal++;
@@ -138,10 +153,10 @@ export class SourceTracker {
         conn.idleMs = info.lastReceiveMs;
       }
       source.concurrentNow++;
-      source.perListenerNow.set(listener, (source.perListenerNow.get(listener) ?? 0) + 1);
+      source.perListenerNow.set(conn.listener, (source.perListenerNow.get(conn.listener) ?? 0) + 1);
     }
     this.halfOpenMax = Math.max(this.halfOpenMax, halfOpenTotal);
-    for (const source of this.sources.values()) {
+    for (const source of touched) {
       source.halfOpenMax = Math.max(source.halfOpenMax, source.halfOpenNow);
       source.concurrentMax = Math.max(source.concurrentMax, source.concurrentNow);
       for (const [listener, n] of source.perListenerNow) {
@@ -177,7 +192,7 @@ export class SourceTracker {
           bytesSum += c.bytes;
           bytesCount++;
         }
-        if (c.open && c.completed && c.idleMs !== null) {
+        if (c.seenIn === this.snapshots && c.completed && c.idleMs !== null) {
           idle.push(c.idleMs);
           if (c.idleMs >= this.options.idleMs && (c.bytes ?? 0) <= this.options.idleMaxBytes) idleConnections++;
         }
