@@ -29,8 +29,8 @@ export interface AuditRecord {
 
 /** The person behind this run: under sudo the user who ran sudo, not root. */
 export function currentUser(env: NodeJS.ProcessEnv = process.env): string {
-  const named = env.SUDO_USER ?? env.USER ?? env.LOGNAME;
-  if (named !== undefined && named !== '') return named;
+  const named = [env.SUDO_USER, env.USER, env.LOGNAME].find((n) => n !== undefined && n !== '');
+  if (named !== undefined) return named;
   try {
     return userInfo().username;
   } catch {
