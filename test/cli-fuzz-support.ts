@@ -283,10 +283,7 @@ export async function fuzzArgvInProcess(vectors: readonly string[][]): Promise<F
       let parsed: Command | null = null;
       for (const command of allCommands(program)) {
         command.configureOutput({ writeOut: () => undefined, writeErr: (text) => (stderr += text) });
-        // Leaves, and parents that run something themselves (`tcpdiag guard` beside `guard plan`):
-        // commander keeps a parent's own action in _actionHandler (no public accessor).
-        const ownAction = (command as unknown as { _actionHandler: unknown })._actionHandler !== null;
-        if ((command.commands.length === 0 || ownAction) && command !== program) command.action((...args: unknown[]) => { parsed = args[args.length - 1] as Command; });
+        if (command.commands.length === 0 && command !== program) command.action((...args: unknown[]) => { parsed = args[args.length - 1] as Command; });
       }
       const started = performance.now();
       try {

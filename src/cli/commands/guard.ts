@@ -84,19 +84,7 @@ function formatReport(report: GuardReport, all: boolean): string {
   return lines.join('\n') + '\n';
 }
 
-export function registerGuard(program: Command): void {
-  const guard = program
-    .command('guard')
-    .description('tell attackers from normal clients by their TCP state: SYN rate, completed handshakes, half-open and idle connections per source; spoofed vs real floods')
-    .option('--duration <time>', 'length of the window (default guard.duration_s, 10 s)', duration())
-    .option('--port <port>', 'only connections to this listening port (repeatable; default every listener)', collect(parsePort));
-  addNetnsOption(guard, 'sockets and counters');
-  guard
-    .option('--all', 'list normal sources too')
-    .option('--json', 'print the report as one JSON object')
-    .addHelpText(
-      'after',
-      `
+const GUARD_HELP = `
 Reads the socket table (request sockets included, with tcp_info) every guard.poll_interval_ms
 for the window and the kernel's TCP counters at both ends, then judges each source address:
 attacking (a slow-connection attack holding idle connections, a SYN flood of half-open ones),
@@ -111,8 +99,28 @@ Examples:
   tcpdiag guard --port 443 --json               one service, for scripts
   tcpdiag guard -N web1                         inside network namespace web1
   tcpdiag guard plan -o /tmp/guard.json          a plan to ban and limit what it found
-${JSON_HELP}`,
-    )
+${JSON_HELP}`;
+
+export function registerGuard(program: Command): void {
+  // "tcpdiag guard [flags]" runs the default subcommand, "run": guard and guard plan share
+  // flag names, and commander gives a parent's flags every matching argument after the
+  // subcommand too (the program's options are not positional: --config goes anywhere).
+  const guard = program
+    .command('guard')
+    .description('tell attackers from normal clients by their TCP state: SYN rate, completed handshakes, half-open and idle connections per source; spoofed vs real floods')
+    .addHelpText('after', `
+"tcpdiag guard [options]" is "tcpdiag guard run [options]": see tcpdiag guard run --help.
+${GUARD_HELP}`);
+  const run = guard
+    .command('run', { isDefault: true })
+    .description('observe for a window and judge each source (the default: tcpdiag guard [options])')
+    .option('--duration <time>', 'length of the window (default guard.duration_s, 10 s)', duration())
+    .option('--port <port>', 'only connections to this listening port (repeatable; default every listener)', collect(parsePort));
+  addNetnsOption(run, 'sockets and counters');
+  run
+    .option('--all', 'list normal sources too')
+    .option('--json', 'print the report as one JSON object')
+    .addHelpText('after', GUARD_HELP)
     .action(
       action(async (flags: GuardFlags & { all?: boolean }, command: Command) => {
         const config = loadConfig(command, { sections: ['guard'] });
