@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   TCPDIAG_FILE_UNREADABLE: 'a file the user named cannot be read',
   TCPDIAG_FILE_REFUSED: 'a file the user named is not a regular file, or is larger than tcpdiag reads for its purpose',
   TCPDIAG_FILE_UNWRITABLE: 'a file the user named cannot be created or written',
+  TCPDIAG_FILE_CHANGED: 'a file tcpdiag installs was changed by someone else, and is left as it is',
   TCPDIAG_NEEDS_ROOT: 'the operation needs root or a capability',
   TCPDIAG_TOOL_MISSING: 'an external program tcpdiag drives is not installed',
   TCPDIAG_KERNEL_FEATURE: 'a kernel facility is absent or not mounted',

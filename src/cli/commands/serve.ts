@@ -3,15 +3,31 @@
  * server layer (src/server/) collects, stores, alerts and answers /metrics and the API.
  */
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { alertSetup } from '../alert-setup.js';
-import { action, out } from '../run.js';
+import { action, out, warn } from '../run.js';
 import { loadConfig } from '../context.js';
 import { commandScope, stopOnSignal } from '../lifetime.js';
 import { VERSION } from '../program.js';
 import { UsageError } from '../../errors.js';
 import { httpUrlFlag } from '../options.js';
+
+/** --install-service: the unit runs this node and this tcpdiag's launcher (dist/src/cli/launcher.cjs). */
+async function installServiceCommand(flags: ServeFlags): Promise<number> {
+  const { installService, nextCommands, shippedTemplates } = await import('../../agent/install-service.js');
+  const root = resolve(flags.installRoot ?? '/');
+  const launcher = fileURLToPath(new URL('../launcher.cjs', import.meta.url));
+  const result = installService({ root, ...shippedTemplates(), exec: [process.execPath, realpathSync(launcher)], force: flags.force === true });
+  out(`unit ${result.unit}: ${result.unitPath}${result.backup === null ? '' : ` (the changed one is kept as ${result.backup})`}\n`);
+  out(`configuration ${result.config === 'created' ? 'created' : 'kept as it was'}: ${result.configPath}\n`);
+  for (const w of result.warnings) warn(w);
+  out(`then run:\n${nextCommands(root).map((c) => `  ${c}\n`).join('')}`);
+  out('the agent then answers on http://127.0.0.1:9477 (/metrics, /api/health, /api/v1/); its log: journalctl -u tcpdiag\n');
+  return 0;
+}
 
 interface ServeFlags {
   listen?: string;
@@ -20,6 +36,9 @@ interface ServeFlags {
   remoteWrite?: string;
   hostLabel?: string;
   clickhouse?: string;
+  installService?: boolean;
+  installRoot?: string;
+  force?: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -32,6 +51,9 @@ export function registerServe(program: Command): void {
     .option('--remote-write <url>', 'push the metrics by Prometheus remote write to URL (default fleet.remote_write), e.g. http://127.0.0.1:8428/api/v1/write', httpUrlFlag('--remote-write'))
     .option('--host-label <name>', 'the host label on every series and event row (default fleet.host_label, else the hostname)')
     .option('--clickhouse <url>', 'send events (alerts with evidence, findings, kernel events) to ClickHouse\'s HTTP interface at URL (default fleet.clickhouse), e.g. http://127.0.0.1:8123', httpUrlFlag('--clickhouse'))
+    .option('--install-service', 'write the systemd unit (etc/systemd/system/tcpdiag.service, running this tcpdiag) and, when absent, the default etc/tcpdiag/tcp_diag.conf; print the systemctl commands to run; does not start the agent')
+    .option('--install-root <dir>', 'with --install-service: install under DIR instead of / (an image, a chroot, a test)')
+    .option('--force', 'with --install-service: replace a unit that was changed since tcpdiag wrote it (the old one is kept as .bak)')
     .addHelpText(
       'after',
       `
@@ -39,6 +61,7 @@ Examples:
   tcpdiag serve                                        127.0.0.1:9477, history in /var/lib/tcpdiag
   tcpdiag serve --listen 127.0.0.1:9100 --data /tmp/tcpdiag
   tcpdiag serve --listen 0.0.0.0:9477 --new-token      reachable from the network: token required
+  sudo tcpdiag serve --install-service                 install the hardened systemd unit, then systemctl enable --now tcpdiag
   curl -s http://127.0.0.1:9477/metrics | grep tcpdiag_connections
   curl -s 'http://127.0.0.1:9477/api/v1/connections?state=close-wait&port=8080'
   curl -s 'http://127.0.0.1:9477/api/v1/series?metric=connections.ESTABLISHED&tier=1m'
@@ -70,6 +93,8 @@ token is set):
     )
     .action(
       action(async (flags: ServeFlags, cmd: Command) => {
+        if (flags.installService === true) return installServiceCommand(flags);
+        if (flags.installRoot !== undefined || flags.force === true) throw new UsageError('--install-root and --force go with --install-service', 'tcpdiag serve --install-service [--install-root DIR] [--force]');
         const config = loadConfig(cmd, { sections: ['agent', 'storage', 'trace', 'thresholds', 'diagnose', 'alerts', 'fleet'] });
         const { parseHostPort } = await import('../../assist/client/endpoint.js');
         const { createDiagnoseSources } = await import('../../sources/diagnose.js');
