@@ -26,6 +26,8 @@ PACKAGES=(
   # the dashboard tests drive Debian's Chromium through playwright-core (never a downloaded
   # browser); a CJK font so the Chinese screenshots show glyphs, not boxes
   chromium fonts-wqy-microhei
+  # the Debian package test (scripts/build-deb.sh) checks the .deb with lintian
+  lintian
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
