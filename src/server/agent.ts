@@ -62,7 +62,7 @@ const MAINTAIN_EVERY_MS = 60_000;
 const SYSCTL_EVERY_MS = 60_000;
 
 /** The counters kept in the 1 s series as per-second rates (the rest of the kernel's are in /api/v1/stats). */
-const RATE_SERIES: Readonly<Record<string, string>> = {
+export const RATE_SERIES: Readonly<Record<string, string>> = {
   retransmits_per_s: 'RetransSegs',
   segments_sent_per_s: 'OutSegs',
   active_opens_per_s: 'ActiveOpens',
