@@ -76,6 +76,7 @@ test('a real Prometheus with deploy/prometheus.yml scrapes a token-protected age
   let scrape = readFileSync(SCRAPE, 'utf8');
   scrape = mustReplace(scrape, "'127.0.0.1:9477'", `'127.0.0.1:${agent.port}'`);
   scrape = mustReplace(scrape, 'scrape_interval: 15s', 'scrape_interval: 1s');
+  scrape = mustReplace(scrape, 'scrape_timeout: 5s', 'scrape_timeout: 1s');
   scrape = mustReplace(scrape, '    # authorization:\n    #   type: Bearer\n    #   credentials_file: /etc/prometheus/tcpdiag.token', `    authorization:\n      type: Bearer\n      credentials_file: ${tokenFile}`);
   const promConfig = join(dir, 'prometheus.yml');
   writeFileSync(promConfig, scrape);
