@@ -65,7 +65,9 @@ test('a real Prometheus with deploy/prometheus.yml scrapes a token-protected age
   if (skip !== null) return t.skip(skip);
   const ns = Netns.create(t, 'dashboard');
   const dir = tempDir(t, 'dashboard');
-  const agent = await startAgent(t, ns, join(dir, 'data'), writeConfig(dir, `[agent]\ncounters_interval_s = 1\nsample_interval_s = 1\ndiagnose_interval_s = 0\ntoken = "${TOKEN}"\n`));
+  // Remote write to the same Prometheus (started below, on a port known now), so the exporter's
+  // own metrics have series too.
+  const agent = await startAgent(t, ns, join(dir, 'data'), writeConfig(dir, `[agent]\ncounters_interval_s = 1\nsample_interval_s = 1\ndiagnose_interval_s = 1\ntoken = "${TOKEN}"\n`), ['--remote-write', 'http://127.0.0.1:9090/api/v1/write']);
   // Traffic, so the rates have something to show: a listener holding connections open.
   const server = await tcpdiagProcess(t, ['server', '0', '--host', '127.0.0.1', '--never-close', '--mode', 'discard'], ns);
   const port = Number((await server.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1]);
@@ -80,7 +82,7 @@ test('a real Prometheus with deploy/prometheus.yml scrapes a token-protected age
   scrape = mustReplace(scrape, '    # authorization:\n    #   type: Bearer\n    #   credentials_file: /etc/prometheus/tcpdiag.token', `    authorization:\n      type: Bearer\n      credentials_file: ${tokenFile}`);
   const promConfig = join(dir, 'prometheus.yml');
   writeFileSync(promConfig, scrape);
-  const prom = await startProcess(t, ['prometheus', `--config.file=${promConfig}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, '--web.listen-address=127.0.0.1:9090'], ns);
+  const prom = await startProcess(t, ['prometheus', `--config.file=${promConfig}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, '--web.listen-address=127.0.0.1:9090', '--web.enable-remote-write-receiver'], ns);
   await prom.waitFor(/Server is ready to receive web requests/, 30_000);
   const http = new NsHttp(t, ns);
   const query = async (expr: string): Promise<{ status: string; error?: string; data?: { result: { metric: Record<string, string>; value: [number, string] }[] } }> =>
