@@ -12,6 +12,7 @@ import { PORT, SNAPLEN, TRACE_BUFFER_KB } from '../model/limits.js';
 import { ALERT_METRICS, ALERT_SCOPES, ALERT_SEVERITIES } from '../model/alert.js';
 import type { NumberRange } from '../model/units.js';
 import { parseCidr } from '../model/address.js';
+import { AGENT_ACTIONS } from '../model/recording.js';
 
 const int = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
 const intIn = (range: NumberRange) => int(range.min, range.max);
@@ -37,6 +38,8 @@ export const agentSchema = z.strictObject({
   diagnose_interval_s: z._default(between(0, 86400), 60),
   /** Listeners exported with their accept queue in /metrics: those with the fullest queues. */
   metrics_top_listeners: z._default(int(0, 1000), 20),
+  /** What the API may start or change: captures and traces on request (none by default: an open API changes nothing). */
+  actions: z._default(z.array(z.enum(AGENT_ACTIONS)), []),
 });
 
 export const captureSchema = z.strictObject({
@@ -179,6 +182,52 @@ export const alertRuleSchema = z.strictObject({
   deviations: z.optional(atLeast(0)),
   floor: z.optional(atLeast(0)),
   summary: z.optional(nonEmpty()),
+});
+
+/**
+ * `tcpdiag serve`'s detailed tiers: what an alert or a finding escalates to (a trace and a
+ * capture narrowed to its listener or peer, for a bounded time), how often, and the continuous
+ * capture ring on key interfaces whose last minutes are frozen when an alert fires.
+ */
+export const escalationSchema = z.strictObject({
+  /** Escalate on alerts that begin firing and on the findings below. */
+  enabled: z._default(z.boolean(), true),
+  /** What an escalation records. */
+  trace: z._default(z.boolean(), true),
+  capture: z._default(z.boolean(), true),
+  /** Socket fields at each state change through bpftrace (it starts in a few seconds); tracefs alone when bpftrace cannot run. */
+  trace_detail: z._default(z.boolean(), true),
+  /** How long an escalation's trace and capture run. */
+  duration_s: z._default(between(1, 3600), 60),
+  /** Diagnosis findings that escalate like an alert (their subject is the scope). */
+  on_findings: z._default(z.array(nonEmpty()), ['syn-flood', 'listen-overflow', 'retransmission-high', 'reset-storm', 'zero-window', 'close-wait-leak', 'conn-refused', 'syn-sent-unanswered', 'mtu-blackhole', 'slow-connection-attack']),
+  /** Recordings running at once (escalations and requests together). */
+  max_concurrent: z._default(int(1, 64), 2),
+  /** After an escalation of a scope ends, that scope does not escalate again for this long. */
+  cooldown_s: z._default(between(0, 86400), 600),
+  /** Each capture stops once it has written this much. */
+  capture_max_mb: z._default(between(0.01, 100000), 50),
+  /** Each trace stops once its event log is this large. */
+  trace_max_mb: z._default(between(0.01, 100000), 20),
+  /** Interface of the escalation captures ("any": every interface). */
+  interface: z._default(nonEmpty(), 'any'),
+  /** Capture depth of the escalation captures. */
+  snaplen: z._default(intIn(SNAPLEN), 65535),
+  /** Where recordings are kept; "" is DATA/recordings. */
+  directory: z._default(z.string(), ''),
+  /** All recordings' files together are kept under this: the oldest files go first. */
+  max_total_mb: z._default(between(1, 10_000_000), 2048),
+  /** An uploaded capture (POST /api/v1/analyze) larger than this is refused (413). */
+  upload_max_mb: z._default(between(0.01, 100000), 64),
+  /** Key interfaces: a continuous capture runs on each into a bounded ring of files. */
+  ring_interfaces: z._default(z.array(nonEmpty()), []),
+  /** The ring's capture depth: headers (128 bytes keep TCP options) rather than payloads. */
+  ring_snaplen: z._default(intIn(SNAPLEN), 128),
+  /** Disk each ring may use, and the size of each of its files (it keeps max_mb / file_mb files). */
+  ring_max_mb: z._default(between(1, 1_000_000), 200),
+  ring_file_mb: z._default(between(0.1, 100_000), 10),
+  /** How far back from the moment an alert fires the frozen recording of a ring reaches. */
+  ring_before_s: z._default(between(1, 86400), 300),
 });
 
 const httpUrl = () => z.string().check(z.refine((text) => text === '' || /^https?:\/\/[^\s]+$/.test(text), 'expected an http:// or https:// URL, or ""'));
@@ -335,6 +384,7 @@ export const SECTION_SCHEMAS = {
   alerts: alertsSchema,
   fleet: fleetSchema,
   guard: guardSchema,
+  escalation: escalationSchema,
 } as const;
 
 export type SectionName = keyof typeof SECTION_SCHEMAS;
@@ -351,6 +401,7 @@ export const configSchema = z.strictObject({
   alerts: z.prefault(alertsSchema, {}),
   fleet: z.prefault(fleetSchema, {}),
   guard: z.prefault(guardSchema, {}),
+  escalation: z.prefault(escalationSchema, {}),
 });
 
 export type TcpdiagConfig = z.infer<typeof configSchema>;

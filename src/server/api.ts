@@ -17,22 +17,32 @@ import { socketSource, backendStatus } from '../sources/index.js';
 import { TIER_NAMES, TIERS } from '../store/history.js';
 import type { HistoryStore, Tier } from '../store/history.js';
 import type { Agent } from './agent.js';
+import type { Recordings } from './recordings.js';
+import { RECORDING_PARAMETERS, RECORDING_ROUTES } from './api-captures.js';
 
 export interface ApiContext {
   readonly agent: Agent;
   readonly store: HistoryStore;
   readonly version: string;
   readonly signal: AbortSignal;
+  /** Captures, traces, escalations (absent: those routes answer 503). */
+  readonly recordings?: Recordings;
 }
 
 export type Query = Readonly<Record<string, string[]>>;
-type Handler = (context: ApiContext, query: Query, body: unknown) => unknown;
+export type Handler = (context: ApiContext, query: Query, body: unknown) => unknown;
+export interface Route {
+  readonly method: 'GET' | 'POST';
+  readonly handler: Handler;
+  /** 'raw': the handler gets the request itself as the body (an upload), unread. */
+  readonly body?: 'raw';
+}
 
 const MAX_ROWS = 100_000;
 const digits = (max: number) => z.string().check(z.regex(/^\d{1,15}$/, 'expected decimal digits'), z.refine((t) => Number(t) <= max, `expected at most ${max}`));
 const list = (q: Query, key: string): string[] => (q[key] ?? []).flatMap((v) => v.split(',')).filter((v) => v !== '');
 
-function one(q: Query, key: string): string | undefined {
+export function one(q: Query, key: string): string | undefined {
   const values = q[key];
   if (values === undefined || values.length === 0) return undefined;
   if (values.length > 1) throw new UsageError(`query parameter ${key} is given ${values.length} times`, `give ${key} once`);
@@ -40,7 +50,7 @@ function one(q: Query, key: string): string | undefined {
 }
 
 /** Parse one parameter with a zod/mini schema; a refusal names the parameter. */
-function param<T>(q: Query, key: string, schema: z.ZodMiniType<T>): T | undefined {
+export function param<T>(q: Query, key: string, schema: z.ZodMiniType<T>): T | undefined {
   const text = one(q, key);
   if (text === undefined) return undefined;
   const parsed = schema.safeParse(text);
@@ -88,13 +98,13 @@ export function filterFromQuery(q: Query): ConnFilter {
   return filterFromFlags(flags, expr === undefined ? [] : [expr]);
 }
 
-function limitOf(q: Query, fallback: number): number {
+export function limitOf(q: Query, fallback: number): number {
   const text = param(q, 'limit', digits(MAX_ROWS));
   return text === undefined ? fallback : Number(text);
 }
 
 /** A time: epoch milliseconds, or an ISO 8601 date. */
-function timeOf(q: Query, key: string, fallback: number): number {
+export function timeOf(q: Query, key: string, fallback: number): number {
   const text = one(q, key);
   if (text === undefined) return fallback;
   const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
@@ -191,9 +201,10 @@ const PARAMETERS: Readonly<Record<string, string>> = {
   '/api/v1/alerts': 'from, limit',
   '/api/v1/findings': 'from, limit',
   '/api/v1/diagnose': '(POST) judge the window since the last diagnosis',
+  ...RECORDING_PARAMETERS,
 };
 
-export const ROUTES: Readonly<Record<string, { readonly method: 'GET' | 'POST'; readonly handler: Handler }>> = {
+export const ROUTES: Readonly<Record<string, Route>> = {
   '/api/v1': { method: 'GET', handler: (c) => ({ version: c.version, paths: PARAMETERS }) },
   '/api/health': { method: 'GET', handler: health },
   '/api/v1/connections': { method: 'GET', handler: connections },
@@ -203,4 +214,5 @@ export const ROUTES: Readonly<Record<string, { readonly method: 'GET' | 'POST'; 
   '/api/v1/alerts': { method: 'GET', handler: alerts },
   '/api/v1/findings': { method: 'GET', handler: findings },
   '/api/v1/diagnose': { method: 'POST', handler: diagnose },
+  ...RECORDING_ROUTES,
 };

@@ -4,6 +4,7 @@
  * are capped (MAX_BODY_BYTES) and must be JSON; errors are JSON `{ error: { code, message, hint } }`
  * with the CLI's codes, and an internal error never shows its stack.
  */
+import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
@@ -15,6 +16,7 @@ import { isStaticPath, serveStatic } from './static.js';
 import { attachStream } from './stream.js';
 import type { StreamHandle } from './stream.js';
 import type { ApiContext } from './api.js';
+import { FileReply, TextReply } from './reply.js';
 
 /** The API takes small JSON requests only; anything bigger is refused before it is read in full. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -23,7 +25,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   TCPDIAG_USAGE: 400,
   TCPDIAG_MALFORMED_INPUT: 400,
   TCPDIAG_UNAUTHORIZED: 401,
+  TCPDIAG_ACTION_DISABLED: 403,
   TCPDIAG_NOT_FOUND: 404,
+  TCPDIAG_BUSY: 409,
   TCPDIAG_FILE_REFUSED: 413,
   TCPDIAG_SOURCE_FAILED: 503,
   TCPDIAG_TIMEOUT: 504,
@@ -78,11 +82,36 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpOp
   const route = ROUTES[url.pathname.replace(/\/+$/, '')];
   if (route === undefined) throw new TcpdiagError('TCPDIAG_NOT_FOUND', `no such path: ${url.pathname.slice(0, 200)}`, { hint: `the API: ${Object.keys(ROUTES).join(', ')}, /metrics` });
   if (req.method !== route.method) throw methodNotAllowed(req.method, route.method);
-  const body = route.method === 'POST' ? await readJsonBody(req) : undefined;
+  // A raw body (an uploaded capture) is handed over unread: its handler bounds and streams it.
+  const body = route.method !== 'POST' ? undefined : route.body === 'raw' ? req : await readJsonBody(req);
   const query: Record<string, string[]> = {};
   for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
   const result = await route.handler(options.context, query, body);
-  sendJson(res, 200, result);
+  if (result instanceof FileReply) sendFile(res, result);
+  else if (result instanceof TextReply) {
+    res.writeHead(200, { 'Content-Type': result.contentType, 'Content-Length': Buffer.byteLength(result.text), 'Cache-Control': 'no-store' });
+    res.end(result.text);
+  } else sendJson(res, 200, result);
+}
+
+/** A file streamed from disk (a recording's pcap): never read whole into memory. */
+function sendFile(res: ServerResponse, reply: FileReply): void {
+  let size: number;
+  try {
+    size = statSync(reply.path).size;
+  } catch {
+    throw new TcpdiagError('TCPDIAG_NOT_FOUND', `the file of this record is gone: ${reply.path}`, { hint: 'it was removed from the disk; list the recordings again' });
+  }
+  res.writeHead(200, {
+    'Content-Type': reply.contentType,
+    'Content-Length': size,
+    'Content-Disposition': `attachment; filename="${reply.filename.replace(/[^A-Za-z0-9_.-]/g, '_')}"`,
+    'Cache-Control': 'no-store',
+  });
+  const stream = createReadStream(reply.path, { end: Math.max(0, size - 1) });
+  stream.on('error', () => res.destroy());
+  if (size === 0) res.end();
+  else stream.pipe(res);
 }
 
 function methodNotAllowed(method: string | undefined, allowed: string): TcpdiagError {

@@ -18,6 +18,8 @@ import { createAgentServer, streamOf } from './http.js';
 import { resolveToken } from './token.js';
 import { fleetExporters } from './exporters/index.js';
 import type { FleetExportOptions } from './exporters/index.js';
+import { Recordings } from './recordings.js';
+import type { RecordingsOptions } from './recordings.js';
 
 export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> {
   readonly host: string;
@@ -33,6 +35,8 @@ export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> 
   readonly onTransition?: (t: AlertTransition) => void;
   /** Remote write and ClickHouse export ([fleet], --remote-write, --clickhouse). */
   readonly fleet?: FleetExportOptions;
+  /** Escalations, captures, traces and the capture rings ([escalation], agent.actions). */
+  readonly recordings: Omit<RecordingsOptions, 'history' | 'bus' | 'note'>;
 }
 
 export async function runServe(options: ServeOptions): Promise<void> {
@@ -40,9 +44,10 @@ export async function runServe(options: ServeOptions): Promise<void> {
   const store = HistoryStore.open(options.storePath);
   try {
     const agent = new Agent({ ...options, store });
+    const recordings = Recordings.open({ ...options.recordings, history: store, bus: agent.bus, note: options.note });
     const registry = agentRegistry(() => agent.snapshot(), options.topListeners);
     registerHealthScore(registry, () => (agent.findingsAtMs === null ? null : Math.max(0, 100 - agent.findings.reduce((sum, f) => sum + SCORE_PENALTY[f.severity], 0))));
-    const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal }, registry, token: token.token, onError: options.note });
+    const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal, recordings }, registry, token: token.token, onError: options.note });
     server.listen(options.port, options.host);
     try {
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);
@@ -62,6 +67,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     try {
       await Promise.all([agent.run(), exporters?.run()]);
     } finally {
+      await recordings.close();
       streamOf(server)?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -32,6 +32,8 @@ export interface LiveCaptureOptions extends TcpdumpOptions {
   readonly onPacket?: (packet: RawPacket<Buffer>, tcp: DecodedTcp | null, flags: number, icmp: boolean) => void;
   /** Called once tcpdump listens. */
   readonly onStarted?: (pid: number | undefined) => void;
+  /** The files being written, for a caller that copies a ring's files while it runs (flush first). */
+  readonly onRing?: (ring: FileRing) => void;
 }
 
 export type StopReason = 'count' | 'duration' | 'size' | 'signal' | 'tcpdump-exit';
@@ -52,6 +54,7 @@ export async function runLiveCapture(o: LiveCaptureOptions): Promise<LiveCapture
   const ring = o.output === undefined ? null : new FileRing({ path: o.output, ringFiles: o.ringFiles, ringFileBytes: o.ringFileBytes, snaplen: o.snaplen });
   // An unwritable -w path fails now, before tcpdump starts, not after the capture.
   ring?.probe();
+  if (ring !== null) o.onRing?.(ring);
   const analyzer = new TcpAnalyzer({ maxConnections: 1, ...(o.onPacket === undefined ? {} : { onVerdict: o.onPacket }) });
   const scratch = newDecodedTcp();
   let stoppedBy: StopReason | null = null;

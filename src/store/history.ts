@@ -244,6 +244,11 @@ export class HistoryStore {
       .map((r) => ({ id: r.id, ts: r.ts, kind: r.kind, data: JSON.parse(r.data) as unknown }));
   }
 
+  /** The open database, for the stores that keep their own tables in the same file (recordings.ts). */
+  get database(): Db {
+    return this.db;
+  }
+
   /** The database file and its WAL, as they take space on disk. */
   sizeBytes(): number {
     const size = (p: string): number => {

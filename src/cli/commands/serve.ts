@@ -89,18 +89,34 @@ token is set):
                                expr=<ss filter expression>, limit=, fresh=1
   GET /api/v1/listeners, /api/v1/stats, /api/v1/alerts, /api/v1/findings
   GET /api/v1/series           metric=, from=, to= (epoch ms or ISO 8601), tier=1s|1m|1h
-  POST /api/v1/diagnose        judge the window since the last diagnosis now`,
+  POST /api/v1/diagnose        judge the window since the last diagnosis now
+  GET /api/v1/recordings       captures and traces: reason, trigger, scope, times, status, file, size
+  POST /api/v1/captures        {filter, expr, port, duration_s, max_mb, interface, snaplen} (agent.actions "capture")
+  POST /api/v1/traces          {expr, port, duration_s, max_mb, detail} (agent.actions "trace")
+  POST /api/v1/recordings/stop?id=N, GET /api/v1/recordings/download?id=N (the pcap),
+  GET /api/v1/recordings/analysis?id=N (as tcpdiag analyze --json)
+  POST /api/v1/analyze         body: a pcap or pcapng file (escalation.upload_max_mb): its analysis
+
+Escalation ([escalation]): an alert that begins firing, or a finding of escalation.on_findings,
+starts a trace and a capture narrowed to its listener or peer for escalation.duration_s (one
+per scope at a time, max_concurrent at once, cooldown_s between two of one scope); the capture
+rings of escalation.ring_interfaces keep the last ring_max_mb, and the ring_before_s before an
+alert are frozen into a recording when it fires. Files in data_dir/recordings.`,
     )
     .action(
       action(async (flags: ServeFlags, cmd: Command) => {
         if (flags.installService === true) return installServiceCommand(flags);
         if (flags.installRoot !== undefined || flags.force === true) throw new UsageError('--install-root and --force go with --install-service', 'tcpdiag serve --install-service [--install-root DIR] [--force]');
-        const config = loadConfig(cmd, { sections: ['agent', 'storage', 'trace', 'thresholds', 'diagnose', 'alerts', 'fleet'] });
+        const config = loadConfig(cmd, { sections: ['agent', 'storage', 'trace', 'thresholds', 'diagnose', 'alerts', 'fleet', 'escalation', 'privacy'] });
         const { parseHostPort } = await import('../../assist/client/endpoint.js');
         const { createDiagnoseSources } = await import('../../sources/diagnose.js');
         const { runServe } = await import('../../server/serve.js');
+        const { Redactor } = await import('../../privacy/redact.js');
         const ag = config.agent;
         const st = config.storage;
+        const es = config.escalation;
+        const pv = config.privacy;
+        const MB = 1024 * 1024;
         const a = config.alerts;
         const listen = flags.listen === undefined ? { host: ag.listen, port: ag.port } : parseHostPort(flags.listen, '--listen', ag.port);
         const dataDir = flags.data ?? ag.data_dir;
@@ -160,6 +176,24 @@ token is set):
             },
             evidenceSources: createDiagnoseSources({ traceBufferKb: config.trace.buffer_kb, scope: commandScope() }),
             ...(fleet === undefined ? {} : { fleet }),
+            recordings: {
+              scope: commandScope(),
+              directory: es.directory === '' ? join(dataDir, 'recordings') : es.directory,
+              escalation: {
+                enabled: es.enabled, trace: es.trace, capture: es.capture, traceDetail: es.trace_detail, durationMs: es.duration_s * 1000,
+                onFindings: es.on_findings, maxConcurrent: es.max_concurrent, cooldownMs: es.cooldown_s * 1000,
+                captureMaxBytes: Math.round(es.capture_max_mb * MB), traceMaxBytes: Math.round(es.trace_max_mb * MB),
+                interface: es.interface, snaplen: es.snaplen, ringBeforeMs: es.ring_before_s * 1000,
+              },
+              ring: { interfaces: es.ring_interfaces, snaplen: es.ring_snaplen, maxBytes: Math.round(es.ring_max_mb * MB), fileBytes: Math.round(es.ring_file_mb * MB) },
+              actions: ag.actions,
+              maxTotalBytes: Math.round(es.max_total_mb * MB),
+              uploadMaxBytes: Math.round(es.upload_max_mb * MB),
+              traceBufferKb: config.trace.buffer_kb,
+              tracePollMs: config.trace.poll_interval_ms,
+              thresholds: { ...config.thresholds, ...config.diagnose },
+              redactor: pv.redact ? () => new Redactor({ kinds: pv.kinds, patterns: pv.patterns, maskChar: pv.mask_char }) : () => null,
+            },
             signal: stop.signal,
             say: (line) => out(`${line}\n`),
             note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),

@@ -80,6 +80,14 @@ export class FileRing {
     this.files.push(path);
   }
 
+  /**
+   * Write what is buffered: every file of `files` then ends at a whole record on disk, so it can
+   * be copied as a valid capture (the agent freezes a ring's last minutes this way).
+   */
+  flush(): void {
+    this.writer?.flush();
+  }
+
   /** The capture never started: remove what probe() and any writes created. */
   discard(): void {
     this.writer?.close();
