@@ -260,7 +260,7 @@ export class Recorder {
     const markStarted = (pid: number | undefined): void => {
       if (isStarted) return;
       isStarted = true;
-      if (pid !== undefined) store.addDetails(id, { pid });
+      store.addDetails(id, { recordingSinceMs: Date.now(), ...(pid === undefined ? {} : { pid }) });
       resolveStarted();
     };
     this.publish(id, kind, 'started', req.reason);
