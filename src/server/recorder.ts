@@ -265,10 +265,11 @@ export class Recorder {
     };
     this.publish(id, kind, 'started', req.reason);
     const done = (async (): Promise<Recording> => {
-      const scope = this.options.scope.child(`${kind} ${id}`);
-      scope.timeout(() => stop('duration'), req.durationMs);
+      let scope: Scope | null = null;
       let analyze: string | null = null;
       try {
+        scope = this.options.scope.child(`${kind} ${id}`);
+        scope.timeout(() => stop('duration'), req.durationMs);
         const result = await body(controller.signal, scope, markStarted, stop);
         store.end(id, { status: 'stopped', stoppedAtMs: Date.now(), stoppedBy: stoppedBy ?? result.stoppedBy ?? 'source-exit', bytes: result.bytes, items: result.items, error: null, details: result.details });
         this.publish(id, kind, 'stopped', req.reason);
@@ -283,7 +284,7 @@ export class Recorder {
         if (status === 'failed') this.options.note(`${kind} ${id} (${req.reason}) failed: ${errorText(error)}`);
         rejectStarted(error);
       } finally {
-        await scope.close();
+        await scope?.close();
         this.running.delete(id);
       }
       if (analyze !== null) await this.analyze(id, analyze);

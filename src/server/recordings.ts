@@ -64,11 +64,15 @@ export class Recordings {
     this.escalation = new Escalation(options.escalation, this.recorder, this.rings, options.note);
   }
 
+  /** The table opened, what a dead agent left running marked interrupted; nothing runs until start(). */
   static open(options: RecordingsOptions): Recordings {
-    const r = new Recordings(options);
-    r.escalation.subscribe(options.bus);
-    r.rings?.start();
-    return r;
+    return new Recordings(options);
+  }
+
+  /** Escalate from now on, and start the capture rings. */
+  start(): void {
+    this.escalation.subscribe(this.options.bus);
+    this.rings?.start();
   }
 
   /** Refuse an action the configuration does not enable, naming the key that does. */

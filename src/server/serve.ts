@@ -65,6 +65,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
       options.note(`fleet: host ${f.host}${f.remoteWrite === '' ? '' : `; metrics to ${f.remoteWrite} every ${f.remoteWriteIntervalMs / 1000} s`}${f.clickhouse === '' ? '' : `; events to ${f.clickhouse}`}`);
     }
     try {
+      recordings.start();
       await Promise.all([agent.run(), exporters?.run()]);
     } finally {
       await recordings.close();
