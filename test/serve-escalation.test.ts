@@ -31,8 +31,8 @@ interface Listing {
 
 /** curl inside the namespace: the status, the content type and the body as bytes. */
 function curl(ns: Netns, args: readonly string[]): { status: number; type: string; body: Buffer } {
-  const r = spawnSync(ns.exec[0]!, [...ns.exec.slice(1), 'curl', '-s', '-o', '/dev/stdout', '-w', '\n%{http_code} %{content_type}', ...args], { maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`curl ${args.join(' ')} failed: ${r.stderr.toString()}`);
+  const r = spawnSync(ns.exec[0]!, [...ns.exec.slice(1), 'curl', '-sS', '-w', '\n%{http_code} %{content_type}', ...args], { maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`curl ${args.join(' ')} failed (exit ${r.status}, ${r.error?.message ?? ''}): ${r.stderr.toString()}`);
   const out = r.stdout;
   const cut = out.lastIndexOf(0x0a);
   const [status = '0', type = ''] = out.subarray(cut + 1).toString().split(' ');
