@@ -96,7 +96,7 @@ test('a capture puts started and stopped on the bus, one that cannot start ends 
   assert.equal(store.get(second.id)!.status, 'stopped');
 });
 
-test('a trace with socket fields records the listener\'s events with their detail and stops on time', { timeout: 60_000 }, async (t) => {
+test('a trace with socket fields records the listener\'s events with their detail and stops when asked', { timeout: 60_000 }, async (t) => {
   const skip = rootSkipReason('bpftrace');
   if (skip !== null) return t.skip(skip);
   const { recorder, messages } = setup(t);
