@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventAggregator } from './aggregate.js';
+import { listenerIndex } from './listener-of.js';
+import { RttHistogram, RTT_BUCKETS_S } from './rtt.js';
+import { stateAnomaly } from './classify.js';
+import type { TraceEvent } from '../trace/events.js';
+import type { ListenerSummary } from '../../model/listener.js';
+import type { TcpSocket } from '../../model/socket.js';
+import type { TcpState } from '../../model/tcp-state.js';
+
+const T0 = 1_764_590_400_000; // a minute boundary
+const L = { address: '127.0.0.1', port: 8080 };
+const common = (ts: number, remote: string, rport = 40000) => ({ ts, family: 4 as const, local: L, remote: { address: remote, port: rport }, pid: null, process: null });
+const state = (ts: number, oldState: TcpState, newState: TcpState, durationMs: number | null = 1, remote = '127.0.0.2'): TraceEvent =>
+  ({ ...common(ts, remote), type: 'state', oldState, newState, durationMs });
+const listeners = [{ family: 4, local: { address: '0.0.0.0', port: 8080 } }] as unknown as ListenerSummary[];
+
+function aggregator(maxRecordsPerSecond = 100, topPeers = 2): EventAggregator {
+  return new EventAggregator({ slowStateMs: 10_000, maxRecordsPerSecond, topPeers, listenerOf: listenerIndex(listeners), graceMs: 0 });
+}
+
+test('opens are counted where the kernel counts ActiveOpens and PassiveOpens, and only counted', () => {
+  const a = aggregator();
+  assert.equal(a.add(state(T0, 'CLOSE', 'SYN_SENT')), null);
+  assert.equal(a.add(state(T0, 'LISTEN', 'SYN_RECV')), null);
+  assert.equal(a.add(state(T0, 'SYN_RECV', 'ESTABLISHED')), null);
+  assert.equal(a.add({ ...common(T0 + 1, '127.0.0.2'), type: 'accept', listener: L, handshakeMs: 0.1 }), null);
+  assert.equal(a.totals['open.active'], 1);
+  assert.equal(a.totals['open.passive'], 1);
+  assert.equal(a.totals.accept, 1);
+  assert.deepEqual(a.takeRecords(), []);
+  assert.deepEqual(a.takeCounts(T0 + 1000).map((c) => `${c.counter}=${c.n}`).sort(), ['accept=1', 'open.active=1', 'open.passive=1']);
+});
+
+test('resets, retransmissions, failed connects and aborts are kept one by one, with direction, state and reason', () => {
+  const a = aggregator();
+  a.add({ ...common(T0, '127.0.0.3'), type: 'reset', direction: 'sent', reason: 'NO_SOCKET', state: null });
+  a.add({ ...common(T0, '127.0.0.3'), type: 'retransmit', kind: 'data', state: 'ESTABLISHED', failed: false, segments: null });
+  a.add({ ...common(T0, '127.0.0.3'), type: 'connect-failed', reason: 'refused', durationMs: 0.2, synRetransmits: 0 });
+  a.add(state(T0, 'ESTABLISHED', 'CLOSE'));
+  a.add(state(T0, 'CLOSE_WAIT', 'LAST_ACK', 12_000));
+  const records = a.takeRecords();
+  assert.deepEqual(records.map((r) => [r.kind, r.direction, r.state, r.reason]), [
+    ['reset', 'sent', null, 'NO_SOCKET'],
+    ['retransmit', 'data', 'ESTABLISHED', null],
+    ['connect-failed', 'active', 'SYN_SENT', 'refused'],
+    ['state', null, 'CLOSE', 'aborted'],
+    ['state', null, 'LAST_ACK', 'long-CLOSE_WAIT'],
+  ]);
+  assert.equal(a.totals['reset.sent'], 1);
+  assert.equal(a.totals['retransmit.data'], 1);
+  assert.equal(a.totals.state, 2);
+});
+
+test('a reset storm is counted in full but stored only up to the per-second cap', () => {
+  const a = aggregator(10);
+  for (let i = 0; i < 1000; i++) a.add({ ...common(T0 + (i % 1000), '127.0.0.4', 1000 + i), type: 'reset', direction: 'received', reason: null, state: 'ESTABLISHED' });
+  assert.equal(a.takeRecords().length, 10);
+  assert.equal(a.totals['reset.received'], 1000);
+  assert.equal(a.totals.unstored, 990);
+});
+
+test('ordinary transitions are not anomalies; a short CLOSE_WAIT is not one either', () => {
+  assert.equal(stateAnomaly('ESTABLISHED', 'FIN_WAIT1', 5, 10_000), null);
+  assert.equal(stateAnomaly('CLOSE_WAIT', 'LAST_ACK', 50, 10_000), null);
+  assert.equal(stateAnomaly('ESTABLISHED', 'CLOSE_WAIT', 60_000, 10_000), null, 'ESTABLISHED is not transitional');
+  assert.equal(stateAnomaly('SYN_RECV', 'CLOSE', null, 10_000), 'handshake-failed');
+});
+
+test('rollups keep the top peers of a minute and sum the rest into "other"; listeners are found by port through the wildcard', () => {
+  const a = aggregator(100, 2);
+  const peers = ['127.0.0.10', '127.0.0.11', '127.0.0.12', '127.0.0.13'];
+  peers.forEach((p, i) => {
+    for (let n = 0; n <= i; n++) a.add({ ...common(T0 + n, p, 2000 + n), type: 'accept', listener: L, handshakeMs: null });
+  });
+  a.add({ ...common(T0 + 30_000, '127.0.0.10'), type: 'reset', direction: 'sent', reason: null, state: 'ESTABLISHED' });
+  assert.deepEqual(a.takeRollups(T0 + 59_000), [], 'the minute is still open');
+  const rows = a.takeRollups(T0 + 60_000);
+  const listener = rows.filter((r) => r.by === 'listener');
+  assert.deepEqual(listener.map((r) => [r.key, r.opened, r.resets]), [['0.0.0.0:8080', 10, 1]]);
+  const peerRows = rows.filter((r) => r.by === 'peer');
+  assert.deepEqual(peerRows.map((r) => [r.key, r.opened, r.resets]), [['127.0.0.13', 4, 0], ['127.0.0.12', 3, 0], ['other', 3, 1]]);
+  assert.ok(peerRows.every((r) => r.ts === T0));
+});
+
+test('socket samples add RTT and the bytes moved since the previous read, not a socket\'s life before the agent', () => {
+  const a = aggregator();
+  const sock = (acked: number, received: number, rttMs: number): TcpSocket => ({
+    family: 4, state: 'ESTABLISHED', local: L, remote: { address: '127.0.0.9', port: 5555 },
+    tcpInfo: { rttMs, bytesAcked: acked, bytesReceived: received },
+  }) as unknown as TcpSocket;
+  a.observeSockets(T0, [sock(1000, 2000, 0.05)]);
+  a.observeSockets(T0 + 5000, [sock(1500, 2600, 0.07)]);
+  const rows = a.takeRollups(T0 + 120_000);
+  const peer = rows.find((r) => r.by === 'peer')!;
+  assert.equal(peer.bytesSent, 500);
+  assert.equal(peer.bytesReceived, 600);
+  assert.equal(peer.rttSamples, 2);
+  assert.equal(peer.rttMeanMs, 0.06);
+  assert.equal(peer.rttMaxMs, 0.07);
+  assert.equal(rows.find((r) => r.by === 'listener')!.key, '0.0.0.0:8080');
+});
+
+test('the RTT histogram is cumulative per bound, as Prometheus reads le', () => {
+  const h = new RttHistogram();
+  h.observe(0.00005);
+  h.observe(0.003);
+  h.observe(10);
+  const v = h.value;
+  assert.equal(v.count, 3);
+  assert.equal(v.buckets[0], 1);
+  assert.equal(v.buckets[RTT_BUCKETS_S.indexOf(0.005)], 2);
+  assert.equal(v.buckets[RTT_BUCKETS_S.length - 1], 2, '10 s is past every bound: only +Inf holds it');
+});

@@ -1,0 +1,79 @@
+/**
+ * What the agent keeps of the kernel's TCP events (GET /api/v1/events, the stream's `event`
+ * messages) and its per-minute rollups (GET /api/v1/rollups). Platform-neutral: the dashboard
+ * reads these types.
+ *
+ * Normal opens and closes are only counted (per second); what is abnormal is kept one by one:
+ * resets, retransmissions, failed connects and state anomalies (see analysis/events/classify.ts).
+ */
+import type { AddressFamily, Endpoint } from './socket.js';
+import type { TcpState } from './tcp-state.js';
+
+/** The kinds of event the agent records, one by one (abnormal) or as counts (normal). */
+export const AGENT_EVENT_KINDS = ['connect', 'accept', 'close', 'connect-failed', 'reset', 'retransmit', 'state'] as const;
+export type AgentEventKind = (typeof AGENT_EVENT_KINDS)[number];
+/** Kept one by one in the store; the others only as per-second counts. */
+export const ABNORMAL_KINDS: ReadonlySet<AgentEventKind> = new Set(['connect-failed', 'reset', 'retransmit', 'state']);
+
+export interface AgentEvent {
+  /** Wall-clock ms. */
+  readonly ts: number;
+  readonly kind: AgentEventKind;
+  readonly family: AddressFamily;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  /** connect/accept/close: active|passive (null when the open was not seen); reset: sent|received; retransmit: data|syn|synack. */
+  readonly direction: string | null;
+  /** The socket's state at the event (state events: the new one). */
+  readonly state: TcpState | null;
+  /** Why: a failed connect's cause, a sent reset's sk_rst_reason, a state anomaly's name, a failed retransmit's errno. */
+  readonly reason: string | null;
+  /** The rest of the event's fields (durations, SYN retransmits, old state...). */
+  readonly detail: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+/**
+ * The per-second counters of the collector, by name. `open.*` count the kernel's own open
+ * points (CLOSE->SYN_SENT in tcp_connect, where ActiveOpens is counted; LISTEN->SYN_RECV when
+ * tcp_create_openreq_child makes the child, where PassiveOpens is), so they can be compared
+ * with /proc/net/snmp exactly.
+ */
+export const EVENT_COUNTERS = [
+  'open.active', 'open.passive', 'connect', 'accept', 'close', 'connect-failed',
+  'reset.sent', 'reset.received', 'retransmit.data', 'retransmit.syn', 'retransmit.synack', 'retransmit.failed',
+  'state', 'lost', 'unstored',
+] as const;
+export type EventCounter = (typeof EVENT_COUNTERS)[number];
+
+/** One counter's events in one second. */
+export interface SecondCount {
+  /** Start of the second, wall-clock ms. */
+  readonly ts: number;
+  readonly counter: EventCounter;
+  readonly n: number;
+}
+
+export const ROLLUP_BY = ['listener', 'peer'] as const;
+export type RollupBy = (typeof ROLLUP_BY)[number];
+/** The key of the row that sums the peers past the top K of a minute. */
+export const OTHER_KEY = 'other';
+
+export interface RollupRow {
+  /** Start of the minute, wall-clock ms. */
+  readonly ts: number;
+  readonly by: RollupBy;
+  /** listener: its endpoint (ADDR:PORT, [ADDR]:PORT); peer: the remote address; or "other". */
+  readonly key: string;
+  readonly opened: number;
+  readonly closed: number;
+  readonly resets: number;
+  readonly retransmits: number;
+  readonly failed: number;
+  /** From the socket table's tcp_info (bytes_acked, bytes_received deltas between samples); null when never known. */
+  readonly bytesSent: number | null;
+  readonly bytesReceived: number | null;
+  /** Smoothed RTT of the sockets sampled in the minute (tcp_info), ms; null without a sample. */
+  readonly rttMeanMs: number | null;
+  readonly rttMaxMs: number | null;
+  readonly rttSamples: number;
+}
