@@ -154,6 +154,11 @@ export class HistoryStore {
     }
   }
 
+  /** The one connection, for the store's other tables (events.ts): one file, one WAL, one size. */
+  get connection(): Db {
+    return this.db;
+  }
+
   /** One 1 s sample of every metric, in one transaction (committed, or not at all). */
   writeSample(ts: number, values: ReadonlyMap<string, number>): void {
     const second = Math.floor(ts / 1000) * 1000;
