@@ -42,6 +42,24 @@ export const agentSchema = z.strictObject({
   actions: z._default(z.array(z.enum(AGENT_ACTIONS)), []),
 });
 
+/** The agent's continuous kernel events (root and tracefs; without them the agent runs without). */
+export const eventsSchema = z.strictObject({
+  enabled: z._default(z.boolean(), true),
+  /** Per-CPU tracefs ring; 16 MiB held a 150k events/s burst without loss here (architecture.md). */
+  buffer_kb: z._default(intIn(TRACE_BUFFER_KB), 16384),
+  /** How often the rings are drained (non-blocking reads). */
+  poll_interval_ms: z._default(int(10, 5000), 100),
+  /** A socket that leaves SYN_SENT, SYN_RECV, FIN_WAIT*, CLOSE_WAIT, CLOSING or LAST_ACK after this long is kept as an anomaly. */
+  slow_state_s: z._default(between(0.1, 86400), 10),
+  /** Abnormal events kept one by one per second; beyond it they are only counted (a reset storm must not fill the disk). */
+  max_stored_per_s: z._default(int(1, 100000), 200),
+  /** Events kept at most, and for how long (rollups and per-second counts as long). */
+  max_stored: z._default(int(1000, 100_000_000), 1_000_000),
+  retention_days: z._default(between(0.01, 3650), 7),
+  /** Peers kept per minute in the rollups; the rest are summed as "other". */
+  top_peers: z._default(int(1, 10000), 100),
+});
+
 export const captureSchema = z.strictObject({
   /** Interface to capture on; "any" is every interface (LINUX_SLL2 frames). */
   interface: z._default(nonEmpty(), 'any'),
@@ -375,6 +393,7 @@ export const guardSchema = z.strictObject({
 /** Every section, by the name of its [header] in tcp_diag.conf. */
 export const SECTION_SCHEMAS = {
   agent: agentSchema,
+  events: eventsSchema,
   capture: captureSchema,
   storage: storageSchema,
   trace: traceSchema,
@@ -392,6 +411,7 @@ export const SECTION_NAMES = Object.keys(SECTION_SCHEMAS) as SectionName[];
 
 export const configSchema = z.strictObject({
   agent: z.prefault(agentSchema, {}),
+  events: z.prefault(eventsSchema, {}),
   capture: z.prefault(captureSchema, {}),
   storage: z.prefault(storageSchema, {}),
   trace: z.prefault(traceSchema, {}),

@@ -8,6 +8,9 @@
  *   (offThread) so the HTTP server keeps answering while 60,000 sockets are parsed; each sample
  *   is judged by the alert loop of `tcpdiag watch` (same engine, evidence and sinks), and every
  *   diagnose interval the diagnosis rules judge the window since the last judgement.
+ * - kernel events continuously, as root (sessions/event-collector.ts): drained every
+ *   events poll interval, written to the store every second; the socket table's reads add
+ *   RTT and bytes to its rollups. Without root or tracefs it says so once; the rest runs.
  * The history is rolled up into its 1 min and 1 h tiers and trimmed every minute.
  */
 import { counterSource, listenerSource, socketSource } from '../sources/index.js';
@@ -26,8 +29,28 @@ import type { CollectorSummary } from '../sessions/collector.js';
 import { AlertLoop, diagnoseSamples, parsePortRange } from '../sessions/watch-session.js';
 import type { WatchOptions } from '../sessions/watch-session.js';
 import type { HistoryStore, RetentionOptions } from '../store/history.js';
+import { EventStore } from '../store/events.js';
+import { EventCollector } from '../sessions/event-collector.js';
+import type { EventCollectorStatus } from '../sessions/event-collector.js';
+import { listenerIndex } from '../analysis/events/listener-of.js';
+import type { ListenerOf } from '../analysis/events/aggregate.js';
+import { RttHistogram } from '../analysis/events/rtt.js';
+import type { Scope } from '../platform/scope.js';
+import { TcpdiagError } from '../errors.js';
 import type { AgentSnapshot } from '../sinks/prometheus/metrics.js';
 import { AgentBus } from './bus.js';
+
+export interface AgentEventOptions {
+  readonly bufferKb: number;
+  readonly pollIntervalMs: number;
+  readonly slowStateMs: number;
+  readonly maxRecordsPerSecond: number;
+  readonly maxEvents: number;
+  readonly keepMs: number;
+  readonly topPeers: number;
+  /** Owns the tracefs instance. */
+  readonly scope: Scope;
+}
 
 export interface AgentOptions {
   readonly countersIntervalMs: number;
@@ -44,6 +67,8 @@ export interface AgentOptions {
   /** Problems for the log (each code once per collector). */
   readonly note: (text: string) => void;
   readonly onTransition?: (t: AlertTransition) => void;
+  /** The kernel event collector; null: off (events.enabled = false). */
+  readonly events: AgentEventOptions | null;
 }
 
 export interface CollectorState {
@@ -56,7 +81,8 @@ export interface CollectorState {
   lastIssue: Issue | null;
 }
 
-const COLLECTORS = ['counters', 'listeners', 'sockets'] as const;
+const COLLECTORS = ['counters', 'listeners', 'sockets', 'events'] as const;
+const EVENT_FLUSH_EVERY_MS = 1000;
 export type CollectorName = (typeof COLLECTORS)[number];
 const MAINTAIN_EVERY_MS = 60_000;
 const SYSCTL_EVERY_MS = 60_000;
@@ -94,8 +120,14 @@ export class Agent {
   private readonly noted = new Set<string>();
   private diagnosing = false;
   private readonly ownerSockets = socketSource({ offThread: true });
+  readonly eventStore: EventStore;
+  private events: EventCollector | null = null;
+  private eventsStatus: Pick<EventCollectorStatus, 'reason' | 'hint'> = { reason: 'not started yet', hint: null };
+  private listenerOf: ListenerOf = () => null;
+  private readonly rtt = new RttHistogram();
 
   constructor(private readonly options: AgentOptions) {
+    this.eventStore = new EventStore(options.store.connection);
     this.bus = new AgentBus((error) => options.note(`stream subscriber: ${error instanceof Error ? error.message : String(error)}`));
     this.collectors = Object.fromEntries(COLLECTORS.map((c) => [c, { ticks: 0, late: 0, failed: 0, lastAtMs: null, lastLagMs: 0, lastTookMs: 0, lastIssue: null }])) as unknown as Record<CollectorName, CollectorState>;
     this.alerts = new AlertLoop({
@@ -111,7 +143,7 @@ export class Agent {
   }
 
   /** Run every collector until the signal aborts; resolves when none runs any more. */
-  async run(): Promise<Record<CollectorName, CollectorSummary>> {
+  async run(): Promise<Partial<Record<CollectorName, CollectorSummary>>> {
     const { signal } = this.options;
     const counters = counterSource();
     const listeners = listenerSource();
@@ -126,8 +158,10 @@ export class Agent {
         state.lastTookMs = performance.now() - context.startedMs;
       });
     let maintainedAtMs = performance.now();
+    const events = await this.openEvents();
+    let flushedAtMs = performance.now();
     try {
-      const [c, l, s] = await Promise.all([
+      const [c, l, s, e] = await Promise.all([
         loop('counters', this.options.countersIntervalMs, async (sig) => {
           const snap = await counters.collect(sig, undefined);
           for (const i of snap.issues) this.issue('counters', i);
@@ -146,19 +180,78 @@ export class Agent {
           const snap = await listeners.collect(sig, { withOwners: false });
           for (const i of snap.issues) this.issue('listeners', i);
           this.listeners = snap.data;
+          this.listenerOf = listenerIndex(snap.data);
           this.bus.publish({ kind: 'listeners', atMs: snap.takenAtMs, listeners: snap.data });
         }),
         loop('sockets', this.options.socketsIntervalMs, async (sig) => {
           const snap = await sockets.collect(sig, { withInfo: true, withOwners: false });
           for (const i of snap.issues) this.issue('sockets', i);
           this.sockets = { data: snap.data, takenAtMs: snap.takenAtMs, tcpInfo: sockets.backend === 'sockdiag' };
+          this.rtt.observeSockets(snap.data);
+          events?.observeSockets(snap.takenAtMs, snap.data);
           this.judge();
         }),
+        events === null || this.options.events === null
+          ? Promise.resolve(null)
+          : loop('events', this.options.events.pollIntervalMs, () => {
+            events.poll();
+            if (performance.now() - flushedAtMs >= EVENT_FLUSH_EVERY_MS) {
+              flushedAtMs = performance.now();
+              events.flush(Date.now());
+            }
+            return Promise.resolve();
+          }),
       ]);
-      return { counters: c, listeners: l, sockets: s };
+      return { counters: c, listeners: l, sockets: s, ...(e === null ? {} : { events: e }) };
     } finally {
-      await this.alerts.close();
+      try {
+        await events?.close();
+      } finally {
+        await this.alerts.close();
+      }
     }
+  }
+
+  /** Start the event collector, or note once why it cannot run (no root, no tracefs, a namespace). */
+  private async openEvents(): Promise<EventCollector | null> {
+    const o = this.options.events;
+    if (o === null) {
+      this.eventsStatus = { reason: 'off in the configuration (events.enabled = false)', hint: null };
+      return null;
+    }
+    try {
+      this.events = await EventCollector.open({
+        bufferKb: o.bufferKb,
+        slowStateMs: o.slowStateMs,
+        maxRecordsPerSecond: o.maxRecordsPerSecond,
+        topPeers: o.topPeers,
+        listenerOf: (family, local) => this.listenerOf(family, local),
+        store: this.eventStore,
+        scope: o.scope,
+        onEvent: (event) => this.bus.publish({ kind: 'event', atMs: event.ts, event: event.kind, data: { ...event } }),
+        onCounts: (atMs, counts) => this.bus.publish({ kind: 'event', atMs, event: 'counts', data: counts }),
+      });
+      this.eventsStatus = { reason: null, hint: null };
+      return this.events;
+    } catch (error: unknown) {
+      if (!(error instanceof TcpdiagError)) throw error;
+      this.eventsStatus = { reason: error.message, hint: error.hint ?? null };
+      this.options.note(`events: not collected: ${error.message}${error.hint === undefined ? '' : ` (${error.hint})`}; counters, sockets and listeners still are`);
+      return null;
+    }
+  }
+
+  /** What /api/health says of the event collector. */
+  eventStatus(): EventCollectorStatus {
+    const e = this.events;
+    return {
+      running: e !== null && this.eventsStatus.reason === null,
+      reason: this.eventsStatus.reason,
+      hint: this.eventsStatus.hint,
+      backend: e?.backend ?? null,
+      lost: e?.lost ?? 0,
+      rawEvents: e?.rawEvents ?? 0,
+    };
   }
 
   /** One socket sample: the alerts, and the diagnosis when its interval has passed. */
@@ -227,7 +320,9 @@ export class Agent {
       counters: this.counters,
       listeners: this.listeners,
       firing: this.alerts.firing(),
-      eventsLost: 0,
+      eventsLost: this.events?.lost ?? 0,
+      events: this.events === null ? null : this.events.totals,
+      rtt: this.rtt.value,
       agent: { cpuSeconds: (cpu.user + cpu.system) / 1e6, rssBytes: process.memoryUsage.rss(), storeBytes: this.options.store.sizeBytes(), tickLagSeconds: lag, ticks },
     };
   }
@@ -270,6 +365,10 @@ export class Agent {
     const now = Date.now();
     this.options.store.rollup(now);
     this.options.store.enforceRetention(now, this.options.retention);
+    const e = this.options.events;
+    if (e !== null) {
+      this.eventStore.enforceRetention(now, { keepMs: e.keepMs, maxEvents: e.maxEvents, maxBytes: this.options.retention.maxBytes, sizeBytes: () => this.options.store.sizeBytes() });
+    }
   }
 
   private issue(collector: CollectorName, i: Issue): void {

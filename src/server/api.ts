@@ -19,6 +19,7 @@ import type { HistoryStore, Tier } from '../store/history.js';
 import type { Agent } from './agent.js';
 import type { Recordings } from './recordings.js';
 import { RECORDING_PARAMETERS, RECORDING_ROUTES } from './api-captures.js';
+import { EVENT_PARAMETERS, EVENT_ROUTES } from './api-events.js';
 
 export interface ApiContext {
   readonly agent: Agent;
@@ -186,9 +187,9 @@ export function health(context: ApiContext): unknown {
     pid: process.pid,
     collectors: a.collectors,
     sources: backendStatus().map((b) => ({ backend: b.backend, kind: b.kind, available: b.available, issues: b.issues })),
-    events: { running: false, reason: 'kernel event tracing is not part of the agent yet', lost: 0 },
+    events: a.eventStatus(),
     store: { path: context.store.path, bytes: context.store.sizeBytes() },
-    eventsLost: 0,
+    eventsLost: a.eventStatus().lost,
   };
 }
 
@@ -202,6 +203,7 @@ const PARAMETERS: Readonly<Record<string, string>> = {
   '/api/v1/findings': 'from, limit',
   '/api/v1/diagnose': '(POST) judge the window since the last diagnosis',
   ...RECORDING_PARAMETERS,
+  ...EVENT_PARAMETERS,
 };
 
 export const ROUTES: Readonly<Record<string, Route>> = {
@@ -215,4 +217,5 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   '/api/v1/findings': { method: 'GET', handler: findings },
   '/api/v1/diagnose': { method: 'POST', handler: diagnose },
   ...RECORDING_ROUTES,
+  ...EVENT_ROUTES,
 };

@@ -1,5 +1,5 @@
 /**
- * `tcpdiag serve`: the agent. Wiring only: [agent], [storage], [alerts] and the flags in; the
+ * `tcpdiag serve`: the agent. Wiring only: [agent], [events], [storage], [alerts] and the flags in; the
  * server layer (src/server/) collects, stores, alerts and answers /metrics and the API.
  */
 import { hostname } from 'node:os';
@@ -14,6 +14,8 @@ import { commandScope, stopOnSignal } from '../lifetime.js';
 import { VERSION } from '../program.js';
 import { UsageError } from '../../errors.js';
 import { httpUrlFlag } from '../options.js';
+import type { TcpdiagConfig } from '../../config/schema.js';
+import type { AgentEventOptions } from '../../server/agent.js';
 
 /** --install-service: the unit runs this node and this tcpdiag's launcher (dist/src/cli/launcher.cjs). */
 async function installServiceCommand(flags: ServeFlags): Promise<number> {
@@ -107,7 +109,7 @@ alert are frozen into a recording when it fires. Files in data_dir/recordings.`,
       action(async (flags: ServeFlags, cmd: Command) => {
         if (flags.installService === true) return installServiceCommand(flags);
         if (flags.installRoot !== undefined || flags.force === true) throw new UsageError('--install-root and --force go with --install-service', 'tcpdiag serve --install-service [--install-root DIR] [--force]');
-        const config = loadConfig(cmd, { sections: ['agent', 'storage', 'trace', 'thresholds', 'diagnose', 'alerts', 'fleet', 'escalation', 'privacy'] });
+        const config = loadConfig(cmd, { sections: ['agent', 'events', 'storage', 'trace', 'thresholds', 'diagnose', 'alerts', 'fleet', 'escalation', 'privacy'] });
         const { parseHostPort } = await import('../../assist/client/endpoint.js');
         const { createDiagnoseSources } = await import('../../sources/diagnose.js');
         const { runServe } = await import('../../server/serve.js');
@@ -174,6 +176,7 @@ alert are frozen into a recording when it fires. Files in data_dir/recordings.`,
               stateFile: join(dataDir, 'alerts-state.json'),
               sinks,
             },
+            events: eventOptions(config.events),
             evidenceSources: createDiagnoseSources({ traceBufferKb: config.trace.buffer_kb, scope: commandScope() }),
             ...(fleet === undefined ? {} : { fleet }),
             recordings: {
@@ -204,4 +207,19 @@ alert are frozen into a recording when it fires. Files in data_dir/recordings.`,
         }
       }),
     );
+}
+
+/** [events] into the agent's collector options (null: off). */
+function eventOptions(e: TcpdiagConfig['events']): AgentEventOptions | null {
+  if (!e.enabled) return null;
+  return {
+    bufferKb: e.buffer_kb,
+    pollIntervalMs: e.poll_interval_ms,
+    slowStateMs: Math.round(e.slow_state_s * 1000),
+    maxRecordsPerSecond: e.max_stored_per_s,
+    maxEvents: e.max_stored,
+    keepMs: e.retention_days * 86_400_000,
+    topPeers: e.top_peers,
+    scope: commandScope(),
+  };
 }

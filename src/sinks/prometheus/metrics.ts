@@ -14,8 +14,10 @@ import type { CounterSample } from '../../model/counters.js';
 import type { ListenerSummary } from '../../model/listener.js';
 import { TCP_STATES } from '../../model/tcp-state.js';
 import { formatEndpoint } from '../../model/socket.js';
+import { registerEventMetrics } from './event-metrics.js';
+import type { EventSnapshot } from './event-metrics.js';
 
-export interface AgentSnapshot {
+export interface AgentSnapshot extends EventSnapshot {
   readonly counters: CounterSample | null;
   readonly listeners: readonly ListenerSummary[] | null;
   /** Alerts firing now (one entry each). */
@@ -185,6 +187,7 @@ export function agentRegistry(snapshot: () => AgentSnapshot, topListeners: numbe
       for (const [collector, n] of Object.entries(snapshot().agent.ticks)) this.inc({ collector }, n);
     },
   });
+  registerEventMetrics(registry, snapshot);
   return registry;
 }
 

@@ -1,0 +1,77 @@
+/**
+ * The API of the agent's kernel events: GET /api/v1/events (abnormal events one by one, every
+ * counter per second) and GET /api/v1/rollups (per minute, per listener or peer). Parameters
+ * are read with api.ts's validators, so errors are the same JSON with the CLI's codes.
+ */
+import * as z from 'zod/mini';
+import { UsageError } from '../errors.js';
+import { ABNORMAL_KINDS, AGENT_EVENT_KINDS, ROLLUP_BY } from '../model/agent-event.js';
+import type { AgentEventKind, EventCounter, RollupBy } from '../model/agent-event.js';
+import type { ApiContext, Query } from './api.js';
+import { limitOf, one, param, timeOf } from './api.js';
+
+/** The per-second counters that belong to each kind. */
+const COUNTERS_OF: Readonly<Record<AgentEventKind, readonly EventCounter[]>> = {
+  connect: ['open.active', 'connect'],
+  accept: ['open.passive', 'accept'],
+  close: ['close'],
+  'connect-failed': ['connect-failed'],
+  reset: ['reset.sent', 'reset.received'],
+  retransmit: ['retransmit.data', 'retransmit.syn', 'retransmit.synack', 'retransmit.failed'],
+  state: ['state'],
+};
+
+/** The span asked for: [from, to], one hour back by default. */
+function span(q: Query): { readonly from: number; readonly to: number } {
+  const to = timeOf(q, 'to', Date.now());
+  const from = timeOf(q, 'from', to - 3_600_000);
+  if (from > to) throw new UsageError('query parameter from is after to', 'give from <= to (epoch ms or ISO 8601)');
+  return { from, to };
+}
+
+function kindsOf(q: Query): AgentEventKind[] | null {
+  const text = one(q, 'kind');
+  if (text === undefined) return null;
+  const kinds = text.split(',').filter((k) => k !== '');
+  for (const k of kinds) {
+    if (!(AGENT_EVENT_KINDS as readonly string[]).includes(k)) {
+      throw new UsageError(`query parameter kind: ${JSON.stringify(k.slice(0, 40))} is not an event kind`, `use ${AGENT_EVENT_KINDS.join(', ')} (comma-separated)`);
+    }
+  }
+  return kinds.length === 0 ? null : (kinds as AgentEventKind[]);
+}
+
+function events(context: ApiContext, q: Query): unknown {
+  const { from, to } = span(q);
+  const kinds = kindsOf(q);
+  const limit = limitOf(q, 1000);
+  const stored = kinds === null ? null : kinds.filter((k) => ABNORMAL_KINDS.has(k));
+  const counters = kinds === null ? null : kinds.flatMap((k) => COUNTERS_OF[k]);
+  const store = context.agent.eventStore;
+  return {
+    from,
+    to,
+    collector: context.agent.eventStatus(),
+    // Opens and closes are only counted (per second); the rest are kept one by one too.
+    events: stored !== null && stored.length === 0 ? [] : store.events({ fromMs: from, toMs: to, kinds: stored, limit }),
+    counts: store.counts(from, to, counters, 100_000),
+  };
+}
+
+function rollups(context: ApiContext, q: Query): unknown {
+  const by = param(q, 'by', z.enum(ROLLUP_BY as unknown as [RollupBy, ...RollupBy[]]));
+  if (by === undefined) throw new UsageError('query parameter by is required', `give by=${ROLLUP_BY.join(' or by=')}`);
+  const { from, to } = span(q);
+  const key = param(q, 'key', z.string().check(z.minLength(1), z.maxLength(80))) ?? null;
+  return { by, from, to, stepMs: 60_000, rows: context.agent.eventStore.rollups(by, from, to, key, limitOf(q, 10_000)) };
+}
+
+export const EVENT_PARAMETERS: Readonly<Record<string, string>> = {
+  '/api/v1/events': `from, to (epoch ms or ISO 8601; the last hour by default), kind (${AGENT_EVENT_KINDS.join('|')}, comma-separated), limit`,
+  '/api/v1/rollups': 'by (listener|peer, required), from, to, key (one listener ADDR:PORT or peer address), limit',
+};
+
+export const EVENT_ROUTES = {
+  '/api/v1/events': { method: 'GET', handler: events },
+  '/api/v1/rollups': { method: 'GET', handler: rollups },
+} as const;

@@ -1,0 +1,191 @@
+/**
+ * The agent's continuous kernel event collector: the tracefs source of `tcpdiag trace` (a
+ * private instance with inet_sock_set_state, tcp_retransmit_skb, tcp_retransmit_synack,
+ * tcp_send_reset and tcp_receive_reset), the trace tracker that turns transitions into
+ * connects, accepts, closes, failed connects, resets and retransmissions, and the agent's
+ * aggregator (analysis/events/) into the store's events, per-second counts and rollups.
+ *
+ * The caller drives it: `poll()` on a short tick (the ring buffers are drained non-blocking,
+ * 16 MiB per CPU held 150k events/s without loss, architecture.md), `flush()` about once a
+ * second, `close()` at the end. Owners are not looked up: the /proc walk that names a
+ * process costs more than the event, and the rollups are per listener and peer.
+ *
+ * Tracepoints carry no network namespace (include/trace/events/sock.h, tcp.h): an agent
+ * running inside a namespace would count every namespace's events against its own counters,
+ * so there the collector does not start and says why.
+ */
+import { statSync } from 'node:fs';
+import { openTcpEvents } from '../sources/events.js';
+import { ensureTracefs } from '../sources/trace.js';
+import type { TcpEventSource } from '../sources/source.js';
+import type { TracepointName, RawTcpEvent } from '../model/kernel-event.js';
+import type { AgentEvent, EventCounter, SecondCount } from '../model/agent-event.js';
+import type { TcpSocket } from '../model/socket.js';
+import type { ProcessLookup } from '../model/process.js';
+import { MODE_EVENTS } from '../analysis/trace/events.js';
+import type { TraceEvent } from '../analysis/trace/events.js';
+import { TraceTracker } from '../analysis/trace/tracker.js';
+import { EventAggregator } from '../analysis/events/aggregate.js';
+import type { ListenerOf } from '../analysis/events/aggregate.js';
+import type { EventStore } from '../store/events.js';
+import type { Scope } from '../platform/scope.js';
+import { ownNetnsInode } from '../platform/netns.js';
+import { KernelFeatureError } from '../errors.js';
+
+const TRACEPOINTS: readonly TracepointName[] = ['inet_sock_set_state', 'tcp_retransmit_skb', 'tcp_retransmit_synack', 'tcp_send_reset', 'tcp_receive_reset'];
+
+/** Owners are not looked up (see the header): every answer is "unknown". */
+const NO_OWNERS: ProcessLookup = {
+  byTid: () => null,
+  listenerOwner: () => null,
+  noteListener: () => undefined,
+};
+
+export interface EventCollectorOptions {
+  readonly bufferKb: number;
+  readonly slowStateMs: number;
+  readonly maxRecordsPerSecond: number;
+  readonly topPeers: number;
+  readonly listenerOf: ListenerOf;
+  readonly store: EventStore;
+  /** Owns the tracefs instance. */
+  readonly scope: Scope;
+  /** Each kept (abnormal) event, and each closed second's counts, for the agent's bus. */
+  readonly onEvent: (event: AgentEvent) => void;
+  readonly onCounts: (atMs: number, counts: Readonly<Partial<Record<EventCounter, number>>>) => void;
+}
+
+export interface EventCollectorStatus {
+  readonly running: boolean;
+  /** Why it is not running (no root, no tracefs, a namespace), or null. */
+  readonly reason: string | null;
+  readonly hint: string | null;
+  readonly backend: string | null;
+  readonly lost: number;
+  readonly rawEvents: number;
+}
+
+export class EventCollector {
+  rawEvents = 0;
+  private readonly tracker: TraceTracker;
+  private readonly aggregator: EventAggregator;
+  private readonly out: (e: TraceEvent) => void;
+  private readonly visit: (raw: RawTcpEvent) => void;
+  private lostSeen = 0;
+  private closed = false;
+
+  private constructor(private readonly source: TcpEventSource, private readonly options: EventCollectorOptions) {
+    const startNs = Number(process.hrtime.bigint());
+    this.tracker = new TraceTracker({
+      emit: MODE_EVENTS.all,
+      processes: NO_OWNERS,
+      wallOffsetMs: Date.now() - startNs / 1e6,
+      lookupConnections: false,
+    });
+    this.aggregator = new EventAggregator({
+      slowStateMs: options.slowStateMs,
+      maxRecordsPerSecond: options.maxRecordsPerSecond,
+      topPeers: options.topPeers,
+      listenerOf: options.listenerOf,
+    });
+    const onEvent = options.onEvent;
+    this.out = (e) => {
+      const record = this.aggregator.add(e);
+      if (record !== null) onEvent(record);
+    };
+    this.visit = (raw) => {
+      this.rawEvents++;
+      if (raw.kind === 'lost') this.aggregator.lost(Date.now(), raw.count ?? 0);
+      this.tracker.process(raw, this.out);
+    };
+  }
+
+  /**
+   * Start tracing, or say why it cannot: a typed error with the hint that fixes it (root,
+   * tracefs, a namespace). The instance belongs to `options.scope` from the moment it exists.
+   */
+  static async open(options: EventCollectorOptions): Promise<EventCollector> {
+    if (!inInitialNetns()) {
+      throw new KernelFeatureError('kernel events are host-wide (tracepoints carry no network namespace) and the agent runs inside a network namespace',
+        'run tcpdiag serve in the host namespace for connection events; counters and sockets stay per namespace');
+    }
+    const location = ensureTracefs('tcpdiag serve');
+    const source = await openTcpEvents({
+      root: location.root,
+      bufferKb: options.bufferKb,
+      scope: options.scope,
+      detail: false,
+      tracepoints: TRACEPOINTS.map((name) => ({ name, filter: null })),
+    });
+    return new EventCollector(source, options);
+  }
+
+  get backend(): string {
+    return this.source.backend;
+  }
+
+  /** Events the kernel dropped before they were read (the stream's LOST markers and, at the end, its buffer counters). */
+  get lost(): number {
+    return Math.max(this.source.lost, this.lostSeen);
+  }
+
+  get totals(): Readonly<Record<EventCounter, number>> {
+    return this.aggregator.totals;
+  }
+
+  /** Read what the kernel holds now; returns how many raw events. */
+  poll(): number {
+    if (this.closed) return 0;
+    const n = this.source.poll(this.visit);
+    this.lostSeen = Math.max(this.lostSeen, this.source.lost);
+    return n;
+  }
+
+  /** A socket table read (RTT, bytes). */
+  observeSockets(atMs: number, sockets: readonly TcpSocket[]): void {
+    this.aggregator.observeSockets(atMs, sockets);
+  }
+
+  /** Write what is complete to the store (every second; all of it with `all`, at the end). */
+  flush(nowMs: number, all = false): void {
+    const counts = this.aggregator.takeCounts(nowMs, all);
+    this.options.store.write(this.aggregator.takeRecords(), counts, this.aggregator.takeRollups(nowMs, all));
+    for (const [ts, byCounter] of groupBySecond(counts)) this.options.onCounts(ts, byCounter);
+  }
+
+  /** Last poll, drain, remove the instance, write everything. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      this.source.poll(this.visit);
+      this.source.drain(this.visit);
+    } finally {
+      this.closed = true;
+      const summary = await this.source.close();
+      this.lostSeen = Math.max(this.lostSeen, summary.lostReported, summary.kernelLost);
+    }
+    this.flush(Date.now(), true);
+  }
+}
+
+function groupBySecond(counts: readonly SecondCount[]): Map<number, Partial<Record<EventCounter, number>>> {
+  const out = new Map<number, Partial<Record<EventCounter, number>>>();
+  for (const c of counts) {
+    let m = out.get(c.ts);
+    if (m === undefined) {
+      m = {};
+      out.set(c.ts, m);
+    }
+    m[c.counter] = c.n;
+  }
+  return out;
+}
+
+function inInitialNetns(): boolean {
+  try {
+    return statSync('/proc/1/ns/net').ino === ownNetnsInode();
+  } catch {
+    // Without /proc/1 (a PID namespace of our own, hidepid) we cannot tell: trust the host.
+    return true;
+  }
+}
