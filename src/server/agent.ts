@@ -36,6 +36,7 @@ import { listenerIndex } from '../analysis/events/listener-of.js';
 import type { ListenerOf } from '../analysis/events/aggregate.js';
 import { RttHistogram } from '../analysis/events/rtt.js';
 import type { Scope } from '../platform/scope.js';
+import type { RollupRow } from '../model/agent-event.js';
 import { TcpdiagError } from '../errors.js';
 import type { AgentSnapshot } from '../sinks/prometheus/metrics.js';
 import { AgentBus } from './bus.js';
@@ -236,9 +237,16 @@ export class Agent {
     } catch (error: unknown) {
       if (!(error instanceof TcpdiagError)) throw error;
       this.eventsStatus = { reason: error.message, hint: error.hint ?? null };
-      this.options.note(`events: not collected: ${error.message}${error.hint === undefined ? '' : ` (${error.hint})`}; counters, sockets and listeners still are`);
+      // One line in the log (the hint's first, the command); /api/health has all of it.
+      const hint = error.hint?.split('\n')[0];
+      this.options.note(`events: not collected: ${error.message}; counters, sockets and listeners still are${hint === undefined ? '' : ` (${hint})`}`);
       return null;
     }
+  }
+
+  /** The rollups of the minutes still filling, which the store does not hold yet. */
+  openRollups(): RollupRow[] {
+    return this.events?.openRollups() ?? [];
   }
 
   /** What /api/health says of the event collector. */

@@ -63,7 +63,13 @@ function rollups(context: ApiContext, q: Query): unknown {
   if (by === undefined) throw new UsageError('query parameter by is required', `give by=${ROLLUP_BY.join(' or by=')}`);
   const { from, to } = span(q);
   const key = param(q, 'key', z.string().check(z.minLength(1), z.maxLength(80))) ?? null;
-  return { by, from, to, stepMs: 60_000, rows: context.agent.eventStore.rollups(by, from, to, key, limitOf(q, 10_000)) };
+  const limit = limitOf(q, 10_000);
+  const stored = context.agent.eventStore.rollups(by, from, to, key, limit);
+  // The minutes still filling come from memory, marked partial: a minute is written once it has closed.
+  const open = context.agent.openRollups()
+    .filter((r) => r.by === by && r.ts >= from && r.ts <= to && (key === null || r.key === key))
+    .map((r) => ({ ...r, partial: true }));
+  return { by, from, to, stepMs: 60_000, rows: [...stored, ...open].slice(0, limit) };
 }
 
 export const EVENT_PARAMETERS: Readonly<Record<string, string>> = {

@@ -19,7 +19,7 @@ import { openTcpEvents } from '../sources/events.js';
 import { ensureTracefs } from '../sources/trace.js';
 import type { TcpEventSource } from '../sources/source.js';
 import type { TracepointName, RawTcpEvent } from '../model/kernel-event.js';
-import type { AgentEvent, EventCounter, SecondCount } from '../model/agent-event.js';
+import type { AgentEvent, EventCounter, RollupRow, SecondCount } from '../model/agent-event.js';
 import type { TcpSocket } from '../model/socket.js';
 import type { ProcessLookup } from '../model/process.js';
 import { MODE_EVENTS } from '../analysis/trace/events.js';
@@ -144,6 +144,11 @@ export class EventCollector {
   /** A socket table read (RTT, bytes). */
   observeSockets(atMs: number, sockets: readonly TcpSocket[]): void {
     this.aggregator.observeSockets(atMs, sockets);
+  }
+
+  /** The rollups of the minutes still filling (not in the store yet). */
+  openRollups(): RollupRow[] {
+    return this.aggregator.openRollups();
   }
 
   /** Write what is complete to the store (every second; all of it with `all`, at the end). */

@@ -121,6 +121,11 @@ export class EventAggregator {
     return this.rollups.close(nowMs, all);
   }
 
+  /** Rollup rows of the minutes not closed yet, as they stand. */
+  openRollups(): RollupRow[] {
+    return this.rollups.peek();
+  }
+
   private count(atMs: number, counter: EventCounter, n: number): void {
     this.totals[counter] += n;
     const second = Math.floor(atMs / 1000);

@@ -74,6 +74,16 @@ export class RollupAggregator {
     c.rttMaxMs = c.rttMaxMs === null ? rttMs : Math.max(c.rttMaxMs, rttMs);
   }
 
+  /** The rows of the minutes still open, as they stand (kept here). */
+  peek(): RollupRow[] {
+    const rows: RollupRow[] = [];
+    for (const [start, minute] of [...this.minutes].sort((a, b) => a[0] - b[0])) {
+      for (const [key, cell] of minute.listener) rows.push(row(start, 'listener', key, cell));
+      rows.push(...this.topPeers(start, minute.peer));
+    }
+    return rows;
+  }
+
   /** The rows of every minute closed by `nowMs` (all of them with `all`), forgotten here. */
   close(nowMs: number, all = false): RollupRow[] {
     const rows: RollupRow[] = [];

@@ -98,12 +98,19 @@ token is set):
   POST /api/v1/recordings/stop?id=N, GET /api/v1/recordings/download?id=N (the pcap),
   GET /api/v1/recordings/analysis?id=N (as tcpdiag analyze --json)
   POST /api/v1/analyze         body: a pcap or pcapng file (escalation.upload_max_mb): its analysis
+  GET /api/v1/events           from=, to=, kind=connect,accept,close,connect-failed,reset,retransmit,state, limit=
+  GET /api/v1/rollups          by=listener|peer, from=, to=, key=, limit= (per minute)
 
 Escalation ([escalation]): an alert that begins firing, or a finding of escalation.on_findings,
 starts a trace and a capture narrowed to its listener or peer for escalation.duration_s (one
 per scope at a time, max_concurrent at once, cooldown_s between two of one scope); the capture
 rings of escalation.ring_interfaces keep the last ring_max_mb, and the ring_before_s before an
-alert are frozen into a recording when it fires. Files in data_dir/recordings.`,
+alert are frozen into a recording when it fires. Files in data_dir/recordings.
+
+As root, kernel events ([events]: tracefs, continuously): resets, retransmissions, failed connects
+and state anomalies are kept one by one (events.max_stored_per_s), opens and closes are counted
+per second, and per-minute rollups are kept per listener and per peer (events.top_peers).
+Without root the agent says so once and collects the rest.`,
     )
     .action(
       action(async (flags: ServeFlags, cmd: Command) => {
