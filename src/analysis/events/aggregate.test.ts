@@ -113,3 +113,12 @@ test('the RTT histogram is cumulative per bound, as Prometheus reads le', () => 
   assert.equal(v.buckets[RTT_BUCKETS_S.indexOf(0.005)], 2);
   assert.equal(v.buckets[RTT_BUCKETS_S.length - 1], 2, '10 s is past every bound: only +Inf holds it');
 });
+
+test('the minute still filling can be read as it stands without closing it', () => {
+  const a = aggregator();
+  a.add({ ...common(T0, '127.0.0.5'), type: 'accept', listener: L, handshakeMs: null });
+  assert.deepEqual(a.openRollups().map((r) => [r.by, r.key, r.opened]), [['listener', '0.0.0.0:8080', 1], ['peer', '127.0.0.5', 1]]);
+  a.add({ ...common(T0 + 1, '127.0.0.5'), type: 'accept', listener: L, handshakeMs: null });
+  assert.equal(a.takeRollups(T0 + 60_000).find((r) => r.by === 'listener')!.opened, 2, 'peeking took nothing away');
+  assert.deepEqual(a.openRollups(), []);
+});
