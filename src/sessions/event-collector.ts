@@ -75,6 +75,7 @@ export class EventCollector {
   private closed = false;
 
   private constructor(private readonly source: TcpEventSource, private readonly options: EventCollectorOptions) {
+    this.warmUp();
     const startNs = Number(process.hrtime.bigint());
     this.tracker = new TraceTracker({
       emit: MODE_EVENTS.all,
@@ -118,6 +119,24 @@ export class EventCollector {
       tracepoints: TRACEPOINTS.map((name) => ({ name, filter: null })),
     });
     return new EventCollector(source, options);
+  }
+
+  /**
+   * V8 compiles the hot path as it runs: a storm that meets it cold costs ~30% more CPU and
+   * stalls the event loop (bench/README.md, the trace bench). Made-up connections (the
+   * source's warm-up pages, through the same decoders) go first through a tracker and an
+   * aggregator of their own that nothing reads, so the classes' compiled code is ready.
+   */
+  private warmUp(): void {
+    if (this.source.warmUp === undefined) return;
+    const tracker = new TraceTracker({ emit: MODE_EVENTS.all, processes: NO_OWNERS, wallOffsetMs: 0, lookupConnections: false });
+    const aggregator = new EventAggregator({ slowStateMs: this.options.slowStateMs, maxRecordsPerSecond: this.options.maxRecordsPerSecond, topPeers: this.options.topPeers, listenerOf: () => null });
+    const out = (e: TraceEvent) => {
+      aggregator.add(e);
+    };
+    this.source.warmUp((raw) => tracker.process(raw, out), 1, process.pid);
+    aggregator.takeCounts(0, true);
+    aggregator.takeRollups(0, true);
   }
 
   get backend(): string {
