@@ -210,6 +210,23 @@ test('time-wait-backlog: a server that closes first is told apart from a client'
   assert.equal(r.findings[0]?.advice.some((a) => a.command?.includes('tcp_tw_reuse') === true), false, 'tw_reuse does nothing for a server');
 });
 
+test('every rule judges a table larger than V8 can spread into arguments (150,000 TIME_WAIT sockets, 130,000 busy small-window ones)', () => {
+  // Math.min(...list) threw "Maximum call stack size exceeded" past ~120,000 items: the rule
+  // showed as failed exactly when TIME_WAIT piled up.
+  const tw = Array.from({ length: 150_000 }, (_, i) => sock({ state: 'TIME_WAIT', local: `10.0.${i >> 16}.1:${1024 + (i & 0xffff) % 60000}`, remote: '10.0.0.9:3306', inode: 0, timer: { kind: 'timewait', expiresMs: 20_000 + (i % 1000) } }));
+  const r = runRules(facts({ end: tw }), THRESHOLDS, RULES, { source: 'diagnose' });
+  assert.deepEqual(r.checked.filter((c) => c.status === 'skipped' && c.reason?.startsWith('the rule failed') === true), []);
+  const t = r.findings.find((f) => f.id === 'time-wait-backlog');
+  assert.equal(t?.evidence.count, 150_000);
+  assert.equal(t?.evidence.oldestAgeMs, 40_000);
+  const busy = Array.from({ length: 130_000 }, (_, i) => pair({ local: `10.0.${i >> 16}.1:${1024 + (i & 0xffff) % 60000}`, remote: '192.0.2.9:5001', sendQ: 200_000, info: { sndWnd: 2048 + (i % 3), bytesAcked: 1_000_000, lastSendMs: 10 } }, { bytesAcked: 1_400_000 }));
+  const w = runRules(facts({ start: busy.map((p) => p[0]), end: busy.map((p) => p[1]) }), THRESHOLDS, RULES, { source: 'diagnose' });
+  assert.deepEqual(w.checked.filter((c) => c.status === 'skipped' && c.reason?.startsWith('the rule failed') === true), []);
+  const small = w.findings.find((f) => f.id === 'small-window');
+  assert.equal(small?.evidence.advertisedWindowMaxBytes, 2050);
+  assert.equal(small?.evidence.advertisedWindowMinBytes, 2048);
+});
+
 test('the engine skips a rule whose facts are missing, with the reason and the hint, and survives a rule that throws', () => {
   const missing = [{ kind: 'events' as const, reason: 'kernel events need tracefs: tcpdiag diagnose needs root', hint: 'sudo tcpdiag diagnose' }];
   const broken: Rule = { id: 'broken', summary: 'throws', needs: [], evaluate: () => { throw new Error('boom'); } };

@@ -263,6 +263,30 @@ export function top(entries: ReadonlyArray<[string, number]>, n: number, name: s
   return entries.slice(0, n).map(([key, count]) => ({ [name]: key, count }));
 }
 
+/**
+ * The largest of `items` by `value` (`empty` for none). Not Math.max(...list): spreading a list
+ * into arguments overflows V8's stack past ~120,000 items (measured: 130,000 throws
+ * "Maximum call stack size exceeded"), and a host in trouble has more TIME_WAIT sockets than that.
+ */
+export function maxOf<T>(items: readonly T[], value: (item: T) => number, empty = -Infinity): number {
+  let max = items.length === 0 ? empty : -Infinity;
+  for (const item of items) {
+    const v = value(item);
+    if (v > max) max = v;
+  }
+  return max;
+}
+
+/** The smallest of `items` by `value` (`empty` for none); see maxOf. */
+export function minOf<T>(items: readonly T[], value: (item: T) => number, empty = Infinity): number {
+  let min = items.length === 0 ? empty : Infinity;
+  for (const item of items) {
+    const v = value(item);
+    if (v < min) min = v;
+  }
+  return min;
+}
+
 export function round(value: number, digits = 3): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;

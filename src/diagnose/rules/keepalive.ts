@@ -15,7 +15,7 @@
 import type { TcpSocket } from '../../model/socket.js';
 import { humanMs, plural, sysctlAdvice, textAdvice } from '../advice.js';
 import type { FindingDraft, Rule } from '../rule.js';
-import { groupBy, isLoopback, ownersEvidence, round } from '../view.js';
+import { groupBy, isLoopback, ownersEvidence, round, maxOf } from '../view.js';
 
 function idleMs(s: TcpSocket): number | null {
   const i = s.tcpInfo;
@@ -38,7 +38,7 @@ export const keepalive: Rule = {
       worst = Math.max(worst, group.length);
       if (group.length < thresholds.keepalive_min_connections) continue;
       const withKeepalive = group.filter((s) => s.timer.kind === 'keepalive').length;
-      const maxIdle = Math.max(...group.map((s) => idleMs(s) ?? 0));
+      const maxIdle = maxOf(group, (s) => idleMs(s) ?? 0);
       findings.push({
         severity: 'info',
         title: `${plural(group.length, 'connection')} to ${peer} idle for up to ${humanMs(maxIdle)}, past a ${humanMs(limitMs)} NAT/LB idle timeout`,

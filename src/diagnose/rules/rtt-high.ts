@@ -14,7 +14,7 @@
 import type { TcpSocket } from '../../model/socket.js';
 import { textAdvice, commandAdvice } from '../advice.js';
 import type { FindingDraft, Rule } from '../rule.js';
-import { groupBy, ownersEvidence, round } from '../view.js';
+import { groupBy, ownersEvidence, round, minOf } from '../view.js';
 import type { FactsView } from '../view.js';
 
 export function quantile(sorted: readonly number[], q: number): number {
@@ -64,7 +64,7 @@ export const rttHigh: Rule = {
           rttP50Ms: round(p50, 2),
           rttP95Ms: round(p95, 2),
           rttP50AtStartMs: p50Before === null ? null : round(p50Before, 2),
-          minRttMs: round(Math.min(...group.map((s) => s.tcpInfo!.minRttMs ?? s.tcpInfo!.rttMs)), 2),
+          minRttMs: round(minOf(group, (s) => s.tcpInfo!.minRttMs ?? s.tcpInfo!.rttMs), 2),
           jumped,
           processes: ownersEvidence(group),
         },

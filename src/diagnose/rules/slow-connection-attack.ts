@@ -15,7 +15,7 @@ import type { TcpSocket } from '../../model/socket.js';
 import type { ListenerSummary } from '../../analysis/listeners.js';
 import { plural, commandAdvice, textAdvice } from '../advice.js';
 import type { FindingDraft, Rule } from '../rule.js';
-import { countBy, groupBy, listenerText, percent } from '../view.js';
+import { countBy, groupBy, listenerText, percent, maxOf } from '../view.js';
 import type { FactsView } from '../view.js';
 
 function idleUnanswered(view: FactsView, s: TcpSocket, maxBytes: number): boolean {
@@ -70,7 +70,7 @@ export const slowConnectionAttack: Rule = {
             connectionsFromSource: fromSource,
             listenerConnections: children.length,
             sharePercent: percent(fromSource, children.length),
-            maxBytesReceivedInWindow: Math.max(...held.map((s) => (s.tcpInfo!.bytesReceived ?? 0) - (view.atStart(s)?.tcpInfo?.bytesReceived ?? 0))),
+            maxBytesReceivedInWindow: maxOf(held, (s) => (s.tcpInfo!.bytesReceived ?? 0) - (view.atStart(s)?.tcpInfo?.bytesReceived ?? 0)),
             otherSources: others.slice(0, 10).map(([address, count]) => ({ source: address, connections: count })),
           },
           advice: [

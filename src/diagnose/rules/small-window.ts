@@ -13,7 +13,7 @@
 import type { TcpSocket } from '../../model/socket.js';
 import { plural, textAdvice, sysctlAdvice } from '../advice.js';
 import type { FindingDraft, Rule } from '../rule.js';
-import { groupBy, localText, ownerOf, remoteText } from '../view.js';
+import { groupBy, localText, ownerOf, remoteText, maxOf, minOf } from '../view.js';
 import type { FactsView } from '../view.js';
 
 function limitedBySmallWindow(s: TcpSocket, lowBytes: number): boolean {
@@ -41,14 +41,15 @@ export const smallWindow: Rule = {
     const findings: FindingDraft[] = [];
     const rmem = view.sysctlText('net.ipv4.tcp_rmem');
     for (const [receiver, group] of groupBy(limited, (s) => s.remote.address)) {
-      const windows = group.map((s) => s.tcpInfo!.sndWnd!);
+      const windowMax = maxOf(group, (s) => s.tcpInfo!.sndWnd!);
+      const windowMin = minOf(group, (s) => s.tcpInfo!.sndWnd!);
       const localReceivers = group.map((s) => view.peerOf(s)).flatMap((p) => (p === undefined ? [] : [p]));
       const rcvBufs = localReceivers.map((r) => r.memory?.rcvBuf).filter((b): b is number => b !== undefined);
       const reader = localReceivers[0] === undefined ? null : ownerOf(localReceivers[0]);
-      const rcvBufMax = rcvBufs.length === 0 ? null : Math.max(...rcvBufs);
+      const rcvBufMax = rcvBufs.length === 0 ? null : maxOf(rcvBufs, (b) => b);
       findings.push({
         severity: 'warning',
-        title: `${plural(group.length, 'busy connection')} to ${reader === null ? receiver : `${reader.process} (pid ${reader.pid})`} limited by a ${Math.max(...windows)}-byte window`,
+        title: `${plural(group.length, 'busy connection')} to ${reader === null ? receiver : `${reader.process} (pid ${reader.pid})`} limited by a ${windowMax}-byte window`,
         subject: receiver,
         explanation:
           `The receiver keeps advertising less than ${low} bytes of window while these connections have data to send, so each can carry at most one small window per round trip. ` +
@@ -58,8 +59,8 @@ export const smallWindow: Rule = {
           receiver,
           reader,
           connections: group.length,
-          advertisedWindowMaxBytes: Math.max(...windows),
-          advertisedWindowMinBytes: Math.min(...windows),
+          advertisedWindowMaxBytes: windowMax,
+          advertisedWindowMinBytes: windowMin,
           receiverRcvBufBytes: rcvBufMax,
           tcpRmem: rmem,
           netCoreRmemMax: view.sysctlText('net.core.rmem_max'),

@@ -17,7 +17,7 @@ import type { Advice } from '../../model/finding.js';
 import type { Owner } from '../../model/process.js';
 import { plural, commandAdvice, textAdvice } from '../advice.js';
 import type { FindingDraft, Rule } from '../rule.js';
-import { groupBy, ownersEvidence, remoteText } from '../view.js';
+import { groupBy, ownersEvidence, remoteText, maxOf } from '../view.js';
 import { floodedServices } from './syn-flood.js';
 
 interface Destination {
@@ -42,7 +42,7 @@ export const synSentUnanswered: Rule = {
         remote,
         pending: group.length,
         timedOut: 0,
-        maxSynRetransmits: Math.max(...group.map((s) => Math.max(s.timer.retransmits, s.tcpInfo?.retransmits ?? 0))),
+        maxSynRetransmits: maxOf(group, (s) => Math.max(s.timer.retransmits, s.tcpInfo?.retransmits ?? 0)),
         processes: ownersEvidence(group),
       });
     }

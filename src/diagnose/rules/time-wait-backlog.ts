@@ -17,7 +17,7 @@
 import type { TcpSocket } from '../../model/socket.js';
 import { humanMs, plural, sysctlAdvice, textAdvice } from '../advice.js';
 import type { Rule } from '../rule.js';
-import { groupBy, isLoopback, percent, remoteText, listenerText } from '../view.js';
+import { groupBy, isLoopback, percent, remoteText, listenerText, minOf } from '../view.js';
 import type { FactsView } from '../view.js';
 
 const TIMEWAIT_LEN_MS = 60_000;
@@ -78,8 +78,8 @@ export const timeWaitBacklog: Rule = {
     if (!fires) return { value: total, threshold: Math.round(limit), measure: 'TIME_WAIT sockets', findings: [] };
     const clientSide = pairs.filter((p) => p.closer === 'this host (client)').reduce((n, p) => n + p.count, 0);
     const serverSide = total - clientSide;
-    const expiries = sockets.map((s) => s.timer.expiresMs).filter((ms): ms is number => ms !== null);
-    const oldestAgeMs = expiries.length === 0 ? null : Math.max(0, TIMEWAIT_LEN_MS - Math.min(...expiries));
+    const soonest = minOf(sockets, (s) => s.timer.expiresMs ?? Infinity);
+    const oldestAgeMs = soonest === Infinity ? null : Math.max(0, TIMEWAIT_LEN_MS - soonest);
     const topPair = pairs[0];
     const reuse = view.sysctlText('net.ipv4.tcp_tw_reuse');
     const advice = [
