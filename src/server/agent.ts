@@ -3,7 +3,8 @@
  * writing into one in-memory snapshot that /metrics and the API read without waiting:
  * - counters and state counts every counters interval (1 s), also written to the history as
  *   the 1 s series;
- * - the listener table on the same interval (a LISTEN-only netlink dump, no owner scan);
+ * - the listener table on the same interval (a dump of LISTEN sockets and their request socks,
+ *   no owner scan; the established children are counted from the socket sample);
  * - the whole socket table with tcp_info every sample interval (5 s), in the collection worker
  *   (offThread) so the HTTP server keeps answering while 60,000 sockets are parsed; each sample
  *   is judged by the alert loop of `tcpdiag watch` (same engine, evidence and sinks), and every
@@ -14,6 +15,7 @@
  * The history is rolled up into its 1 min and 1 h tiers and trimmed every minute.
  */
 import { counterSource, listenerSource, socketSource } from '../sources/index.js';
+import { summarizeListeners } from '../analysis/listeners.js';
 import type { DiagnoseSources } from '../sources/diagnose.js';
 import type { CounterSample } from '../model/counters.js';
 import type { ListenerSummary } from '../model/listener.js';
@@ -88,6 +90,8 @@ export type CollectorName = (typeof COLLECTORS)[number];
 const MAINTAIN_EVERY_MS = 60_000;
 const SYSCTL_EVERY_MS = 60_000;
 
+const listenerKey = (l: Pick<ListenerSummary, 'family' | 'local'>): string => `${l.family}|${l.local.address}|${l.local.port}`;
+
 /** The counters kept in the 1 s series as per-second rates (the rest of the kernel's are in /api/v1/stats). */
 export const RATE_SERIES: Readonly<Record<string, string>> = {
   retransmits_per_s: 'RetransSegs',
@@ -126,6 +130,8 @@ export class Agent {
   private eventsStatus: Pick<EventCollectorStatus, 'reason' | 'hint'> = { reason: 'not started yet', hint: null };
   private listenerOf: ListenerOf = () => null;
   private readonly rtt = new RttHistogram();
+  /** Established children per listener, from the last socket sample (null before the first). */
+  private establishedByListener: Map<string, number> | null = null;
 
   constructor(private readonly options: AgentOptions) {
     this.eventStore = new EventStore(options.store.connection);
@@ -178,11 +184,15 @@ export class Agent {
           }
         }),
         loop('listeners', this.options.countersIntervalMs, async (sig) => {
-          const snap = await listeners.collect(sig, { withOwners: false });
+          // Accept queues, backlogs and half-open children every second; the established
+          // children from the socket sample once there is one (counting them here would dump
+          // every established socket every second).
+          const established = this.establishedByListener;
+          const snap = await listeners.collect(sig, { withOwners: false, children: established === null ? 'all' : 'half-open' });
           for (const i of snap.issues) this.issue('listeners', i);
-          this.listeners = snap.data;
+          this.listeners = established === null ? snap.data : snap.data.map((l) => ({ ...l, established: established.get(listenerKey(l)) ?? 0 }));
           this.listenerOf = listenerIndex(snap.data);
-          this.bus.publish({ kind: 'listeners', atMs: snap.takenAtMs, listeners: snap.data });
+          this.bus.publish({ kind: 'listeners', atMs: snap.takenAtMs, listeners: this.listeners });
         }),
         loop('sockets', this.options.socketsIntervalMs, async (sig) => {
           const snap = await sockets.collect(sig, { withInfo: true, withOwners: false });
@@ -190,6 +200,7 @@ export class Agent {
           this.sockets = { data: snap.data, takenAtMs: snap.takenAtMs, tcpInfo: sockets.backend === 'sockdiag' };
           this.rtt.observeSockets(snap.data);
           events?.observeSockets(snap.takenAtMs, snap.data);
+          this.establishedByListener = new Map(summarizeListeners(snap.data, true).map((l) => [listenerKey(l), l.established]));
           this.judge();
         }),
         events === null || this.options.events === null

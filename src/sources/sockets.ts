@@ -6,7 +6,7 @@
  */
 import type { Issue } from '../model/issue.js';
 import { issue, issueFromError } from '../model/issue.js';
-import type { TcpSocket } from '../model/socket.js';
+import type { SocketOwner, TcpSocket } from '../model/socket.js';
 import type { TcpState } from '../model/tcp-state.js';
 import { TCP_STATES } from '../model/tcp-state.js';
 import type { ConnFilter } from '../model/conn-filter.js';
@@ -27,7 +27,8 @@ import { scanSocketOwners } from './procfs/processes.js';
 import { readTcpCounters } from './procfs/counters.js';
 import { readTcpSysctls } from './procfs/sysctl.js';
 import { readProcessResources } from './procfs/limits.js';
-import { countTcpStates, countTcpStatesWithTotals, dumpTcpSockets, sockDiagAvailable } from './sockdiag/index.js';
+import { countTcpStates, countTcpStatesWithTotals, dumpTcpSockets, rawDumps, sockDiagAvailable } from './sockdiag/index.js';
+import { inodesInDump } from './sockdiag/inet-diag.js';
 import { dumpListeners } from './sockdiag/listeners.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -53,6 +54,12 @@ export interface ListenerQuery {
   readonly filter?: ConnFilter;
   /** Owning processes, scanned for the listeners' inodes only (default true). */
   readonly withOwners?: boolean;
+  /**
+   * 'half-open': count only SYN_RECV children, in the listeners' own dump; `established` is
+   * then 0 (sockdiag; procfs reads the whole table anyway and counts both). For a caller that
+   * reads listeners every second and has the established sockets from elsewhere.
+   */
+  readonly children?: 'all' | 'half-open';
 }
 
 export interface ProcessQuery {
@@ -124,22 +131,140 @@ function attachOwners(sockets: readonly TcpSocket[], signal: AbortSignal | undef
   const inodes = new Set<number>();
   for (const s of sockets) if (s.inode !== 0) inodes.add(s.inode);
   if (inodes.size === 0) return [];
-  const scan = scanSocketOwners(signal === undefined ? { inodes } : { inodes, signal });
+  const scan = scanOwners(inodes, signal);
+  fillOwners(sockets, scan.owners);
+  return scan.issues;
+}
+
+/** The /proc walk for these inodes (every socket's when undefined), with the issue of a partial one. */
+function scanOwners(inodes: ReadonlySet<number> | undefined, signal: AbortSignal | undefined): { owners: ReadonlyMap<number, readonly SocketOwner[]>; issues: Issue[] } {
+  const scan = scanSocketOwners({ ...(inodes === undefined ? {} : { inodes }), ...(signal === undefined ? {} : { signal }) });
+  if (scan.unreadableProcesses === 0 || isRoot()) return { owners: scan.owners, issues: [] };
+  // Measured: listing another user's /proc/PID/fd needs CAP_DAC_READ_SEARCH, reading its links
+  // CAP_SYS_PTRACE (platform/privileges.ts).
+  return {
+    owners: scan.owners,
+    issues: [issue('TCPDIAG_NEEDS_ROOT',
+      `process names of other users' sockets need CAP_DAC_READ_SEARCH + CAP_SYS_PTRACE or root (${scan.unreadableProcesses} processes unreadable)`,
+      'rerun with sudo, or give a service AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE')],
+  };
+}
+
+function fillOwners(sockets: readonly TcpSocket[], byInode: ReadonlyMap<number, readonly SocketOwner[]>): void {
   // Filled in place: the table is ours until returned, and copying 60k objects costs more
   // than the scan itself.
   for (const s of sockets as Mutable<TcpSocket>[]) {
-    const owners = s.inode === 0 ? undefined : scan.owners.get(s.inode);
+    const owners = s.inode === 0 ? undefined : byInode.get(s.inode);
     if (owners === undefined) continue;
     s.owners = owners;
     s.pid = owners[0]!.pid;
     s.process = owners[0]!.process;
   }
-  if (scan.unreadableProcesses === 0 || isRoot()) return [];
-  // Measured: listing another user's /proc/PID/fd needs CAP_DAC_READ_SEARCH, reading its links
-  // CAP_SYS_PTRACE (platform/privileges.ts).
-  return [issue('TCPDIAG_NEEDS_ROOT',
-    `process names of other users' sockets need CAP_DAC_READ_SEARCH + CAP_SYS_PTRACE or root (${scan.unreadableProcesses} processes unreadable)`,
-    'rerun with sudo, or give a service AmbientCapabilities=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE')];
+}
+
+/**
+ * Owners as flat columns (one row per inode and process), for handing to another thread: typed
+ * arrays move without a copy, where a Map of 60,000 owner lists is cloned object by object.
+ */
+export interface OwnerColumns {
+  readonly inodes: Uint32Array;
+  readonly pids: Int32Array;
+  readonly fds: Int32Array;
+  /** pid -> process name. */
+  readonly names: ReadonlyMap<number, string>;
+}
+
+function toColumns(byInode: ReadonlyMap<number, readonly SocketOwner[]>): OwnerColumns {
+  let rows = 0;
+  for (const list of byInode.values()) rows += list.length;
+  const inodes = new Uint32Array(rows);
+  const pids = new Int32Array(rows);
+  const fds = new Int32Array(rows);
+  const names = new Map<number, string>();
+  let i = 0;
+  for (const [inode, list] of byInode) {
+    for (const o of list) {
+      inodes[i] = inode;
+      pids[i] = o.pid;
+      fds[i] = o.fd;
+      names.set(o.pid, o.process);
+      i++;
+    }
+  }
+  return { inodes, pids, fds, names };
+}
+
+function fromColumns(columns: OwnerColumns): Map<number, SocketOwner[]> {
+  const byInode = new Map<number, SocketOwner[]>();
+  for (let i = 0; i < columns.inodes.length; i++) {
+    const pid = columns.pids[i]!;
+    const owner: SocketOwner = { pid, process: columns.names.get(pid) ?? '?', fd: columns.fds[i]! };
+    const list = byInode.get(columns.inodes[i]!);
+    if (list) list.push(owner);
+    else byInode.set(columns.inodes[i]!, [owner]);
+  }
+  return byInode;
+}
+
+/**
+ * A socket read up to the decoding (sockdiag only): the raw netlink dumps, with the kernel's
+ * filter applied, and the owners of their inodes when asked. The collection worker does this
+ * part (the blocking syscalls) and hands the bytes over without a copy; the thread that wants
+ * the table decodes it a slice at a time (decodeInetDiagSlice) and finishes with
+ * `finishSocketDumps`. Decoding there costs less than receiving decoded sockets: a structured
+ * clone of a socket with its tcp_info costs several times its decoding.
+ */
+export interface SocketDumps {
+  readonly dumps: Buffer[];
+  readonly owners: OwnerColumns | null;
+  /** The owner conditions of the filter, applied once owners are known. */
+  readonly ownerFilter: Pick<ConnFilter, 'pids' | 'process'> | null;
+  readonly issues: Issue[];
+  readonly takenAtMs: number;
+}
+
+/** The sockdiag part of readSockets, or null when procfs answers (its table is text, read whole). */
+export function readSocketDumps(query: SocketQuery, choice: BackendChoice = {}, signal?: AbortSignal): SocketDumps | null {
+  const { backend, issues } = resolveSocketBackend(choice);
+  if (backend !== 'sockdiag') return null;
+  const filter = query.filter ?? {};
+  const { pids, process, ...withoutOwners } = filter;
+  const takenAtMs = Date.now();
+  const dumps = rawDumps({ withInfo: query.withInfo ?? true, ...withoutOwners, ...(choice.netns ? { netns: choice.netns.path } : {}) });
+  const byOwner = hasOwnerFilter(filter);
+  let owners: OwnerColumns | null = null;
+  if ((query.withOwners ?? true) || byOwner) {
+    const inodes = new Set<number>();
+    for (const buf of dumps) inodesInDump(buf, inodes);
+    if (inodes.size > 0) {
+      const scan = scanOwners(inodes, signal);
+      issues.push(...scan.issues);
+      owners = toColumns(scan.owners);
+    }
+  }
+  return { dumps, owners, ownerFilter: byOwner ? { ...(pids ? { pids } : {}), ...(process !== undefined ? { process } : {}) } : null, issues, takenAtMs };
+}
+
+/**
+ * The owners of every socket on the host, as columns: the /proc walk alone, for a reader that
+ * runs it beside its dump (another thread) and fills the table with `fillOwnerColumns`.
+ */
+export function readOwnerColumns(signal?: AbortSignal): Snapshot<OwnerColumns> {
+  const takenAtMs = Date.now();
+  const scan = scanOwners(undefined, signal);
+  return { data: toColumns(scan.owners), issues: scan.issues, takenAtMs };
+}
+
+/** Fill a table's owners in place from a walk taken apart (readOwnerColumns). */
+export function fillOwnerColumns(sockets: readonly TcpSocket[], columns: OwnerColumns): void {
+  fillOwners(sockets, fromColumns(columns));
+}
+
+/** The decoded table of `readSocketDumps`, with owners filled in and the owner filter applied. */
+export function finishSocketDumps(sockets: TcpSocket[], read: Pick<SocketDumps, 'owners' | 'ownerFilter'>): TcpSocket[] {
+  if (read.owners !== null) fillOwners(sockets, fromColumns(read.owners));
+  const ownerFilter = read.ownerFilter;
+  return ownerFilter === null ? sockets : sockets.filter((s) => ownersMatch(ownerFilter, s.owners));
 }
 
 /**
@@ -161,6 +286,7 @@ export function readListeners(query: ListenerQuery, choice: BackendChoice = {}, 
       ...(dumpFilter.families ? { families: dumpFilter.families } : {}),
       ...(dumpFilter.expr ? { expr: dumpFilter.expr } : {}),
       ...(choice.netns ? { netns: choice.netns.path } : {}),
+      ...(query.children ? { children: query.children } : {}),
     }));
   } else {
     const table = readProcTcpTable(procFrom(choice.netns)).filter(compileConnFilter(dumpFilter));
