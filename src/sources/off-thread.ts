@@ -15,9 +15,20 @@ import { basename, dirname, join } from 'node:path';
 import type { ErrorCode } from '../errors.js';
 import { TcpdiagError } from '../errors.js';
 import { abortReason } from '../platform/abortable-sleep.js';
+import { setImmediate as yieldTurn } from 'node:timers/promises';
+import type { TcpSocket } from '../model/socket.js';
 import type { Snapshot } from './source.js';
+import { finishSocketDumps } from './sockets.js';
+import type { SocketDumps } from './sockets.js';
+import { decodeInetDiagSlice } from './sockdiag/inet-diag.js';
 
-export type OffThreadKind = 'sockets' | 'listeners' | 'host';
+/**
+ * Sockets decoded per turn of the event loop: decoding one with its tcp_info takes a few
+ * microseconds, so a slice is a few milliseconds of the main thread.
+ */
+const DECODE_SLICE = 1000;
+
+export type OffThreadKind = 'sockets' | 'listeners' | 'host' | 'owners';
 
 export interface OffThreadRequest {
   readonly id: number;
@@ -26,8 +37,12 @@ export interface OffThreadRequest {
   readonly choice: unknown;
 }
 
+/** A sockdiag table as bytes (sockets.ts SocketDumps, the buffers as moved ArrayBuffers). */
+export type TransferredDumps = Omit<SocketDumps, 'dumps'> & { readonly dumps: readonly ArrayBuffer[] };
+
 export type OffThreadReply =
   | { readonly id: number; readonly batch: readonly unknown[] }
+  | { readonly id: number; readonly dumps: TransferredDumps }
   | { readonly id: number; readonly done: Snapshot<unknown> }
   | { readonly id: number; readonly aborted: true }
   | { readonly id: number; readonly error: { readonly code: ErrorCode | null; readonly message: string; readonly hint: string | null } };
@@ -84,6 +99,10 @@ class OffThreadCollector {
     });
   }
 
+  warm(): void {
+    this.start();
+  }
+
   private start(): Worker {
     if (this.worker !== null) return this.worker;
     const worker = new Worker(workerFile(), { workerData: { cancel: this.cancel.buffer } });
@@ -107,6 +126,13 @@ class OffThreadCollector {
       setImmediate(() => this.worker?.postMessage({ id: reply.id, next: true }));
       return;
     }
+    if ('dumps' in reply) {
+      this.decode(reply.id, p, reply.dumps).catch((error: unknown) => {
+        this.settle(reply.id);
+        p.reject(error instanceof Error ? error : new Error(String(error)));
+      });
+      return;
+    }
     this.settle(reply.id);
     if ('done' in reply) {
       const snapshot = reply.done;
@@ -119,6 +145,25 @@ class OffThreadCollector {
       const { code, message, hint } = reply.error;
       p.reject(code === null ? new Error(message) : new TcpdiagError(code, message, hint === null ? {} : { hint }));
     }
+  }
+
+  /**
+   * Decode a moved dump DECODE_SLICE sockets per turn of the event loop, so what waits (HTTP
+   * requests, timers) runs between slices; dropped when the caller gave up (aborted).
+   */
+  private async decode(id: number, p: Pending, read: TransferredDumps): Promise<void> {
+    const sockets: TcpSocket[] = [];
+    for (const bytes of read.dumps) {
+      const buf = Buffer.from(bytes);
+      for (let at = 0; at !== -1; ) {
+        at = decodeInetDiagSlice(buf, at, DECODE_SLICE, sockets);
+        if (at !== -1) await yieldTurn();
+        if (this.pending.get(id) !== p) return;
+      }
+    }
+    const data = finishSocketDumps(sockets, read);
+    this.settle(id);
+    p.resolve({ data, issues: read.issues, takenAtMs: read.takenAtMs });
   }
 
   private settle(id: number): void {
@@ -135,6 +180,15 @@ class OffThreadCollector {
 }
 
 let shared: OffThreadCollector | null = null;
+
+/**
+ * Start the collection worker now (its thread and modules take tens of ms to come up), so that
+ * a collection wanted later, at a moment that counts, does not wait for them.
+ */
+export function warmOffThread(): void {
+  shared ??= new OffThreadCollector();
+  shared.warm();
+}
 
 /** Run one collection of `kind` in the process's collection worker. */
 export function collectOffThread(kind: OffThreadKind, query: unknown, choice: unknown, signal: AbortSignal): Promise<Snapshot<unknown>> {

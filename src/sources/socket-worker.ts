@@ -1,7 +1,8 @@
 /**
  * The worker thread behind off-thread collection (off-thread.ts): it runs the synchronous reads
  * (the netlink dump with tcp_info, the /proc owner scan) so the main thread's event loop keeps
- * serving while they run, and hands the socket table over in batches, each its own message, so
+ * serving while they run. A sockdiag table goes over as the dump's bytes (moved, not copied),
+ * which the main thread decodes a slice at a time; other tables go over in batches, each its own message, so
  * the main thread deserializes a batch at a time between other work instead of 60,000 sockets
  * in one go. Batches go one at a time, each after the main thread asks for the next: a
  * MessagePort delivers every message already queued in one turn of the receiving loop, so
@@ -9,7 +10,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { TcpdiagError } from '../errors.js';
-import { readListeners, readSockets } from './sockets.js';
+import { readListeners, readOwnerColumns, readSocketDumps, readSockets } from './sockets.js';
 import type { BackendChoice, ListenerQuery, SocketQuery } from './sockets.js';
 import { readHost } from './host.js';
 import type { HostQuery } from './host.js';
@@ -78,8 +79,23 @@ port.on('message', (message: OffThreadRequest | { readonly id: number; readonly 
   const signal = cancellation(id);
   try {
     if (request.kind === 'sockets') {
+      const raw = readSocketDumps(request.query as SocketQuery, choice as BackendChoice, signal);
+      if (raw !== null) {
+        // The bytes move to the main thread, which decodes them a slice at a time.
+        const transfer: ArrayBuffer[] = [];
+        const dumps = raw.dumps.map((buf) => {
+          const whole = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer;
+          if (whole) transfer.push(buf.buffer);
+          return whole ? buf.buffer : Uint8Array.prototype.slice.call(buf).buffer;
+        });
+        if (raw.owners !== null) transfer.push(raw.owners.inodes.buffer as ArrayBuffer, raw.owners.pids.buffer as ArrayBuffer, raw.owners.fds.buffer as ArrayBuffer);
+        port.postMessage({ id, dumps: { ...raw, dumps } } satisfies OffThreadReply, transfer);
+        return;
+      }
       const s = readSockets(request.query as SocketQuery, choice as BackendChoice, signal);
       sendBatches(id, s.data, { id, done: { ...s, data: null } });
+    } else if (request.kind === 'owners') {
+      send({ id, done: readOwnerColumns(signal) });
     } else if (request.kind === 'listeners') {
       send({ id, done: readListeners(request.query as ListenerQuery, choice as BackendChoice, signal) });
     } else {
