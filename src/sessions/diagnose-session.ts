@@ -3,8 +3,8 @@
  * allows), then the host is read at the start (socket table with tcp_info, counters, sysctls,
  * CPU of every process, the log files' sizes), the events are drained every poll interval until
  * the window ends (or the signal stops it early), the host is read again at the end (the socket
- * table now with owners, resources of the processes that own sockets), and the rules judge the
- * facts. The tracefs instance is always removed. Sources are injected; nothing here knows a
+ * table now with owners, walked in the collection worker while the table is dumped; resources of
+ * the processes that own sockets), and the rules judge the facts. The tracefs instance is always removed. Sources are injected; nothing here knows a
  * backend.
  */
 import type { DiagnoseSources } from '../sources/diagnose.js';
@@ -58,7 +58,8 @@ export async function runDiagnosis(options: DiagnoseOptions, sources: DiagnoseSo
   const stream = options.events ? await openEvents(options, sources, issues, missing) : null;
   if (!options.events) missing.push({ kind: 'events', reason: 'kernel events were not traced (--no-events)', hint: 'run without --no-events, as root' });
   try {
-    const start = readWindowEnd(sources, false, issues);
+    const start = readWindowStart(sources, issues);
+    sources.prepareEnd();
     const sysctl = sources.sysctls();
     options.note(`watching for ${Math.round(options.durationMs / 100) / 10} s${stream === null ? ' (no kernel events)' : ''}; Ctrl-C ends the window early`);
     const deadline = start.monotonicMs + options.durationMs;
@@ -70,7 +71,7 @@ export async function runDiagnosis(options: DiagnoseOptions, sources: DiagnoseSo
     }
     if (options.signal.aborted) options.note('stopped early: diagnosing the window so far');
     const ownersPids = new Set<number>(options.scope.pids ?? []);
-    const end = readWindowEnd(sources, true, issues);
+    const end = await readWindowEnd(sources, issues);
     for (const s of end.sockets ?? []) for (const o of s.owners) ownersPids.add(o.pid);
     const processes = sources.processes([...ownersPids].sort((a, b) => a - b));
     issues.push(...processes.issues);
@@ -104,13 +105,36 @@ export async function runDiagnosis(options: DiagnoseOptions, sources: DiagnoseSo
   }
 }
 
-function readWindowEnd(sources: DiagnoseSources, withOwners: boolean, issues: Issue[]): WindowEnd & { tcpInfo: boolean } {
+/** The start of the window, read on this thread (no owners: they are read at the end). */
+function readWindowStart(sources: DiagnoseSources, issues: Issue[]): WindowEnd & { tcpInfo: boolean } {
   const atMs = Date.now();
   const monotonicMs = performance.now();
-  const sockets = sources.sockets(withOwners);
+  return windowEnd(sources, atMs, monotonicMs, sources.sockets(false), () => sources.processCpu(), issues);
+}
+
+/**
+ * The end of the window, with owners: the /proc walk runs in the collection worker while this
+ * thread dumps the table. Not aborted by the command's signal: a stop ends the window early,
+ * and what was observed until then is still read and judged.
+ */
+async function readWindowEnd(sources: DiagnoseSources, issues: Issue[]): Promise<WindowEnd & { tcpInfo: boolean }> {
+  const atMs = Date.now();
+  const monotonicMs = performance.now();
+  const sockets = await sources.socketsWithOwners(new AbortController().signal);
+  return windowEnd(sources, atMs, monotonicMs, sockets, null, issues);
+}
+
+function windowEnd(
+  sources: DiagnoseSources,
+  atMs: number,
+  monotonicMs: number,
+  sockets: ReturnType<DiagnoseSources['sockets']>,
+  processCpu: (() => ReturnType<DiagnoseSources['processCpu']>) | null,
+  issues: Issue[],
+): WindowEnd & { tcpInfo: boolean } {
   const counters = sources.counters();
   const host = sources.host();
-  const cpu = withOwners ? null : sources.processCpu();
+  const cpu = processCpu?.() ?? null;
   issues.push(...sockets.issues, ...counters.issues, ...host.issues);
   return {
     atMs,

@@ -17,7 +17,9 @@ import type { HostSample, ProcessSample } from '../model/resources.js';
 import type { TcpSocket } from '../model/socket.js';
 import { TcpdiagError } from '../errors.js';
 import { isRoot } from '../platform/capabilities.js';
-import { readSockets, resolveSocketBackend } from './sockets.js';
+import { fillOwnerColumns, readSockets, resolveSocketBackend } from './sockets.js';
+import type { OwnerColumns } from './sockets.js';
+import { collectOffThread, warmOffThread } from './off-thread.js';
 import { readTcpCounters } from './procfs/counters.js';
 import { readTcpSysctls } from './procfs/sysctl.js';
 import { readAllProcessCpu, readHostSample, readIcmpCounters, readProcessSample } from './procfs/resources.js';
@@ -44,6 +46,14 @@ export type EventAccess =
 
 export interface DiagnoseSources {
   sockets(withOwners: boolean): SocketSnapshot;
+  /**
+   * The table with owners, for the end of a window: the same answer as `sockets(true)`, with the
+   * /proc walk run in the collection worker while this thread dumps and decodes, so the two
+   * overlap instead of following each other.
+   */
+  socketsWithOwners(signal: AbortSignal): Promise<SocketSnapshot>;
+  /** Start what socketsWithOwners uses (the collection worker), so it is up when the window ends. */
+  prepareEnd(): void;
   counters(): Snapshot<Counters>;
   sysctls(): Snapshot<Record<string, string | null>>;
   /** CPU time of every process (the window's start: owners are not known yet). */
@@ -80,6 +90,20 @@ export function createDiagnoseSources(options: DiagnoseSourcesOptions): Diagnose
       const { backend } = resolveSocketBackend(inNetns);
       const table = readSockets({ withInfo: true, withOwners }, inNetns);
       return { ...table, tcpInfo: backend === 'sockdiag' };
+    },
+    async socketsWithOwners(signal) {
+      const { backend } = resolveSocketBackend(inNetns);
+      // Owners are found by inode, which is unique across namespaces: the walk is the host's.
+      const walk = collectOffThread('owners', undefined, {}, signal) as Promise<Snapshot<OwnerColumns>>;
+      // If this thread's read throws, the walk's outcome is not wanted: no unhandled rejection.
+      walk.catch(() => undefined);
+      const table = readSockets({ withInfo: true, withOwners: false }, inNetns);
+      const owners = await walk;
+      fillOwnerColumns(table.data, owners.data);
+      return { ...table, issues: [...table.issues, ...owners.issues], tcpInfo: backend === 'sockdiag' };
+    },
+    prepareEnd() {
+      warmOffThread();
     },
     counters() {
       return snapshot({ ...readTcpCounters(proc), ...readIcmpCounters(proc) });
