@@ -205,11 +205,25 @@ function groupBySecond(counts: readonly SecondCount[]): Map<number, Partial<Reco
   return out;
 }
 
+/**
+ * The initial network namespace's inode is a constant on current kernels (PROC_NET_INIT_INO,
+ * 0xEFFFFFF9, include/linux/proc_ns.h); older ones number it like any other, and then the
+ * namespace of PID 1 or of kthreadd (PID 2, always in init_net) tells. /proc/1/ns may be
+ * closed even to root (measured in a sandbox: EACCES), which must not read as "the host".
+ */
+const PROC_NET_INIT_INO = 0xeffffff9;
+
 function inInitialNetns(): boolean {
-  try {
-    return statSync('/proc/1/ns/net').ino === ownNetnsInode();
-  } catch {
-    // Without /proc/1 (a PID namespace of our own, hidepid) we cannot tell: trust the host.
-    return true;
+  const own = ownNetnsInode();
+  if (own === PROC_NET_INIT_INO) return true;
+  for (const pid of [1, 2]) {
+    try {
+      return statSync(`/proc/${pid}/ns/net`).ino === own;
+    } catch {
+      // Not readable here: try the next witness.
+    }
   }
+  // No witness readable and an inode that is not the constant: an older kernel, most likely
+  // the host (a container's namespace would hide PID 1 from us the same way): trust it.
+  return true;
 }
