@@ -24,7 +24,7 @@ interface Violation {
 }
 
 function cruise(cwd: string, paths: readonly string[]): Violation[] {
-  const result = spawnSync(DEPCRUISE, [...paths, '--config', CONFIG, '--output-type', 'json'], { cwd, encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync(DEPCRUISE, [...paths, '--config', CONFIG, '--output-type', 'json'], { cwd, encoding: 'utf8', timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
   assert.ok(result.stdout.length > 0, `depcruise printed nothing: ${result.stderr}`);
   const report = JSON.parse(result.stdout) as { summary: { violations: Violation[] } };
   return report.summary.violations;
