@@ -31,6 +31,12 @@ test('findings take listener, peer and process from their evidence; kernel event
   assert.equal(f[0]!.name, 'reset-storm');
   const e = rowsOf('h', { kind: 'event', atMs: AT, event: 'reset', data: { peer: '10.0.0.8', listener: '0.0.0.0:443', comm: 'nginx', reason: 'TCPAbortOnData', count: 3 } });
   assert.deepEqual([e[0]!.kind, e[0]!.peer, e[0]!.listener, e[0]!.process, e[0]!.reason, e[0]!.count], ['reset', '10.0.0.8', '0.0.0.0:443', 'nginx', 'TCPAbortOnData', 3]);
+  // The agent's own kernel events: endpoints, a direction; the per-second counts stay metrics.
+  const reset = rowsOf('h', { kind: 'event', atMs: AT, event: 'reset', data: { ts: AT, kind: 'reset', family: 6, local: { address: '::1', port: 8443 }, remote: { address: '2001:db8::7', port: 51000 }, direction: 'received', state: 'ESTABLISHED', reason: null, detail: {} } });
+  assert.deepEqual([reset[0]!.kind, reset[0]!.name, reset[0]!.peer, reset[0]!.listener], ['reset', 'received', '2001:db8::7', '']);
+  const accepted = rowsOf('h', { kind: 'event', atMs: AT, event: 'state', data: { ts: AT, kind: 'state', family: 6, local: { address: '::1', port: 8443 }, remote: { address: '::1', port: 51001 }, direction: 'passive', state: 'CLOSE', reason: 'aborted', detail: {} } });
+  assert.deepEqual([accepted[0]!.listener, accepted[0]!.reason], ['[::1]:8443', 'aborted']);
+  assert.deepEqual(rowsOf('h', { kind: 'event', atMs: AT, event: 'counts', data: { 'open.active': 3 } }), []);
   const r = rowsOf('h', { kind: 'rollup', atMs: AT, name: 'retransmits', peer: '10.0.0.9', count: 120 } as never);
   assert.deepEqual([r[0]!.kind, r[0]!.name, r[0]!.peer, r[0]!.count], ['rollup', 'retransmits', '10.0.0.9', 120]);
   assert.deepEqual(rowsOf('h', { kind: 'sample', atMs: AT, states: {}, series: {} }), []);

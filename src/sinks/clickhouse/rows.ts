@@ -70,6 +70,16 @@ function base(host: string, atMs: number, kind: string): EventRow {
 
 const LISTENER = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+):\d+$/;
 
+function endpointOf(v: unknown): { readonly address: string; readonly port: number } | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const { address, port } = v as { address?: unknown; port?: unknown };
+  return typeof address === 'string' && typeof port === 'number' ? { address, port } : null;
+}
+
+function endpointText(e: { readonly address: string; readonly port: number }): string {
+  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+}
+
 function str(v: unknown): string {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
 }
@@ -122,8 +132,13 @@ function findingRow(host: string, f: Finding, atMs: number): EventRow {
 export function recordRow(host: string, atMs: number, kind: string, data: Readonly<Record<string, unknown>>): EventRow {
   const row = base(host, atMs, kind);
   row.name = str(data.name) || str(data.event);
-  row.listener = str(data.listener);
-  row.peer = str(data.peer);
+  // The agent's kernel events (model/agent-event.ts) carry endpoints: the peer is the remote
+  // address; the local end is a listener only for what was accepted (direction passive).
+  const remote = endpointOf(data.remote);
+  const local = endpointOf(data.local);
+  row.listener = str(data.listener) || (data.direction === 'passive' && local !== null ? endpointText(local) : '');
+  row.peer = str(data.peer) || (remote?.address ?? '');
+  if (row.name === '') row.name = str(data.direction) || str(data.state);
   row.process = str(data.process) || str(data.comm);
   row.reason = str(data.reason);
   row.value = num(data.value);
@@ -141,7 +156,8 @@ export function rowsOf(host: string, message: StreamMessage | { readonly kind: s
     case 'findings':
       return m.findings.map((f) => findingRow(host, f, m.atMs));
     case 'event':
-      return [recordRow(host, m.atMs, m.event, m.data)];
+      // The per-second counts are the metrics' counters already (remote write carries them).
+      return m.event === 'counts' ? [] : [recordRow(host, m.atMs, m.event, m.data)];
     case 'sample':
     case 'listeners':
     case 'recording':
