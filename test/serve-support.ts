@@ -70,8 +70,9 @@ export function metricValue(text: string, series: string): number | undefined {
 
 /** Sockets of the namespace in a state, as ss counts them (`ss -Htan state STATE [filter]`). */
 export function ssCount(ns: Netns, state: string, filter: readonly string[] = []): number {
-  const r = spawnSync(ns.exec[0]!, [...ns.exec.slice(1), 'ss', '-Htan', 'state', state, ...filter], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ss failed: ${r.stderr}`);
+  // 60,000 sockets are ~6 MB of ss lines: past spawnSync's 1 MiB default, which fails the call.
+  const r = spawnSync(ns.exec[0]!, [...ns.exec.slice(1), 'ss', '-Htan', 'state', state, ...filter], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0 || r.error !== undefined) throw new Error(`ss failed: ${r.error?.message ?? r.stderr}`);
   return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
 }
 
