@@ -3,6 +3,7 @@
  * namespace (its kernel counters are the namespace's own, so nothing else on the machine moves
  * them), a webhook receiver beside it, and a request made from inside the namespace.
  */
+import { watchChild } from './helpers/child-output.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,82 +39,31 @@ export interface Watch {
   stop(): Promise<number | null>;
 }
 
-export function startWatch(t: TestContext, ns: Netns, args: readonly string[]): Promise<Watch> {
+export async function startWatch(t: TestContext, ns: Netns, args: readonly string[]): Promise<Watch> {
   const argv = [...ns.exec, process.execPath, CLI, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const waiters = new Set<() => void>();
-  const wake = (): void => {
-    for (const w of [...waiters]) w();
-  };
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-    wake();
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-    wake();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => {
-    wake();
-    resolve(code);
-  }));
-  const lines = (): AlertLine[] => out.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as AlertLine);
+  const output = watchChild(child, `tcpdiag ${args.join(' ')}`);
+  const lines = (): AlertLine[] => output.stdout().split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as AlertLine);
   const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const watch: Watch = {
     pid: child.pid!,
     lines,
-    stderr: () => err,
-    waitForLine(match, timeoutMs) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const found = lines().find(match);
-          if (found !== undefined) {
-            done();
-            resolve(found);
-          } else if (gone()) {
-            done();
-            reject(new Error(`watch exited before the line: stdout=${out} stderr=${err}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`no such line within ${timeoutMs} ms: stdout=${out} stderr=${err}`));
-        }, timeoutMs);
-        const done = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
+    stderr: output.stderr,
+    waitForLine: (match, timeoutMs) => output.waitUntil(() => lines().find(match), timeoutMs, 'the line'),
     async stop() {
       if (!gone()) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        const code = await exited;
+        const { code } = await output.exited;
         clearTimeout(timer);
         return code;
       }
-      return exited;
+      return (await output.exited).code;
     },
   };
   t.after(() => watch.stop());
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (/watching \d+ rules/.test(err)) {
-        waiters.delete(check);
-        resolve(watch);
-      } else if (gone()) {
-        waiters.delete(check);
-        reject(new Error(`watch exited at start: ${err}`));
-      }
-    };
-    waiters.add(check);
-    check();
-  });
+  await output.waitUntil(() => (/watching \d+ rules/.test(output.stderr()) ? true : undefined), 30_000, 'its start (watching N rules)');
+  return watch;
 }
 
 export interface Receiver {
