@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { action, out, printJson } from '../run.js';
 import { loadConfig } from '../context.js';
-import { commandScope, stopOnSignal } from '../lifetime.js';
+import { runConfiguredDiagnosis } from '../diagnose-run.js';
+import { stopOnSignal } from '../lifetime.js';
 import { collect, duration } from '../options.js';
 import { EXPRESSION_HELP, addFilterOptions, filterFromFlags } from '../filter-options.js';
 import type { FilterFlags } from '../filter-options.js';
@@ -70,26 +71,10 @@ processes: [{pid, process, cpuPercent, rssBytes, openFds, fdLimitSoft...}]}, "lo
         const config = loadConfig(cmd, { sections: ['trace', 'thresholds', 'diagnose'] });
         const netns = netnsFromFlags(flags);
         if (netns !== undefined) process.stderr.write(`tcpdiag: network namespace ${netnsLabel(netns)}\n`);
-        const { createDiagnoseSources } = await import('../../sources/diagnose.js');
-        const { runDiagnosis } = await import('../../sessions/diagnose-session.js');
         const { formatDiagnosis } = await import('../../sinks/diagnose/report-text.js');
         const stop = stopOnSignal();
         try {
-          const report = await runDiagnosis(
-            {
-              durationMs: flags.duration ?? config.diagnose.duration_s * 1000,
-              scope,
-              logFiles: flags.log ?? [],
-              journalUnits: flags.journal ?? [],
-              thresholds: { ...config.thresholds, ...config.diagnose },
-              logCapBytes: Math.round(config.diagnose.log_max_mb * 1024 * 1024),
-              pollIntervalMs: config.trace.poll_interval_ms,
-              events: flags.events,
-              signal: stop.signal,
-              note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),
-            },
-            createDiagnoseSources({ traceBufferKb: config.trace.buffer_kb, scope: commandScope(), ...(netns ? { netns } : {}) }),
-          );
+          const report = await runConfiguredDiagnosis(config, { durationMs: flags.duration, scope, logFiles: flags.log ?? [], journalUnits: flags.journal ?? [], events: flags.events, netns, signal: stop.signal });
           if (flags.json) printJson(report);
           else out(formatDiagnosis(report));
           const failing = flags.failOn === undefined ? [] : report.findings.filter((f) => f.severity === 'critical' || (flags.failOn === 'warning' && f.severity === 'warning'));

@@ -7,7 +7,8 @@
 import type { Command } from 'commander';
 import { action, out, printJson } from '../run.js';
 import { loadConfig } from '../context.js';
-import { commandScope, stopOnSignal } from '../lifetime.js';
+import { runConfiguredDiagnosis } from '../diagnose-run.js';
+import { stopOnSignal } from '../lifetime.js';
 import { duration } from '../options.js';
 import { addNetnsOption, netnsFromFlags } from '../netns-option.js';
 import type { NetnsFlags } from '../netns-option.js';
@@ -90,25 +91,9 @@ Examples:
           if (!Array.isArray(list)) throw new MalformedInputError(`diagnosis report ${flags.from}`, 'no "findings" array', undefined, 'save one with: tcpdiag diagnose --json > report.json');
           findings = list as Finding[];
         } else {
-          const { createDiagnoseSources } = await import('../../sources/diagnose.js');
-          const { runDiagnosis } = await import('../../sessions/diagnose-session.js');
           const stop = stopOnSignal();
           try {
-            const report = await runDiagnosis(
-              {
-                durationMs: flags.duration ?? config.diagnose.duration_s * 1000,
-                scope: {},
-                logFiles: [],
-                journalUnits: [],
-                thresholds: { ...config.thresholds, ...config.diagnose },
-                logCapBytes: Math.round(config.diagnose.log_max_mb * 1024 * 1024),
-                pollIntervalMs: config.trace.poll_interval_ms,
-                events: flags.events,
-                signal: stop.signal,
-                note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),
-              },
-              createDiagnoseSources({ traceBufferKb: config.trace.buffer_kb, scope: commandScope(), ...(netns ? { netns } : {}) }),
-            );
+            const report = await runConfiguredDiagnosis(config, { durationMs: flags.duration, scope: {}, logFiles: [], journalUnits: [], events: flags.events, netns, signal: stop.signal });
             findings = report.findings;
           } finally {
             stop.release();
