@@ -115,14 +115,17 @@ const UNKNOWN: MetricReading = { host: null };
 /** Every metric between two samples (`previous` null: the first sample, where only gauges are known). */
 export function measure(previous: WatchSample | null, current: WatchSample, options: MetricOptions): MetricValues {
   const sockets = current.sockets;
-  const index = sockets === null ? null : new ListenerIndex(sockets);
-  const gauges = sockets === null || index === null ? null : socketGauges(sockets, index, current.portRange);
+  const table = sockets === null ? null : tableMetrics(sockets, current.portRange);
+  const index = table?.index ?? null;
+  const gauges = table?.gauges ?? null;
   const seconds = previous === null ? 0 : (current.monotonicMs - previous.monotonicMs) / 1000;
   const counters = previous?.counters != null && current.counters !== null && seconds > 0 && !counterReset(previous.counters, current.counters)
     ? deltas(previous.counters, current.counters)
     : null;
-  const seen = previous?.sockets == null || sockets === null || index === null ? null : newSockets(previous.sockets, sockets, index);
-  const peers = previous?.sockets == null || sockets === null ? null : peerRatios(previous.sockets, sockets, options.minSegments);
+  // The same table twice (the agent left a read out: nothing moved) has no new socket and no segment between.
+  const sameTable = previous?.sockets === sockets;
+  const seen = previous?.sockets == null || sockets === null || index === null ? null : sameTable ? noNewSockets(index) : newSockets(previous.sockets, sockets, index);
+  const peers = previous?.sockets == null || sockets === null ? null : sameTable ? { segments: new Map<string, number>(), bytes: new Map<string, number>() } : peerRatios(previous.sockets, sockets, options.minSegments);
 
   const values: MetricValues = {
     syn_recv_backlog_percent: gauges?.synRecvBacklog ?? UNKNOWN,
@@ -223,6 +226,29 @@ function socketGauges(sockets: readonly TcpSocket[], index: ListenerIndex, portR
     portUse: portRange === null ? UNKNOWN : { host: maxOf(portUse.values()), peer: portUse },
     rtt: allRtts.length === 0 ? { host: 0, peer: rttByPeer } : { host: percentile(allRtts, 90), peer: rttByPeer },
   };
+}
+
+interface TableMetrics {
+  readonly portRange: readonly [number, number] | null;
+  readonly index: ListenerIndex;
+  readonly gauges: SocketGauges;
+}
+
+/** A table's listeners and gauges, worked out once per table (an unchanged table is judged again every sample). */
+const tableCache = new WeakMap<readonly TcpSocket[], TableMetrics>();
+
+function tableMetrics(sockets: readonly TcpSocket[], portRange: readonly [number, number] | null): TableMetrics {
+  const cached = tableCache.get(sockets);
+  if (cached !== undefined && cached.portRange?.[0] === portRange?.[0] && cached.portRange?.[1] === portRange?.[1]) return cached;
+  const index = new ListenerIndex(sockets);
+  const metrics = { portRange, index, gauges: socketGauges(sockets, index, portRange) };
+  tableCache.set(sockets, metrics);
+  return metrics;
+}
+
+function noNewSockets(index: ListenerIndex): NewSockets {
+  const zero = new Map(index.listeners.map((l) => [listenerKey(l), 0]));
+  return { newRequestSocks: 0, synByListener: zero, childrenByListener: new Map(zero) };
 }
 
 interface NewSockets {

@@ -3,6 +3,7 @@
  * ListenOverflows (Tcp: and TcpExt: of /proc/net/snmp and /proc/net/netstat), plus sockstat
  * values with a `Sockstat` prefix (SockstatTw, SockstatInuse...).
  */
+import type { ListenerChild } from './listener.js';
 import type { TcpState } from './tcp-state.js';
 
 export type Counters = Record<string, number>;
@@ -23,4 +24,6 @@ export interface CounterSample {
   readonly counters: Counters;
   /** Monotonic clock (performance.now()) at the reading, for rates immune to wall-clock steps. */
   readonly monotonicMs: number;
+  /** The SYN_RECV sockets' local ends, when the reading walked them (the agent's listeners count them). */
+  readonly halfOpen?: readonly ListenerChild[];
 }

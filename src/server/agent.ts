@@ -14,7 +14,7 @@
  *   RTT and bytes to its rollups. Without root or tracefs it says so once; the rest runs.
  * The history is rolled up into its 1 min and 1 h tiers and trimmed every minute.
  */
-import { counterSource, listenerSource, socketSource } from '../sources/index.js';
+import { counterSource, listenerSource, socketSource, TableWitness } from '../sources/index.js';
 import { summarizeListeners } from '../analysis/listeners.js';
 import type { DiagnoseSources } from '../sources/diagnose.js';
 import type { CounterSample } from '../model/counters.js';
@@ -27,7 +27,7 @@ import { TCP_STATES } from '../model/tcp-state.js';
 import type { WatchSample } from '../alerts/metrics.js';
 import type { Thresholds } from '../diagnose/rule.js';
 import { runCollector } from '../sessions/collector.js';
-import type { CollectorSummary } from '../sessions/collector.js';
+import type { CollectorSummary, TickResult } from '../sessions/collector.js';
 import { AlertLoop, diagnoseSamples, parsePortRange } from '../sessions/watch-session.js';
 import type { WatchOptions } from '../sessions/watch-session.js';
 import type { HistoryStore, RetentionOptions } from '../store/history.js';
@@ -86,6 +86,8 @@ export interface CollectorState {
 
 const COLLECTORS = ['counters', 'listeners', 'sockets', 'events'] as const;
 const EVENT_FLUSH_EVERY_MS = 1000;
+const EVENTS_IDLE_POLL_MS = 500;
+const TABLE_MAX_AGE_MS = 30_000;
 export type CollectorName = (typeof COLLECTORS)[number];
 const MAINTAIN_EVERY_MS = 60_000;
 const SYSCTL_EVERY_MS = 60_000;
@@ -120,6 +122,14 @@ export class Agent {
   private readonly alerts: AlertLoop;
   private sysctl: Record<string, string | null> = {};
   private sysctlAtMs = -Infinity;
+  /**
+   * The socket table is read again only when the counters say a socket can have changed
+   * (sources/state-walk.ts), and at least every TABLE_MAX_AGE_MS: an idle host's table, 1,000
+   * connections with their tcp_info, was most of the idle agent's cost (bench/README.md).
+   */
+  private readonly tableWitness = new TableWitness(TABLE_MAX_AGE_MS);
+  /** Socket-table reads left out because nothing had moved (/api/health). */
+  tablesReused = 0;
   private lastSample: WatchSample | null = null;
   private diagnosedFrom: WatchSample | null = null;
   private readonly noted = new Set<string>();
@@ -152,21 +162,28 @@ export class Agent {
   /** Run every collector until the signal aborts; resolves when none runs any more. */
   async run(): Promise<Partial<Record<CollectorName, CollectorSummary>>> {
     const { signal } = this.options;
-    const counters = counterSource();
+    const counters = counterSource({}, { reuseWalk: true });
     const listeners = listenerSource();
     const sockets = socketSource({ offThread: true });
-    const loop = (name: CollectorName, intervalMs: number, tick: (s: AbortSignal) => Promise<void>): Promise<CollectorSummary> =>
+    const loop = (name: CollectorName, intervalMs: number, tick: (s: AbortSignal) => Promise<TickResult>): Promise<CollectorSummary> =>
       runCollector({ intervalMs, signal, immediate: true, onIssue: (i) => this.issue(name, i) }, async (context) => {
         const state = this.collectors[name];
         state.lastLagMs = context.startedMs - context.dueMs;
-        await tick(context.signal);
+        const rest = await tick(context.signal);
         state.ticks = context.n;
         state.lastAtMs = Date.now();
         state.lastTookMs = performance.now() - context.startedMs;
+        return rest;
       });
     let maintainedAtMs = performance.now();
     const events = await this.openEvents();
     let flushedAtMs = performance.now();
+    // An idle host's rings are drained less and less often, down to one read every
+    // EVENTS_IDLE_POLL_MS, and at the configured interval again from the first event on: a
+    // wake-up with its two reads is most of the idle collector's cost, and the default 16 MiB per
+    // CPU holds far more than half a second of a 150k events/s burst (architecture.md).
+    let emptyPolls = 0;
+    const idleRestSlots = this.options.events === null ? 0 : Math.max(0, Math.floor(EVENTS_IDLE_POLL_MS / this.options.events.pollIntervalMs) - 1);
     try {
       const [c, l, s, e] = await Promise.all([
         loop('counters', this.options.countersIntervalMs, async (sig) => {
@@ -186,16 +203,31 @@ export class Agent {
         loop('listeners', this.options.countersIntervalMs, async (sig) => {
           // Accept queues, backlogs and half-open children every second; the established
           // children from the socket sample once there is one (counting them here would dump
-          // every established socket every second).
+          // every established socket every second), the half-open ones from the state counts'
+          // walk (a LISTEN dump alone does not walk the established hash).
           const established = this.establishedByListener;
-          const snap = await listeners.collect(sig, { withOwners: false, children: established === null ? 'all' : 'half-open' });
+          const children = established === null ? 'all' : this.counters?.halfOpen ?? 'half-open';
+          const snap = await listeners.collect(sig, { withOwners: false, children });
           for (const i of snap.issues) this.issue('listeners', i);
           this.listeners = established === null ? snap.data : snap.data.map((l) => ({ ...l, established: established.get(listenerKey(l)) ?? 0 }));
           this.listenerOf = listenerIndex(snap.data);
           this.bus.publish({ kind: 'listeners', atMs: snap.takenAtMs, listeners: this.listeners });
         }),
         loop('sockets', this.options.socketsIntervalMs, async (sig) => {
+          // Counters read at most a second before the dump: a change after them shows at a later tick.
+          const witnessed = this.counters?.counters ?? null;
+          if (witnessed !== null && this.sockets !== null && this.tableWitness.stillHolds(witnessed, performance.now())) {
+            // Not a segment in or out, no socket made or gone: the last table is still the
+            // kernel's (timers aside), and the rules are judged on it on time. The RTT
+            // histogram counts it again (its observations weigh connections by how long they
+            // live); the per-minute rollups average the same RTTs whether counted once or twice.
+            this.tablesReused++;
+            this.rtt.observeSockets(this.sockets.data);
+            this.judge();
+            return;
+          }
           const snap = await sockets.collect(sig, { withInfo: true, withOwners: false });
+          if (witnessed !== null) this.tableWitness.remember(witnessed, performance.now());
           for (const i of snap.issues) this.issue('sockets', i);
           this.sockets = { data: snap.data, takenAtMs: snap.takenAtMs, tcpInfo: sockets.backend === 'sockdiag' };
           this.rtt.observeSockets(snap.data);
@@ -206,12 +238,13 @@ export class Agent {
         events === null || this.options.events === null
           ? Promise.resolve(null)
           : loop('events', this.options.events.pollIntervalMs, () => {
-            events.poll();
+            const read = events.poll();
             if (performance.now() - flushedAtMs >= EVENT_FLUSH_EVERY_MS) {
               flushedAtMs = performance.now();
               events.flush(Date.now());
             }
-            return Promise.resolve();
+            emptyPolls = read === 0 ? emptyPolls + 1 : 0;
+            return Promise.resolve(Math.min(emptyPolls, idleRestSlots));
           }),
       ]);
       return { counters: c, listeners: l, sockets: s, ...(e === null ? {} : { events: e }) };

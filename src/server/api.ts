@@ -186,6 +186,8 @@ export function health(context: ApiContext): unknown {
     uptimeS: Math.round((Date.now() - a.startedAtMs) / 1000),
     pid: process.pid,
     collectors: a.collectors,
+    // The table reads the agent left out because the counters said nothing had moved.
+    socketTable: { takenAtMs: a.sockets?.takenAtMs ?? null, readsLeftOut: a.tablesReused },
     sources: backendStatus().map((b) => ({ backend: b.backend, kind: b.kind, available: b.available, issues: b.issues })),
     events: a.eventStatus(),
     store: { path: context.store.path, bytes: context.store.sizeBytes() },

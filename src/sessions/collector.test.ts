@@ -67,6 +67,18 @@ test('the schedule is a fixed grid: a tick\'s own duration does not shift the ti
   });
 });
 
+test('a tick that returns N rests N slots: the next one is due N + 1 intervals on', async () => {
+  const contexts: TickContext[] = [];
+  const rests = [2, 0, 1];
+  // 100 ms slots: a tick that returns at once is never past its next slot, even on a busy machine.
+  await runCollector({ intervalMs: 100, count: 4, immediate: true, signal: new AbortController().signal, keepAlive: true, onIssue: () => undefined }, (c) => {
+    contexts.push(c);
+    return rests[c.n - 1];
+  });
+  const start = contexts[0]!.dueMs;
+  assert.deepEqual(contexts.map((c) => Math.round((c.dueMs - start) / 100)), [0, 3, 4, 6]);
+});
+
 test('an abort ends the wait at once, and a tick in flight is awaited before the collector settles', async () => {
   const stop = new AbortController();
   let tickSettled = false;

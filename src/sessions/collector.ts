@@ -13,7 +13,9 @@
  *   does, and the CLI's watch loops ask for `keepAlive`), and waits longer than Node's timer
  *   limit (2^31 - 1 ms) are chained rather than firing at once;
  * - an abort stops the wait at once; a tick in flight gets the same signal and is awaited, so
- *   the collector's promise settles only when nothing of it runs any more.
+ *   the collector's promise settles only when nothing of it runs any more;
+ * - a tick may return a number of slots to let pass before the next one (a source that found
+ *   nothing polled less often); they are rested, not skipped.
  */
 import type { Issue } from '../model/issue.js';
 import { issue, issueFromError } from '../model/issue.js';
@@ -51,10 +53,13 @@ export interface CollectorSummary {
   readonly failed: number;
 }
 
+/** Nothing, or the slots to rest before the next tick. */
+export type TickResult = void | number;
+
 /** Node clamps a timeout above this to 1 ms (timers.md: "outside that range ... set to 1"). */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
-export async function runCollector(options: CollectorOptions, tick: (context: TickContext) => void | Promise<void>): Promise<CollectorSummary> {
+export async function runCollector(options: CollectorOptions, tick: (context: TickContext) => TickResult | Promise<TickResult>): Promise<CollectorSummary> {
   const { intervalMs, signal } = options;
   if (!(intervalMs > 0) || !Number.isFinite(intervalMs)) throw new RangeError(`collector interval must be a positive number of ms, got ${intervalMs}`);
   const lateAfterMs = options.lateAfterMs ?? Math.max(20, intervalMs / 10);
@@ -80,8 +85,10 @@ export async function runCollector(options: CollectorOptions, tick: (context: Ti
       options.onIssue(issue('TCPDIAG_TICK_LATE', `tick ${ticks} started ${Math.round(lateMs)} ms late: ${why}`,
         'a longer interval, or fewer sockets per collection (a state or port filter), keeps collections on time'));
     }
+    let rest = 0;
     try {
-      await tick({ n: ticks, dueMs, startedMs, signal });
+      const result = await tick({ n: ticks, dueMs, startedMs, signal });
+      if (typeof result === 'number' && Number.isInteger(result) && result > 0) rest = result;
     } catch (error: unknown) {
       if (signal.aborted) break;
       if (!(error instanceof TcpdiagError)) throw error;
@@ -90,11 +97,12 @@ export async function runCollector(options: CollectorOptions, tick: (context: Ti
     }
     const endedMs = performance.now();
     previousTookMs = endedMs - startedMs;
-    // The next slot on the grid that has not passed yet; when this tick overran slots, the
-    // first of them runs at once (reported late) and the rest are skipped.
+    // The next slot on the grid that has not passed yet (after the rested ones); when this
+    // tick overran slots, the first of them runs at once (reported late) and the rest are skipped.
+    const wanted = slot + 1 + rest;
     const passed = Math.floor((endedMs - startMs) / intervalMs);
-    const next = Math.max(slot + 1, passed);
-    if (next > slot + 1) skipped += next - slot - 1;
+    const next = Math.max(wanted, passed);
+    if (next > wanted) skipped += next - wanted;
     slot = next;
   }
   return { ticks, late, skipped, failed };

@@ -23,10 +23,12 @@ import { readCounters, readListeners, readProcesses, readSockets, readSysctls, r
 import type { HostQuery } from './host.js';
 import { readHost } from './host.js';
 import type { OffThreadKind } from './off-thread.js';
+import { StateWalkMemo } from './state-walk.js';
 
 export type { BackendChoice, ListenerQuery, ProcessQuery, SocketBackend, SocketQuery } from './sockets.js';
 export type { HostQuery } from './host.js';
 export { backendStatus } from './status.js';
+export { TableWitness } from './state-walk.js';
 
 /**
  * A snapshot source over a synchronous read. The read checks `signal` between its steps (a
@@ -69,9 +71,15 @@ export function listenerSource(choice: BackendChoice = {}): SnapshotSource<Liste
   return snapshotSource(backend, (query, signal) => readListeners(query, choice, signal));
 }
 
-/** The kernel's TCP counters (snmp, netstat, sockstat) and the socket count of every state. */
-export function counterSource(choice: BackendChoice = {}): SnapshotSource<CounterSample, void> {
-  return snapshotSource(resolveSocketBackend(choice).backend, () => readCounters(choice));
+/**
+ * The kernel's TCP counters (snmp, netstat, sockstat) and the socket count of every state.
+ * `reuseWalk`: a reader every second, which walks the socket table for the state counts only
+ * when the counters say a socket can have changed state (state-walk.ts), and gets the
+ * half-open children with them.
+ */
+export function counterSource(choice: BackendChoice = {}, options: { readonly reuseWalk?: boolean } = {}): SnapshotSource<CounterSample, void> {
+  const memo = options.reuseWalk === true ? new StateWalkMemo() : undefined;
+  return snapshotSource(resolveSocketBackend(choice).backend, () => readCounters(choice, memo));
 }
 
 export function sysctlSource(choice: BackendChoice = {}): SnapshotSource<Sysctls, void> {

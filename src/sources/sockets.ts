@@ -12,7 +12,7 @@ import { TCP_STATES } from '../model/tcp-state.js';
 import type { ConnFilter } from '../model/conn-filter.js';
 import { compileConnFilter, hasOwnerFilter, ownersMatch } from '../model/conn-filter.js';
 import type { CounterSample } from '../model/counters.js';
-import type { ListenerSummary } from '../model/listener.js';
+import type { ListenerChild, ListenerSummary } from '../model/listener.js';
 import { ListenerIndex, listenerDumpFilter } from '../model/listener.js';
 import type { ProcessResources } from '../model/process.js';
 import type { Sysctls } from '../model/sysctl.js';
@@ -30,6 +30,7 @@ import { readProcessResources } from './procfs/limits.js';
 import { countTcpStates, countTcpStatesWithTotals, dumpTcpSockets, rawDumps, sockDiagAvailable } from './sockdiag/index.js';
 import { inodesInDump } from './sockdiag/inet-diag.js';
 import { dumpListeners } from './sockdiag/listeners.js';
+import type { StateWalkMemo } from './state-walk.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -57,9 +58,11 @@ export interface ListenerQuery {
   /**
    * 'half-open': count only SYN_RECV children, in the listeners' own dump; `established` is
    * then 0 (sockdiag; procfs reads the whole table anyway and counts both). For a caller that
-   * reads listeners every second and has the established sockets from elsewhere.
+   * reads listeners every second and has the established sockets from elsewhere. A list: the
+   * half-open children a state walk found (readCounters with a memo), and the dump is of
+   * LISTEN sockets alone, which walks only the listening hash.
    */
-  readonly children?: 'all' | 'half-open';
+  readonly children?: 'all' | 'half-open' | readonly ListenerChild[];
 }
 
 export interface ProcessQuery {
@@ -315,8 +318,12 @@ export function zeroStates(): Record<TcpState, number> {
   return Object.fromEntries(TCP_STATES.map((s) => [s, 0])) as Record<TcpState, number>;
 }
 
-/** The kernel's TCP counters, and the socket count of every state, read together. */
-export function readCounters(choice: BackendChoice = {}): Snapshot<CounterSample> {
+/**
+ * The kernel's TCP counters, and the socket count of every state, read together. With `memo`
+ * (a reader every second) the state walk is left out while the counters say no socket changed
+ * state (state-walk.ts), and the sample carries the SYN_RECV sockets' local ends (`halfOpen`).
+ */
+export function readCounters(choice: BackendChoice = {}, memo?: StateWalkMemo): Snapshot<CounterSample> {
   const { backend, issues } = resolveSocketBackend(choice);
   const { netns } = choice;
   const states = zeroStates();
@@ -328,7 +335,15 @@ export function readCounters(choice: BackendChoice = {}): Snapshot<CounterSample
     // ESTABLISHED and TIME_WAIT, usually the bulk of the table, from the kernel's own totals
     // (countTcpStatesWithTotals says how); 60k established + 30k TIME_WAIT sockets: the dump
     // takes ~3 ms instead of ~25.
-    Object.assign(states, countTcpStatesWithTotals({ currEstab, timewaitSockets }, netns?.path));
+    const nowMs = performance.now();
+    let walk = memo?.reusable(counters, nowMs) ?? null;
+    if (walk === null) {
+      const halfOpen: ListenerChild[] = [];
+      walk = { states: countTcpStatesWithTotals({ currEstab, timewaitSockets }, netns?.path, halfOpen), halfOpen };
+      memo?.remember(counters, nowMs, walk);
+    }
+    Object.assign(states, walk.states);
+    if (memo !== undefined) return { data: { states, counters, monotonicMs: performance.now(), halfOpen: walk.halfOpen }, issues, takenAtMs };
   } else if (backend === 'sockdiag') {
     Object.assign(states, countTcpStates(netns?.path));
   } else {

@@ -4,11 +4,12 @@
  * addon; callers fall back to procfs when `available()` says no.
  */
 import type { TcpSocket } from '../../model/socket.js';
+import type { ListenerChild } from '../../model/listener.js';
 import type { TcpState } from '../../model/tcp-state.js';
 import { tcpStateToKernel } from '../../model/tcp-state.js';
 import { loadNative } from '../../native/index.js';
 import { SourceError } from '../../errors.js';
-import { countFinWait2Timewait, countStatesInDump, decodeInetDiagDump } from './inet-diag.js';
+import { countFinWait2Timewait, countStatesInDump, decodeInetDiagDump, halfOpenChildrenInDump } from './inet-diag.js';
 import { compileBytecode } from './bytecode.js';
 import type { ConnExpr } from '../../model/conn-filter.js';
 
@@ -139,15 +140,17 @@ export interface KernelStateTotals {
  *   keeps FIN_WAIT2) says how many of those there are.
  * Everything else is dumped and counted. On 60,000 established sockets and 30,000 in TIME_WAIT
  * that is one small dump instead of 90,000 messages. The totals and the dump are read at
- * slightly different instants, as ss -s does; a count is never below zero.
+ * slightly different instants, as ss -s does; a count is never below zero. `halfOpen`, when
+ * given, gets the local end of each SYN_RECV socket the walk passed (the listeners' children).
  */
-export function countTcpStatesWithTotals(totals: KernelStateTotals, netns?: string): Partial<Record<TcpState, number>> {
+export function countTcpStatesWithTotals(totals: KernelStateTotals, netns?: string, halfOpen?: ListenerChild[]): Partial<Record<TcpState, number>> {
   const mask = statesMask() & ~(1 << tcpStateToKernel('ESTABLISHED')) & ~(1 << tcpStateToKernel('TIME_WAIT'));
   const counts: Partial<Record<TcpState, number>> = {};
   let finWait2Timewait = 0;
   for (const buf of dumps([4, 6], request(mask, false, netns === undefined ? {} : { netns }))) {
     countStatesInDump(buf, counts);
     finWait2Timewait += countFinWait2Timewait(buf);
+    if (halfOpen !== undefined) halfOpenChildrenInDump(buf, halfOpen);
   }
   counts.ESTABLISHED = Math.max(0, totals.currEstab - (counts.CLOSE_WAIT ?? 0));
   counts.TIME_WAIT = Math.max(0, totals.timewaitSockets - finWait2Timewait);

@@ -5,6 +5,7 @@
  * per-byte allocation (style guide, "Size").
  */
 import type { AddressFamily, SocketMemory, SocketTimer, TcpSocket } from '../../model/socket.js';
+import type { ListenerChild } from '../../model/listener.js';
 import { formatIpv4, formatIpv6 } from '../../model/address.js';
 import { decodeTcpInfo } from '../../model/tcp-info.js';
 import { tcpStateFromKernel } from '../../model/tcp-state.js';
@@ -130,6 +131,22 @@ export function countStatesInDump(buf: Buffer, counts: Partial<Record<TcpState, 
     if (state !== undefined) counts[state] = (counts[state] ?? 0) + 1;
   });
   return counts;
+}
+
+const KERNEL_SYN_RECV = 3;
+
+/**
+ * The local end of every SYN_RECV socket of a dump: request socks, the half-open children a
+ * listener has (they live in the established hash, not under their listener).
+ */
+export function halfOpenChildrenInDump(buf: Buffer, into: ListenerChild[]): void {
+  const scratch = new Uint8Array(16);
+  forEachMessage(buf, (offset) => {
+    const m = offset + NLMSG_HDRLEN;
+    if (buf[m + 1] !== KERNEL_SYN_RECV) return;
+    const family: AddressFamily = buf[m] === 10 ? 6 : 4;
+    into.push({ family, address: readAddress(buf, m + 8, family, scratch), port: buf.readUInt16BE(m + 4), state: 'SYN_RECV' });
+  });
 }
 
 /** inet_diag_msg.idiag_timer of a timewait socket (inet_twsk_diag_fill, net/ipv4/inet_diag.c). */

@@ -9,10 +9,13 @@
  * listeners: the kernel still walks its established hash for them (request socks live there),
  * but sends nothing for the established sockets it passes, where the second dump sends one
  * message each (60,000 a second for a collector that runs every second). `established` is then
- * 0: the caller counts it from a table it has (the agent's socket sample).
+ * 0: the caller counts it from a table it has (the agent's socket sample). Given the children
+ * (a state walk already made found them: the agent's per-second state counts), the dump is of
+ * LISTEN sockets alone, and the kernel walks nothing but its listening hash.
  */
 import type { AddressFamily, TcpSocket } from '../../model/socket.js';
 import { ListenerIndex } from '../../model/listener.js';
+import type { ListenerChild } from '../../model/listener.js';
 import { tcpStateFromKernel } from '../../model/tcp-state.js';
 import { decodeInetDiagDump, forEachMessage, readAddress } from './inet-diag.js';
 import { rawDumps } from './index.js';
@@ -36,8 +39,8 @@ export interface ListenerDumpOptions {
   readonly expr?: ConnExpr;
   /** A network namespace (a path); absent: our own. */
   readonly netns?: string;
-  /** Which children to count: SYN_RECV and ESTABLISHED (the default), or SYN_RECV only. */
-  readonly children?: 'all' | 'half-open';
+  /** Which children to count: SYN_RECV and ESTABLISHED (the default), SYN_RECV only, or these (counted elsewhere). */
+  readonly children?: 'all' | 'half-open' | readonly ListenerChild[];
 }
 
 const KERNEL_LISTEN = 10;
@@ -53,6 +56,10 @@ export function dumpListeners(options: ListenerDumpOptions = {}): ListenerDump {
   for (const buf of first) decodeInetDiagDump(buf, listeners, (kernelState) => kernelState === KERNEL_LISTEN);
   const index = new ListenerIndex(listeners);
   if (listeners.length === 0) return { listeners, index };
+  if (typeof children !== 'string') {
+    for (const child of children) index.add(child);
+    return { listeners, index };
+  }
   const scratch = new Uint8Array(16);
   for (const buf of halfOpenOnly ? first : rawDumps({ ...common, states: ['SYN_RECV', 'ESTABLISHED'] })) {
     forEachMessage(buf, (offset) => {
