@@ -53,8 +53,12 @@ const quantile = (sorted: readonly number[], q: number): number => sorted[Math.m
 
 async function main(): Promise<void> {
   const data = mkdtempSync(join(tmpdir(), 'tcpdiag-bench-agent-'));
-  const holders = await startHolders(sockets, processes);
-  const serve = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Idle keep-alive connections (one request and answer each, then nothing): a pool that never
+  // sent a byte is what a slowloris looks like, and the diagnosis would rightly escalate it.
+  const holders = await startHolders(sockets, processes, { exchange: true });
+  // BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the agent (NODE_OPTIONS refuses --cpu-prof).
+  const nodeFlags = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+  const serve = spawn(process.execPath, [...nodeFlags, CLI, 'serve', '--listen', '127.0.0.1:0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       createInterface({ input: serve.stdout }).on('line', (line) => {
