@@ -76,8 +76,12 @@ async function exchanges(port: number, count: number): Promise<{ socket: net.Soc
   for (let i = 0; i < count; i++) {
     const started = process.hrtime.bigint();
     await new Promise<void>((resolve, reject) => {
-      socket.once('data', () => resolve());
+      // One error listener at a time: a listener per exchange would pile up past Node's 10.
       socket.once('error', reject);
+      socket.once('data', () => {
+        socket.off('error', reject);
+        resolve();
+      });
       socket.write(`ping ${i}\n`);
     });
     times.push(Number(process.hrtime.bigint() - started) / 1e6);
