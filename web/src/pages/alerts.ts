@@ -36,7 +36,8 @@ function copyButton(text: string): HTMLElement {
   return b;
 }
 
-function findingCard(f: Finding): HTMLElement {
+/** A finding with its evidence and advice (also drawn by a capture's analysis). */
+export function findingCard(f: Finding): HTMLElement {
   return h('article', { class: 'finding', 'data-finding': f.id },
     h('h3', {}, h('span', { class: `sev ${f.severity}` }, t(`severity.${f.severity}`)), ' ', h('span', { translate: 'no' }, `${f.title} — ${f.subject}`)),
     h('p', { translate: 'no' }, f.explanation),
