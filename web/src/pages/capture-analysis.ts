@@ -50,7 +50,7 @@ function connVerdicts(c: ConnectionReport): HTMLElement {
 function connRow(c: ConnectionReport): HTMLElement {
   const flagged = VERDICTS.some((v) => c[v] > 0 && v !== 'keepAlives') || c.resetBy !== null || c.icmpErrors.length > 0;
   return h('tr', { 'data-conn': c.id, class: flagged ? 'bad' : '' },
-    h('td', { class: 'right' }, num(c.id)),
+    h('td', { class: 'right' }, String(c.id)),
     h('td', { translate: 'no' }, endpoint(c.client, c.family)),
     h('td', { translate: 'no' }, endpoint(c.server, c.family)),
     h('td', { translate: 'no', 'data-state': c.state, title: stateTitle(c.state) }, c.state),

@@ -87,7 +87,7 @@ export function startForm(params: URLSearchParams, onStarted: (r: Recording) => 
     post<{ recording: Recording }>(what === 'capture' ? '/api/v1/captures' : '/api/v1/traces', body).then((r) => {
       if (r === null) message.append(errorNote(new ApiError(404, 'HTTP_404', what === 'capture' ? '/api/v1/captures' : '/api/v1/traces', null)));
       else {
-        message.append(h('p', { class: 'ok', 'data-testid': 'start-ok', 'data-id': r.recording.id }, t('captures.startedNote', { id: r.recording.id })));
+        message.append(h('p', { class: 'ok', 'data-testid': 'start-ok', 'data-id': r.recording.id }, t('captures.startedNote', { id: String(r.recording.id) })));
         onStarted(r.recording);
       }
     }, (e: unknown) => message.append(refusal(e))).finally(() => {

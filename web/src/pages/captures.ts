@@ -61,6 +61,8 @@ export const captures: Page = {
     const upload = h('button', { type: 'button', 'data-testid': 'upload' }, t('captures.uploadButton'));
     const form = startForm(params, () => load());
 
+    // Which analysis was asked for last: an answer to an earlier request is dropped.
+    let asked = 0;
     const show = (title: string, source: string, report: AnalysisReport) => {
       undraw();
       clear(analysis);
@@ -76,23 +78,24 @@ export const captures: Page = {
       analysis.dataset.source = source;
       analysis.append(empty(text));
     };
-    const failed = (e: unknown) => {
-      if (!alive) return;
+    const failed = (request: number) => (e: unknown) => {
+      if (!alive || request !== asked) return;
       clear(analysis);
       analysis.append(errorNote(e));
     };
 
     const open = (id: number) => {
-      const title = t('captures.analysisOfRecording', { id });
+      const title = t('captures.analysisOfRecording', { id: String(id) });
+      const request = ++asked;
       setUrlParam('recording', String(id));
       loadingNote(title, `recording:${id}`, t('common.loading'));
       get<AnalysisReport>(`/api/v1/recordings/analysis?id=${id}`).then((r) => {
-        if (!alive) return;
+        if (!alive || request !== asked) return;
         if (r === null) {
           clear(analysis);
           analysis.append(unsupported('/api/v1/recordings/analysis'));
         } else show(title, `recording:${id}`, r);
-      }, failed);
+      }, failed(request));
     };
 
     const stop = (id: number) => {
@@ -137,14 +140,18 @@ export const captures: Page = {
       const f = file.files?.[0];
       clear(analysis);
       if (f === undefined) {
+        asked++;
+        undraw();
+        undraw = () => undefined;
         analysis.append(empty(t('captures.uploadPick')));
         return;
       }
       const title = t('captures.analysisOfFile', { file: f.name });
+      const request = ++asked;
       loadingNote(title, `upload:${f.name}`, t('captures.analysing'));
       upload.disabled = true;
       post<AnalysisReport>(`/api/v1/analyze?name=${encodeURIComponent(f.name)}`, null, { type: 'application/vnd.tcpdump.pcap', data: f }).then((r) => {
-        if (!alive) return;
+        if (!alive || request !== asked) return;
         if (r === null) {
           clear(analysis);
           analysis.append(unsupported('/api/v1/analyze'));
@@ -153,7 +160,7 @@ export const captures: Page = {
         lastUpload = { name: f.name, report: r };
         setUrlParam('upload', f.name);
         show(title, `upload:${f.name}`, r);
-      }, failed).finally(() => {
+      }, failed(request)).finally(() => {
         upload.disabled = false;
       });
     });

@@ -55,7 +55,7 @@ function row(r: Recording, actions: RecordingActions): HTMLElement {
   const running = r.status === 'running';
   const scope = r.scope.value === null ? t('captures.host') : `${r.scope.kind} ${r.scope.value}`;
   return h('tr', { 'data-recording': r.id, 'data-status': r.status, 'data-kind': r.kind, 'data-analyzed': String(r.analyzed) },
-    h('td', { class: 'right' }, num(r.id)),
+    h('td', { class: 'right' }, String(r.id)),
     h('td', {}, t(`kind.${r.kind}`), h('div', { class: 'muted' }, t(`trigger.${r.trigger}`))),
     h('td', {},
       h('div', { translate: 'no', 'data-testid': 'reason' }, r.reason),
@@ -67,12 +67,12 @@ function row(r: Recording, actions: RecordingActions): HTMLElement {
     h('td', {}, dateTime(r.startedAtMs)),
     h('td', {}, duration(r)),
     h('td', { class: 'right' }, formatBytes(r.bytes), h('div', { class: 'muted' }, num(r.items))),
-    h('td', { class: 'actions' },
+    h('td', {}, h('div', { class: 'actions' },
       running ? h('button', { 'data-testid': 'stop', onclick: () => actions.stop(r.id) }, t('captures.stop')) : null,
       !running && r.file !== null ? downloadLink(r, actions) : null,
       !running && r.file === null ? h('span', { class: 'muted' }, t('captures.noFile')) : null,
       r.kind === 'capture' && r.analyzed ? h('button', { 'data-testid': 'open', onclick: () => actions.open(r.id) }, t('captures.open')) : null,
-      r.kind === 'capture' && !r.analyzed && !running && r.file !== null ? h('span', { class: 'muted' }, t('captures.notAnalysed')) : null));
+      r.kind === 'capture' && !r.analyzed && !running && r.file !== null ? h('span', { class: 'muted' }, t('captures.notAnalysed')) : null)));
 }
 
 export function recordingsTable(recordings: readonly Recording[], actions: RecordingActions): HTMLElement {
