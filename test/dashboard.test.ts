@@ -8,20 +8,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import { chromium } from 'playwright-core';
 import type { Page } from 'playwright-core';
 import { Netns, actor, rootSkipReason, sleep, tcpdiagProcess } from './diagnose-support.js';
 import { tempDir, writeConfig } from './watch-support.js';
 import { ssCount, until } from './serve-support.js';
-import { REPO_ROOT } from './helpers/cli.js';
 import { EN, ZH_CN } from '../web/src/catalogue.js';
 import type { MessageKey } from '../web/src/catalogue.js';
+import { ARTIFACTS, CHROMIUM, chromiumInNetns, englishLeft, visibleText } from './dashboard-support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'dashboard');
 const PAGES = ['overview', 'connections', 'listeners', 'peers', 'events', 'alerts', 'captures'] as const;
 const HELD = 12;
 const LEAK = 5;
@@ -68,38 +65,6 @@ function pageCounts(page: Page): Promise<{ atMs: number; counts: Record<string, 
   })()`);
 }
 
-/** Visible UI text (not agent data: elements marked translate="no"), placeholders included. */
-function visibleText(page: Page): Promise<string> {
-  return page.evaluate(`(() => {
-    const parts = [document.title];
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    for (let n = walker.nextNode(); n !== null; n = walker.nextNode()) {
-      const el = n.parentElement;
-      if (el === null || el.closest('[translate=no]') !== null || el.closest('option') !== null || !el.checkVisibility()) continue;
-      parts.push(n.textContent ?? '');
-    }
-    for (const el of document.querySelectorAll('input[placeholder]')) if (el.checkVisibility()) parts.push(el.placeholder);
-    for (const el of document.querySelectorAll('select')) if (el.checkVisibility() && el.selectedOptions[0] && el.selectedOptions[0].closest('[translate=no]') === null) parts.push(el.selectedOptions[0].text);
-    return parts.join('\\n');
-  })()`);
-}
-
-/** English catalogue strings (those that differ in Chinese) still visible: whole words of 3+ letters between parameters. */
-function englishLeft(text: string): string[] {
-  const left: string[] = [];
-  for (const key of Object.keys(EN) as MessageKey[]) {
-    const en = EN[key];
-    const zh = ZH_CN[key];
-    if (en === zh) continue;
-    for (const fragment of en.split(/\{\w+\}/).map((f) => f.trim())) {
-      if (!/[A-Za-z]{3}/.test(fragment) || zh.includes(fragment)) continue;
-      const re = new RegExp(`(^|[^A-Za-z])${fragment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^A-Za-z])`);
-      if (re.test(text)) left.push(`${key}: ${fragment}`);
-    }
-  }
-  return left;
-}
-
 test('the dashboard shows the kernel\'s counts, fires the alert, streams within 1 s, speaks 中文 and scrolls 60,000 rows', { timeout: 300_000 }, async (t) => {
   const skip = rootSkipReason('ip', 'ss');
   if (skip !== null) return t.skip(skip);
@@ -116,11 +81,7 @@ test('the dashboard shows the kernel\'s counts, fires the alert, streams within 
   const token = (await serve.waitFor(/token \(shown once[^)]*\): (\S+)/))[1]!;
   const url = `http://127.0.0.1:${(await serve.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]}`;
 
-  const wrapper = join(dir, 'chromium-in-netns');
-  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
-  chmodSync(wrapper, 0o755);
-  const browser = await chromium.launch({ executablePath: wrapper, args: ['--no-sandbox'] });
-  t.after(() => browser.close());
+  const browser = await chromiumInNetns(t, ns, dir);
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
