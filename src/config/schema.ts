@@ -66,6 +66,8 @@ export const captureSchema = z.strictObject({
   direction: z._default(z.enum(['in', 'out', 'both']), 'both'),
   /** Capture depth in bytes: 65535 keeps whole packets on every common MTU, as tcpdump -s 0 does. */
   snaplen: z._default(intIn(SNAPLEN), 65535),
+  /** The kernel's capture buffer (tcpdump -B): loopback bursts overflow tcpdump's 2 MiB (see DEFAULT_BUFFER_KIB). */
+  buffer_mb: z._default(int(1, 4096), 32),
   /** Rotating files kept in continuous capture (0 = one file, no rotation). */
   ring_files: z._default(int(0, 10000), 0),
   ring_file_mb: z._default(int(1, 100000), 100),

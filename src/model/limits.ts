@@ -31,6 +31,8 @@ export const PERCENT_CHANGE: NumberRange = { name: 'a percentage', min: 0, max: 
 export const COUNT: NumberRange = { name: 'a count', min: 1, max: 1_000_000_000 };
 export const COUNT_OR_ZERO: NumberRange = { name: 'a count', min: 0, max: 1_000_000_000 };
 /** Rotating capture files kept at once. */
+/** tcpdump -B, in KiB: 1 MiB to 4 GiB. */
+export const CAPTURE_BUFFER_KIB: NumberRange = { name: 'a buffer size in KiB', min: 1024, max: 4 * 1024 * 1024 };
 export const RING_FILES: NumberRange = { name: 'a number of files', min: 1, max: 10_000 };
 /** Concurrent connections of one load generator: each is a file descriptor (20000 per process here). */
 export const CONNECTIONS: NumberRange = { name: 'a number of connections', min: 1, max: 1_000_000 };

@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.js';
 import { action, out, warn } from '../run.js';
 import { loadConfig, printJsonLine } from '../context.js';
 import { duration, integer, oneOf, parseCount, size } from '../options.js';
-import { BYTES, RING_FILES, SNAPLEN } from '../../model/limits.js';
+import { BYTES, CAPTURE_BUFFER_KIB, RING_FILES, SNAPLEN } from '../../model/limits.js';
 import { parseDecimalInteger } from '../../model/units.js';
 import { commandScope, stopOnSignal } from '../lifetime.js';
 import { addFilterOptions, filterFromFlags } from '../filter-options.js';
@@ -16,6 +16,7 @@ interface CaptureFlags extends FilterFlags, NetnsFlags {
   interface?: string;
   direction?: 'in' | 'out' | 'both';
   snaplen?: number;
+  bufferSize?: number;
   duration?: number;
   count?: number;
   maxSize?: number;
@@ -48,6 +49,7 @@ export function registerCapture(program: Command): void {
     .option('-i, --interface <name>', 'interface to capture on (default: config capture.interface, "any")')
     .option('--direction <dir>', 'in, out or both (default: config capture.direction)', oneOf(['in', 'out', 'both'] as const))
     .option('-s, --snaplen <bytes>', 'capture depth per packet (default: config capture.snaplen, 65535)', parseSnaplen)
+    .option('-B, --buffer-size <KiB>', 'the kernel\'s capture buffer in KiB, as tcpdump -B (default: config capture.buffer_mb, 32 MiB: loopback bursts overflow tcpdump\'s 2 MiB)', integer(CAPTURE_BUFFER_KIB))
     .option('-c, --count <n>', 'stop after N packets (as tcpdump -c)', parseCount)
     .option('-n, --numeric', 'numeric addresses and ports: tcpdiag never resolves names (as tcpdump -n; -nn too)')
     // No -d: tcpdump -d prints the compiled filter.
@@ -122,6 +124,7 @@ files, stoppedBy, summary, redactions} at the end.`,
             interface: flags.interface ?? config.capture.interface,
             direction: flags.direction ?? config.capture.direction,
             snaplen: flags.snaplen ?? config.capture.snaplen,
+            bufferKiB: flags.bufferSize ?? config.capture.buffer_mb * 1024,
             filter,
             connFilter: filterFromFlags(flags),
             ...(netns === undefined ? {} : { netns: netns.path }),

@@ -29,6 +29,8 @@ export interface TcpdumpOptions {
   readonly interface: string;
   readonly direction: Direction;
   readonly snaplen: number;
+  /** The kernel's capture buffer in KiB (tcpdump -B); DEFAULT_BUFFER_KIB when absent. */
+  readonly bufferKiB?: number;
   /** BPF filter expression words (pcap-filter(7)), passed as arguments, never through a shell. */
   readonly filter: readonly string[];
   /** The shared filter flags, compiled into the same BPF program (bpf-filter.ts). */
@@ -62,8 +64,18 @@ export interface KernelStats {
   droppedByInterface: number | null;
 }
 
+/**
+ * The capture buffer tcpdump asks the kernel for. libpcap cuts its ring into frames of the
+ * snaplen, capped at the largest packet the interface can carry (pcap-linux.c), so on loopback
+ * (MTU 65536) tcpdump's 2 MiB default holds about 32 packets: measured here, a burst of 30
+ * loopback connections (120 packets in ~10 ms) lost 64-87 of its 120 packets to "dropped by
+ * kernel" in each of 5 runs, and none in 5 runs with 32 MiB. On a 1500-byte interface the same
+ * buffer holds ~20,000 frames. It is mapped only while a capture runs.
+ */
+export const DEFAULT_BUFFER_KIB = 32 * 1024;
+
 export function tcpdumpArgs(o: TcpdumpOptions): string[] {
-  const args = ['-U', '--immediate-mode', '-w', '-', '-i', o.interface, '-s', String(o.snaplen)];
+  const args = ['-U', '--immediate-mode', '-B', String(o.bufferKiB ?? DEFAULT_BUFFER_KIB), '-w', '-', '-i', o.interface, '-s', String(o.snaplen)];
   if (o.direction !== 'both') args.push('-Q', o.direction);
   if (o.count !== undefined) args.push('-c', String(o.count));
   args.push(...combinePcapFilters(o.filter, o.connFilter));
