@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { launcherNodeFlags } from './fixtures/launcher-flags.js';
 
 const rate = Number(process.argv[2] ?? 10_000);
 const seconds = Number(process.argv[3] ?? 10);
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     const storm = join(dir, 'storm');
     const cc = spawnSync('cc', ['-O2', '-o', storm, SOURCE], { encoding: 'utf8' });
     if (cc.status !== 0) throw new Error(`cc failed: ${cc.stderr}`);
-    const agentProc = spawn(process.execPath, [CLI, 'serve', '--listen', '127.0.0.1:0', '--data', join(dir, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const agentProc = spawn(process.execPath, [...launcherNodeFlags(CLI), CLI, 'serve', '--listen', '127.0.0.1:0', '--data', join(dir, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(agentProc);
     let stderr = '';
     agentProc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startHolders } from './fixtures/holders.js';
+import { launcherNodeFlags } from './fixtures/launcher-flags.js';
 
 const sockets = Number(process.argv[2] ?? 2000);
 const idleSeconds = Number(process.argv[3] ?? 30);
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
   const holders = await startHolders(sockets, processes, { exchange: true });
   // BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" profiles the agent (NODE_OPTIONS refuses --cpu-prof).
   const nodeFlags = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
-  const serve = spawn(process.execPath, [...nodeFlags, CLI, 'serve', '--listen', '127.0.0.1:0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const serve = spawn(process.execPath, [...launcherNodeFlags(CLI), ...nodeFlags, CLI, 'serve', '--listen', '127.0.0.1:0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       createInterface({ input: serve.stdout }).on('line', (line) => {

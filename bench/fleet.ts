@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { clickhouse, hostGet, victoriaMetrics } from '../test/helpers/engines.js';
 import { createTableSql, recordRow, rowsOf } from '../src/sinks/clickhouse/rows.js';
 import type { AlertTransition } from '../src/model/alert.js';
+import { launcherNodeFlags } from './fixtures/launcher-flags.js';
 
 const seconds = Number(process.argv[2] ?? 60);
 const rows = Number(process.argv[3] ?? 200_000);
@@ -36,7 +37,7 @@ function cpuTicks(pid: number): number {
 }
 
 async function serve(args: readonly string[], config: string, data: string, children: ChildProcess[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, '--config', config, 'serve', '--listen', '127.0.0.1:0', '--data', data, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...launcherNodeFlags(CLI), CLI, '--config', config, 'serve', '--listen', '127.0.0.1:0', '--data', data, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   await new Promise<void>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
