@@ -121,6 +121,7 @@ Without root the agent says so once and collects the rest.`,
         const { createDiagnoseSources } = await import('../../sources/diagnose.js');
         const { runServe } = await import('../../server/serve.js');
         const { Redactor } = await import('../../privacy/redact.js');
+        const { parseCidr } = await import('../../model/address.js');
         const ag = config.agent;
         const st = config.storage;
         const es = config.escalation;
@@ -171,6 +172,7 @@ Without root the agent says so once and collects the rest.`,
             configuredToken: ag.token,
             newToken: flags.newToken === true,
             topListeners: ag.metrics_top_listeners,
+            peerMetrics: ag.metrics_peer_labels ? { topPeers: ag.metrics_top_peers, prefixes: ag.metrics_peer_prefixes.map((p) => parseCidr(p)) } : null,
             version: VERSION,
             countersIntervalMs: Math.round(ag.counters_interval_s * 1000),
             socketsIntervalMs: Math.round(ag.sample_interval_s * 1000),
