@@ -13,6 +13,7 @@ import { ALERT_METRICS, ALERT_SCOPES, ALERT_SEVERITIES } from '../model/alert.js
 import type { NumberRange } from '../model/units.js';
 import { parseCidr } from '../model/address.js';
 import { AGENT_ACTIONS } from '../model/recording.js';
+import { PLAN_ACTIONS } from '../model/guard.js';
 
 const int = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
 const intIn = (range: NumberRange) => int(range.min, range.max);
@@ -48,7 +49,7 @@ export const agentSchema = z.strictObject({
   /** With metrics_peer_labels: blocks always shown, each as one series summing its addresses (peer="10.0.0.0/8"). */
   metrics_peer_prefixes: z._default(z.array(z.string().check(z.refine(isCidr, 'expected an address or CIDR block such as 10.0.0.0/8'))).check(z.maxLength(METRICS_PEER_PREFIXES_MAX)), []),
   /** What the API may start or change: captures and traces on request (none by default: an open API changes nothing). */
-  actions: z._default(z.array(z.enum(AGENT_ACTIONS)), []),
+  actions: z._default(z.array(z.enum([...AGENT_ACTIONS, ...PLAN_ACTIONS])), []),
   /** Plan files (tcpdiag guard plan / tune plan -o) the API lists, shows and approves; "" is off. */
   plans_dir: z._default(z.string(), ''),
 });

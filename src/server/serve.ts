@@ -21,6 +21,7 @@ import { fleetExporters } from './exporters/index.js';
 import type { FleetExportOptions } from './exporters/index.js';
 import { Recordings } from './recordings.js';
 import type { RecordingsOptions } from './recordings.js';
+import type { PlanApiOptions } from './api-plans.js';
 
 export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> {
   readonly host: string;
@@ -40,6 +41,8 @@ export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> 
   readonly fleet?: FleetExportOptions;
   /** Escalations, captures, traces and the capture rings ([escalation], agent.actions). */
   readonly recordings: Omit<RecordingsOptions, 'history' | 'bus' | 'note'>;
+  /** Change plans through the API (agent.plans_dir, guard.data_dir, agent.actions). */
+  readonly plans?: PlanApiOptions;
 }
 
 export async function runServe(options: ServeOptions): Promise<void> {
@@ -50,7 +53,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     const recordings = Recordings.open({ ...options.recordings, history: store, bus: agent.bus, note: options.note });
     const registry = agentRegistry(() => agent.snapshot(), options.topListeners, options.peerMetrics);
     registerHealthScore(registry, () => (agent.findingsAtMs === null ? null : Math.max(0, 100 - agent.findings.reduce((sum, f) => sum + SCORE_PENALTY[f.severity], 0))));
-    const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal, recordings }, registry, token: token.token, onError: options.note });
+    const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal, recordings, ...(options.plans === undefined ? {} : { plans: options.plans }) }, registry, token: token.token, onError: options.note });
     server.listen(options.port, options.host);
     try {
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);
