@@ -5,6 +5,9 @@
  * 1-8 connections. With the cap at 3 the busiest three peers are named with ss's counts, the
  * agent's own HTTP connection goes to its configured block (127.0.0.1/32), and peer="other"
  * holds exactly the rest; with the key off no series carries a peer label at all.
+ * The event counters per peer need the host namespace (tracepoints carry none): connects from
+ * 127.0.0.213 to a closed port on 127.0.0.214 are one reset sent to .213 and one received
+ * from .214 each, in those addresses' block series.
  * Root and ip; holds the kernel lock (run through run-tests).
  */
 import { test } from 'node:test';
@@ -13,7 +16,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Netns, actor, rootSkipReason } from './diagnose-support.js';
+import net from 'node:net';
+import { Netns, actor, rootSkipReason, tcpdiagProcess } from './diagnose-support.js';
 import { NsHttp, metricValue, startAgent, until } from './serve-support.js';
 
 /** Sockets of the namespace by remote address, any state but LISTEN, as ss prints them. */
@@ -80,4 +84,46 @@ test('with peer labels on, /metrics names the top peers with ss\'s counts, a con
     return r.status === 200 && /^tcpdiag_connections\{state="ESTABLISHED"\} [1-9]/m.test(r.body) ? r.body : undefined;
   });
   assert.doesNotMatch(offText, /peer=/, 'no per-peer label unless configured');
+});
+
+const REFUSED = 6;
+
+function refusedConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.214', port, localAddress: '127.0.0.213' });
+    s.once('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+}
+
+test('per-peer reset counters come from the kernel events: each refused connect is a reset sent to its source and one received from its target', { timeout: 120_000 }, async (t) => {
+  const skip = rootSkipReason();
+  if (skip !== null) return t.skip(skip);
+  const dir = mkdtempSync(join(tmpdir(), 'tcpdiag-speers-host-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'tcp_diag.conf');
+  writeFileSync(config, '[agent]\ncounters_interval_s = 1\nsample_interval_s = 1\ndiagnose_interval_s = 0\nmetrics_peer_labels = true\nmetrics_top_peers = 1\nmetrics_peer_prefixes = ["127.0.0.213/32", "127.0.0.214/32"]\n');
+  const proc = await tcpdiagProcess(t, ['--config', config, 'serve', '--listen', '127.0.0.1:0', '--data', join(dir, 'data')]);
+  const url = (await proc.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/, 20_000))[1]!;
+  const get = async (path: string) => (await fetch(`${url}${path}`)).text();
+  await until('the event collector runs', 10_000, async () => ((JSON.parse(await get('/api/health')) as { events: { running: boolean } }).events.running ? true : undefined));
+  const before = peerSeries(await get('/metrics'), 'tcpdiag_peer_resets_total');
+  assert.equal(before.get('127.0.0.213/32'), 0);
+  assert.equal(before.get('127.0.0.214/32'), 0);
+  // A port nobody listens on: bound once to learn a free one, then closed.
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.214', () => r()));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  for (let i = 0; i < REFUSED; i++) assert.equal(await refusedConnect(port), 'ECONNREFUSED');
+  const after = await until('the agent has drained the resets', 10_000, async () => {
+    const m = peerSeries(await get('/metrics'), 'tcpdiag_peer_resets_total');
+    return m.get('127.0.0.213/32') === REFUSED && m.get('127.0.0.214/32') === REFUSED ? m : undefined;
+  });
+  // Capped whatever the host's own peers: at most 1 named + the two blocks + other.
+  assert.ok(after.size <= 4 && after.has('other'), JSON.stringify([...after]));
+  assert.equal(peerSeries(await get('/metrics'), 'tcpdiag_peer_retransmits_total').get('127.0.0.213/32'), 0, 'no retransmission with them');
 });
