@@ -15,7 +15,7 @@ import type { Registry } from 'prom-client';
 import type { Cidr } from '../../model/address.js';
 import type { TcpSocket } from '../../model/socket.js';
 import type { PeerEventTotals } from '../../analysis/events/peer-totals.js';
-import { peerActivity } from '../../analysis/peer-activity.js';
+import { connectionsByPeer, peerActivity } from '../../analysis/peer-activity.js';
 
 export interface PeerSnapshot {
   /** The last socket table (null before the first). */
@@ -30,6 +30,13 @@ export interface PeerMetricsOptions {
 }
 
 export function registerPeerMetrics(registry: Registry, snapshot: () => PeerSnapshot, options: PeerMetricsOptions): void {
+  // The agent replaces its socket table (every sample interval, or never while nothing moves)
+  // rather than changing it: the count per peer is worked out once per table, not per scrape.
+  let counted: { readonly table: readonly TcpSocket[]; readonly byPeer: Map<string, number> } | null = null;
+  const connectionsOf = (table: readonly TcpSocket[]): Map<string, number> => {
+    if (counted?.table !== table) counted = { table, byPeer: connectionsByPeer(table) };
+    return counted.byPeer;
+  };
   const retransmits = new Counter({ name: 'tcpdiag_peer_retransmits_total', help: `TCP retransmissions that went out to a peer, from kernel events (the ${options.topPeers} busiest peers, configured blocks, "other")`, labelNames: ['peer'], registers: [] });
   const resets = new Counter({ name: 'tcpdiag_peer_resets_total', help: 'TCP resets sent to or received from a peer, from kernel events (the same peers)', labelNames: ['peer'], registers: [] });
   // One ranking per scrape for all three: the gauge is registered first, and the registry
@@ -46,7 +53,7 @@ export function registerPeerMetrics(registry: Registry, snapshot: () => PeerSnap
       resets.reset();
       const s = snapshot();
       if (s.sockets === null && s.events === null) return;
-      for (const row of peerActivity(s.sockets, s.events, options)) {
+      for (const row of peerActivity(s.sockets === null ? null : connectionsOf(s.sockets), s.events, options)) {
         if (s.sockets !== null) this.set({ peer: row.peer }, row.connections);
         if (s.events !== null) {
           retransmits.inc({ peer: row.peer }, row.retransmits);
