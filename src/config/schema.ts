@@ -8,11 +8,12 @@
  * 100 ms. Ranges shared with flags come from model/limits.ts, so a flag and its key agree.
  */
 import * as z from 'zod/mini';
-import { PORT, SNAPLEN, TRACE_BUFFER_KB } from '../model/limits.js';
+import { METRICS_PEER_PREFIXES_MAX, METRICS_TOP_PEERS, PORT, SNAPLEN, TRACE_BUFFER_KB } from '../model/limits.js';
 import { ALERT_METRICS, ALERT_SCOPES, ALERT_SEVERITIES } from '../model/alert.js';
 import type { NumberRange } from '../model/units.js';
 import { parseCidr } from '../model/address.js';
 import { AGENT_ACTIONS } from '../model/recording.js';
+import { PLAN_ACTIONS } from '../model/guard.js';
 
 const int = (min: number, max: number) => z.number().check(z.int(), z.minimum(min), z.maximum(max));
 const intIn = (range: NumberRange) => int(range.min, range.max);
@@ -38,8 +39,19 @@ export const agentSchema = z.strictObject({
   diagnose_interval_s: z._default(between(0, 86400), 60),
   /** Listeners exported with their accept queue in /metrics: those with the fullest queues. */
   metrics_top_listeners: z._default(int(0, 1000), 20),
+  /**
+   * Per-peer series in /metrics (connections, retransmissions and resets by remote address). Off:
+   * one series per address is the cardinality that sank per-IP metrics in other agents.
+   */
+  metrics_peer_labels: z._default(z.boolean(), false),
+  /** With metrics_peer_labels: the busiest peers named; every other one is summed into peer="other". */
+  metrics_top_peers: z._default(intIn(METRICS_TOP_PEERS), 20),
+  /** With metrics_peer_labels: blocks always shown, each as one series summing its addresses (peer="10.0.0.0/8"). */
+  metrics_peer_prefixes: z._default(z.array(z.string().check(z.refine(isCidr, 'expected an address or CIDR block such as 10.0.0.0/8'))).check(z.maxLength(METRICS_PEER_PREFIXES_MAX)), []),
   /** What the API may start or change: captures and traces on request (none by default: an open API changes nothing). */
-  actions: z._default(z.array(z.enum(AGENT_ACTIONS)), []),
+  actions: z._default(z.array(z.enum([...AGENT_ACTIONS, ...PLAN_ACTIONS])), []),
+  /** Plan files (tcpdiag guard plan / tune plan -o) the API lists, shows and approves; "" is off. */
+  plans_dir: z._default(z.string(), ''),
 });
 
 /** The agent's continuous kernel events (root and tracefs; without them the agent runs without). */

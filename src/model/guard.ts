@@ -80,6 +80,9 @@ export interface GuardReport {
 // ---- plans -------------------------------------------------------------------------------
 
 export const PLAN_FORMAT = 'tcpdiag-plan/1';
+/** What the agent's API may do with plans, enabled by name in `agent.actions`: approve (changes nothing on the system). */
+export const PLAN_ACTIONS = ['approve'] as const;
+export type PlanAction = (typeof PLAN_ACTIONS)[number];
 /** tcpdiag's own nft table: apply replaces it whole, rollback restores what was there. */
 export const GUARD_TABLE = 'tcpdiag_guard';
 export const GUARD_TABLE_FAMILY = 'inet';

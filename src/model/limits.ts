@@ -79,3 +79,10 @@ export function inRange(value: number, range: NumberRange): boolean {
   const low = range.minExclusive === true ? value <= range.min : value < range.min;
   return Number.isFinite(value) && !low && value <= range.max;
 }
+/**
+ * Peers named per metric in /metrics with agent.metrics_peer_labels: a hard ceiling, so that
+ * no configuration turns one series per address back on (each named peer is 3 series).
+ */
+export const METRICS_TOP_PEERS: NumberRange = { name: 'a number of peers', min: 1, max: 200 };
+/** Blocks of agent.metrics_peer_prefixes, each one more series per metric. */
+export const METRICS_PEER_PREFIXES_MAX = 50;

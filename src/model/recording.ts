@@ -5,7 +5,7 @@
  * API lists them and the dashboard shows them; platform-neutral (the browser bundle imports it).
  */
 
-/** What the API may start or change, each enabled by name in `agent.actions`. */
+/** What the API may start, each enabled by name in `agent.actions` (with PLAN_ACTIONS, model/guard.ts). */
 export const AGENT_ACTIONS = ['capture', 'trace'] as const;
 export type AgentAction = (typeof AGENT_ACTIONS)[number];
 

@@ -375,6 +375,8 @@ export class Agent {
       eventsLost: this.events?.lost ?? 0,
       events: this.events === null ? null : this.events.totals,
       rtt: this.rtt.value,
+      // Per-peer series (agent.metrics_peer_labels): read as they stand, ranked by the sink.
+      peers: { sockets: this.sockets?.data ?? null, events: this.events?.peerTotals.entries ?? null },
       agent: { cpuSeconds: (cpu.user + cpu.system) / 1e6, rssBytes: process.memoryUsage.rss(), storeBytes: this.options.store.sizeBytes(), tickLagSeconds: lag, ticks },
     };
   }

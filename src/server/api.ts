@@ -20,6 +20,8 @@ import type { Agent } from './agent.js';
 import type { Recordings } from './recordings.js';
 import { RECORDING_PARAMETERS, RECORDING_ROUTES } from './api-captures.js';
 import { EVENT_PARAMETERS, EVENT_ROUTES } from './api-events.js';
+import { PLAN_PARAMETERS, PLAN_ROUTES } from './api-plans.js';
+import type { PlanApiOptions } from './api-plans.js';
 
 export interface ApiContext {
   readonly agent: Agent;
@@ -28,6 +30,8 @@ export interface ApiContext {
   readonly signal: AbortSignal;
   /** Captures, traces, escalations (absent: those routes answer 503). */
   readonly recordings?: Recordings;
+  /** Change plans (agent.plans_dir; absent or "": those routes answer 404). */
+  readonly plans?: PlanApiOptions;
 }
 
 export type Query = Readonly<Record<string, string[]>>;
@@ -206,6 +210,7 @@ const PARAMETERS: Readonly<Record<string, string>> = {
   '/api/v1/diagnose': '(POST) judge the window since the last diagnosis',
   ...RECORDING_PARAMETERS,
   ...EVENT_PARAMETERS,
+  ...PLAN_PARAMETERS,
 };
 
 export const ROUTES: Readonly<Record<string, Route>> = {
@@ -220,4 +225,5 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   '/api/v1/diagnose': { method: 'POST', handler: diagnose },
   ...RECORDING_ROUTES,
   ...EVENT_ROUTES,
+  ...PLAN_ROUTES,
 };

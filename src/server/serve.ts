@@ -10,6 +10,7 @@ import type { AlertTransition } from '../model/alert.js';
 import { HistoryStore } from '../store/history.js';
 import type { RetentionOptions } from '../store/history.js';
 import { agentRegistry } from '../sinks/prometheus/metrics.js';
+import type { PeerMetricsOptions } from '../sinks/prometheus/peer-metrics.js';
 import { registerHealthScore } from '../sinks/prometheus/export-metrics.js';
 import { SCORE_PENALTY } from '../diagnose/engine.js';
 import { Agent } from './agent.js';
@@ -20,6 +21,7 @@ import { fleetExporters } from './exporters/index.js';
 import type { FleetExportOptions } from './exporters/index.js';
 import { Recordings } from './recordings.js';
 import type { RecordingsOptions } from './recordings.js';
+import type { PlanApiOptions } from './api-plans.js';
 
 export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> {
   readonly host: string;
@@ -30,6 +32,8 @@ export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> 
   readonly configuredToken: string;
   readonly newToken: boolean;
   readonly topListeners: number;
+  /** Per-peer series in /metrics (agent.metrics_peer_labels); null: none. */
+  readonly peerMetrics: PeerMetricsOptions | null;
   readonly version: string;
   readonly say: (line: string) => void;
   readonly onTransition?: (t: AlertTransition) => void;
@@ -37,6 +41,8 @@ export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> 
   readonly fleet?: FleetExportOptions;
   /** Escalations, captures, traces and the capture rings ([escalation], agent.actions). */
   readonly recordings: Omit<RecordingsOptions, 'history' | 'bus' | 'note'>;
+  /** Change plans through the API (agent.plans_dir, guard.data_dir, agent.actions). */
+  readonly plans?: PlanApiOptions;
 }
 
 export async function runServe(options: ServeOptions): Promise<void> {
@@ -45,9 +51,9 @@ export async function runServe(options: ServeOptions): Promise<void> {
   try {
     const agent = new Agent({ ...options, store });
     const recordings = Recordings.open({ ...options.recordings, history: store, bus: agent.bus, note: options.note });
-    const registry = agentRegistry(() => agent.snapshot(), options.topListeners);
+    const registry = agentRegistry(() => agent.snapshot(), options.topListeners, options.peerMetrics);
     registerHealthScore(registry, () => (agent.findingsAtMs === null ? null : Math.max(0, 100 - agent.findings.reduce((sum, f) => sum + SCORE_PENALTY[f.severity], 0))));
-    const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal, recordings }, registry, token: token.token, onError: options.note });
+    const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal, recordings, ...(options.plans === undefined ? {} : { plans: options.plans }) }, registry, token: token.token, onError: options.note });
     server.listen(options.port, options.host);
     try {
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);

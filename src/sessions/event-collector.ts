@@ -27,6 +27,7 @@ import type { TraceEvent } from '../analysis/trace/events.js';
 import { TraceTracker } from '../analysis/trace/tracker.js';
 import { EventAggregator } from '../analysis/events/aggregate.js';
 import type { ListenerOf } from '../analysis/events/aggregate.js';
+import type { PeerTotals } from '../analysis/events/peer-totals.js';
 import type { EventStore } from '../store/events.js';
 import type { Scope } from '../platform/scope.js';
 import { ownNetnsInode } from '../platform/netns.js';
@@ -150,6 +151,11 @@ export class EventCollector {
 
   get totals(): Readonly<Record<EventCounter, number>> {
     return this.aggregator.totals;
+  }
+
+  /** Retransmissions and resets per peer since the start. */
+  get peerTotals(): PeerTotals {
+    return this.aggregator.peerTotals;
   }
 
   /** Read what the kernel holds now; returns how many raw events. */

@@ -12,6 +12,7 @@ import { formatEndpoint } from '../../model/socket.js';
 import type { TraceEvent } from '../trace/events.js';
 import { classify } from './classify.js';
 import { RollupAggregator } from './rollup.js';
+import { PeerTotals } from './peer-totals.js';
 
 /** The listener a local endpoint belongs to (its key), or null when it is not a listener's. */
 export type ListenerOf = (family: AddressFamily, local: Endpoint) => string | null;
@@ -28,6 +29,8 @@ export interface AggregatorOptions {
 export class EventAggregator {
   readonly totals: Record<EventCounter, number> = Object.fromEntries(EVENT_COUNTERS.map((c) => [c, 0])) as Record<EventCounter, number>;
   readonly rollups: RollupAggregator;
+  /** Retransmissions and resets per peer since the start (per-peer /metrics). */
+  readonly peerTotals = new PeerTotals();
   private readonly seconds = new Map<number, Map<EventCounter, number>>();
   private records: AgentEvent[] = [];
   private recordSecond = -1;
@@ -171,6 +174,7 @@ export class EventAggregator {
         if (e.type === 'retransmit' && e.failed) return;
         const field = e.type === 'reset' ? 'resets' : 'retransmits';
         r.add(e.ts, 'peer', peer, field);
+        this.peerTotals.add(peer, field);
         const listener = this.options.listenerOf(e.family, e.local);
         if (listener !== null) r.add(e.ts, 'listener', listener, field);
         return;

@@ -113,23 +113,9 @@ Examples:
     .action(
       action(async (file: string, flags: DataFlags & { by: string }, command: Command) => {
         const { dataDir, who } = await context(command, flags);
-        const { alteration, approve, readPlan, writePlan } = await import('../../sessions/guard/plan-file.js');
-        const { appendAudit } = await import('../../sessions/guard/audit.js');
-        const { PlanRefusedError, UsageError } = await import('../../errors.js');
-        const by = flags.by.trim();
-        if (by === '' || by.length > 100 || /[\n\r]/.test(by)) throw new UsageError('--by: a name of 1-100 characters on one line', 'e.g. --by alice');
-        const p = readPlan(file);
-        const refuse = (message: string, hint: string): never => {
-          appendAudit(dataDir, { who, action: 'approve', planId: p.id, planHash: p.hash, result: 'refused', detail: message, by });
-          throw new PlanRefusedError(message, hint);
-        };
-        const altered = alteration(p);
-        if (altered !== null) refuse(`plan ${p.id} was altered: ${altered}`, 'make a new plan; an edited plan cannot be approved');
-        if (by === p.author) refuse(`${by} wrote plan ${p.id} and cannot approve it`, 'two-person rule: someone else approves it: tcpdiag plan approve FILE --by NAME');
-        if (Date.now() > p.expiresAtMs) refuse(`plan ${p.id} expired at ${new Date(p.expiresAtMs).toISOString()}`, 'make a new plan from what is happening now');
-        const approved = approve(p, by, who, Date.now());
-        writePlan(file, approved);
-        appendAudit(dataDir, { who, action: 'approve', planId: p.id, planHash: p.hash, result: 'ok', detail: `approved by ${by} (run by ${who})`, by });
+        const { approvePlanFile } = await import('../../sessions/guard/approve.js');
+        const p = approvePlanFile(file, { by: flags.by, who, dataDir });
+        const by = p.approval!.by;
         if (flags.json) return printJson({ planId: p.id, approvedBy: by, hash: p.hash });
         out(`plan ${p.id} approved by ${by} (hash ${p.hash}); apply it with: sudo tcpdiag plan apply ${file}\n`);
       }),

@@ -16,6 +16,8 @@ import { UsageError } from '../../errors.js';
 import { httpUrlFlag } from '../options.js';
 import type { TcpdiagConfig } from '../../config/schema.js';
 import type { AgentEventOptions } from '../../server/agent.js';
+import { AGENT_ACTIONS } from '../../model/recording.js';
+import type { AgentAction } from '../../model/recording.js';
 
 /** --install-service: the unit runs this node and this tcpdiag's launcher (dist/src/cli/launcher.cjs). */
 async function installServiceCommand(flags: ServeFlags): Promise<number> {
@@ -100,6 +102,9 @@ token is set):
   POST /api/v1/analyze         body: a pcap or pcapng file (escalation.upload_max_mb): its analysis
   GET /api/v1/events           from=, to=, kind=connect,accept,close,connect-failed,reset,retransmit,state, limit=
   GET /api/v1/rollups          by=listener|peer, from=, to=, key=, limit= (per minute)
+  GET /api/v1/plans            the change plans of agent.plans_dir with their status; /api/v1/plans/show?id=
+  POST /api/v1/plans/approve   ?id= {by}: approve as tcpdiag plan approve does (agent.actions "approve");
+                               applying stays sudo tcpdiag plan apply FILE
 
 Escalation ([escalation]): an alert that begins firing, or a finding of escalation.on_findings,
 starts a trace and a capture narrowed to its listener or peer for escalation.duration_s (one
@@ -116,11 +121,12 @@ Without root the agent says so once and collects the rest.`,
       action(async (flags: ServeFlags, cmd: Command) => {
         if (flags.installService === true) return installServiceCommand(flags);
         if (flags.installRoot !== undefined || flags.force === true) throw new UsageError('--install-root and --force go with --install-service', 'tcpdiag serve --install-service [--install-root DIR] [--force]');
-        const config = loadConfig(cmd, { sections: ['agent', 'events', 'storage', 'trace', 'thresholds', 'diagnose', 'alerts', 'fleet', 'escalation', 'privacy'] });
+        const config = loadConfig(cmd, { sections: ['agent', 'events', 'storage', 'trace', 'thresholds', 'diagnose', 'alerts', 'fleet', 'escalation', 'privacy', 'guard'] });
         const { parseHostPort } = await import('../../assist/client/endpoint.js');
         const { createDiagnoseSources } = await import('../../sources/diagnose.js');
         const { runServe } = await import('../../server/serve.js');
         const { Redactor } = await import('../../privacy/redact.js');
+        const { parseCidr } = await import('../../model/address.js');
         const ag = config.agent;
         const st = config.storage;
         const es = config.escalation;
@@ -171,6 +177,7 @@ Without root the agent says so once and collects the rest.`,
             configuredToken: ag.token,
             newToken: flags.newToken === true,
             topListeners: ag.metrics_top_listeners,
+            peerMetrics: ag.metrics_peer_labels ? { topPeers: ag.metrics_top_peers, prefixes: ag.metrics_peer_prefixes.map((p) => parseCidr(p)) } : null,
             version: VERSION,
             countersIntervalMs: Math.round(ag.counters_interval_s * 1000),
             socketsIntervalMs: Math.round(ag.sample_interval_s * 1000),
@@ -196,7 +203,7 @@ Without root the agent says so once and collects the rest.`,
                 interface: es.interface, snaplen: es.snaplen, ringBeforeMs: es.ring_before_s * 1000,
               },
               ring: { interfaces: es.ring_interfaces, snaplen: es.ring_snaplen, maxBytes: Math.round(es.ring_max_mb * MB), fileBytes: Math.round(es.ring_file_mb * MB) },
-              actions: ag.actions,
+              actions: ag.actions.filter((a): a is AgentAction => (AGENT_ACTIONS as readonly string[]).includes(a)),
               maxTotalBytes: Math.round(es.max_total_mb * MB),
               uploadMaxBytes: Math.round(es.upload_max_mb * MB),
               traceBufferKb: config.trace.buffer_kb,
@@ -204,6 +211,7 @@ Without root the agent says so once and collects the rest.`,
               thresholds: { ...config.thresholds, ...config.diagnose },
               redactor: pv.redact ? () => new Redactor({ kinds: pv.kinds, patterns: pv.patterns, maskChar: pv.mask_char }) : () => null,
             },
+            plans: { dir: ag.plans_dir, dataDir: config.guard.data_dir, actions: ag.actions },
             signal: stop.signal,
             say: (line) => out(`${line}\n`),
             note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),

@@ -5,7 +5,7 @@
  *
  * Cardinality is bounded by construction: states (11 kernel names), severities (3), collectors
  * (3), and listeners capped to the `topListeners` with the fullest accept queues. No per-peer or
- * per-IP label. Names follow Prometheus's conventions (`_total` for counters, `_seconds`,
+ * per-IP label unless agent.metrics_peer_labels asks for them, and then capped (peer-metrics.ts). Names follow Prometheus's conventions (`_total` for counters, `_seconds`,
  * `_bytes`); kernel counters are exported as counters with the kernel's value, so a reset of
  * the kernel's counter (a reboot) reads as a counter reset, which rate() handles.
  */
@@ -16,6 +16,8 @@ import { TCP_STATES } from '../../model/tcp-state.js';
 import { formatEndpoint } from '../../model/socket.js';
 import { registerEventMetrics } from './event-metrics.js';
 import type { EventSnapshot } from './event-metrics.js';
+import { registerPeerMetrics } from './peer-metrics.js';
+import type { PeerMetricsOptions, PeerSnapshot } from './peer-metrics.js';
 
 export interface AgentSnapshot extends EventSnapshot {
   readonly counters: CounterSample | null;
@@ -23,6 +25,8 @@ export interface AgentSnapshot extends EventSnapshot {
   /** Alerts firing now (one entry each). */
   readonly firing: readonly { readonly severity: string }[];
   readonly eventsLost: number;
+  /** What the per-peer series read (only with agent.metrics_peer_labels). */
+  readonly peers?: PeerSnapshot;
   readonly agent: {
     readonly cpuSeconds: number;
     readonly rssBytes: number;
@@ -35,8 +39,8 @@ export interface AgentSnapshot extends EventSnapshot {
 
 const SEVERITIES = ['P1', 'P2', 'P3'] as const;
 
-/** A registry whose metrics read `snapshot()` on every scrape. */
-export function agentRegistry(snapshot: () => AgentSnapshot, topListeners: number): Registry {
+/** A registry whose metrics read `snapshot()` on every scrape; per-peer series only with `peers`. */
+export function agentRegistry(snapshot: () => AgentSnapshot, topListeners: number, peers: PeerMetricsOptions | null = null): Registry {
   const registry = new Registry();
   const counterValue = (name: string): number | null => {
     const v = snapshot().counters?.counters[name];
@@ -188,6 +192,7 @@ export function agentRegistry(snapshot: () => AgentSnapshot, topListeners: numbe
     },
   });
   registerEventMetrics(registry, snapshot);
+  if (peers !== null) registerPeerMetrics(registry, () => snapshot().peers ?? { sockets: null, events: null }, peers);
   return registry;
 }
 
