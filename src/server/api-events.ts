@@ -14,7 +14,7 @@ import { limitOf, one, param, timeOf } from './api.js';
 const COUNTERS_OF: Readonly<Record<AgentEventKind, readonly EventCounter[]>> = {
   connect: ['open.active', 'connect'],
   accept: ['open.passive', 'accept'],
-  close: ['close'],
+  close: ['close', 'fin.sent', 'fin.received'],
   'connect-failed': ['connect-failed'],
   reset: ['reset.sent', 'reset.received'],
   retransmit: ['retransmit.data', 'retransmit.syn', 'retransmit.synack', 'retransmit.failed'],

@@ -1,0 +1,168 @@
+/**
+ * The dashboard's traffic charts end to end in Debian's Chromium (playwright-core): the
+ * overview's SYN, SYN-ACK, FIN and RST chart against the namespace's own kernel counters (nstat
+ * there) and its RTT percentiles against ss, for real connections the test makes. The agent runs
+ * in a private namespace with Chromium beside it (a wrapper under `ip netns exec`), as in
+ * dashboard.test.ts. The RTTs are compared at a moment ss saw the same percentiles before and
+ * after the agent's table read: the page's own stream connection moves its RTT every second.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'node:test';
+import type { TestContext } from 'node:test';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { Netns, actor, rootSkipReason, sleep, tcpdiagProcess } from './diagnose-support.js';
+import { tempDir, writeConfig } from './watch-support.js';
+import { nstat, until } from './serve-support.js';
+import { REPO_ROOT } from './helpers/cli.js';
+import { EN } from '../web/src/catalogue.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'dashboard');
+const HELD = 20;
+const COMPLETED = 7;
+const REFUSED = 4;
+
+/** The smoothed RTT (ms) of every ESTABLISHED socket in the namespace, as ss -ti prints it (tcpi_rtt). */
+function ssRtts(ns: Netns): number[] {
+  const r = spawnSync(ns.exec[0]!, [...ns.exec.slice(1), 'ss', '-Htin', 'state', 'established'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ss failed: ${r.stderr}`);
+  return [...r.stdout.matchAll(/\brtt:([\d.]+)\//g)].map((m) => Number(m[1]));
+}
+
+/** Nearest rank, as the agent takes it (analysis/events/rtt.ts). */
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function openBrowser(t: TestContext, ns: Netns | null, dir: string): Promise<Browser> {
+  let executablePath = CHROMIUM;
+  if (ns !== null) {
+    executablePath = join(dir, 'chromium-in-netns');
+    writeFileSync(executablePath, `#!/bin/sh\nexec ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
+    chmodSync(executablePath, 0o755);
+  }
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  return browser;
+}
+
+/** The page with the agent's token given through its prompt, live. */
+async function livePage(browser: Browser, url: string, token: string, errors: string[]): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${url}/?lang=en#/overview`);
+  await page.locator('dialog.token').waitFor({ state: 'visible', timeout: 10_000 });
+  await page.locator('dialog.token input').fill(token);
+  await page.locator('dialog.token button').click();
+  await page.locator('[data-status=live]').waitFor({ timeout: 10_000 });
+  return page;
+}
+
+interface Sums {
+  readonly samples: number;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly counts: Record<string, number>;
+}
+
+/** Σ rate x interval of the page's live samples after `afterMs`: the count each series says happened. */
+function pageCounts(page: Page, afterMs: number, series: readonly string[]): Promise<Sums> {
+  return page.evaluate(`(() => {
+    const all = window.__tcpdiag.samples;
+    const counts = {};
+    for (const n of ${JSON.stringify(series)}) counts[n] = 0;
+    let samples = 0;
+    for (let i = 1; i < all.length; i++) {
+      const s = all[i];
+      if (s.atMs <= ${afterMs}) continue;
+      samples++;
+      const dt = (s.atMs - all[i - 1].atMs) / 1000;
+      for (const n of ${JSON.stringify(series)}) if (s.series[n] !== undefined) counts[n] += s.series[n] * dt;
+    }
+    return { samples, fromMs: ${afterMs}, toMs: all.at(-1).atMs, counts };
+  })()`);
+}
+
+const lastSampleAt = (page: Page): Promise<number> => page.evaluate<number>('window.__tcpdiag.samples.at(-1)?.atMs ?? 0');
+
+test('the overview charts SYN, SYN-ACK and RST per second as the kernel counts them, and RTT percentiles as ss sees them', { timeout: 180_000 }, async (t) => {
+  const skip = rootSkipReason('ip', 'ss', 'nstat');
+  if (skip !== null) return t.skip(skip);
+  if (!existsSync(CHROMIUM)) return t.skip(`needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; scripts/setup.sh lists it)`);
+  const ns = Netns.create(t, 'webt');
+  const dir = tempDir(t, 'webt');
+  const config = '[agent]\ncounters_interval_s = 1\nsample_interval_s = 1\ndiagnose_interval_s = 0\n[alerts]\nstate_file = ""\n';
+  const serve = await tcpdiagProcess(t, ['--config', writeConfig(dir, config), 'serve', '--listen', '127.0.0.1:0', '--data', join(dir, 'data'), '--new-token'], ns);
+  const token = (await serve.waitFor(/token \(shown once[^)]*\): (\S+)/))[1]!;
+  const url = `http://127.0.0.1:${(await serve.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]}`;
+  const errors: string[] = [];
+  const browser = await openBrowser(t, ns, dir);
+  const page = await livePage(browser, url, token, errors);
+
+  // Held idle connections (their RTT stays what the handshake measured) to an echo server.
+  const echo = await actor(t, ['serve', '0', '--host', '127.0.0.1'], ns);
+  const echoPort = Number((await echo.waitFor(/ready (\d+)/))[1]);
+  const held = await actor(t, ['hold', '127.0.0.1', String(echoPort), String(HELD)], ns);
+  await held.waitFor(/ready/);
+  const closed = await actor(t, ['serve', '0', '--host', '127.0.0.1'], ns);
+  const closedPort = Number((await closed.waitFor(/ready (\d+)/))[1]);
+  await closed.stop();
+  await sleep(1500);
+
+  // A window that starts after a sample: what the kernel counts in it, and what the page charts.
+  const startAt = await lastSampleAt(page);
+  await until('a new sample', 5000, async () => ((await lastSampleAt(page)) > startAt ? true : undefined));
+  const from = await lastSampleAt(page);
+  const before = nstat(ns);
+  const loop = await actor(t, ['connect-loop', '127.0.0.1', String(echoPort), String(COMPLETED)], ns);
+  await loop.waitFor(/done/, 15_000);
+  const refused = await actor(t, ['refused', '127.0.0.1', String(closedPort), String(REFUSED)], ns);
+  await refused.waitFor(/done/, 15_000);
+  await sleep(2500);
+  const after = nstat(ns);
+  const afterAt = Date.now();
+  await until('two samples past the traffic', 10_000, async () => ((await lastSampleAt(page)) > afterAt + 1500 ? true : undefined));
+  const series = ['active_opens_per_s', 'passive_opens_per_s', 'syn_retransmits_per_s', 'resets_sent_per_s'] as const;
+  const kernel: Record<(typeof series)[number], string> = { active_opens_per_s: 'TcpActiveOpens', passive_opens_per_s: 'TcpPassiveOpens', syn_retransmits_per_s: 'TcpExtTCPSynRetrans', resets_sent_per_s: 'TcpOutRsts' };
+  const sums = await pageCounts(page, from, series);
+  const delta = (n: string) => (after.get(n) ?? 0) - (before.get(n) ?? 0);
+  console.log(`control packets over ${sums.samples} samples: page ${JSON.stringify(sums.counts)}; nstat ${JSON.stringify(Object.fromEntries(series.map((s) => [kernel[s], delta(kernel[s])])))}`);
+  assert.ok(delta('TcpActiveOpens') >= COMPLETED + REFUSED, 'the connects were counted by the kernel');
+  assert.ok(delta('TcpOutRsts') >= REFUSED, 'each refused connect was answered by an RST');
+  // The page's samples came from counters read before and after the window: the same integers.
+  for (const s of series) assert.equal(Math.round(sums.counts[s]!), delta(kernel[s]), `${s} (${kernel[s]}): page ${sums.counts[s]}, nstat ${delta(kernel[s])}`);
+  // And the chart shows the series (its legend in the page's language, its last values).
+  const control = page.locator('[data-testid=control-chart]');
+  for (const key of ['overview.control', 'overview.synSent', 'overview.rstSent'] as const) assert.ok((await control.innerText()).includes(EN[key]), key);
+  assert.notEqual(await control.getAttribute('data-resets-sent-per-s'), null);
+
+  // RTT percentiles: the page's latest = ss's over the same sockets, at a moment ss held still across a table read.
+  let matched = false;
+  for (let attempt = 0; attempt < 10 && !matched; attempt++) {
+    const rttBefore = ssRtts(ns);
+    const since = Date.now();
+    await until('a sample after ss', 5000, async () => (Number(await page.locator('[data-testid=rtt-chart]').getAttribute('data-at-ms')) > since + 1100 ? true : undefined));
+    const shown = await page.locator('[data-testid=rtt-chart]').evaluate((el) => ({ ...(el as unknown as { dataset: Record<string, string> }).dataset }));
+    const rttAfter = ssRtts(ns);
+    const want = [50, 90, 99].map((p) => percentile(rttBefore, p));
+    if (JSON.stringify(want) !== JSON.stringify([50, 90, 99].map((p) => percentile(rttAfter, p)))) continue;
+    assert.ok(rttBefore.length >= 2 * HELD, `${rttBefore.length} established sockets`);
+    assert.deepEqual([Number(shown.rttP50Ms), Number(shown.rttP90Ms), Number(shown.rttP99Ms)], want, `p50/p90/p99 of ${rttBefore.length} sockets`);
+    assert.ok(want[0]! > 0, `a real RTT (${want[0]} ms)`);
+    matched = true;
+    console.log(`RTT percentiles = ss over ${rttBefore.length} sockets: p50 ${want[0]} ms, p90 ${want[1]} ms, p99 ${want[2]} ms`);
+  }
+  assert.ok(matched, 'ss RTT percentiles held still across one sample in ten tries');
+
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'en-overview-traffic.png'), fullPage: true });
+  await page.selectOption('#lang', 'zh-CN');
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: join(ARTIFACTS, 'zh-CN-overview-traffic.png'), fullPage: true });
+  assert.deepEqual(errors, [], 'no page errors');
+});
