@@ -38,6 +38,8 @@ export const agentSchema = z.strictObject({
   diagnose_interval_s: z._default(between(0, 86400), 60),
   /** Listeners exported with their accept queue in /metrics: those with the fullest queues. */
   metrics_top_listeners: z._default(int(0, 1000), 20),
+  /** A MaxMind DB (.mmdb) country file: the peers are grouped by country ("" : by /24 and /48 prefix only). */
+  geoip_file: z._default(z.string(), ''),
   /** What the API may start or change: captures and traces on request (none by default: an open API changes nothing). */
   actions: z._default(z.array(z.enum(AGENT_ACTIONS)), []),
 });

@@ -18,6 +18,7 @@ import { TIER_NAMES, TIERS } from '../store/history.js';
 import type { HistoryStore, Tier } from '../store/history.js';
 import type { Agent } from './agent.js';
 import type { Recordings } from './recordings.js';
+import type { GeoIp } from './geoip.js';
 import { RECORDING_PARAMETERS, RECORDING_ROUTES } from './api-captures.js';
 import { EVENT_PARAMETERS, EVENT_ROUTES } from './api-events.js';
 
@@ -28,6 +29,8 @@ export interface ApiContext {
   readonly signal: AbortSignal;
   /** Captures, traces, escalations (absent: those routes answer 503). */
   readonly recordings?: Recordings;
+  /** agent.geoip_file, open; null or absent: none configured. */
+  readonly geoip?: GeoIp | null;
 }
 
 export type Query = Readonly<Record<string, string[]>>;
