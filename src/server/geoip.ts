@@ -8,7 +8,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { Reader } from 'maxmind';
 import type { Response } from 'maxmind';
-import { FileRefusedError, FileUnreadableError } from '../errors.js';
+import { FileRefusedError, TcpdiagError, describeSystemError } from '../errors.js';
 
 interface CountryRecord {
   readonly country?: { readonly iso_code?: string };
@@ -18,6 +18,12 @@ interface CountryRecord {
 
 /** A GeoIP country database the size of a full City file (~70 MB) and some room, at most. */
 const MAX_BYTES = 512 * 1024 * 1024;
+
+const HINT = 'set agent.geoip_file to a MaxMind DB (.mmdb) country file (GeoLite2-Country, DB-IP or ip-location-db), or "" for none';
+
+function unreadable(file: string, cause: unknown): TcpdiagError {
+  return new TcpdiagError('TCPDIAG_FILE_UNREADABLE', `agent.geoip_file: cannot read ${file}: ${describeSystemError(cause)}`, { hint: HINT, cause });
+}
 
 export class GeoIp {
   private readonly cache = new Map<string, string | null>();
@@ -30,20 +36,20 @@ export class GeoIp {
     try {
       size = statSync(file).size;
     } catch (error: unknown) {
-      throw new FileUnreadableError(file, error);
+      throw unreadable(file, error);
     }
-    if (size > MAX_BYTES) throw new FileRefusedError(file, `${size} bytes is more than a GeoIP country database`, 'set agent.geoip_file to a MaxMind DB (.mmdb) country file, or "" for none');
+    if (size > MAX_BYTES) throw new FileRefusedError(file, `${size} bytes is more than a GeoIP country database`, HINT);
     let buffer: Buffer;
     try {
       buffer = readFileSync(file);
     } catch (error: unknown) {
-      throw new FileUnreadableError(file, error);
+      throw unreadable(file, error);
     }
     try {
       const reader = new Reader<Response>(buffer);
       return new GeoIp(reader, file, reader.metadata.databaseType);
     } catch (error: unknown) {
-      throw new FileRefusedError(file, `not a MaxMind DB file (${error instanceof Error ? error.message : String(error)})`, 'set agent.geoip_file to a .mmdb file (GeoLite2-Country, DB-IP or ip-location-db country), or "" for none');
+      throw new FileRefusedError(file, `not a MaxMind DB file (${error instanceof Error ? error.message : String(error)})`, HINT);
     }
   }
 
