@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import type { TestContext } from 'node:test';
@@ -18,10 +18,9 @@ import { Netns, actor, rootSkipReason, sleep, tcpdiagProcess } from './diagnose-
 import { tempDir, writeConfig } from './watch-support.js';
 import { nstat, until } from './serve-support.js';
 import { REPO_ROOT } from './helpers/cli.js';
+import { ARTIFACTS, CHROMIUM, chromiumInNetns, englishLeft, visibleText } from './dashboard-support.js';
 import { EN } from '../web/src/catalogue.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'dashboard');
 const HELD = 20;
 const COMPLETED = 7;
 const REFUSED = 4;
@@ -38,18 +37,6 @@ function ssRtts(ns: Netns): number[] {
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((x, y) => x - y);
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-async function openBrowser(t: TestContext, ns: Netns | null, dir: string): Promise<Browser> {
-  let executablePath = CHROMIUM;
-  if (ns !== null) {
-    executablePath = join(dir, 'chromium-in-netns');
-    writeFileSync(executablePath, `#!/bin/sh\nexec ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
-    chmodSync(executablePath, 0o755);
-  }
-  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
-  t.after(() => browser.close());
-  return browser;
 }
 
 /** The page with the agent's token given through its prompt, live. */
@@ -105,7 +92,7 @@ test('the overview charts SYN, SYN-ACK and RST per second as the kernel counts t
   const token = (await serve.waitFor(/token \(shown once[^)]*\): (\S+)/))[1]!;
   const url = `http://127.0.0.1:${(await serve.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]}`;
   const errors: string[] = [];
-  const browser = await openBrowser(t, ns, dir);
+  const browser = await chromiumInNetns(t, ns, dir);
   const page = await livePage(browser, url, token, errors);
 
   // Held idle connections, made while tcpdiag fault delay held their packets HELD_DELAY_MS
@@ -174,6 +161,7 @@ test('the overview charts SYN, SYN-ACK and RST per second as the kernel counts t
   await page.screenshot({ path: join(ARTIFACTS, 'en-overview-traffic.png'), fullPage: true });
   await page.selectOption('#lang', 'zh-CN');
   await page.waitForTimeout(1500);
+  assert.deepEqual(englishLeft(await visibleText(page)), [], 'the overview with traffic in 中文');
   await page.screenshot({ path: join(ARTIFACTS, 'zh-CN-overview-traffic.png'), fullPage: true });
   assert.deepEqual(errors, [], 'no page errors');
 });
@@ -276,6 +264,7 @@ test('the peers page groups real peers by /24 and /48 prefix and, with agent.geo
   await page.selectOption('#lang', 'zh-CN');
   await page.waitForTimeout(1500);
   assert.ok((await page.locator('main').innerText()).includes('荷兰'), 'the country names in Chinese');
+  assert.deepEqual(englishLeft(await visibleText(page)), [], 'the peers page with peers in 中文');
   await page.screenshot({ path: join(ARTIFACTS, 'zh-CN-peers-country.png'), fullPage: true });
 
   assert.deepEqual(errors, [], 'no page errors');
