@@ -48,6 +48,8 @@ export const agentSchema = z.strictObject({
   metrics_top_peers: z._default(intIn(METRICS_TOP_PEERS), 20),
   /** With metrics_peer_labels: blocks always shown, each as one series summing its addresses (peer="10.0.0.0/8"). */
   metrics_peer_prefixes: z._default(z.array(z.string().check(z.refine(isCidr, 'expected an address or CIDR block such as 10.0.0.0/8'))).check(z.maxLength(METRICS_PEER_PREFIXES_MAX)), []),
+  /** A MaxMind DB (.mmdb) country file: the peers are grouped by country ("" : by /24 and /48 prefix only). */
+  geoip_file: z._default(z.string(), ''),
   /** What the API may start or change: captures and traces on request (none by default: an open API changes nothing). */
   actions: z._default(z.array(z.enum([...AGENT_ACTIONS, ...PLAN_ACTIONS])), []),
   /** Plan files (tcpdiag guard plan / tune plan -o) the API lists, shows and approves; "" is off. */

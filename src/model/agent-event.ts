@@ -36,12 +36,13 @@ export interface AgentEvent {
  * The per-second counters of the collector, by name. `open.*` count the kernel's own open
  * points (CLOSE->SYN_SENT in tcp_connect, where ActiveOpens is counted; LISTEN->SYN_RECV when
  * tcp_create_openreq_child makes the child, where PassiveOpens is), so they can be compared
- * with /proc/net/snmp exactly.
+ * with /proc/net/snmp exactly. `fin.*` count the transitions that send or take a FIN, which no
+ * SNMP counter does (analysis/events/classify.ts finCounter).
  */
 export const EVENT_COUNTERS = [
   'open.active', 'open.passive', 'connect', 'accept', 'close', 'connect-failed',
   'reset.sent', 'reset.received', 'retransmit.data', 'retransmit.syn', 'retransmit.synack', 'retransmit.failed',
-  'state', 'lost', 'unstored',
+  'state', 'lost', 'unstored', 'fin.sent', 'fin.received',
 ] as const;
 export type EventCounter = (typeof EVENT_COUNTERS)[number];
 

@@ -36,9 +36,10 @@ import { EventCollector } from '../sessions/event-collector.js';
 import type { EventCollectorStatus } from '../sessions/event-collector.js';
 import { listenerIndex } from '../analysis/events/listener-of.js';
 import type { ListenerOf } from '../analysis/events/aggregate.js';
-import { RttHistogram } from '../analysis/events/rtt.js';
+import { RttHistogram, rttPercentiles } from '../analysis/events/rtt.js';
+import type { RttPercentiles } from '../analysis/events/rtt.js';
 import type { Scope } from '../platform/scope.js';
-import type { RollupRow } from '../model/agent-event.js';
+import type { EventCounter, RollupRow } from '../model/agent-event.js';
 import { TcpdiagError } from '../errors.js';
 import type { AgentSnapshot } from '../sinks/prometheus/metrics.js';
 import { AgentBus } from './bus.js';
@@ -107,6 +108,24 @@ export const RATE_SERIES: Readonly<Record<string, string>> = {
   syn_retransmits_per_s: 'TCPSynRetrans',
 };
 
+/**
+ * The control packets no SNMP counter counts, from the kernel event collector's totals
+ * (as root with tracefs; absent otherwise rather than a false zero). With the kernel's
+ * ActiveOpens (SYN sent: TCP_MIB_ACTIVEOPENS in tcp_connect), PassiveOpens (SYN-ACK answered:
+ * TCP_MIB_PASSIVEOPENS in tcp_create_openreq_child), TCPSynRetrans (SYN and SYN-ACK
+ * retransmitted: LINUX_MIB_TCPSYNRETRANS) and OutRsts (RST sent: TCP_MIB_OUTRSTS in
+ * tcp_v4_send_reset and tcp_send_active_reset), all in include/uapi/linux/snmp.h, they are the
+ * overview's SYN, SYN-ACK, FIN and RST chart.
+ */
+export const EVENT_RATE_SERIES: Readonly<Record<string, EventCounter>> = {
+  fins_sent_per_s: 'fin.sent',
+  fins_received_per_s: 'fin.received',
+  resets_received_per_s: 'reset.received',
+};
+
+/** The RTT percentiles of the last socket table read, in every 1 s sample (ms). */
+export const RTT_SERIES = { rtt_p50_ms: 'p50Ms', rtt_p90_ms: 'p90Ms', rtt_p99_ms: 'p99Ms' } as const;
+
 export class Agent {
   readonly startedAtMs = Date.now();
   counters: CounterSample | null = null;
@@ -140,6 +159,10 @@ export class Agent {
   private eventsStatus: Pick<EventCollectorStatus, 'reason' | 'hint'> = { reason: 'not started yet', hint: null };
   private listenerOf: ListenerOf = () => null;
   private readonly rtt = new RttHistogram();
+  /** Of the last socket table read (reused or not): what the table holds now. */
+  private rttNow: RttPercentiles | null = null;
+  private eventTotals: Readonly<Record<EventCounter, number>> | null = null;
+  private eventTotalsAtMs = 0;
   /** Established children per listener, from the last socket sample (null before the first). */
   private establishedByListener: Map<string, number> | null = null;
 
@@ -223,6 +246,7 @@ export class Agent {
             // live); the per-minute rollups average the same RTTs whether counted once or twice.
             this.tablesReused++;
             this.rtt.observeSockets(this.sockets.data);
+            this.rttNow = rttPercentiles(this.sockets.data);
             this.judge();
             return;
           }
@@ -231,6 +255,7 @@ export class Agent {
           for (const i of snap.issues) this.issue('sockets', i);
           this.sockets = { data: snap.data, takenAtMs: snap.takenAtMs, tcpInfo: sockets.backend === 'sockdiag' };
           this.rtt.observeSockets(snap.data);
+          this.rttNow = rttPercentiles(snap.data);
           events?.observeSockets(snap.takenAtMs, snap.data);
           this.establishedByListener = new Map(summarizeListeners(snap.data, true).map((l) => [listenerKey(l), l.established]));
           this.judge();
@@ -397,6 +422,18 @@ export class Agent {
         if (typeof a === 'number' && typeof b === 'number' && b >= a && seconds > 0) values.set(series, (b - a) / seconds);
       }
     }
+    const totals = this.events?.totals;
+    if (totals !== undefined && this.eventsStatus.reason === null) {
+      const prevTotals = this.eventTotals;
+      const seconds = (cur.monotonicMs - this.eventTotalsAtMs) / 1000;
+      if (prevTotals !== null && seconds > 0) {
+        for (const [series, counter] of Object.entries(EVENT_RATE_SERIES)) values.set(series, (totals[counter] - prevTotals[counter]) / seconds);
+      }
+      this.eventTotals = { ...totals };
+      this.eventTotalsAtMs = cur.monotonicMs;
+    }
+    const rtt = this.rttNow;
+    if (rtt !== null) for (const [series, field] of Object.entries(RTT_SERIES)) values.set(series, rtt[field]);
     if (this.listeners !== null) {
       values.set('listeners.accept_queue_max', this.listeners.reduce((m, l) => Math.max(m, l.acceptQueue), 0));
       values.set('listeners.syn_recv', this.listeners.reduce((m, l) => m + l.synRecv, 0));

@@ -14,7 +14,7 @@ import { limitOf, one, param, timeOf } from './api.js';
 const COUNTERS_OF: Readonly<Record<AgentEventKind, readonly EventCounter[]>> = {
   connect: ['open.active', 'connect'],
   accept: ['open.passive', 'accept'],
-  close: ['close'],
+  close: ['close', 'fin.sent', 'fin.received'],
   'connect-failed': ['connect-failed'],
   reset: ['reset.sent', 'reset.received'],
   retransmit: ['retransmit.data', 'retransmit.syn', 'retransmit.synack', 'retransmit.failed'],
@@ -69,7 +69,14 @@ function rollups(context: ApiContext, q: Query): unknown {
   const open = context.agent.openRollups()
     .filter((r) => r.by === by && r.ts >= from && r.ts <= to && (key === null || r.key === key))
     .map((r) => ({ ...r, partial: true }));
-  return { by, from, to, stepMs: 60_000, rows: [...stored, ...open].slice(0, limit) };
+  const rows = [...stored, ...open].slice(0, limit);
+  // Peers by country when agent.geoip_file is set: the lookup is here, the page only groups.
+  const geoip = by === 'peer' ? context.geoip ?? null : null;
+  return {
+    by, from, to, stepMs: 60_000,
+    geoip: geoip === null ? null : { file: geoip.file, databaseType: geoip.databaseType },
+    rows: geoip === null ? rows : rows.map((r) => ({ ...r, country: geoip.country(r.key) })),
+  };
 }
 
 export const EVENT_PARAMETERS: Readonly<Record<string, string>> = {

@@ -18,6 +18,7 @@ import { TIER_NAMES, TIERS } from '../store/history.js';
 import type { HistoryStore, Tier } from '../store/history.js';
 import type { Agent } from './agent.js';
 import type { Recordings } from './recordings.js';
+import type { GeoIp } from './geoip.js';
 import { RECORDING_PARAMETERS, RECORDING_ROUTES } from './api-captures.js';
 import { EVENT_PARAMETERS, EVENT_ROUTES } from './api-events.js';
 import { PLAN_PARAMETERS, PLAN_ROUTES } from './api-plans.js';
@@ -32,6 +33,8 @@ export interface ApiContext {
   readonly recordings?: Recordings;
   /** Change plans (agent.plans_dir; absent or "": those routes answer 404). */
   readonly plans?: PlanApiOptions;
+  /** agent.geoip_file, open; null or absent: none configured. */
+  readonly geoip?: GeoIp | null;
 }
 
 export type Query = Readonly<Record<string, string[]>>;

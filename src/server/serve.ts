@@ -20,6 +20,7 @@ import { resolveToken } from './token.js';
 import { fleetExporters } from './exporters/index.js';
 import type { FleetExportOptions } from './exporters/index.js';
 import { Recordings } from './recordings.js';
+import { GeoIp } from './geoip.js';
 import type { RecordingsOptions } from './recordings.js';
 import type { PlanApiOptions } from './api-plans.js';
 
@@ -34,6 +35,8 @@ export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> 
   readonly topListeners: number;
   /** Per-peer series in /metrics (agent.metrics_peer_labels); null: none. */
   readonly peerMetrics: PeerMetricsOptions | null;
+  /** agent.geoip_file ("" : none). */
+  readonly geoipFile: string;
   readonly version: string;
   readonly say: (line: string) => void;
   readonly onTransition?: (t: AlertTransition) => void;
@@ -47,13 +50,15 @@ export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> 
 
 export async function runServe(options: ServeOptions): Promise<void> {
   const token = resolveToken(options.configuredToken, options.dataDir, options.host, options.newToken);
+  // Before the store: a wrong path is a one-line error at start, not a page that says nothing.
+  const geoip = options.geoipFile === '' ? null : GeoIp.open(options.geoipFile);
   const store = HistoryStore.open(options.storePath);
   try {
     const agent = new Agent({ ...options, store });
     const recordings = Recordings.open({ ...options.recordings, history: store, bus: agent.bus, note: options.note });
     const registry = agentRegistry(() => agent.snapshot(), options.topListeners, options.peerMetrics);
     registerHealthScore(registry, () => (agent.findingsAtMs === null ? null : Math.max(0, 100 - agent.findings.reduce((sum, f) => sum + SCORE_PENALTY[f.severity], 0))));
-    const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal, recordings, ...(options.plans === undefined ? {} : { plans: options.plans }) }, registry, token: token.token, onError: options.note });
+    const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal, recordings, geoip, ...(options.plans === undefined ? {} : { plans: options.plans }) }, registry, token: token.token, onError: options.note });
     server.listen(options.port, options.host);
     try {
       await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);

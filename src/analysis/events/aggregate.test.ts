@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventAggregator } from './aggregate.js';
 import { listenerIndex } from './listener-of.js';
-import { RttHistogram, RTT_BUCKETS_S } from './rtt.js';
+import { RttHistogram, RTT_BUCKETS_S, rttPercentiles } from './rtt.js';
 import { stateAnomaly } from './classify.js';
 import type { TraceEvent } from '../trace/events.js';
 import type { ListenerSummary } from '../../model/listener.js';
@@ -66,6 +66,28 @@ test('ordinary transitions are not anomalies; a short CLOSE_WAIT is not one eith
   assert.equal(stateAnomaly('CLOSE_WAIT', 'LAST_ACK', 50, 10_000), null);
   assert.equal(stateAnomaly('ESTABLISHED', 'CLOSE_WAIT', 60_000, 10_000), null, 'ESTABLISHED is not transitional');
   assert.equal(stateAnomaly('SYN_RECV', 'CLOSE', null, 10_000), 'handshake-failed');
+});
+
+test('a graceful close counts one FIN sent and one received on each side; the FIN that reaches FIN_WAIT2 is not seen', () => {
+  const a = aggregator();
+  // The closing side: ESTABLISHED -> FIN_WAIT1 -> FIN_WAIT2 -> CLOSE (timewait sock); the other: ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSE.
+  for (const [o, n] of [['ESTABLISHED', 'FIN_WAIT1'], ['FIN_WAIT1', 'FIN_WAIT2'], ['FIN_WAIT2', 'CLOSE'], ['ESTABLISHED', 'CLOSE_WAIT'], ['CLOSE_WAIT', 'LAST_ACK'], ['LAST_ACK', 'CLOSE']] as const) a.add(state(T0, o, n));
+  // A simultaneous close: FIN_WAIT1 takes the peer's FIN.
+  a.add(state(T0, 'FIN_WAIT1', 'CLOSING'));
+  assert.equal(a.totals['fin.sent'], 2);
+  assert.equal(a.totals['fin.received'], 2);
+  // A long CLOSE_WAIT closed at last is both an anomaly (kept) and a FIN sent.
+  a.add(state(T0 + 1, 'CLOSE_WAIT', 'LAST_ACK', 60_000));
+  assert.equal(a.totals['fin.sent'], 3);
+  assert.equal(a.takeRecords().filter((r) => r.reason === 'long-CLOSE_WAIT').length, 1);
+});
+
+test('RTT percentiles are nearest-rank over the ESTABLISHED sockets with tcp_info', () => {
+  const sock = (rttMs: number, st: TcpState = 'ESTABLISHED') => ({ state: st, tcpInfo: { rttMs } }) as unknown as TcpSocket;
+  const table = [...Array.from({ length: 100 }, (_, i) => sock(i + 1)), sock(5000, 'CLOSE_WAIT')];
+  assert.deepEqual(rttPercentiles(table), { p50Ms: 50, p90Ms: 90, p99Ms: 99, sockets: 100 });
+  assert.deepEqual(rttPercentiles([sock(0.03)]), { p50Ms: 0.03, p90Ms: 0.03, p99Ms: 0.03, sockets: 1 });
+  assert.equal(rttPercentiles([sock(1, 'TIME_WAIT')]), null);
 });
 
 test('rollups keep the top peers of a minute and sum the rest into "other"; listeners are found by port through the wildcard', () => {

@@ -39,6 +39,25 @@ export function stateAnomaly(oldState: TcpState, newState: TcpState, durationMs:
 }
 
 /**
+ * The FIN a transition stands for. Sent: tcp_close_state (net/ipv4/tcp.c) moves ESTABLISHED or
+ * SYN_RECV to FIN_WAIT1 and CLOSE_WAIT to LAST_ACK, and tcp_send_fin follows (a close with
+ * unread data goes to CLOSE and sends an RST instead). Received: tcp_fin (net/ipv4/tcp_input.c)
+ * moves ESTABLISHED to CLOSE_WAIT and FIN_WAIT1 to CLOSING. The FIN that reaches FIN_WAIT2 is
+ * not counted: the socket becomes a timewait sock (tcp_time_wait) without a state tracepoint of
+ * its own, and FIN_WAIT2 -> CLOSE is also an orphan's timeout, so the received count is the
+ * FINs that arrived before this side closed. Retransmitted FINs are not counted again.
+ */
+export function finCounter(oldState: TcpState, newState: TcpState): EventCounter | null {
+  if (newState === 'FIN_WAIT1' && (oldState === 'ESTABLISHED' || oldState === 'SYN_RECV')) return 'fin.sent';
+  if (newState === 'LAST_ACK' && oldState === 'CLOSE_WAIT') return 'fin.sent';
+  if ((newState === 'CLOSE_WAIT' && oldState === 'ESTABLISHED') || (newState === 'CLOSING' && oldState === 'FIN_WAIT1')) return 'fin.received';
+  return null;
+}
+
+const FIN_SENT: Classified = { counters: ['fin.sent'], record: null };
+const FIN_RECEIVED: Classified = { counters: ['fin.received'], record: null };
+
+/**
  * One tracker event -> what the agent counts and keeps. Callers own the result's record (the
  * tracker reuses its state event object: nothing of it is kept by reference but endpoints, which
  * the tracker replaces rather than mutates).
@@ -49,9 +68,10 @@ export function classify(e: TraceEvent, slowStateMs: number): Classified {
       if (e.oldState === 'CLOSE' && e.newState === 'SYN_SENT') return OPEN_ACTIVE;
       if (e.oldState === 'LISTEN' && e.newState === 'SYN_RECV') return OPEN_PASSIVE;
       const anomaly = stateAnomaly(e.oldState, e.newState, e.durationMs, slowStateMs);
-      if (anomaly === null || e.local === null || e.remote === null || e.family === null) return NONE;
+      const fin = finCounter(e.oldState, e.newState);
+      if (anomaly === null || e.local === null || e.remote === null || e.family === null) return fin === null ? NONE : fin === 'fin.sent' ? FIN_SENT : FIN_RECEIVED;
       return {
-        counters: ['state'],
+        counters: fin === null ? ['state'] : ['state', fin],
         record: { ts: e.ts, kind: 'state', family: e.family, local: e.local, remote: e.remote, direction: null, state: e.newState, reason: anomaly, detail: { oldState: e.oldState, durationMs: e.durationMs } },
       };
     }

@@ -41,3 +41,26 @@ export class RttHistogram {
     return { buckets: [...this.buckets], sum: this.sum, count: this.count };
   }
 }
+
+export interface RttPercentiles {
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  /** The sockets they are taken over. */
+  readonly sockets: number;
+}
+
+/**
+ * The 50th, 90th and 99th percentiles (nearest rank: the smallest value with at least p% of the
+ * sockets at or below it) of the smoothed RTT (tcpi_rtt) of one socket table's ESTABLISHED
+ * sockets; null when none has tcp_info. Exact, not from the histogram's buckets: a table is at
+ * most a few hundred thousand sockets, sorted in tens of ms in the collection's own tick.
+ */
+export function rttPercentiles(sockets: readonly TcpSocket[]): RttPercentiles | null {
+  const rtts: number[] = [];
+  for (const s of sockets) if (s.state === 'ESTABLISHED' && s.tcpInfo !== null) rtts.push(s.tcpInfo.rttMs);
+  if (rtts.length === 0) return null;
+  const sorted = Float64Array.from(rtts).sort();
+  const rank = (p: number): number => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  return { p50Ms: rank(50), p90Ms: rank(90), p99Ms: rank(99), sockets: sorted.length };
+}

@@ -1,6 +1,7 @@
 /**
  * Overview: the health score and what lowers it, connections by state (now and over time), new
- * connections per second by direction, the retransmission ratio, resets, active alerts. The
+ * connections per second by direction, the retransmission ratio, SYN, SYN-ACK, FIN and RST per
+ * second, RTT percentiles, active alerts. The
  * range is live (the stream) or 15 min .. 7 d from /api/v1/series (the store picks the tier).
  */
 import type { SampleMessage } from '../../../src/model/stream.js';
@@ -19,23 +20,49 @@ const CHART_STATES = ['ESTABLISHED', 'TIME_WAIT', 'CLOSE_WAIT', 'SYN_RECV', 'SYN
 const STATE_COLORS = ['#2563eb', '#9333ea', '#dc2626', '#ea580c', '#ca8a04', '#0d9488'];
 export const SHOWN_STATES = ['ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING'] as const;
 
+/**
+ * The agent's 1 s series the charts read (src/server/agent.ts RATE_SERIES, EVENT_RATE_SERIES,
+ * RTT_SERIES). The control packets: SYN sent is ActiveOpens (the first SYN of each connect),
+ * SYN-ACK answered is PassiveOpens (a handshake this host's SYN-ACK completed), retransmitted
+ * SYNs and SYN-ACKs are TCPSynRetrans, RST sent is OutRsts (include/uapi/linux/snmp.h); FINs and
+ * RSTs received are the kernel event collector's (tracepoints: absent without root).
+ */
+const SERIES = [
+  'active_opens_per_s', 'passive_opens_per_s', 'segments_sent_per_s', 'retransmits_per_s',
+  'syn_retransmits_per_s', 'fins_sent_per_s', 'fins_received_per_s', 'resets_sent_per_s', 'resets_received_per_s',
+  'rtt_p50_ms', 'rtt_p90_ms', 'rtt_p99_ms',
+] as const;
+type SeriesName = (typeof SERIES)[number];
+const CONTROL: readonly (readonly [SeriesName, MessageKey, string])[] = [
+  ['active_opens_per_s', 'overview.synSent', '#2563eb'],
+  ['passive_opens_per_s', 'overview.synAckAnswered', '#16a34a'],
+  ['syn_retransmits_per_s', 'overview.synRetrans', '#ca8a04'],
+  ['fins_sent_per_s', 'overview.finSent', '#0d9488'],
+  ['fins_received_per_s', 'overview.finReceived', '#64748b'],
+  ['resets_sent_per_s', 'overview.rstSent', '#dc2626'],
+  ['resets_received_per_s', 'overview.rstReceived', '#9333ea'],
+];
+const RTT: readonly (readonly [SeriesName, MessageKey, string])[] = [
+  ['rtt_p50_ms', 'overview.rttP50', '#2563eb'],
+  ['rtt_p90_ms', 'overview.rttP90', '#ea580c'],
+  ['rtt_p99_ms', 'overview.rttP99', '#dc2626'],
+];
+
 interface Columns {
   x: number[];
   states: number[][];
-  active: (number | null)[];
-  passive: (number | null)[];
+  series: Record<SeriesName, (number | null)[]>;
   ratio: (number | null)[];
-  resets: (number | null)[];
 }
 
+const emptySeries = (): Record<SeriesName, (number | null)[]> => Object.fromEntries(SERIES.map((n) => [n, []])) as unknown as Record<SeriesName, (number | null)[]>;
+
 function fromSamples(samples: readonly SampleMessage[]): Columns {
-  const c: Columns = { x: [], states: CHART_STATES.map(() => []), active: [], passive: [], ratio: [], resets: [] };
+  const c: Columns = { x: [], states: CHART_STATES.map(() => []), series: emptySeries(), ratio: [] };
   for (const s of samples) {
     c.x.push(s.atMs / 1000);
     CHART_STATES.forEach((st, i) => c.states[i]!.push(s.states[st] ?? 0));
-    c.active.push(s.series.active_opens_per_s ?? null);
-    c.passive.push(s.series.passive_opens_per_s ?? null);
-    c.resets.push(s.series.resets_sent_per_s ?? null);
+    for (const n of SERIES) c.series[n].push(s.series[n] ?? null);
     const out = s.series.segments_sent_per_s;
     const re = s.series.retransmits_per_s;
     c.ratio.push(out !== undefined && re !== undefined && out > 0 ? (100 * re) / out : out === 0 ? 0 : null);
@@ -50,7 +77,7 @@ interface SeriesReply {
 async function fromStore(spanMs: number): Promise<Columns> {
   const to = Date.now();
   const from = to - spanMs;
-  const names = [...CHART_STATES.map((s) => `connections.${s}`), 'active_opens_per_s', 'passive_opens_per_s', 'segments_sent_per_s', 'retransmits_per_s', 'resets_sent_per_s'];
+  const names = [...CHART_STATES.map((s) => `connections.${s}`), ...SERIES];
   const replies = await Promise.all(names.map((m) => get<SeriesReply>(`/api/v1/series?metric=${encodeURIComponent(m)}&from=${from}&to=${to}&limit=10000`)));
   const byTs = new Map<number, Map<string, number>>();
   replies.forEach((r, i) => {
@@ -72,6 +99,23 @@ async function fromStore(spanMs: number): Promise<Columns> {
   });
   return fromSamples(samples);
 }
+
+/** The store's columns up to where the stream's begin, then the stream's. */
+function joined(backfill: Columns, c: Columns): Columns {
+  const since = c.x[0] ?? Infinity;
+  const keep = backfill.x.findIndex((x) => x >= since);
+  const cut = keep === -1 ? backfill.x.length : keep;
+  const series = emptySeries();
+  for (const n of SERIES) series[n] = [...backfill.series[n].slice(0, cut), ...c.series[n]];
+  return {
+    x: [...backfill.x.slice(0, cut), ...c.x],
+    states: c.states.map((col, i) => [...backfill.states[i]!.slice(0, cut), ...col]),
+    series,
+    ratio: [...backfill.ratio.slice(0, cut), ...c.ratio],
+  };
+}
+
+const camel = (name: string): string => name.replace(/_(\w)/g, (_m, ch: string) => ch.toUpperCase());
 
 export const overview: Page = {
   path: 'overview',
@@ -96,20 +140,30 @@ export const overview: Page = {
       charts,
     );
     const chartBox = () => h('div', { class: 'chart card' });
-    const boxes = [chartBox(), chartBox(), chartBox(), chartBox()];
+    const boxes = [chartBox(), chartBox(), chartBox(), chartBox(), chartBox()];
+    boxes[3]!.dataset.testid = 'control-chart';
+    boxes[4]!.dataset.testid = 'rtt-chart';
     charts.append(...boxes);
     const zoomAll = (min: number, max: number) => list.forEach((c) => c.zoom(min, max));
     const list = [
       new Chart(boxes[0]!, t('overview.statesOverTime'), CHART_STATES.map((s, i) => ({ label: s, color: STATE_COLORS[i]! })), zoomAll),
       new Chart(boxes[1]!, t('overview.newConns'), [{ label: t('overview.active'), color: '#2563eb' }, { label: t('overview.passive'), color: '#16a34a' }], zoomAll),
       new Chart(boxes[2]!, t('overview.retransRatio'), [{ label: t('overview.retransRatio'), color: '#dc2626' }], zoomAll),
-      new Chart(boxes[3]!, t('overview.resets'), [{ label: t('overview.resets'), color: '#9333ea' }], zoomAll),
+      new Chart(boxes[3]!, t('overview.control'), CONTROL.map(([, key, color]) => ({ label: t(key), color })), zoomAll),
+      new Chart(boxes[4]!, t('overview.rtt'), RTT.map(([, key, color]) => ({ label: t(key), color })), zoomAll),
     ];
     const draw = (c: Columns) => {
       list[0]!.setData(c.x, c.states);
-      list[1]!.setData(c.x, [c.active, c.passive]);
+      list[1]!.setData(c.x, [c.series.active_opens_per_s, c.series.passive_opens_per_s]);
       list[2]!.setData(c.x, [c.ratio]);
-      list[3]!.setData(c.x, [c.resets]);
+      list[3]!.setData(c.x, CONTROL.map(([n]) => c.series[n]));
+      list[4]!.setData(c.x, RTT.map(([n]) => c.series[n]));
+      // The latest values, for a reader without the canvas (and the end-to-end test).
+      const at = c.x.length - 1;
+      for (const [box, names] of [[boxes[3]!, CONTROL], [boxes[4]!, RTT]] as const) {
+        box.dataset.atMs = at < 0 ? '' : String(Math.round(c.x[at]! * 1000));
+        for (const [n] of names) box.dataset[camel(n)] = at < 0 ? '' : String(c.series[n][at] ?? '');
+      }
     };
     const drawCounts = () => {
       const last = live.samples.at(-1);
@@ -149,18 +203,7 @@ export const overview: Page = {
     let backfill: Columns | null = null;
     const drawLive = () => {
       const c = fromSamples(live.samples);
-      if (backfill === null) return draw(c);
-      const since = c.x[0] ?? Infinity;
-      const keep = backfill.x.findIndex((x) => x >= since);
-      const cut = keep === -1 ? backfill.x.length : keep;
-      draw({
-        x: [...backfill.x.slice(0, cut), ...c.x],
-        states: c.states.map((col, i) => [...backfill!.states[i]!.slice(0, cut), ...col]),
-        active: [...backfill.active.slice(0, cut), ...c.active],
-        passive: [...backfill.passive.slice(0, cut), ...c.passive],
-        ratio: [...backfill.ratio.slice(0, cut), ...c.ratio],
-        resets: [...backfill.resets.slice(0, cut), ...c.resets],
-      });
+      draw(backfill === null ? c : joined(backfill, c));
     };
     if (range === 'live') {
       drawLive();
