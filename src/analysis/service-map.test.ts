@@ -34,7 +34,7 @@ const nodeOf = (m: ServiceMap, id: string) => m.nodes.find((n) => n.id === id);
 
 test('inbound connections run peer -> listener -> process, outbound ones process -> peer:port', () => {
   const m = build({
-    listeners: [listener('0.0.0.0', 8080, 10, 'web')],
+    listeners: [{ ...listener('0.0.0.0', 8080, 10, 'web'), pid: null, process: null }],
     sockets: [
       sock(['0.0.0.0', 8080], ['0.0.0.0', 0], [10, 'web'], 'LISTEN'),
       sock(['10.0.0.1', 8080], ['10.0.0.9', 40001], [10, 'web']),
@@ -44,7 +44,7 @@ test('inbound connections run peer -> listener -> process, outbound ones process
     ],
   });
   assert.deepEqual(edgeOf(m, 'peer:in:10.0.0.9', 'listener:0.0.0.0:8080'), counts({ connections: 2 }));
-  assert.deepEqual(edgeOf(m, 'listener:0.0.0.0:8080', 'process:10'), counts({ connections: 2 }));
+  assert.deepEqual(edgeOf(m, 'listener:0.0.0.0:8080', 'process:10'), counts({ connections: 2 }), 'a listener without an owner takes the one of its LISTEN socket');
   assert.deepEqual(edgeOf(m, 'process:10', 'peer:out:10.0.0.20:5432'), counts({ connections: 1 }));
   assert.equal(nodeOf(m, 'peer:in:10.0.0.8'), undefined, 'a TIME_WAIT socket is a connection that is over');
   assert.deepEqual(nodeOf(m, 'process:10')?.counts, counts({ connections: 3 }));

@@ -80,8 +80,14 @@ function addEvent(c: MapCounts, e: AgentEvent): void {
 
 export function buildServiceMap(input: ServiceMapInput): ServiceMap {
   const listenerOf = listenerIndex(input.listeners);
+  // The agent's periodic listener dump has no owners (it costs a /proc walk): the table's LISTEN sockets do.
+  const listenSockets = new Map<string, Owner | null>();
+  for (const s of input.sockets) if (s.state === 'LISTEN') listenSockets.set(formatEndpoint(s.local, s.family), ownerOf(s));
   const listenerOwner = new Map<string, Owner | null>();
-  for (const l of input.listeners) listenerOwner.set(formatEndpoint(l.local, l.family), ownerOf(l));
+  for (const l of input.listeners) {
+    const key = formatEndpoint(l.local, l.family);
+    listenerOwner.set(key, ownerOf(l) ?? listenSockets.get(key) ?? null);
+  }
   const processes = new Map<string, Owner | null>();
   // Inbound pairs: "peerAddress|listenerKey"; outbound: "processId|peer:port".
   const inbound = new Counter<string>();

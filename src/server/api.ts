@@ -20,6 +20,7 @@ import type { Agent } from './agent.js';
 import type { Recordings } from './recordings.js';
 import { RECORDING_PARAMETERS, RECORDING_ROUTES } from './api-captures.js';
 import { EVENT_PARAMETERS, EVENT_ROUTES } from './api-events.js';
+import { MAP_PARAMETERS, MAP_ROUTES } from './api-map.js';
 
 export interface ApiContext {
   readonly agent: Agent;
@@ -206,6 +207,7 @@ const PARAMETERS: Readonly<Record<string, string>> = {
   '/api/v1/diagnose': '(POST) judge the window since the last diagnosis',
   ...RECORDING_PARAMETERS,
   ...EVENT_PARAMETERS,
+  ...MAP_PARAMETERS,
 };
 
 export const ROUTES: Readonly<Record<string, Route>> = {
@@ -220,4 +222,5 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   '/api/v1/diagnose': { method: 'POST', handler: diagnose },
   ...RECORDING_ROUTES,
   ...EVENT_ROUTES,
+  ...MAP_ROUTES,
 };
