@@ -4,7 +4,7 @@
  * Edges are coloured by the worst problem of the window (failed connects, resets,
  * retransmissions) and widen with connections. A few dozen nodes need no layout library: each
  * column is a list sorted by id, so a refresh every few seconds does not move what is there.
- * Window and selected node live in the URL (#/map?window=15m&node=ID).
+ * Window, peers kept and selected node live in the URL (#/map?window=15m&top=20&node=ID).
  */
 import type { MapCounts, MapNode, MapProblem, ServiceMap } from '../../../src/model/service-map.js';
 import { MAP_PROBLEMS, worstProblem } from '../../../src/model/service-map.js';
@@ -62,8 +62,9 @@ function legend(): HTMLElement {
     ...MAP_PROBLEMS.map((p) => h('span', { class: 'map-key' }, h('span', { class: 'map-swatch', style: `background:${COLOURS[p]}` }), t(`map.problem.${p}`))));
 }
 
-function setParams(window: string, node: string | null): void {
+function setParams(window: string, top: string | null, node: string | null): void {
   const q = new URLSearchParams({ window });
+  if (top !== null) q.set('top', top);
   if (node !== null) q.set('node', node);
   history.replaceState(null, '', `#/map?${q.toString()}`);
 }
@@ -74,10 +75,12 @@ export const map: Page = {
   mount(root, params) {
     const asked = params.get('window') ?? '15m';
     const span = (WINDOWS as readonly string[]).includes(asked) ? asked : '15m';
+    const topText = params.get('top');
+    const top = topText !== null && /^\d{1,3}$/.test(topText) && Number(topText) >= 1 && Number(topText) <= 500 ? topText : null;
     let selected = params.get('node');
     let last: MapReply | null = null;
     const picker = h('div', { class: 'range', role: 'group', 'aria-label': t('map.window') }, h('span', { class: 'muted' }, `${t('map.window')} `),
-      ...WINDOWS.map((w) => h('a', { href: `#/map?window=${w}`, class: w === span ? 'active' : '', 'aria-current': w === span ? 'true' : undefined, 'data-window': w }, w)));
+      ...WINDOWS.map((w) => h('a', { href: `#/map?window=${w}${top === null ? '' : `&top=${top}`}`, class: w === span ? 'active' : '', 'aria-current': w === span ? 'true' : undefined, 'data-window': w }, w)));
     const note = h('div', {});
     const summary = h('p', { class: 'muted', 'data-testid': 'map-summary' });
     const drawing = h('div', { class: 'map-box' });
@@ -87,9 +90,9 @@ export const map: Page = {
 
     const select = (id: string | null) => {
       selected = id;
-      setParams(span, id);
+      setParams(span, top, id);
       if (last !== null) draw(last);
-      (drawing.querySelector(`[data-node="${CSS.escape(id ?? '')}"]`) as SVGElement | null)?.focus();
+      drawing.querySelector<SVGElement>(`[data-node="${CSS.escape(id ?? '')}"]`)?.focus();
     };
 
     const drawDetails = (m: MapReply) => {
@@ -175,7 +178,7 @@ export const map: Page = {
     let timer: number | undefined;
     const load = async () => {
       try {
-        const m = await get<MapReply>(`/api/v1/map?window=${encodeURIComponent(span)}`);
+        const m = await get<MapReply>(`/api/v1/map?window=${encodeURIComponent(span)}${top === null ? '' : `&top=${top}`}`);
         if (stopped) return;
         if (m === null) {
           clear(drawing);
@@ -183,10 +186,10 @@ export const map: Page = {
           return;
         }
         last = m;
-        const focused = (document.activeElement as Element | null)?.getAttribute('data-node') ?? null;
+        const focused = document.activeElement?.getAttribute('data-node') ?? null;
         draw(m);
         // A refresh redraws the SVG: keep the keyboard where it was.
-        if (focused !== null) (drawing.querySelector(`[data-node="${CSS.escape(focused)}"]`) as SVGElement | null)?.focus();
+        if (focused !== null) drawing.querySelector<SVGElement>(`[data-node="${CSS.escape(focused)}"]`)?.focus();
       } catch (e: unknown) {
         if (stopped) return;
         clear(note);
