@@ -12,14 +12,17 @@ import type { MessageKey } from '../catalogue.js';
 import { h, clear } from '../dom.js';
 import { num, t, time } from '../i18n.js';
 import { get } from '../api.js';
+import { live } from '../live.js';
 import type { Page } from './page.js';
 import { empty, errorNote, section, unsupported } from './common.js';
 
 const WINDOWS = ['5m', '15m', '1h', '24h'] as const;
 const REFRESH_MS = 3000;
+/** The agent writes its events to the store every second (sessions/event-collector.ts flush). */
+const STORE_LAG_MS = 1200;
 const COLOURS: Readonly<Record<MapProblem, string>> = { failed: '#b91c1c', reset: '#ea580c', retransmit: '#ca8a04', none: '#9ca3af' };
-const COLUMN_W = 210;
-const GAP = 90;
+const COLUMN_W = 180;
+const GAP = 70;
 const ROW_H = 34;
 const NODE_H = 26;
 const TOP = 28;
@@ -159,7 +162,7 @@ export const map: Page = {
         const name = nodeName(n);
         const g = svg('g', { transform: `translate(${p.x},${p.y})`, tabindex: 0, role: 'button', 'aria-pressed': String(n.id === selected), 'aria-label': name.text, 'data-node': n.id, 'data-kind': n.kind, 'data-problem': problem, class: `map-node${n.id === selected ? ' selected' : ''}` },
           svg('rect', { width: COLUMN_W, height: NODE_H, rx: 5, fill: n.id === selected ? '#dbeafe' : '#fff', stroke: COLOURS[problem], 'stroke-width': problem === 'none' ? 1 : 2 }),
-          svg('text', { x: 8, y: 17, ...(name.data ? { translate: 'no' } : {}) }, name.text.length > 26 ? `${name.text.slice(0, 25)}…` : name.text),
+          svg('text', { x: 8, y: 17, ...(name.data ? { translate: 'no' } : {}) }, name.text.length > 24 ? `${name.text.slice(0, 23)}…` : name.text),
           svg('text', { x: COLUMN_W - 8, y: 17, 'text-anchor': 'end', class: 'map-n' }, num(n.counts.connections)));
         g.addEventListener('click', () => select(n.id === selected ? null : n.id));
         g.addEventListener('keydown', (ev) => {
@@ -176,7 +179,18 @@ export const map: Page = {
 
     let stopped = false;
     let timer: number | undefined;
+    let dueAtMs = Infinity;
+    let inFlight = false;
+    const schedule = (ms: number) => {
+      if (stopped || Date.now() + ms >= dueAtMs) return;
+      window.clearTimeout(timer);
+      dueAtMs = Date.now() + ms;
+      timer = window.setTimeout(() => void load(), ms);
+    };
     const load = async () => {
+      dueAtMs = Infinity;
+      if (inFlight) return schedule(STORE_LAG_MS);
+      inFlight = true;
       try {
         const m = await get<MapReply>(`/api/v1/map?window=${encodeURIComponent(span)}${top === null ? '' : `&top=${top}`}`);
         if (stopped) return;
@@ -194,14 +208,22 @@ export const map: Page = {
         if (stopped) return;
         clear(note);
         note.append(errorNote(e));
+      } finally {
+        inFlight = false;
       }
-      if (!stopped) timer = window.setTimeout(() => void load(), REFRESH_MS);
+      schedule(REFRESH_MS);
     };
+    // A reset, failed connect or retransmission on the stream: redraw once the agent has stored
+    // it (its event store is written every second), not at the next poll.
+    const off = live.subscribe((msg) => {
+      if (msg?.kind === 'event') schedule(STORE_LAG_MS);
+    });
     drawing.append(empty(t('common.loading')));
     drawDetails({ nodes: [], edges: [] } as unknown as MapReply);
     void load();
     return () => {
       stopped = true;
+      off();
       window.clearTimeout(timer);
     };
   },
