@@ -142,6 +142,15 @@ test('the map shows the server process behind its listener, its peers, and the r
     return h.events.running ? true : undefined;
   });
 
+  // Bad parameters are refused like every API route's: 400, the CLI's code, one line that says what to give.
+  for (const [query, message] of [['window=soon', /query parameter window: "soon" is not a duration/], ['window=1s', /window: "1s" is out of range: expected 10s-168h/], ['top=0', /top="0": expected 1-500/], ['window=5m&window=1h', /window is given 2 times/]] as const) {
+    const r = await fetch(`${url}/api/v1/map?${query}`);
+    const body = (await r.json()) as { error: { code: string; message: string } };
+    assert.equal(r.status, 400, query);
+    assert.equal(body.error.code, 'TCPDIAG_USAGE', query);
+    assert.match(body.error.message, message);
+  }
+
   const server = await startProcess(t, [PYTHON, '-u', '-c', SERVER, SERVER_ADDR]);
   const port = Number((await server.waitFor(/port (\d+)/))[1]);
   const client = await startProcess(t, [PYTHON, '-u', '-c', CLIENT, CLIENT_ADDR, SERVER_ADDR, String(port), String(HELD)]);

@@ -110,13 +110,14 @@ export const map: Page = {
       const links = m.edges.filter((e) => e.from === n.id || e.to === n.id);
       if (links.length > 0) {
         details.append(h('h3', {}, t('map.edges')));
-        const label = (id: string) => {
+        const label = (id: string): HTMLElement => {
           const other = m.nodes.find((x) => x.id === id);
-          return other === undefined ? id : nodeName(other).text;
+          const name = other === undefined ? { text: id, data: true } : nodeName(other);
+          return h('span', { translate: name.data ? 'no' : undefined }, name.text);
         };
         for (const e of links) {
           details.append(h('div', { class: 'map-edge-detail', 'data-edge': `${e.from}>${e.to}`, 'data-problem': worstProblem(e.counts) },
-            h('p', { translate: 'no', class: 'mono' }, `${label(e.from)} → ${label(e.to)}`), countsTable(e.counts, 'map-edge-counts')));
+            h('p', { class: 'mono' }, label(e.from), ' → ', label(e.to)), countsTable(e.counts, 'map-edge-counts')));
         }
       }
     };
