@@ -21,13 +21,10 @@ import type { Page } from 'playwright-core';
 import { rootSkipReason, startProcess, tcpdiagProcess } from './diagnose-support.js';
 import { tempDir, writeConfig } from './watch-support.js';
 import { until } from './serve-support.js';
-import { REPO_ROOT } from './helpers/cli.js';
-import { EN, ZH_CN } from '../web/src/catalogue.js';
-import type { MessageKey } from '../web/src/catalogue.js';
+import { ARTIFACTS, CHROMIUM, englishLeft, visibleText } from './dashboard-support.js';
+import { ZH_CN } from '../web/src/catalogue.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PYTHON = '/usr/bin/python3';
-const ARTIFACTS = join(REPO_ROOT, 'test-artifacts', 'dashboard');
 const SERVER_ADDR = '127.0.0.61';
 const CLIENT_ADDR = '127.0.0.62';
 const REFUSED_FROM = '127.0.0.63';
@@ -100,33 +97,6 @@ function detailCounts(page: Page): Promise<Record<string, number>> {
     for (const tr of document.querySelectorAll('[data-testid=map-node-counts] tr[data-count]')) out[tr.dataset.count] = Number(tr.querySelector('td').textContent.replace(/[^0-9]/g, ''));
     return out;
   })()`);
-}
-
-/** Visible UI text (not agent data: elements marked translate="no"), as dashboard.test.ts reads it. */
-function visibleText(page: Page): Promise<string> {
-  return page.evaluate(`(() => {
-    const parts = [document.title];
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    for (let n = walker.nextNode(); n !== null; n = walker.nextNode()) {
-      const el = n.parentElement;
-      if (el === null || el.closest('[translate=no]') !== null || el.closest('option') !== null || !el.checkVisibility()) continue;
-      parts.push(n.textContent ?? '');
-    }
-    return parts.join('\\n');
-  })()`);
-}
-
-/** The Map page's English catalogue strings still visible in Chinese. */
-function englishLeft(text: string): string[] {
-  const left: string[] = [];
-  for (const key of Object.keys(EN) as MessageKey[]) {
-    if (!key.startsWith('map.') && key !== 'nav.map') continue;
-    for (const fragment of EN[key].split(/\{\w+\}/).map((f) => f.trim())) {
-      if (!/[A-Za-z]{3}/.test(fragment) || ZH_CN[key].includes(fragment)) continue;
-      if (new RegExp(`(^|[^A-Za-z])${fragment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^A-Za-z])`).test(text)) left.push(`${key}: ${fragment}`);
-    }
-  }
-  return left;
 }
 
 test('the map shows the server process behind its listener, its peers, and the refused destination as failed connects, as ss and the kernel count them', { timeout: 180_000 }, async (t) => {
@@ -215,7 +185,7 @@ test('the map shows the server process behind its listener, its peers, and the r
   assert.match(page.url(), /top=500/);
   await page.screenshot({ path: join(ARTIFACTS, 'map-en.png'), fullPage: true });
 
-  // The shared URL opens the same view, in Chinese: every Map label translated.
+  // The shared URL opens the same view, in Chinese: no English label left.
   const shared = page.url().replace('lang=en', 'lang=zh-CN');
   await page.goto(shared);
   await page.locator('[data-testid=map-details-name]', { hasText: `${CLOSED_ADDR}:${closedPort}` }).waitFor({ timeout: 15_000 });
