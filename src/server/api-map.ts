@@ -15,8 +15,12 @@ import { one, param } from './api.js';
 /** From 10 s (two socket samples) to the events' 7 days of retention by default. */
 const WINDOW = { minMs: 10_000, maxMs: 7 * 86_400_000 } as const;
 const DEFAULT_WINDOW_MS = 15 * 60_000;
-/** Events read at most per request; a storm past it is summed in the rollups, not drawn per edge. */
-const MAX_EVENTS = 100_000;
+/**
+ * Events read at most per request (the newest): the page asks every few seconds, and a reset
+ * storm can store events.max_stored_per_s for hours. Past it the map says its problem counts
+ * are a part (`eventsLimited`); /api/v1/rollups has the sums.
+ */
+const MAX_EVENTS = 20_000;
 
 function windowOf(q: Query): number {
   const text = one(q, 'window');
@@ -35,16 +39,18 @@ async function serviceMap(context: ApiContext, q: Query): Promise<unknown> {
   const fromMs = toMs - windowMs;
   const snap = await socketSource({ offThread: true }).collect(context.signal, { filter: {}, withInfo: false, withOwners: true });
   const status = context.agent.eventStatus();
-  const events = context.agent.eventStore.events({ fromMs, toMs, kinds: ['connect-failed', 'reset', 'retransmit'], limit: MAX_EVENTS });
+  const events = context.agent.eventStore.events({ fromMs, toMs, kinds: ['connect-failed', 'reset', 'retransmit'], limit: MAX_EVENTS + 1, newestFirst: true });
+  const eventsLimited = events.length > MAX_EVENTS;
   return {
     windowMs,
+    eventsLimited,
     ...buildServiceMap({
       fromMs,
       toMs,
       takenAtMs: snap.takenAtMs,
       sockets: snap.data,
       listeners: context.agent.listeners ?? [],
-      events,
+      events: eventsLimited ? events.slice(0, MAX_EVENTS) : events,
       topPeers: top === undefined ? 20 : Number(top),
       eventStatus: { running: status.running, reason: status.reason, hint: status.hint },
     }),

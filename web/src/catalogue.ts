@@ -273,6 +273,7 @@ export const EN = {
   'map.edges': 'Links',
   'map.peersSummary': '{inbound} peers in, {outbound} called, {grouped} grouped as other',
   'map.takenAt': 'Socket table read at {time}',
+  'map.eventsLimited': 'More events than the map reads at once: retransmissions, resets and failed connects are those of the newest part of the window. Pick a shorter window.',
   // End of the Map page.
   'severity.critical': 'critical',
   'severity.warning': 'warning',
@@ -551,6 +552,7 @@ export const ZH_CN: Readonly<Record<MessageKey, string>> = {
   'map.edges': '连线',
   'map.peersSummary': '连入对端 {inbound} 个，调用对端 {outbound} 个，其中 {grouped} 个归入“其他”',
   'map.takenAt': '套接字表读取于 {time}',
+  'map.eventsLimited': '事件数超过拓扑图单次读取的上限：重传、重置和连接失败只统计窗口中最新的一部分。请选择更短的时间窗口。',
   // End of the Map page.
   'severity.critical': '严重',
   'severity.warning': '警告',

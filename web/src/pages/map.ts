@@ -28,7 +28,8 @@ const NODE_H = 26;
 const TOP = 28;
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
-type MapReply = ServiceMap & { readonly windowMs: number };
+/** What /api/v1/map adds to the map: the window, and whether only the newest events of it were counted. */
+type MapReply = ServiceMap & { readonly windowMs: number; readonly eventsLimited: boolean };
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Readonly<Record<string, string | number>> = {}, ...children: (Node | string)[]): SVGElementTagNameMap[K] {
   const el = document.createElementNS(SVG_NS, tag);
@@ -125,6 +126,7 @@ export const map: Page = {
     const draw = (m: MapReply) => {
       clear(note);
       if (!m.events.running) note.append(h('p', { class: 'muted', 'data-testid': 'map-no-events' }, t('map.noEvents', { reason: '' }), h('span', { translate: 'no' }, `${m.events.reason ?? ''}${m.events.hint === null ? '' : ` (${m.events.hint})`}`)));
+      if (m.eventsLimited) note.append(h('p', { class: 'muted', 'data-testid': 'map-events-limited' }, t('map.eventsLimited')));
       summary.textContent = `${t('map.peersSummary', { inbound: m.peers.inbound, outbound: m.peers.outbound, grouped: m.peers.grouped })} · ${t('map.takenAt', { time: time(m.takenAtMs) })}`;
       clear(drawing);
       if (m.nodes.length === 0) {
