@@ -134,6 +134,11 @@ test('the map shows the server process behind its listener, its peers, and the r
   // these refusals; nothing else on the host failed a connect in those milliseconds.
   assert.equal(failsAfter - failsBefore, REFUSED, 'the kernel counted the refusals as failed connects');
 
+  // What one refresh costs the agent here: the socket table with owners (a /proc fd walk) off-thread, and the window's events.
+  const asked = performance.now();
+  const reply = (await (await fetch(`${url}/api/v1/map?window=5m&top=500`)).json()) as { nodes: unknown[]; edges: unknown[] };
+  t.diagnostic(`GET /api/v1/map: ${(performance.now() - asked).toFixed(0)} ms for ${reply.nodes.length} nodes and ${reply.edges.length} edges`);
+
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
