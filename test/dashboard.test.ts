@@ -19,7 +19,7 @@ import { EN, ZH_CN } from '../web/src/catalogue.js';
 import type { MessageKey } from '../web/src/catalogue.js';
 import { ARTIFACTS, CHROMIUM, chromiumInNetns, englishLeft, visibleText } from './dashboard-support.js';
 
-const PAGES = ['overview', 'connections', 'listeners', 'peers', 'events', 'alerts', 'captures'] as const;
+const PAGES = ['overview', 'connections', 'listeners', 'peers', 'events', 'alerts', 'captures', 'map'] as const;
 const HELD = 12;
 const LEAK = 5;
 const TIME_WAIT_TARGET = 60_000;

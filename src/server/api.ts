@@ -23,6 +23,7 @@ import { RECORDING_PARAMETERS, RECORDING_ROUTES } from './api-captures.js';
 import { EVENT_PARAMETERS, EVENT_ROUTES } from './api-events.js';
 import { PLAN_PARAMETERS, PLAN_ROUTES } from './api-plans.js';
 import type { PlanApiOptions } from './api-plans.js';
+import { MAP_PARAMETERS, MAP_ROUTES } from './api-map.js';
 
 export interface ApiContext {
   readonly agent: Agent;
@@ -214,6 +215,7 @@ const PARAMETERS: Readonly<Record<string, string>> = {
   ...RECORDING_PARAMETERS,
   ...EVENT_PARAMETERS,
   ...PLAN_PARAMETERS,
+  ...MAP_PARAMETERS,
 };
 
 export const ROUTES: Readonly<Record<string, Route>> = {
@@ -229,4 +231,5 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   ...RECORDING_ROUTES,
   ...EVENT_ROUTES,
   ...PLAN_ROUTES,
+  ...MAP_ROUTES,
 };

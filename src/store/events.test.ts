@@ -65,3 +65,10 @@ test('a store too big gives up its oldest events until it fits or nothing is lef
   assert.ok(left.length > 0 && left.length < many.length);
   assert.equal(left.at(-1)!.ts, many.at(-1)!.ts, 'the newest are kept');
 });
+
+test('past the limit, newestFirst keeps the newest events of the span (the service map is of now)', (t) => {
+  const { events } = open(t);
+  events.write([reset(T0, 1), reset(T0 + 1000, 2), reset(T0 + 2000, 3)], [], []);
+  assert.deepEqual(events.events({ fromMs: T0, toMs: T0 + 5000, kinds: ['reset'], limit: 2 }).map((e) => e.remote.port), [1, 2]);
+  assert.deepEqual(events.events({ fromMs: T0, toMs: T0 + 5000, kinds: ['reset'], limit: 2, newestFirst: true }).map((e) => e.remote.port), [3, 2]);
+});

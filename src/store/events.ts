@@ -41,6 +41,8 @@ export interface EventQuery {
   readonly toMs: number;
   readonly kinds: readonly AgentEventKind[] | null;
   readonly limit: number;
+  /** Past the limit, keep the newest (the service map) rather than the oldest. */
+  readonly newestFirst?: boolean;
 }
 
 interface EventRow {
@@ -86,11 +88,11 @@ export class EventStore {
     })();
   }
 
-  /** Abnormal events in [from, to], oldest first. */
+  /** Abnormal events in [from, to], oldest first (newest first with `newestFirst`). */
   events(q: EventQuery): AgentEvent[] {
     const kinds = q.kinds ?? [];
     const where = kinds.length === 0 ? '' : ` AND kind IN (${kinds.map(() => '?').join(', ')})`;
-    const rows = this.db.prepare(`SELECT * FROM events WHERE ts >= ? AND ts <= ?${where} ORDER BY ts, id LIMIT ?`).all(q.fromMs, q.toMs, ...kinds, q.limit) as EventRow[];
+    const rows = this.db.prepare(`SELECT * FROM events WHERE ts >= ? AND ts <= ?${where} ORDER BY ${q.newestFirst === true ? 'ts DESC, id DESC' : 'ts, id'} LIMIT ?`).all(q.fromMs, q.toMs, ...kinds, q.limit) as EventRow[];
     return rows.map((r) => ({
       ts: r.ts, kind: r.kind, family: r.family,
       local: { address: r.laddr, port: r.lport }, remote: { address: r.raddr, port: r.rport },

@@ -17,8 +17,11 @@ import { peers } from './pages/peers.js';
 import { events } from './pages/events.js';
 import { alerts } from './pages/alerts.js';
 import { captures } from './pages/captures.js';
+import { map } from './pages/map.js';
 
-const PAGES: readonly Page[] = [overview, connections, listeners, peers, events, alerts, captures];
+const PAGES: readonly Page[] = [overview, connections, listeners, peers, events, alerts, captures,
+  map,
+];
 const LANG_NAMES: Readonly<Record<Lang, string>> = { en: 'English', 'zh-CN': '中文' };
 
 initLang();
