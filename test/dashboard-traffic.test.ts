@@ -234,8 +234,13 @@ test('the peers page groups real peers by /24 and /48 prefix and, with agent.geo
   // The host agent traces: the FINs of these graceful closes are in its overview series
   // (at least: the host's other connections count too). The client closes first: its FIN,
   // then the server's from CLOSE_WAIT; the server took one before closing.
-  await sleep(2500);
-  const sums = await pageCounts(page, startAt, ['fins_sent_per_s', 'fins_received_per_s']);
+  // The events reach the series within the collector's poll (up to 500 ms when idle) and the
+  // next 1 s sample: wait for them rather than guess the delay.
+  let sums = await pageCounts(page, startAt, ['fins_sent_per_s', 'fins_received_per_s']);
+  await until('the FINs of the graceful closes in the overview series', 10_000, async () => {
+    sums = await pageCounts(page, startAt, ['fins_sent_per_s', 'fins_received_per_s']);
+    return sums.counts.fins_sent_per_s! >= 2 * made && sums.counts.fins_received_per_s! >= made ? true : sleep(500).then(() => undefined);
+  }).catch(() => undefined);
   console.log(`FINs over ${sums.samples} samples (host-wide): ${JSON.stringify(sums.counts)} for ${made} graceful closes`);
   assert.ok(sums.counts.fins_sent_per_s! >= 2 * made, `FINs sent ${sums.counts.fins_sent_per_s} >= ${2 * made}`);
   assert.ok(sums.counts.fins_received_per_s! >= made, `FINs received ${sums.counts.fins_received_per_s} >= ${made}`);
@@ -258,7 +263,7 @@ test('the peers page groups real peers by /24 and /48 prefix and, with agent.geo
   await page.locator('[data-testid=peers-group] [data-group=country]').click();
   await until('the country grouping', 10_000, async () => (page.url().includes('group=country') && (await groupsShown(page)).AU !== undefined ? true : undefined));
   shown = await groupsShown(page);
-  for (const [g, [opened, addresses]] of Object.entries(BY_COUNTRY)) assert.deepEqual(shown[g], [opened, addresses], `country ${g}`);
+  for (const [g, [opened, addresses]] of Object.entries(BY_COUNTRY)) assert.deepEqual(shown[g], [opened, addresses], `country ${g}: ${JSON.stringify(shown)}`);
   console.log(`peers by country: ${JSON.stringify(Object.fromEntries(Object.keys(BY_COUNTRY).map((g) => [g, shown[g]])))}`);
   await page.screenshot({ path: join(ARTIFACTS, 'en-peers-country.png'), fullPage: true });
   await page.selectOption('#lang', 'zh-CN');
