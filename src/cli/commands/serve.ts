@@ -236,6 +236,7 @@ function eventOptions(e: TcpdiagConfig['events']): AgentEventOptions | null {
     maxEvents: e.max_stored,
     keepMs: e.retention_days * 86_400_000,
     topPeers: e.top_peers,
+    inNamespace: e.in_namespace,
     scope: commandScope(),
   };
 }
