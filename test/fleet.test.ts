@@ -220,6 +220,29 @@ test('four agents feed one VictoriaMetrics and one ClickHouse; tcpdiag fleet nam
   assert.ok(fleetHosts.slice(0, 2).every((h) => h.health === 'degraded'));
   assert.deepEqual([fleetHosts[3]!.health, fleetHosts[3]!.firing], ['ok', {}], 'host-d is quiet: healthy, nothing firing');
 
+  // The fleet view on its own (serve --fleet: no collectors) in the hub answers the same questions over HTTP.
+  const view = await tcpdiagProcess(t, ['serve', '--fleet', '--listen', '127.0.0.1:0', '--data', join(dir, 'view'), '--prometheus', vm.url, '--clickhouse', ch.url], hub);
+  const viewUrl = (await view.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  const api = <T>(path: string) => http.json<T>(`${viewUrl}${path}`);
+  const apiHosts = await api<{ hosts: { host: string; health: string }[] }>('/api/v1/fleet/hosts?since=10m');
+  assert.deepEqual(apiHosts.hosts.map((h) => [h.host, h.health]), fleetHosts.map((h) => [h.host, h.health]));
+  const apiResets = await api<{ hosts: { host: string }[] }>('/api/v1/fleet/events?question=resets&peer=10.250.2.1&since=10m');
+  assert.deepEqual(apiResets.hosts.map((h) => h.host), ['host-c']);
+  const apiOverflows = await api<{ hosts: { host: string }[] }>(`/api/v1/fleet/events?question=overflows&listener=${encodeURIComponent(parkedListener)}&since=10m`);
+  assert.deepEqual(apiOverflows.hosts.map((h) => h.host), ['host-b']);
+  const apiRetrans = await api<{ peers: { peer: string; hosts: { host: string }[] }[] }>('/api/v1/fleet/events?question=retrans&since=10m');
+  assert.deepEqual(apiRetrans.peers.find((p) => p.peer === '10.250.1.1')?.hosts.map((h) => h.host), ['host-b']);
+  const apiRows = await api<{ rows: { host: string; kind: string }[] }>('/api/v1/fleet/events?kind=reset&peer=10.250.2.1&since=10m');
+  assert.ok(apiRows.rows.length > 0 && apiRows.rows.every((r) => r.host === 'host-c' && r.kind === 'reset'));
+  const badQuestion = await http.request('GET', `${viewUrl}/api/v1/fleet/events?question=drops`);
+  assert.equal(badQuestion.status, 400);
+  assert.match(badQuestion.body, /"code":"TCPDIAG_USAGE".*question/);
+  const badSince = await http.request('GET', `${viewUrl}/api/v1/fleet/hosts?since=soon`);
+  assert.equal(badSince.status, 400);
+  assert.match(badSince.body, /since=\\"soon\\"/);
+  // Nothing is collected there: the agent's own routes are not served.
+  assert.equal((await http.request('GET', `${viewUrl}/api/v1/connections`)).status, 404);
+
   // The per-peer rollups reach ClickHouse once their minute closes: host C's resets with the hub's client.
   const rollup = await until('host-c\'s per-peer rollup reached ClickHouse', 90_000, async () => {
     const rows = await fleetJson<{ host: string; kind: string; name: string; peer: string; count: number }[]>(hub, ['events', '--clickhouse', ch.url, '--kind', 'rollup.peer', '--peer', '10.250.2.1', '--since', '10m']);
@@ -247,4 +270,43 @@ test('tcpdiag fleet refuses a missing engine URL and an unreachable engine in on
   const bad = await runIn(ns, ['fleet', 'events', '--clickhouse', 'ftp://x']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--clickhouse/);
+});
+
+test('serve --fleet says which engine URL to set, and an engine that does not answer is a 502 within fleet.timeout_s', { timeout: 60_000 }, async (t) => {
+  const skip = rootSkipReason('ip');
+  if (skip !== null) return t.skip(skip);
+  const ns = Netns.create(t, 'fleetview');
+  const http = new NsHttp(t, ns);
+  const dir = tempDir(t, 'fleetview');
+  // A "ClickHouse" that accepts and never answers, and a port nobody listens on.
+  const mute = await tcpdiagProcess(t, ['server', '0', '--host', '127.0.0.1', '--mode', 'discard'], ns);
+  const mutePort = Number((await mute.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1]);
+  const config = writeConfig(dir, '[fleet]\ntimeout_s = 1\n');
+  const start = async (name: string, args: readonly string[]) => {
+    const p = await tcpdiagProcess(t, ['--config', config, 'serve', '--fleet', '--listen', '127.0.0.1:0', '--data', join(dir, name), ...args], ns);
+    return (await p.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+  };
+  const bare = await start('bare', []);
+  const health = JSON.parse((await http.request('GET', `${bare}/api/health`)).body) as { mode: string };
+  assert.equal(health.mode, 'fleet');
+  for (const [path, setting] of [['/api/v1/fleet/hosts', 'fleet.prometheus'], ['/api/v1/fleet/events?question=resets', 'fleet.clickhouse']] as const) {
+    const r = await http.request('GET', `${bare}${path}`);
+    assert.equal(r.status, 503, r.body);
+    const e = (JSON.parse(r.body) as { error: { code: string; hint: string } }).error;
+    assert.equal(e.code, 'TCPDIAG_NOT_CONFIGURED');
+    assert.ok(e.hint.includes(setting), e.hint);
+  }
+  const stuck = await start('stuck', ['--clickhouse', `http://127.0.0.1:${mutePort}`, '--prometheus', `http://127.0.0.1:${mutePort}`]);
+  for (const path of ['/api/v1/fleet/events?question=retrans', '/api/v1/fleet/hosts']) {
+    const began = Date.now();
+    const r = await http.request('GET', `${stuck}${path}`);
+    const took = Date.now() - began;
+    assert.equal(r.status, 502, r.body);
+    assert.match(r.body, /"code":"TCPDIAG_ENGINE_FAILED".*no answer within 1000 ms/);
+    assert.ok(took < 5000, `${path} answered after ${took} ms`);
+  }
+  const refused = await start('refused', ['--clickhouse', 'http://127.0.0.1:4099']);
+  const r = await http.request('GET', `${refused}/api/v1/fleet/events?question=resets&peer=10.0.0.1`);
+  assert.equal(r.status, 502);
+  assert.match(r.body, /ClickHouse at http:\/\/127\.0\.0\.1:4099 cannot be reached: .*ECONNREFUSED/);
 });
