@@ -11,14 +11,38 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { join } from 'node:path';
 import test from 'node:test';
+import type { TestContext } from 'node:test';
 import { CLI } from './helpers/cli.js';
 import { Netns, actor, rootSkipReason, sleep, tcpdiagProcess } from './diagnose-support.js';
 import { tempDir, writeConfig } from './watch-support.js';
 import { NsHttp, ssCount, startAgent, until } from './serve-support.js';
 import { chQuery, clickhouse, missingEngine, promql, victoriaMetrics } from './helpers/engines.js';
 import type { Get } from './helpers/engines.js';
+import { EN, ZH_CN } from '../web/src/catalogue.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/** Debian's Chromium inside `ns` (a wrapper under ip netns exec), so the page reaches what listens there. */
+async function browserIn(t: TestContext, ns: Netns, dir: string): Promise<Browser> {
+  const wrapper = join(dir, 'chromium-in-netns');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  const browser = await chromium.launch({ executablePath: wrapper, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  return browser;
+}
+
+/** The `data-*` attribute of each row of a Fleet page table, once the table has rows. */
+async function rowsOf(page: Page, testId: string, attribute: string): Promise<string[]> {
+  const rows = page.locator(`[data-testid=${testId}] tbody tr`);
+  await rows.first().waitFor({ timeout: 15_000 });
+  return rows.evaluateAll((trs: readonly { getAttribute(name: string): string | null }[], a: string): string[] => trs.map((tr) => tr.getAttribute(a) ?? ''), attribute);
+}
 
 const HUB = '10.250.9.1';
 const LEAK = 6;
@@ -243,6 +267,32 @@ test('four agents feed one VictoriaMetrics and one ClickHouse; tcpdiag fleet nam
   // Nothing is collected there: the agent's own routes are not served.
   assert.equal((await http.request('GET', `${viewUrl}/api/v1/connections`)).status, 404);
 
+  // The Fleet page in Debian's Chromium, in the hub, names the same hosts, in English and in 中文.
+  if (existsSync(CHROMIUM)) {
+    const browser = await browserIn(t, hub, dir);
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    for (const lang of ['en', 'zh-CN'] as const) {
+      await page.goto(`${viewUrl}/?lang=${lang}#/fleet?range=1h&peer=10.250.2.1&listener=${encodeURIComponent(parkedListener)}`);
+      await page.reload();
+      assert.deepEqual(await rowsOf(page, 'fleet-hosts', 'data-host'), ['host-a', 'host-b', 'host-c', 'host-d']);
+      assert.deepEqual(await rowsOf(page, 'fleet-hosts', 'data-health'), fleetHosts.map((h) => h.health));
+      assert.equal(await page.locator('[data-testid=fleet-hosts] tr[data-host=host-d] td').nth(3).innerText(), (lang === 'en' ? EN : ZH_CN)['fleet.noneFiring']);
+      assert.deepEqual(await rowsOf(page, 'fleet-resets', 'data-host'), ['host-c']);
+      assert.deepEqual(await rowsOf(page, 'fleet-overflows', 'data-host'), ['host-b']);
+      const retransPeers = await rowsOf(page, 'fleet-retrans', 'data-peer');
+      const retransHosts = await rowsOf(page, 'fleet-retrans', 'data-hosts');
+      assert.equal(retransHosts[retransPeers.indexOf('10.250.1.1')], 'host-b');
+      const headings = await page.locator('main h2').allInnerTexts();
+      const c = lang === 'en' ? EN : ZH_CN;
+      assert.deepEqual(headings, [c['fleet.hosts'], c['fleet.resets'], c['fleet.overflows'], c['fleet.retrans']]);
+    }
+    assert.deepEqual(errors, []);
+  } else {
+    t.diagnostic(`the Fleet page was not checked: needs Debian's chromium at ${CHROMIUM}`);
+  }
+
   // The per-peer rollups reach ClickHouse once their minute closes: host C's resets with the hub's client.
   const rollup = await until('host-c\'s per-peer rollup reached ClickHouse', 90_000, async () => {
     const rows = await fleetJson<{ host: string; kind: string; name: string; peer: string; count: number }[]>(hub, ['events', '--clickhouse', ch.url, '--kind', 'rollup.peer', '--peer', '10.250.2.1', '--since', '10m']);
@@ -304,6 +354,23 @@ test('serve --fleet says which engine URL to set, and an engine that does not an
     assert.equal(r.status, 502, r.body);
     assert.match(r.body, /"code":"TCPDIAG_ENGINE_FAILED".*no answer within 1000 ms/);
     assert.ok(took < 5000, `${path} answered after ${took} ms`);
+  }
+  // The Fleet page over no engine says which URL to set, per section and language.
+  if (existsSync(CHROMIUM)) {
+    const page = await (await browserIn(t, ns, dir)).newPage();
+    for (const lang of ['en', 'zh-CN'] as const) {
+      await page.goto(`${bare}/?lang=${lang}#/fleet`);
+      await page.reload();
+      const c = lang === 'en' ? EN : ZH_CN;
+      const prom = page.locator('[data-testid=fleet-not-configured-prometheus]');
+      await prom.waitFor({ timeout: 15_000 });
+      assert.equal(await prom.innerText(), c['fleet.notConfigured.prometheus']);
+      assert.equal(await page.locator('[data-testid=fleet-not-configured-clickhouse]').count(), 3, 'each event question says ClickHouse is not configured');
+      assert.equal(await page.locator('[data-testid=fleet-not-configured-clickhouse]').first().innerText(), c['fleet.notConfigured.clickhouse']);
+    }
+    await page.goto(`${stuck}/?lang=en#/fleet`);
+    await page.locator('[data-testid=fleet-engine-failed-prometheus]').waitFor({ timeout: 15_000 });
+    assert.match(await page.locator('[data-testid=fleet-engine-failed-prometheus]').innerText(), /no answer within 1000 ms/);
   }
   const refused = await start('refused', ['--clickhouse', 'http://127.0.0.1:4099']);
   const r = await http.request('GET', `${refused}/api/v1/fleet/events?question=resets&peer=10.0.0.1`);

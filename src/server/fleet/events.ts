@@ -9,6 +9,9 @@
 import { TcpdiagError } from '../../errors.js';
 import { IDENTIFIER } from '../../sinks/clickhouse/rows.js';
 import { engineRequest } from './engine-http.js';
+import type { HostTally, PeerTally } from '../../model/fleet.js';
+
+export type { HostTally, PeerTally } from '../../model/fleet.js';
 
 export interface ClickHouseTarget {
   readonly url: string;
@@ -96,16 +99,6 @@ function iso(seconds: number | string): string {
   return new Date(Number(seconds) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-export interface HostTally {
-  readonly host: string;
-  /** Events counted (a rollup row counts its `count`). */
-  readonly events: number;
-  readonly rows: number;
-  readonly first: string;
-  readonly last: string;
-  readonly kinds: readonly string[];
-  readonly processes: readonly string[];
-}
 
 /**
  * Which kinds and names answer each question: kernel events by their own names, alerts by
@@ -149,13 +142,6 @@ export function overflowsByHost(t: ClickHouseTarget, listener: string | undefine
   return tally(t, 'overflows', listener === undefined ? '' : ` AND listener = ${quote(listener)}`, range, signal);
 }
 
-export interface PeerTally {
-  readonly peer: string;
-  readonly events: number;
-  /** Events with this peer per host, most first. */
-  readonly hosts: readonly { readonly host: string; readonly events: number }[];
-  readonly last: string;
-}
 
 /** The peers that carry the most retransmission events across the fleet, with the hosts that saw them. */
 export async function retransByPeer(t: ClickHouseTarget, top: number, range: TimeRange, signal: AbortSignal): Promise<PeerTally[]> {
