@@ -7,8 +7,10 @@
  * - bytes per sample as VictoriaMetrics stores them (its own vm_data_size_bytes over vm_rows for
  *   the storage parts, after /internal/force_flush);
  * - bytes per event row as ClickHouse stores them (system.parts bytes_on_disk over rows after
- *   OPTIMIZE ... FINAL), for `rows` rows shaped like the agent's (alerts with evidence and
- *   kernel events, many hosts and peers), inserted as the exporter does (JSONEachRow batches).
+ *   OPTIMIZE ... FINAL), for `rows` rows shaped like the agent's (alerts with evidence, the
+ *   event collector's kernel events with their endpoints and detail, per-peer rollup rows; many
+ *   hosts and peers), built by the exporter's own rowsOf() and inserted as it does (JSONEachRow
+ *   batches); and the same for the rows the exporting agent itself wrote in the window.
  * The reference is the target itself (the issue's arithmetic): no other exporter runs here.
  *
  * Usage: node dist/bench/fleet.js [seconds=60] [rows=200000]
@@ -21,7 +23,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { clickhouse, hostGet, victoriaMetrics } from '../test/helpers/engines.js';
-import { createTableSql, recordRow, rowsOf } from '../src/sinks/clickhouse/rows.js';
+import { createTableSql, rowsOf } from '../src/sinks/clickhouse/rows.js';
 import type { AlertTransition } from '../src/model/alert.js';
 import { launcherNodeFlags } from './fixtures/launcher-flags.js';
 
@@ -61,7 +63,11 @@ async function chPost(url: string, sql: string, body?: string): Promise<string> 
   return text;
 }
 
-/** Rows as the agents write them: alerts with evidence and kernel events, 1,000 hosts, 5,000 peers. */
+/**
+ * Rows as the agents write them, through the exporter's rowsOf(): one in ten an alert with
+ * evidence, one in ten a per-peer rollup minute (up to three rows: resets, retransmits, failed),
+ * the rest the event collector's kernel events (model/agent-event.ts); 1,000 hosts, 5,000 peers.
+ */
 function syntheticRows(n: number, startMs: number): string[] {
   const lines: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -75,9 +81,16 @@ function syntheticRows(n: number, startMs: number): string[] {
         evidence: { counters: { OutSegsPerS: 1200 + (i % 100), RetransSegsPerS: 70 + (i % 9) }, topListeners: [{ listener: '10.0.0.5:8080', sockets: 12, backlog: 4096, acceptQueue: 0, process: { pid: 1234, process: 'nginx' } }], topSources: [{ source: peer, sockets: 12 }], sockets: [] },
       };
       lines.push(...rowsOf(host, { kind: 'alert', atMs, transition: t }).map((r) => JSON.stringify(r)));
+    } else if (i % 10 === 5) {
+      const minute = { ts: atMs - (atMs % 60_000), by: 'peer' as const, key: peer, opened: 40 + (i % 9), closed: 39, resets: i % 3, retransmits: 12 + (i % 17), failed: i % 2, bytesSent: 1_200_000 + i, bytesReceived: 80_000, rttMeanMs: 0.8, rttMaxMs: 3.1, rttSamples: 12 };
+      lines.push(...rowsOf(host, { kind: 'rollup', atMs, rows: [minute] }).map((r) => JSON.stringify(r)));
     } else {
       const event = i % 3 === 0 ? 'reset' : 'retransmit';
-      lines.push(JSON.stringify(recordRow(host, atMs, event, { peer, listener: '10.0.0.5:8080', process: 'nginx', reason: event === 'reset' ? 'TCPAbortOnData' : 'rto', count: 1 + (i % 4) })));
+      const data = {
+        ts: atMs, kind: event, family: 4, local: { address: '10.0.0.5', port: 8080 }, remote: { address: peer, port: 30_000 + (i % 30_000) },
+        direction: event === 'reset' ? 'sent' : 'data', state: 'ESTABLISHED', reason: event === 'reset' ? 'NOT_SPECIFIED' : null, detail: event === 'reset' ? {} : { srtt_ms: 1.2, retrans: 1 + (i % 4) },
+      };
+      lines.push(...rowsOf(host, { kind: 'event', atMs, event, data }).map((r) => JSON.stringify(r)));
     }
   }
   return lines;
@@ -119,6 +132,11 @@ async function main(): Promise<void> {
     const chRows = Number(parts.data[0]?.rows);
     const chBytes = Number(parts.data[0]?.bytes);
     const jsonBytes = lines.reduce((n, l) => n + l.length + 1, 0);
+    // What the exporting agent itself wrote in the window (its alerts, kernel events, rollups): few rows, so an upper bound.
+    await chPost(ch.url, 'OPTIMIZE TABLE default.tcpdiag_events FINAL').catch(() => '');
+    const own = JSON.parse(await chPost(ch.url, "SELECT toString(sum(rows)) AS rows, toString(sum(bytes_on_disk)) AS bytes FROM system.parts WHERE table = 'tcpdiag_events' AND active FORMAT JSON")) as { data: { rows: string; bytes: string }[] };
+    const ownRows = Number(own.data[0]?.rows ?? 0);
+    const ownBytes = Number(own.data[0]?.bytes ?? 0);
 
     const line = (label: string, value: string): void => console.log(`${label.padEnd(52)} ${value}`);
     console.log(`fleet exporters, ${seconds} s window, remote write and events every 1 s`);
@@ -127,9 +145,10 @@ async function main(): Promise<void> {
     line('added by the exporters (% of a core)', (exportingCpu - plainCpu).toFixed(2));
     line('VictoriaMetrics: samples stored', String(vmRows));
     line('VictoriaMetrics: bytes per sample (storage parts)', vmRows > 0 ? (vmBytes / vmRows).toFixed(2) : 'n/a');
-    line(`ClickHouse: ${chRows} rows, JSONEachRow bytes per row`, (jsonBytes / rows).toFixed(1));
+    line(`ClickHouse: ${chRows} rows, JSONEachRow bytes per row`, (jsonBytes / lines.length).toFixed(1));
     line('ClickHouse: bytes per row on disk (after OPTIMIZE FINAL)', (chBytes / chRows).toFixed(1));
-    line('ClickHouse: insert rate (rows/s, 10k-row batches)', Math.round(rows / insertS).toString());
+    line('ClickHouse: insert rate (rows/s, 10k-row batches)', Math.round(lines.length / insertS).toString());
+    line(`ClickHouse: the agent's own ${ownRows} rows, bytes per row on disk`, ownRows > 0 ? (ownBytes / ownRows).toFixed(1) : 'n/a (no row in the window)');
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : Promise.resolve())));

@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   TCPDIAG_UNAUTHORIZED: 'an API request came without the agent\'s bearer token',
   TCPDIAG_NOT_FOUND: 'an API path or record does not exist',
   TCPDIAG_ENGINE_FAILED: 'a fleet engine (a remote-write receiver, a PromQL API, ClickHouse) could not be reached or refused a request',
+  TCPDIAG_NOT_CONFIGURED: 'the agent was asked for something it has no configuration for (the fleet view without an engine URL)',
   TCPDIAG_PLAN_REFUSED: 'a change plan is unapproved, self-approved, expired, altered since it was written or approved, or not applied',
   TCPDIAG_ACTION_DISABLED: 'the agent\'s configuration does not enable this action (agent.actions)',
   TCPDIAG_BUSY: 'the agent is already doing as much of this as it is allowed to, or the record is not ready yet',

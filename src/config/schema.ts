@@ -72,6 +72,13 @@ export const eventsSchema = z.strictObject({
   retention_days: z._default(between(0.01, 3650), 7),
   /** Peers kept per minute in the rollups; the rest are summed as "other". */
   top_peers: z._default(int(1, 10000), 100),
+  /**
+   * Inside a network namespace tracepoints still fire for every namespace (they carry none):
+   * "off" collects nothing there; "own-addresses" keeps only the events whose local address is
+   * one of this namespace's own non-loopback addresses (read again every second), which is
+   * right when the namespaces' addresses do not overlap (loopback traffic is left out).
+   */
+  in_namespace: z._default(z.enum(['off', 'own-addresses']), 'off'),
 });
 
 export const captureSchema = z.strictObject({

@@ -8,6 +8,7 @@
 import type { AlertTransition } from './alert.js';
 import type { Finding } from './finding.js';
 import type { ListenerSummary } from './listener.js';
+import type { RollupRow } from './agent-event.js';
 
 /** The counters tick (every second): connections by state and the 1 s series' values. */
 export interface SampleMessage {
@@ -62,6 +63,13 @@ export interface RecordingMessage {
   readonly reason: string;
 }
 
-export type StreamMessage = SampleMessage | ListenersMessage | AlertMessage | FindingsMessage | KernelEventMessage | RecordingMessage;
+/** A minute's per-listener and per-peer rollups, once the minute is closed (GET /api/v1/rollups has them too). */
+export interface RollupMessage {
+  readonly kind: 'rollup';
+  readonly atMs: number;
+  readonly rows: readonly RollupRow[];
+}
+
+export type StreamMessage = SampleMessage | ListenersMessage | AlertMessage | FindingsMessage | KernelEventMessage | RecordingMessage | RollupMessage;
 export type StreamKind = StreamMessage['kind'];
-export const STREAM_KINDS: readonly StreamKind[] = ['sample', 'listeners', 'alert', 'findings', 'event', 'recording'];
+export const STREAM_KINDS: readonly StreamKind[] = ['sample', 'listeners', 'alert', 'findings', 'event', 'recording', 'rollup'];

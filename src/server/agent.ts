@@ -52,6 +52,8 @@ export interface AgentEventOptions {
   readonly maxEvents: number;
   readonly keepMs: number;
   readonly topPeers: number;
+  /** What to do inside a network namespace (config events.in_namespace). */
+  readonly inNamespace: 'off' | 'own-addresses';
   /** Owns the tracefs instance. */
   readonly scope: Scope;
 }
@@ -295,11 +297,13 @@ export class Agent {
         slowStateMs: o.slowStateMs,
         maxRecordsPerSecond: o.maxRecordsPerSecond,
         topPeers: o.topPeers,
+        inNamespace: o.inNamespace,
         listenerOf: (family, local) => this.listenerOf(family, local),
         store: this.eventStore,
         scope: o.scope,
         onEvent: (event) => this.bus.publish({ kind: 'event', atMs: event.ts, event: event.kind, data: { ...event } }),
         onCounts: (atMs, counts) => this.bus.publish({ kind: 'event', atMs, event: 'counts', data: counts }),
+        onRollups: (rows) => this.bus.publish({ kind: 'rollup', atMs: Date.now(), rows }),
       });
       this.eventsStatus = { reason: null, hint: null };
       return this.events;

@@ -24,6 +24,8 @@ import { EVENT_PARAMETERS, EVENT_ROUTES } from './api-events.js';
 import { PLAN_PARAMETERS, PLAN_ROUTES } from './api-plans.js';
 import type { PlanApiOptions } from './api-plans.js';
 import { MAP_PARAMETERS, MAP_ROUTES } from './api-map.js';
+import { FLEET_PARAMETERS, fleetEventsRoute, fleetHostsRoute } from './api-fleet.js';
+import type { FleetEngines } from './api-fleet.js';
 
 export interface ApiContext {
   readonly agent: Agent;
@@ -36,13 +38,15 @@ export interface ApiContext {
   readonly plans?: PlanApiOptions;
   /** agent.geoip_file, open; null or absent: none configured. */
   readonly geoip?: GeoIp | null;
+  /** The engines of the fleet view (absent: its routes say which URL to configure). */
+  readonly fleet?: FleetEngines;
 }
 
 export type Query = Readonly<Record<string, string[]>>;
-export type Handler = (context: ApiContext, query: Query, body: unknown) => unknown;
-export interface Route {
+export type Handler<C = ApiContext> = (context: C, query: Query, body: unknown) => unknown;
+export interface Route<C = ApiContext> {
   readonly method: 'GET' | 'POST';
-  readonly handler: Handler;
+  readonly handler: Handler<C>;
   /** 'raw': the handler gets the request itself as the body (an upload), unread. */
   readonly body?: 'raw';
 }
@@ -216,7 +220,13 @@ const PARAMETERS: Readonly<Record<string, string>> = {
   ...EVENT_PARAMETERS,
   ...PLAN_PARAMETERS,
   ...MAP_PARAMETERS,
+  ...FLEET_PARAMETERS,
 };
+
+/** The fleet routes of an agent: its configured engines, or none (the routes then say which URL to set). */
+function enginesOf(c: ApiContext): FleetEngines {
+  return c.fleet ?? { prometheus: '', clickhouse: { url: '', database: '', table: '', user: '', password: '', timeoutMs: 0 }, signal: c.signal };
+}
 
 export const ROUTES: Readonly<Record<string, Route>> = {
   '/api/v1': { method: 'GET', handler: (c) => ({ version: c.version, paths: PARAMETERS }) },
@@ -232,4 +242,6 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   ...EVENT_ROUTES,
   ...PLAN_ROUTES,
   ...MAP_ROUTES,
+  '/api/v1/fleet/hosts': { method: 'GET', handler: (c, q) => fleetHostsRoute(enginesOf(c), q) },
+  '/api/v1/fleet/events': { method: 'GET', handler: (c, q) => fleetEventsRoute(enginesOf(c), q) },
 };

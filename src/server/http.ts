@@ -1,6 +1,7 @@
 /**
  * The agent's HTTP server on node:http: /metrics (Prometheus text), /api/health and the
- * /api/v1/ routes. Every path needs the bearer token when one is set. Request bodies
+ * /api/v1/ routes; and the fleet-only server of `tcpdiag serve --fleet` (the dashboard and the
+ * fleet routes, no collectors behind it). Every path needs the bearer token when one is set. Request bodies
  * are capped (MAX_BODY_BYTES) and must be JSON; errors are JSON `{ error: { code, message, hint } }`
  * with the CLI's codes, and an internal error never shows its stack.
  */
@@ -15,7 +16,9 @@ import { ROUTES } from './api.js';
 import { isStaticPath, serveStatic } from './static.js';
 import { attachStream } from './stream.js';
 import type { StreamHandle } from './stream.js';
-import type { ApiContext } from './api.js';
+import type { ApiContext, Route } from './api.js';
+import { FLEET_SERVE_ROUTES } from './api-fleet.js';
+import type { FleetServeContext } from './api-fleet.js';
 import { FileReply, TextReply } from './reply.js';
 
 /** The API takes small JSON requests only; anything bigger is refused before it is read in full. */
@@ -31,6 +34,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   TCPDIAG_PLAN_REFUSED: 409,
   TCPDIAG_FILE_REFUSED: 413,
   TCPDIAG_SOURCE_FAILED: 503,
+  TCPDIAG_NOT_CONFIGURED: 503,
+  TCPDIAG_ENGINE_FAILED: 502,
   TCPDIAG_TIMEOUT: 504,
 };
 
@@ -48,10 +53,19 @@ export function streamOf(server: Server): StreamHandle | undefined {
   return streams.get(server);
 }
 
-export function createAgentServer(options: HttpOptions): Server {
+/** What one server answers: its routes over its context, and /metrics when it has a registry. */
+interface Served<C> {
+  readonly routes: Readonly<Record<string, Route<C>>>;
+  readonly context: C;
+  readonly registry: Registry | null;
+  readonly token: string | null;
+  readonly onError: (message: string) => void;
+}
+
+function serverOf<C>(served: Served<C>): Server {
   const server = createServer((req, res) => {
-    handle(req, res, options).catch((error: unknown) => {
-      if (!(error instanceof TcpdiagError)) options.onError(`internal error on ${req.method ?? ''} ${(req.url ?? '').slice(0, 200)}: ${error instanceof Error ? error.message : String(error)}`);
+    handle(req, res, served).catch((error: unknown) => {
+      if (!(error instanceof TcpdiagError)) served.onError(`internal error on ${req.method ?? ''} ${(req.url ?? '').slice(0, 200)}: ${error instanceof Error ? error.message : String(error)}`);
       sendError(res, error);
     });
   });
@@ -59,11 +73,21 @@ export function createAgentServer(options: HttpOptions): Server {
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 5_000;
+  return server;
+}
+
+export function createAgentServer(options: HttpOptions): Server {
+  const server = serverOf({ routes: ROUTES, context: options.context, registry: options.registry, token: options.token, onError: options.onError });
   streams.set(server, attachStream(server, { bus: options.context.agent.bus, token: options.token, onError: options.onError }));
   return server;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: HttpOptions): Promise<void> {
+/** `tcpdiag serve --fleet`: the dashboard, /api/health and the fleet routes; no /metrics, no stream (nothing is collected). */
+export function createFleetServer(options: { readonly context: FleetServeContext; readonly token: string | null; readonly onError: (message: string) => void }): Server {
+  return serverOf({ routes: FLEET_SERVE_ROUTES, context: options.context, registry: null, token: options.token, onError: options.onError });
+}
+
+async function handle<C>(req: IncomingMessage, res: ServerResponse, options: Served<C>): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://agent');
   if (isStaticPath(url.pathname)) {
     await serveStatic(req, res, url.pathname);
@@ -73,15 +97,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: HttpOp
     res.setHeader('WWW-Authenticate', 'Bearer realm="tcpdiag"');
     throw new TcpdiagError('TCPDIAG_UNAUTHORIZED', 'this agent needs a bearer token', { hint: 'send Authorization: Bearer TOKEN (agent.token, or the token file in the data directory)' });
   }
-  if (url.pathname === '/metrics') {
+  if (url.pathname === '/metrics' && options.registry !== null) {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw methodNotAllowed(req.method, 'GET');
     const text = await options.registry.metrics();
     res.writeHead(200, { 'Content-Type': options.registry.contentType });
     res.end(req.method === 'HEAD' ? undefined : text);
     return;
   }
-  const route = ROUTES[url.pathname.replace(/\/+$/, '')];
-  if (route === undefined) throw new TcpdiagError('TCPDIAG_NOT_FOUND', `no such path: ${url.pathname.slice(0, 200)}`, { hint: `the API: ${Object.keys(ROUTES).join(', ')}, /metrics` });
+  const route = options.routes[url.pathname.replace(/\/+$/, '')];
+  if (route === undefined) throw new TcpdiagError('TCPDIAG_NOT_FOUND', `no such path: ${url.pathname.slice(0, 200)}`, { hint: `the API: ${Object.keys(options.routes).join(', ')}${options.registry === null ? '' : ', /metrics'}` });
   if (req.method !== route.method) throw methodNotAllowed(req.method, route.method);
   // A raw body (an uploaded capture) is handed over unread: its handler bounds and streams it.
   const body = route.method !== 'POST' ? undefined : route.body === 'raw' ? req : await readJsonBody(req);

@@ -15,7 +15,9 @@ import { registerHealthScore } from '../sinks/prometheus/export-metrics.js';
 import { SCORE_PENALTY } from '../diagnose/engine.js';
 import { Agent } from './agent.js';
 import type { AgentOptions } from './agent.js';
-import { createAgentServer, streamOf } from './http.js';
+import { createAgentServer, createFleetServer, streamOf } from './http.js';
+import type { Server } from 'node:http';
+import type { FleetEngines } from './api-fleet.js';
 import { resolveToken } from './token.js';
 import { fleetExporters } from './exporters/index.js';
 import type { FleetExportOptions } from './exporters/index.js';
@@ -46,6 +48,54 @@ export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> 
   readonly recordings: Omit<RecordingsOptions, 'history' | 'bus' | 'note'>;
   /** Change plans through the API (agent.plans_dir, guard.data_dir, agent.actions). */
   readonly plans?: PlanApiOptions;
+  /** The engines the fleet API and the Fleet page ask (fleet.prometheus, fleet.clickhouse); absent: none configured. */
+  readonly fleetEngines?: Omit<FleetEngines, 'signal'>;
+}
+
+/** Bind, or say what holds the address; returns what to print (the address as a URL). */
+async function listen(server: Server, host: string, port: number): Promise<string> {
+  server.listen(port, host);
+  try {
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);
+  } catch (error: unknown) {
+    throw new TcpdiagError('TCPDIAG_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${describeSystemError(error)}`, { hint: 'pick another --listen ADDR:PORT (or agent.port), or stop what holds it (ss -ltnp)', cause: error });
+  }
+  const address = server.address() as AddressInfo;
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${shown}:${address.port}`;
+}
+
+export interface FleetServeOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly configuredToken: string;
+  readonly newToken: boolean;
+  readonly version: string;
+  readonly engines: Omit<FleetEngines, 'signal'>;
+  readonly signal: AbortSignal;
+  readonly say: (line: string) => void;
+  readonly note: (text: string) => void;
+}
+
+/**
+ * `tcpdiag serve --fleet`: the dashboard and the fleet API over the configured engines, with no
+ * collector, no history and no tracing (one view of many agents, on a host of its own).
+ */
+export async function runFleetServe(options: FleetServeOptions): Promise<void> {
+  const token = resolveToken(options.configuredToken, options.dataDir, options.host, options.newToken);
+  const server = createFleetServer({ context: { engines: { ...options.engines, signal: options.signal }, version: options.version, startedAtMs: Date.now() }, token: token.token, onError: options.note });
+  const url = await listen(server, options.host, options.port);
+  try {
+    if (token.generated) options.say(`token (shown once; kept in ${token.file}, mode 0600): ${token.token!}`);
+    options.say(`listening on ${url}`);
+    const e = options.engines;
+    options.note(`fleet view only (no local collectors): hosts from ${e.prometheus === '' ? 'no metrics store (set fleet.prometheus)' : e.prometheus}, events from ${e.clickhouse.url === '' ? 'no ClickHouse (set fleet.clickhouse)' : e.clickhouse.url}${token.token === null ? '' : '; requests need the bearer token'}`);
+    if (!options.signal.aborted) await once(options.signal, 'abort');
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }
 
 export async function runServe(options: ServeOptions): Promise<void> {
@@ -58,17 +108,11 @@ export async function runServe(options: ServeOptions): Promise<void> {
     const recordings = Recordings.open({ ...options.recordings, history: store, bus: agent.bus, note: options.note });
     const registry = agentRegistry(() => agent.snapshot(), options.topListeners, options.peerMetrics);
     registerHealthScore(registry, () => (agent.findingsAtMs === null ? null : Math.max(0, 100 - agent.findings.reduce((sum, f) => sum + SCORE_PENALTY[f.severity], 0))));
-    const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal, recordings, geoip, ...(options.plans === undefined ? {} : { plans: options.plans }) }, registry, token: token.token, onError: options.note });
-    server.listen(options.port, options.host);
-    try {
-      await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error as Error))]);
-    } catch (error: unknown) {
-      throw new TcpdiagError('TCPDIAG_LISTEN_FAILED', `cannot listen on ${options.host}:${options.port}: ${describeSystemError(error)}`, { hint: 'pick another --listen ADDR:PORT (or agent.port), or stop what holds it (ss -ltnp)', cause: error });
-    }
-    const address = server.address() as AddressInfo;
-    const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const fleet = options.fleetEngines === undefined ? {} : { fleet: { ...options.fleetEngines, signal: options.signal } };
+    const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal, recordings, geoip, ...(options.plans === undefined ? {} : { plans: options.plans }), ...fleet }, registry, token: token.token, onError: options.note });
+    const url = await listen(server, options.host, options.port);
     if (token.generated) options.say(`token (shown once; kept in ${token.file}, mode 0600): ${token.token!}`);
-    options.say(`listening on http://${shown}:${address.port}`);
+    options.say(`listening on ${url}`);
     options.note(`history in ${store.path}; counters every ${options.countersIntervalMs / 1000} s, sockets every ${options.socketsIntervalMs / 1000} s${token.token === null ? '' : '; requests need the bearer token'}`);
     const exporters = options.fleet === undefined ? null : fleetExporters(options.fleet, { dataDir: options.dataDir, registry, bus: agent.bus, userAgent: `tcpdiag/${options.version}`, signal: options.signal, note: options.note });
     if (options.fleet !== undefined && exporters !== null) {

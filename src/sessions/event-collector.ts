@@ -12,9 +12,12 @@
  *
  * Tracepoints carry no network namespace (include/trace/events/sock.h, tcp.h): an agent
  * running inside a namespace would count every namespace's events against its own counters,
- * so there the collector does not start and says why.
+ * so there the collector does not start and says why, unless events.in_namespace is
+ * "own-addresses": then only the events whose local address is one of the namespace's own
+ * non-loopback addresses are kept (loopback is in every namespace and is left out).
  */
 import { statSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { openTcpEvents } from '../sources/events.js';
 import { ensureTracefs } from '../sources/trace.js';
 import type { TcpEventSource } from '../sources/source.js';
@@ -47,6 +50,7 @@ export interface EventCollectorOptions {
   readonly slowStateMs: number;
   readonly maxRecordsPerSecond: number;
   readonly topPeers: number;
+  readonly inNamespace: 'off' | 'own-addresses';
   readonly listenerOf: ListenerOf;
   readonly store: EventStore;
   /** Owns the tracefs instance. */
@@ -54,6 +58,8 @@ export interface EventCollectorOptions {
   /** Each kept (abnormal) event, and each closed second's counts, for the agent's bus. */
   readonly onEvent: (event: AgentEvent) => void;
   readonly onCounts: (atMs: number, counts: Readonly<Partial<Record<EventCounter, number>>>) => void;
+  /** Each closed minute's rollups (per listener, per peer), as the store gets them. */
+  readonly onRollups?: (rows: readonly RollupRow[]) => void;
 }
 
 export interface EventCollectorStatus {
@@ -74,8 +80,11 @@ export class EventCollector {
   private readonly visit: (raw: RawTcpEvent) => void;
   private lostSeen = 0;
   private closed = false;
+  /** Inside a namespace with events.in_namespace = "own-addresses": its addresses; else null (keep all). */
+  private own: ReadonlySet<string> | null;
 
-  private constructor(private readonly source: TcpEventSource, private readonly options: EventCollectorOptions) {
+  private constructor(private readonly source: TcpEventSource, private readonly options: EventCollectorOptions, inNamespace: boolean) {
+    this.own = inNamespace ? ownAddresses() : null;
     this.warmUp();
     const startNs = Number(process.hrtime.bigint());
     this.tracker = new TraceTracker({
@@ -98,6 +107,7 @@ export class EventCollector {
     this.visit = (raw) => {
       this.rawEvents++;
       if (raw.kind === 'lost') this.aggregator.lost(Date.now(), raw.count ?? 0);
+      else if (this.own !== null && !this.own.has(raw.localAddress)) return;
       this.tracker.process(raw, this.out);
     };
   }
@@ -107,9 +117,10 @@ export class EventCollector {
    * tracefs, a namespace). The instance belongs to `options.scope` from the moment it exists.
    */
   static async open(options: EventCollectorOptions): Promise<EventCollector> {
-    if (!inInitialNetns()) {
+    const inNamespace = !inInitialNetns();
+    if (inNamespace && options.inNamespace === 'off') {
       throw new KernelFeatureError('kernel events are host-wide (tracepoints carry no network namespace) and the agent runs inside a network namespace',
-        'run tcpdiag serve in the host namespace for connection events; counters and sockets stay per namespace');
+        'run tcpdiag serve in the host namespace for connection events, or set events.in_namespace = "own-addresses" to keep the events of this namespace\'s own addresses; counters and sockets stay per namespace');
     }
     const location = ensureTracefs('tcpdiag serve');
     const source = await openTcpEvents({
@@ -119,7 +130,7 @@ export class EventCollector {
       detail: false,
       tracepoints: TRACEPOINTS.map((name) => ({ name, filter: null })),
     });
-    return new EventCollector(source, options);
+    return new EventCollector(source, options, inNamespace);
   }
 
   /**
@@ -178,9 +189,13 @@ export class EventCollector {
 
   /** Write what is complete to the store (every second; all of it with `all`, at the end). */
   flush(nowMs: number, all = false): void {
+    // An address added or removed in the namespace counts from the next second.
+    if (this.own !== null) this.own = ownAddresses();
     const counts = this.aggregator.takeCounts(nowMs, all);
-    this.options.store.write(this.aggregator.takeRecords(), counts, this.aggregator.takeRollups(nowMs, all));
+    const rollups = this.aggregator.takeRollups(nowMs, all);
+    this.options.store.write(this.aggregator.takeRecords(), counts, rollups);
     for (const [ts, byCounter] of groupBySecond(counts)) this.options.onCounts(ts, byCounter);
+    if (rollups.length > 0) this.options.onRollups?.(rollups);
   }
 
   /** Last poll, drain, remove the instance, write everything. Idempotent. */
@@ -196,6 +211,15 @@ export class EventCollector {
     }
     this.flush(Date.now(), true);
   }
+}
+
+/** This namespace's own non-loopback addresses (getifaddrs, which answers for the caller's namespace). */
+function ownAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (!a.internal) out.add(a.address);
+  }
+  return out;
 }
 
 function groupBySecond(counts: readonly SecondCount[]): Map<number, Partial<Record<EventCounter, number>>> {

@@ -18,9 +18,12 @@ import { events } from './pages/events.js';
 import { alerts } from './pages/alerts.js';
 import { captures } from './pages/captures.js';
 import { map } from './pages/map.js';
+// The Fleet page (many agents through their engines).
+import { fleet } from './pages/fleet.js';
 
 const PAGES: readonly Page[] = [overview, connections, listeners, peers, events, alerts, captures,
   map,
+  fleet,
 ];
 const LANG_NAMES: Readonly<Record<Lang, string>> = { en: 'English', 'zh-CN': '中文' };
 

@@ -134,7 +134,7 @@ Examples:
     fleet
       .command('events')
       .description('event rows from ClickHouse, newest first: alerts, findings, kernel events, rollups, dropped-row notes')
-      .option('--kind <kind>', 'only this kind (alert, finding, dropped, or a kernel event\'s name such as reset)')
+      .option('--kind <kind>', 'only this kind (alert, finding, dropped, rollup.peer, rollup.listener, or a kernel event\'s name: reset, retransmit, connect-failed, state)')
       .option('--name <name>', 'only this rule or event name (listen-overflows, close-wait-leak, ...)')
       .option('--peer <addr>', 'only rows about this peer address')
       .option('--listener <addr:port>', 'only rows about this listener')

@@ -40,6 +40,8 @@ interface ServeFlags {
   remoteWrite?: string;
   hostLabel?: string;
   clickhouse?: string;
+  prometheus?: string;
+  fleet?: boolean;
   installService?: boolean;
   installRoot?: string;
   force?: boolean;
@@ -55,6 +57,8 @@ export function registerServe(program: Command): void {
     .option('--remote-write <url>', 'push the metrics by Prometheus remote write to URL (default fleet.remote_write), e.g. http://127.0.0.1:8428/api/v1/write', httpUrlFlag('--remote-write'))
     .option('--host-label <name>', 'the host label on every series and event row (default fleet.host_label, else the hostname)')
     .option('--clickhouse <url>', 'send events (alerts with evidence, findings, kernel events) to ClickHouse\'s HTTP interface at URL (default fleet.clickhouse), e.g. http://127.0.0.1:8123', httpUrlFlag('--clickhouse'))
+    .option('--prometheus <url>', 'the PromQL HTTP API the fleet view asks for hosts and health (default fleet.prometheus), e.g. http://127.0.0.1:8428', httpUrlFlag('--prometheus'))
+    .option('--fleet', 'the fleet view only: serve the dashboard and /api/v1/fleet/ over --prometheus and --clickhouse, with no local collectors, history or tracing')
     .option('--install-service', 'write the systemd unit (etc/systemd/system/tcpdiag.service, running this tcpdiag) and, when absent, the default etc/tcpdiag/tcp_diag.conf; print the systemctl commands to run; does not start the agent')
     .option('--install-root <dir>', 'with --install-service: install under DIR instead of / (an image, a chroot, a test)')
     .option('--force', 'with --install-service: replace a unit that was changed since tcpdiag wrote it (the old one is kept as .bak)')
@@ -72,6 +76,8 @@ Examples:
   curl -s -X POST http://127.0.0.1:9477/api/v1/diagnose
   tcpdiag serve --remote-write http://10.0.0.9:8428/api/v1/write --clickhouse http://10.0.0.9:8123 --host-label web1
                                                        one of many agents feeding a fleet (deploy/fleet/)
+  tcpdiag serve --fleet --prometheus http://10.0.0.9:8428 --clickhouse http://10.0.0.9:8123
+                                                       the dashboard's Fleet page (/#/fleet) over many agents, nothing collected here
 
 Once it accepts connections it prints "listening on http://ADDR:PORT".
 Counters, state counts and listeners are read every agent.counters_interval_s (1 s), the socket
@@ -105,6 +111,9 @@ token is set):
   GET /api/v1/plans            the change plans of agent.plans_dir with their status; /api/v1/plans/show?id=
   POST /api/v1/plans/approve   ?id= {by}: approve as tcpdiag plan approve does (agent.actions "approve");
                                applying stays sudo tcpdiag plan apply FILE
+  GET /api/v1/fleet/hosts      since= (or from=, to=), host= : hosts, health and firing alerts (fleet.prometheus)
+  GET /api/v1/fleet/events     question=resets|overflows|retrans|rows, peer=, listener=, host=, kind=, since=
+                               (fleet.clickhouse); both answer 503 TCPDIAG_NOT_CONFIGURED without the URL
 
 Escalation ([escalation]): an alert that begins firing, or a finding of escalation.on_findings,
 starts a trace and a capture narrowed to its listener or peer for escalation.duration_s (one
@@ -122,6 +131,27 @@ Without root the agent says so once and collects the rest.`,
         if (flags.installService === true) return installServiceCommand(flags);
         if (flags.installRoot !== undefined || flags.force === true) throw new UsageError('--install-root and --force go with --install-service', 'tcpdiag serve --install-service [--install-root DIR] [--force]');
         const config = loadConfig(cmd, { sections: ['agent', 'events', 'storage', 'trace', 'thresholds', 'diagnose', 'alerts', 'fleet', 'escalation', 'privacy', 'guard'] });
+        const fl = config.fleet;
+        const engines = {
+          prometheus: flags.prometheus ?? fl.prometheus,
+          clickhouse: { url: flags.clickhouse ?? fl.clickhouse, database: fl.clickhouse_database, table: fl.clickhouse_table, user: fl.clickhouse_user, password: fl.clickhouse_password, timeoutMs: Math.round(fl.timeout_s * 1000) },
+        };
+        if (flags.fleet === true) {
+          if (flags.remoteWrite !== undefined || flags.hostLabel !== undefined) throw new UsageError('--remote-write and --host-label go with an agent that collects, not with --fleet', 'tcpdiag serve --fleet --prometheus URL --clickhouse URL');
+          const { parseHostPort } = await import('../../assist/client/endpoint.js');
+          const { runFleetServe } = await import('../../server/serve.js');
+          const listen = flags.listen === undefined ? { host: config.agent.listen, port: config.agent.port } : parseHostPort(flags.listen, '--listen', config.agent.port);
+          const stop = stopOnSignal();
+          try {
+            await runFleetServe({
+              host: listen.host, port: listen.port, dataDir: flags.data ?? config.agent.data_dir, configuredToken: config.agent.token, newToken: flags.newToken === true,
+              version: VERSION, engines, signal: stop.signal, say: (line) => out(`${line}\n`), note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),
+            });
+            return 0;
+          } finally {
+            stop.release();
+          }
+        }
         const { parseHostPort } = await import('../../assist/client/endpoint.js');
         const { createDiagnoseSources } = await import('../../sources/diagnose.js');
         const { runServe } = await import('../../server/serve.js');
@@ -141,7 +171,6 @@ Without root the agent says so once and collects the rest.`,
           generatorUrl: `http://${listen.host}:${listen.port}/`,
           instance: hostname(),
         });
-        const fl = config.fleet;
         const remoteWrite = flags.remoteWrite ?? fl.remote_write;
         const clickhouse = flags.clickhouse ?? fl.clickhouse;
         const hostLabel = flags.hostLabel ?? (fl.host_label === '' ? hostname() : fl.host_label);
@@ -194,6 +223,7 @@ Without root the agent says so once and collects the rest.`,
             events: eventOptions(config.events),
             evidenceSources: createDiagnoseSources({ traceBufferKb: config.trace.buffer_kb, scope: commandScope() }),
             ...(fleet === undefined ? {} : { fleet }),
+            ...(engines.prometheus === '' && engines.clickhouse.url === '' ? {} : { fleetEngines: engines }),
             recordings: {
               scope: commandScope(),
               directory: es.directory === '' ? join(dataDir, 'recordings') : es.directory,
@@ -236,6 +266,7 @@ function eventOptions(e: TcpdiagConfig['events']): AgentEventOptions | null {
     maxEvents: e.max_stored,
     keepMs: e.retention_days * 86_400_000,
     topPeers: e.top_peers,
+    inNamespace: e.in_namespace,
     scope: commandScope(),
   };
 }

@@ -9,6 +9,9 @@
 import { TcpdiagError } from '../../errors.js';
 import { IDENTIFIER } from '../../sinks/clickhouse/rows.js';
 import { engineRequest } from './engine-http.js';
+import type { HostTally, PeerTally } from '../../model/fleet.js';
+
+export type { HostTally, PeerTally } from '../../model/fleet.js';
 
 export interface ClickHouseTarget {
   readonly url: string;
@@ -96,16 +99,6 @@ function iso(seconds: number | string): string {
   return new Date(Number(seconds) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-export interface HostTally {
-  readonly host: string;
-  /** Events counted (a rollup row counts its `count`). */
-  readonly events: number;
-  readonly rows: number;
-  readonly first: string;
-  readonly last: string;
-  readonly kinds: readonly string[];
-  readonly processes: readonly string[];
-}
 
 /**
  * Which kinds and names answer each question: kernel events by their own names, alerts by
@@ -117,12 +110,22 @@ export const QUESTION = {
   retrans: { kinds: ['retransmit', 'retransmission', 'retransmit_synack', 'retrans'], names: ['retransmission-ratio', 'packet-loss', 'retransmission-high', 'retransmits', 'retransmissions'] },
 } as const;
 
+/**
+ * The per-listener rollups count the same kernel events as the per-peer ones, so only the
+ * per-peer rows answer; and a minute's rollup counts the events kept one by one again.
+ */
 function questionWhere(q: keyof typeof QUESTION): string {
   const { kinds, names } = QUESTION[q];
-  return `(kind IN (${kinds.map(quote).join(', ')}) OR name IN (${names.map(quote).join(', ')}))`;
+  return `(kind IN (${kinds.map(quote).join(', ')}) OR name IN (${names.map(quote).join(', ')})) AND kind != 'rollup.listener'`;
 }
 
-const TALLY = "host, sum(count) AS events, count() AS rows, toUnixTimestamp(min(time)) AS first, toUnixTimestamp(max(time)) AS last, groupUniqArray(kind) AS kinds, arrayFilter(p -> p != '', groupUniqArray(process)) AS processes";
+/**
+ * Events counted once: the per-peer rollups are complete counts of the kernel events (those
+ * kept one by one stop at events.max_stored_per_s), so the larger of the two sums is the count.
+ */
+const EVENTS = "greatest(sumIf(count, kind = 'rollup.peer'), sumIf(count, kind != 'rollup.peer'))";
+
+const TALLY = `host, ${EVENTS} AS events, count() AS rows, toUnixTimestamp(min(time)) AS first, toUnixTimestamp(max(time)) AS last, groupUniqArray(kind) AS kinds, arrayFilter(p -> p != '', groupUniqArray(process)) AS processes`;
 
 async function tally(t: ClickHouseTarget, q: keyof typeof QUESTION, extra: string, range: TimeRange, signal: AbortSignal): Promise<HostTally[]> {
   const rows = await clickhouseQuery<Omit<HostTally, 'events' | 'rows' | 'first' | 'last'> & { events: number | string; rows: number | string; first: number; last: number }>(t, `SELECT ${TALLY} FROM ${table(t)} WHERE ${timeWhere(range)} AND ${questionWhere(q)}${extra} GROUP BY host ORDER BY events DESC, host`, signal);
@@ -139,17 +142,10 @@ export function overflowsByHost(t: ClickHouseTarget, listener: string | undefine
   return tally(t, 'overflows', listener === undefined ? '' : ` AND listener = ${quote(listener)}`, range, signal);
 }
 
-export interface PeerTally {
-  readonly peer: string;
-  readonly events: number;
-  /** Events with this peer per host, most first. */
-  readonly hosts: readonly { readonly host: string; readonly events: number }[];
-  readonly last: string;
-}
 
 /** The peers that carry the most retransmission events across the fleet, with the hosts that saw them. */
 export async function retransByPeer(t: ClickHouseTarget, top: number, range: TimeRange, signal: AbortSignal): Promise<PeerTally[]> {
-  const rows = await clickhouseQuery<{ peer: string; host: string; events: number | string; last: number }>(t, `SELECT peer, host, sum(count) AS events, toUnixTimestamp(max(time)) AS last FROM ${table(t)} WHERE ${timeWhere(range)} AND ${questionWhere('retrans')} AND peer != '' GROUP BY peer, host`, signal);
+  const rows = await clickhouseQuery<{ peer: string; host: string; events: number | string; last: number }>(t, `SELECT peer, host, ${EVENTS} AS events, toUnixTimestamp(max(time)) AS last FROM ${table(t)} WHERE ${timeWhere(range)} AND ${questionWhere('retrans')} AND peer != '' GROUP BY peer, host`, signal);
   const peers = new Map<string, { events: number; last: number; hosts: { host: string; events: number }[] }>();
   for (const r of rows) {
     const p = peers.get(r.peer) ?? { events: 0, last: 0, hosts: [] };

@@ -5,6 +5,9 @@
  */
 import { TcpdiagError } from '../../errors.js';
 import { engineRequest } from './engine-http.js';
+import type { FleetHost } from '../../model/fleet.js';
+
+export type { FleetHost } from '../../model/fleet.js';
 
 export interface VectorSample {
   readonly metric: Readonly<Record<string, string>>;
@@ -25,20 +28,6 @@ export async function instantQuery(base: string, query: string, atMs: number, ti
   return (body.data.result ?? []).map((r) => ({ metric: r.metric, value: Number(r.value[1]), timestampMs: Math.round(r.value[0] * 1000) }));
 }
 
-export interface FleetHost {
-  readonly host: string;
-  /** ok, degraded (P2/P3 alerts firing), down (a P1 firing), stale (no sample within the lookback). */
-  readonly health: 'ok' | 'degraded' | 'down' | 'stale';
-  /** The last diagnosis's score (0-100); null before the agent's first diagnosis. */
-  readonly score: number | null;
-  readonly firing: Readonly<Record<string, number>>;
-  readonly lastSampleAt: string | null;
-  readonly established: number | null;
-  readonly retransmitsPerS: number | null;
-  readonly listenOverflowsPerS: number | null;
-  readonly backlogItems: number | null;
-  readonly droppedTotal: number | null;
-}
 
 function byHost(samples: readonly VectorSample[]): Map<string, number> {
   const out = new Map<string, number>();

@@ -37,8 +37,11 @@ test('findings take listener, peer and process from their evidence; kernel event
   const accepted = rowsOf('h', { kind: 'event', atMs: AT, event: 'state', data: { ts: AT, kind: 'state', family: 6, local: { address: '::1', port: 8443 }, remote: { address: '::1', port: 51001 }, direction: 'passive', state: 'CLOSE', reason: 'aborted', detail: {} } });
   assert.deepEqual([accepted[0]!.listener, accepted[0]!.reason], ['[::1]:8443', 'aborted']);
   assert.deepEqual(rowsOf('h', { kind: 'event', atMs: AT, event: 'counts', data: { 'open.active': 3 } }), []);
-  const r = rowsOf('h', { kind: 'rollup', atMs: AT, name: 'retransmits', peer: '10.0.0.9', count: 120 } as never);
-  assert.deepEqual([r[0]!.kind, r[0]!.name, r[0]!.peer, r[0]!.count], ['rollup', 'retransmits', '10.0.0.9', 120]);
+  // A closed minute's rollups: a row per key and abnormal measure that is not zero.
+  const minute = { ts: AT, opened: 5, closed: 5, resets: 0, retransmits: 120, failed: 2, bytesSent: 100, bytesReceived: 10, rttMeanMs: 1.5, rttMaxMs: 3, rttSamples: 4 };
+  const r = rowsOf('h', { kind: 'rollup', atMs: AT + 60_000, rows: [{ ...minute, by: 'peer', key: '10.0.0.9' }, { ...minute, by: 'listener', key: '10.0.0.1:80', retransmits: 0, failed: 0 }] });
+  assert.deepEqual(r.map((x) => [x.kind, x.name, x.peer, x.listener, x.count, x.time_ms]), [['rollup.peer', 'retransmits', '10.0.0.9', '', 120, AT], ['rollup.peer', 'failed', '10.0.0.9', '', 2, AT]]);
+  assert.equal((JSON.parse(r[0]!.evidence) as { opened: number }).opened, 5);
   assert.deepEqual(rowsOf('h', { kind: 'sample', atMs: AT, states: {}, series: {} }), []);
   assert.deepEqual(rowsOf('h', { kind: 'something-new', atMs: AT }), []);
   assert.equal(droppedRow('h', AT, 17, 600).count, 17);

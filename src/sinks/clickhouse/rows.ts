@@ -18,6 +18,7 @@
 import type { StreamMessage } from '../../model/stream.js';
 import type { AlertTransition } from '../../model/alert.js';
 import type { Finding } from '../../model/finding.js';
+import type { RollupRow } from '../../model/agent-event.js';
 
 export interface EventRow {
   host: string;
@@ -147,6 +148,34 @@ export function recordRow(host: string, atMs: number, kind: string, data: Readon
   return row;
 }
 
+/** The measures of a rollup that become rows of their own when not zero (opens and closes are the metrics' counters). */
+const ROLLUP_MEASURES = ['resets', 'retransmits', 'failed'] as const;
+
+/**
+ * A closed minute's rollups: one row per listener or peer and measure that is not zero, kind
+ * `rollup.listener` or `rollup.peer`, name the measure, count its events in the minute, the
+ * whole rollup (opens, closes, bytes, RTT) as evidence. The counts are complete where the
+ * kernel events kept one by one stop at events.max_stored_per_s.
+ */
+export function rollupRows(host: string, rows: readonly RollupRow[]): EventRow[] {
+  const out: EventRow[] = [];
+  for (const r of rows) {
+    for (const measure of ROLLUP_MEASURES) {
+      const n = r[measure];
+      if (n <= 0) continue;
+      const row = base(host, r.ts, `rollup.${r.by}`);
+      row.name = measure;
+      if (r.by === 'listener') row.listener = r.key;
+      else row.peer = r.key;
+      row.count = n;
+      row.value = r.rttMeanMs ?? 0;
+      row.evidence = JSON.stringify(r);
+      out.push(row);
+    }
+  }
+  return out;
+}
+
 /** The rows one stream message becomes (none for samples and listener tables: those are metrics). */
 export function rowsOf(host: string, message: StreamMessage | { readonly kind: string; readonly atMs: number }): EventRow[] {
   const m = message as StreamMessage;
@@ -158,16 +187,15 @@ export function rowsOf(host: string, message: StreamMessage | { readonly kind: s
     case 'event':
       // The per-second counts are the metrics' counters already (remote write carries them).
       return m.event === 'counts' ? [] : [recordRow(host, m.atMs, m.event, m.data)];
+    case 'rollup':
+      return rollupRows(host, m.rows);
     case 'sample':
     case 'listeners':
     case 'recording':
       return [];
-    default: {
-      // A kind this build does not know yet (per-peer rollups): kept as a record of its fields.
-      const other = message as { readonly kind: string; readonly atMs: number } & Record<string, unknown>;
-      const { kind, atMs, ...data } = other;
-      return kind === 'rollup' ? [recordRow(host, atMs, 'rollup', data)] : [];
-    }
+    default:
+      // A kind this build does not know yet.
+      return [];
   }
 }
 
