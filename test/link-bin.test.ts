@@ -59,20 +59,26 @@ test('link-bin replaces a link or a file pointing elsewhere, and refuses a direc
 
 test('a SIGTERM to the linked tcpdiag reaches tcpdiag itself: it stops, nothing keeps running', async () => {
   const bin = mkdtempSync(join(tmpdir(), 'tcpdiag-bin-'));
+  let child: ReturnType<typeof spawn> | null = null;
   try {
     assert.equal(linkBin(bin).status, 0);
-    const child = spawn(join(bin, 'tcpdiag'), ['stats', '--interval', '0.2', '--no-sysctl'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(join(bin, 'tcpdiag'), ['stats', '--interval', '0.2', '--no-sysctl'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('close', (code, signal) => resolve({ code, signal })));
     while (out === '') await new Promise((resolve) => setTimeout(resolve, 20));
-    // The pid a user's shell gets is tcpdiag's own (the shebang execs node), not a wrapper's.
-    const cmdline = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
-    assert.match(cmdline[1] ?? '', /tcpdiag$/);
-    child.kill('SIGTERM');
+    // The pid a user's shell gets is tcpdiag's own (env -S execs node with the shebang's flags,
+    // then the script), not a wrapper's.
+    const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0');
+    assert.match(cmdline[0] ?? '', /(^|\/)node$/, cmdline.join(' '));
+    assert.match(cmdline.slice(1).find((a) => !a.startsWith('-')) ?? '', /tcpdiag$/, cmdline.join(' '));
+    proc.kill('SIGTERM');
     const exit = await Promise.race([closed, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 5_000))]);
     assert.notEqual(exit, 'still running');
   } finally {
+    // A failed assertion above must not leave `stats --interval` running (the file would hang).
+    if (child !== null && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     rmSync(bin, { recursive: true, force: true });
   }
 });
