@@ -11,12 +11,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import { existsSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { CHROMIUM, chromiumInNetns } from './dashboard-support.js';
 import { join } from 'node:path';
 import test from 'node:test';
-import type { TestContext } from 'node:test';
 import { CLI } from './helpers/cli.js';
 import { Netns, actor, rootSkipReason, sleep, tcpdiagProcess } from './diagnose-support.js';
 import { tempDir, writeConfig } from './watch-support.js';
@@ -24,18 +23,6 @@ import { NsHttp, ssCount, startAgent, until } from './serve-support.js';
 import { chQuery, clickhouse, missingEngine, promql, victoriaMetrics } from './helpers/engines.js';
 import type { Get } from './helpers/engines.js';
 import { EN, ZH_CN } from '../web/src/catalogue.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-
-/** Debian's Chromium inside `ns` (a wrapper under ip netns exec), so the page reaches what listens there. */
-async function browserIn(t: TestContext, ns: Netns, dir: string): Promise<Browser> {
-  const wrapper = join(dir, 'chromium-in-netns');
-  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns.name} ${CHROMIUM} "$@"\n`);
-  chmodSync(wrapper, 0o755);
-  const browser = await chromium.launch({ executablePath: wrapper, args: ['--no-sandbox'] });
-  t.after(() => browser.close());
-  return browser;
-}
 
 /** The `data-*` attribute of each row of a Fleet page table, once the table has rows. */
 async function rowsOf(page: Page, testId: string, attribute: string): Promise<string[]> {
@@ -269,7 +256,7 @@ test('four agents feed one VictoriaMetrics and one ClickHouse; tcpdiag fleet nam
 
   // The Fleet page in Debian's Chromium, in the hub, names the same hosts, in English and in 中文.
   if (existsSync(CHROMIUM)) {
-    const browser = await browserIn(t, hub, dir);
+    const browser = await chromiumInNetns(t, hub, dir);
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -357,7 +344,7 @@ test('serve --fleet says which engine URL to set, and an engine that does not an
   }
   // The Fleet page over no engine says which URL to set, per section and language.
   if (existsSync(CHROMIUM)) {
-    const page = await (await browserIn(t, ns, dir)).newPage();
+    const page = await (await chromiumInNetns(t, ns, dir)).newPage();
     for (const lang of ['en', 'zh-CN'] as const) {
       await page.goto(`${bare}/?lang=${lang}#/fleet`);
       await page.reload();
