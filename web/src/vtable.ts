@@ -1,7 +1,7 @@
 /**
  * A virtualised table: one scroll container of rows x ROW_HEIGHT pixels, and only the rows in
- * view (plus a margin) as DOM nodes, reused on scroll. 60,000 rows cost 60,000 array entries
- * and ~40 DOM rows, so scrolling is a few text updates per frame. The rows live in a sticky box
+ * view as DOM nodes, reused on scroll. 60,000 rows cost 60,000 array entries and ~20 DOM rows,
+ * so scrolling is a few text updates per frame. The rows live in a sticky box
  * the size of the viewport (placed at `index x ROW_HEIGHT - scrollTop`), and what scrolls is an
  * empty spacer. With the rows inside the 1.4M-pixel scrolled layer, the one frame over 34 ms in
  * test/dashboard.test.ts (50.1 ms) was the one after a jump far away, where Chromium has new
@@ -10,7 +10,6 @@
 import { h } from './dom.js';
 
 export const ROW_HEIGHT = 24;
-const OVERSCAN = 8;
 
 export interface Column<T> {
   readonly key: string;
@@ -111,8 +110,11 @@ export class VirtualTable<T> {
     const height = this.viewport.clientHeight || 600;
     this.body.style.height = `${height}px`;
     this.spacer.style.height = `${Math.max(0, this.sorted.length * ROW_HEIGHT - height)}px`;
-    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
-    const last = Math.min(this.sorted.length, Math.ceil((top + height) / ROW_HEIGHT) + OVERSCAN);
+    // Only the rows that meet the viewport: the sticky box clips anything past it, and while a
+    // frame is late the compositor keeps showing the box's last rows rather than a blank, so
+    // rows rendered ahead (an overscan) would be work no one sees.
+    const first = Math.floor(top / ROW_HEIGHT);
+    const last = Math.min(this.sorted.length, Math.ceil((top + height) / ROW_HEIGHT));
     const needed = last - first;
     while (this.pool.length < needed) {
       const row = h('div', { class: 'vt-row', role: 'row', tabindex: -1 });
