@@ -2,9 +2,10 @@
  * Shared pieces of the dashboard's end-to-end tests: Debian's Chromium (playwright-core, never
  * a downloaded browser) started inside a test's network namespace, where `tcpdiag serve` runs
  * bound to its loopback; the page's visible UI text; and the check that no English catalogue
- * string stays visible in 中文. Screenshots go to test-artifacts/dashboard/ (gitignored).
+ * string stays visible in 中文; and who else used the CPU while a page was measured (on 2 cores a
+ * frame budget is shared with the agent and the kernel's workers). Screenshots go to test-artifacts/dashboard/ (gitignored).
  */
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { chromium } from 'playwright-core';
@@ -57,4 +58,42 @@ export function englishLeft(text: string): string[] {
     }
   }
   return left;
+}
+
+/** CPU ticks (utime + stime, in 1/100 s) of every thread on the machine, keyed "pid/thread name". */
+export function cpuTicksByThread(): Map<string, number> {
+  const ticks = new Map<string, number>();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue; // exited
+    }
+    for (const tid of tids) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      // proc(5): the name is in parentheses and may hold spaces; utime and stime are fields 14 and 15.
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const key = `${pid}/${name}`;
+      ticks.set(key, (ticks.get(key) ?? 0) + Number(fields[11]) + Number(fields[12]));
+    }
+  }
+  return ticks;
+}
+
+/** The `top` threads by ticks used between two cpuTicksByThread() readings, as "pid/name=ticks ...". */
+export function busiestThreads(before: Map<string, number>, after: Map<string, number>, top: number): string {
+  return [...after]
+    .map(([key, ticks]) => [key, ticks - (before.get(key) ?? 0)] as const)
+    .filter(([, used]) => used > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([key, used]) => `${key}=${used}`)
+    .join(' ');
 }
