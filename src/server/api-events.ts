@@ -3,10 +3,12 @@
  * counter per second) and GET /api/v1/rollups (per minute, per listener or peer). Parameters
  * are read with api.ts's validators, so errors are the same JSON with the CLI's codes.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import * as z from 'zod/mini';
 import { UsageError } from '../errors.js';
 import { ABNORMAL_KINDS, AGENT_EVENT_KINDS, ROLLUP_BY } from '../model/agent-event.js';
 import type { AgentEventKind, EventCounter, RollupBy } from '../model/agent-event.js';
+import type { EndpointForms } from '../store/events.js';
 import type { ApiContext, Query } from './api.js';
 import { limitOf, one, param, timeOf } from './api.js';
 
@@ -41,10 +43,37 @@ function kindsOf(q: Query): AgentEventKind[] | null {
   return kinds.length === 0 ? null : (kinds as AgentEventKind[]);
 }
 
+/**
+ * `local` and `remote` (ADDR:PORT, [ADDR]:PORT for IPv6): one connection's events. An IPv4
+ * address also matches its v4-mapped spelling, which a dual-stack socket's events carry.
+ */
+function endpointOf(q: Query, key: string): EndpointForms | undefined {
+  const text = one(q, key);
+  if (text === undefined) return undefined;
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:]+):(\d{1,5})$/.exec(text);
+  const address = m?.[1] ?? '';
+  const port = Number(m?.[2] ?? NaN);
+  if (m === null || !(isIPv4(address) || isIPv6(address)) || port > 65535) {
+    throw new UsageError(`query parameter ${key}=${JSON.stringify(text.slice(0, 80))} is not an endpoint`, `give ADDRESS:PORT, [IPV6]:PORT for IPv6 (${key}=10.0.0.5:443, ${key}=[2001:db8::5]:443)`);
+  }
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  const addresses = isIPv4(address) ? [address, `::ffff:${address}`] : mapped !== undefined ? [address, mapped] : [address];
+  return { addresses, port };
+}
+
+function connectionOf(q: Query): { local: EndpointForms; remote: EndpointForms } | undefined {
+  const local = endpointOf(q, 'local');
+  const remote = endpointOf(q, 'remote');
+  if (local === undefined && remote === undefined) return undefined;
+  if (local === undefined || remote === undefined) throw new UsageError('query parameters local and remote go together (one connection)', 'give both: local=ADDRESS:PORT&remote=ADDRESS:PORT');
+  return { local, remote };
+}
+
 function events(context: ApiContext, q: Query): unknown {
   const { from, to } = span(q);
   const kinds = kindsOf(q);
   const limit = limitOf(q, 1000);
+  const connection = connectionOf(q);
   const stored = kinds === null ? null : kinds.filter((k) => ABNORMAL_KINDS.has(k));
   const counters = kinds === null ? null : kinds.flatMap((k) => COUNTERS_OF[k]);
   const store = context.agent.eventStore;
@@ -53,8 +82,9 @@ function events(context: ApiContext, q: Query): unknown {
     to,
     collector: context.agent.eventStatus(),
     // Opens and closes are only counted (per second); the rest are kept one by one too.
-    events: stored !== null && stored.length === 0 ? [] : store.events({ fromMs: from, toMs: to, kinds: stored, limit }),
-    counts: store.counts(from, to, counters, 100_000),
+    events: stored !== null && stored.length === 0 ? [] : store.events({ fromMs: from, toMs: to, kinds: stored, limit, ...(connection === undefined ? {} : { connection }) }),
+    // Counts are per second for the whole host: a connection's are its events above.
+    counts: connection === undefined ? store.counts(from, to, counters, 100_000) : { perSecond: {}, totals: {} },
   };
 }
 
@@ -80,7 +110,7 @@ function rollups(context: ApiContext, q: Query): unknown {
 }
 
 export const EVENT_PARAMETERS: Readonly<Record<string, string>> = {
-  '/api/v1/events': `from, to (epoch ms or ISO 8601; the last hour by default), kind (${AGENT_EVENT_KINDS.join('|')}, comma-separated), limit`,
+  '/api/v1/events': `from, to (epoch ms or ISO 8601; the last hour by default), kind (${AGENT_EVENT_KINDS.join('|')}, comma-separated), local and remote (ADDR:PORT, [IPV6]:PORT: one connection's events), limit`,
   '/api/v1/rollups': 'by (listener|peer, required), from, to, key (one listener ADDR:PORT or peer address), limit',
 };
 

@@ -42,6 +42,20 @@ test('events, per-second counts and rollups are written in one transaction and r
   assert.equal(rows[0]!.bytesReceived, 20);
 });
 
+test('one connection\'s events, by its two ends, whichever spelling of an IPv4 address the event has', (t) => {
+  const { events } = open(t);
+  const mapped: AgentEvent = { ...reset(T0 + 10, 7), local: { address: '::ffff:127.0.0.1', port: 80 }, remote: { address: '::ffff:127.0.0.2', port: 7 } };
+  events.write([reset(T0, 7), reset(T0 + 5, 8), mapped, { ...reset(T0 + 20, 7), local: { address: '127.0.0.1', port: 81 } }], [], []);
+  const of = (lport: number, rport: number) => events.events({
+    fromMs: T0, toMs: T0 + 1000, kinds: null, limit: 10,
+    connection: { local: { addresses: ['127.0.0.1', '::ffff:127.0.0.1'], port: lport }, remote: { addresses: ['127.0.0.2', '::ffff:127.0.0.2'], port: rport } },
+  }).map((e) => e.ts);
+  assert.deepEqual(of(80, 7), [T0, T0 + 10], 'both spellings, not the other port of either end');
+  assert.deepEqual(of(80, 8), [T0 + 5]);
+  assert.deepEqual(of(81, 7), [T0 + 20]);
+  assert.deepEqual(of(82, 7), []);
+});
+
 test('retention drops events by age, then the oldest past the row cap', (t) => {
   const { events, history } = open(t);
   events.write(Array.from({ length: 50 }, (_, i) => reset(T0 + i * 1000, i)), [{ ts: T0, counter: 'close', n: 1 }], [row(T0, 'a', 1)]);

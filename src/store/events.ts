@@ -43,6 +43,14 @@ export interface EventQuery {
   readonly limit: number;
   /** Past the limit, keep the newest (the service map) rather than the oldest. */
   readonly newestFirst?: boolean;
+  /** One connection's events: its local and remote ends, each address in any of its spellings. */
+  readonly connection?: { readonly local: EndpointForms; readonly remote: EndpointForms };
+}
+
+/** An endpoint with the spellings its address may be stored under (1.2.3.4 and ::ffff:1.2.3.4). */
+export interface EndpointForms {
+  readonly addresses: readonly string[];
+  readonly port: number;
 }
 
 interface EventRow {
@@ -91,8 +99,15 @@ export class EventStore {
   /** Abnormal events in [from, to], oldest first (newest first with `newestFirst`). */
   events(q: EventQuery): AgentEvent[] {
     const kinds = q.kinds ?? [];
-    const where = kinds.length === 0 ? '' : ` AND kind IN (${kinds.map(() => '?').join(', ')})`;
-    const rows = this.db.prepare(`SELECT * FROM events WHERE ts >= ? AND ts <= ?${where} ORDER BY ${q.newestFirst === true ? 'ts DESC, id DESC' : 'ts, id'} LIMIT ?`).all(q.fromMs, q.toMs, ...kinds, q.limit) as EventRow[];
+    let where = kinds.length === 0 ? '' : ` AND kind IN (${kinds.map(() => '?').join(', ')})`;
+    const args: (string | number)[] = [q.fromMs, q.toMs, ...kinds];
+    const c = q.connection;
+    if (c !== undefined) {
+      const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+      where += ` AND laddr IN (${marks(c.local.addresses.length)}) AND lport = ? AND raddr IN (${marks(c.remote.addresses.length)}) AND rport = ?`;
+      args.push(...c.local.addresses, c.local.port, ...c.remote.addresses, c.remote.port);
+    }
+    const rows = this.db.prepare(`SELECT * FROM events WHERE ts >= ? AND ts <= ?${where} ORDER BY ${q.newestFirst === true ? 'ts DESC, id DESC' : 'ts, id'} LIMIT ?`).all(...args, q.limit) as EventRow[];
     return rows.map((r) => ({
       ts: r.ts, kind: r.kind, family: r.family,
       local: { address: r.laddr, port: r.lport }, remote: { address: r.raddr, port: r.rport },

@@ -106,7 +106,7 @@ token is set):
   POST /api/v1/recordings/stop?id=N, GET /api/v1/recordings/download?id=N (the pcap),
   GET /api/v1/recordings/analysis?id=N (as tcpdiag analyze --json)
   POST /api/v1/analyze         body: a pcap or pcapng file (escalation.upload_max_mb): its analysis
-  GET /api/v1/events           from=, to=, kind=connect,accept,close,connect-failed,reset,retransmit,state, limit=
+  GET /api/v1/events           from=, to=, kind=connect,accept,close,connect-failed,reset,retransmit,state, limit=, local=ADDR:PORT&remote=ADDR:PORT (one connection)
   GET /api/v1/rollups          by=listener|peer, from=, to=, key=, limit= (per minute)
   GET /api/v1/plans            the change plans of agent.plans_dir with their status; /api/v1/plans/show?id=
   POST /api/v1/plans/approve   ?id= {by}: approve as tcpdiag plan approve does (agent.actions "approve");
