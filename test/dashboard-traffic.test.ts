@@ -282,6 +282,20 @@ test('the peers page groups real peers by /24 and /48 prefix and, with agent.geo
   for (const [g, [opened, addresses]] of Object.entries(BY_COUNTRY)) assert.deepEqual(shown[g], [opened, addresses], `country ${g}: ${JSON.stringify(shown)}`);
   console.log(`peers by country: ${JSON.stringify(Object.fromEntries(Object.keys(BY_COUNTRY).map((g) => [g, shown[g]])))}`);
   await page.screenshot({ path: join(ARTIFACTS, 'en-peers-country.png'), fullPage: true });
+
+  // By listening port: the accepts of the per-listener rollups, every connection made on the echo server's one port.
+  await page.locator('[data-testid=peers-group] [data-group=port]').click();
+  await until('the port grouping', 10_000, async () => (page.url().includes('group=port') && (await groupsShown(page))[String(port)] !== undefined ? true : undefined));
+  shown = await groupsShown(page);
+  console.log(`peers by listening port: ${JSON.stringify(shown)}`);
+  assert.equal(shown[String(port)]?.[0], made, `port ${port}: every connection made opened on its listener: ${JSON.stringify(shown)}`);
+  const portRows = JSON.parse((await page.locator('[data-testid=peers-heatmap]').getAttribute('data-rows')) ?? '[]') as string[];
+  assert.ok(portRows.includes(String(port)), `heat map row ${port}`);
+  // One endpoint per server address: an accept is keyed by the address it reached, [::]'s port on each.
+  assert.equal(shown[String(port)]?.[1], Object.keys(SERVERS).length, 'the local endpoints of the port');
+  await page.screenshot({ path: join(ARTIFACTS, 'en-peers-port.png'), fullPage: true });
+  await page.locator('[data-testid=peers-group] [data-group=country]').click();
+  await until('the country grouping again', 10_000, async () => ((await groupsShown(page)).AU !== undefined ? true : undefined));
   await page.selectOption('#lang', 'zh-CN');
   await page.waitForTimeout(1500);
   assert.ok((await page.locator('main').innerText()).includes('荷兰'), 'the country names in Chinese');

@@ -3,7 +3,9 @@
  * or by country when the agent has a GeoIP file (agent.geoip_file: the agent looks the country
  * up, the page only groups), as a heat map over time from the agent's per-minute per-peer
  * rollups (/api/v1/rollups?by=peer: connections opened, closed, reset, retransmitted, failed),
- * with the top groups, the top addresses, and the remote ports of the connections open now.
+ * with the top groups, the top addresses, and the remote ports of the connections open now; or
+ * by this host's listening port (the service the peers reach) from the per-listener rollups
+ * (by=listener), where the accepts are keyed by the listening socket (analysis/events/aggregate.ts).
  * Range, grouping and measure are in the URL (#/peers?range=1h&group=prefix&measure=opened).
  */
 import type { RollupRow } from '../../../src/model/agent-event.js';
@@ -22,7 +24,7 @@ const TOP = 25;
 const MAX_COLUMNS = 240;
 const MINUTE_MS = 60_000;
 const RANGES = [['15m', 15 * MINUTE_MS], ['1h', 60 * MINUTE_MS], ['24h', 1440 * MINUTE_MS], ['7d', 7 * 1440 * MINUTE_MS]] as const;
-const GROUPS = ['prefix', 'country'] as const;
+const GROUPS = ['prefix', 'country', 'port'] as const;
 const MEASURES = ['opened', 'closed', 'resets', 'retransmits', 'failed'] as const;
 type Group = (typeof GROUPS)[number];
 type Measure = (typeof MEASURES)[number];
@@ -40,10 +42,12 @@ interface RollupReply {
   readonly rows: readonly PeerRow[];
 }
 
-/** The group a peer belongs to: its prefix, or its country (?? when the file has none for it). */
+/** The group a row belongs to: its prefix, its country (?? when the file has none for it), or its listener's port. */
 function groupOf(row: PeerRow, group: Group): string {
   if (row.key === OTHER_KEY) return OTHER_KEY;
   if (group === 'country') return row.country ?? '??';
+  // A listener's key is its endpoint, 0.0.0.0:443 or [::]:443.
+  if (group === 'port') return row.key.slice(row.key.lastIndexOf(':') + 1);
   return prefixOf(row.key, row.key.includes(':') && !/^::ffff:\d/i.test(row.key) ? 6 : 4);
 }
 
@@ -89,6 +93,9 @@ export const peers: Page = {
   mount(root, params) {
     const range = RANGES.find((r) => r[0] === params.get('range')) ?? RANGES[1];
     const group: Group = (GROUPS as readonly string[]).includes(params.get('group') ?? '') ? (params.get('group') as Group) : 'prefix';
+    const byListener = group === 'port';
+    const explain: MessageKey = group === 'country' ? 'peers.explainCountry' : byListener ? 'peers.explainPort' : 'peers.explainPrefix';
+    const groupHead: MessageKey = group === 'country' ? 'peers.country' : byListener ? 'peers.port' : 'peers.prefix';
     const measure: Measure = (MEASURES as readonly string[]).includes(params.get('measure') ?? '') ? (params.get('measure') as Measure) : 'opened';
     const picker = <T extends string>(key: string, values: readonly T[], current: T, labelKey: MessageKey, text: (v: T) => string) =>
       h('div', { class: 'range', role: 'group', 'aria-label': t(labelKey), 'data-testid': `peers-${key}` },
@@ -104,17 +111,17 @@ export const peers: Page = {
         picker('range', RANGES.map((r) => r[0]), range[0], 'range.label', (v) => t(`range.${v}` as MessageKey)),
         picker('group', GROUPS, group, 'peers.groupBy', (v) => t(`peers.group.${v}` as MessageKey)),
         picker('measure', MEASURES, measure, 'peers.measure', (v) => t(`peers.measure.${v}` as MessageKey))),
-      section(t('peers.title'), h('p', { class: 'muted' }, t(group === 'country' ? 'peers.explainCountry' : 'peers.explainPrefix')), note, h('div', { class: 'heat' }, canvas)),
+      section(t('peers.title'), h('p', { class: 'muted' }, t(explain)), note, h('div', { class: 'heat' }, canvas)),
       h('div', { class: 'grid2' },
-        section(t('peers.topGroups'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t(group === 'country' ? 'peers.country' : 'peers.prefix')), h('th', { class: 'right' }, t('peers.addresses')), ...measureHead())), groupsBody)),
-        section(t('peers.topAddresses'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t('peers.address')), h('th', {}, t(group === 'country' ? 'peers.country' : 'peers.prefix')), ...measureHead())), peersBody))),
+        section(t('peers.topGroups'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t(groupHead)), h('th', { class: 'right' }, t(byListener ? 'peers.listeners' : 'peers.addresses')), ...measureHead())), groupsBody)),
+        section(t(byListener ? 'peers.topListeners' : 'peers.topAddresses'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t(byListener ? 'peers.listener' : 'peers.address')), h('th', {}, t(groupHead)), ...measureHead())), peersBody))),
       section(t('peers.ports'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t('peers.port')), h('th', { class: 'right' }, t('peers.connections')))), portsBody)),
     );
 
     const draw = (reply: RollupReply) => {
       clear(note);
       if (group === 'country' && reply.geoip === null) note.append(empty(t('peers.noGeoip')));
-      if (reply.rows.length === 0) note.append(empty(t('peers.none')));
+      if (reply.rows.length === 0) note.append(empty(t(byListener ? 'peers.noListeners' : 'peers.none')));
       const byGroup = new Map<string, Totals>();
       const byPeer = new Map<string, Totals>();
       for (const r of reply.rows) {
@@ -155,7 +162,7 @@ export const peers: Page = {
     const load = async () => {
       try {
         const to = Date.now();
-        const reply = await get<RollupReply>(`/api/v1/rollups?by=peer&from=${to - range[1]}&to=${to}&limit=100000`);
+        const reply = await get<RollupReply>(`/api/v1/rollups?by=${byListener ? 'listener' : 'peer'}&from=${to - range[1]}&to=${to}&limit=100000`);
         if (stopped) return;
         if (reply === null) {
           clear(note);
