@@ -10,12 +10,17 @@
  * and a map there has connections but no failed connects or resets. The traffic stays on
  * loopback addresses of this test's own (127.0.0.61-64), which nothing else on the host uses,
  * so ss filtered on them and the map's nodes for them are this test's alone.
+ *
+ * The second test is the Connections page's details of one connection whose packets an nft
+ * rule dropped for a while (127.0.0.65-66): its list of the agent's kernel events must hold one
+ * retransmission for each that the socket's tcp_info counted.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 import type { Page } from 'playwright-core';
 import { rootSkipReason, startProcess, tcpdiagProcess } from './diagnose-support.js';
@@ -202,4 +207,99 @@ test('the map shows the server process behind its listener, its peers, and the r
   await serve.stop();
   await page.locator('[role=alert]', { hasText: ZH_CN['status.unreachable'] }).first().waitFor({ timeout: 15_000 });
   assert.deepEqual(errors, []);
+});
+
+/** Connects from ADDR to HOST:PORT, prints its port, and sends 1,000 bytes for each line read on stdin. */
+const SENDER = `
+import socket, sys
+c = socket.socket(); c.bind((sys.argv[1], 0)); c.connect((sys.argv[2], int(sys.argv[3])))
+print('port', c.getsockname()[1], flush=True)
+for line in sys.stdin:
+    c.sendall(b'x' * 1000); print('sent', flush=True)
+`;
+const LOSSY_SERVER = '127.0.0.65';
+const LOSSY_CLIENT = '127.0.0.66';
+
+/** A socket's total retransmissions as ss reads tcp_info (retrans:CURRENT/TOTAL), with an ss filter. */
+function ssTotalRetrans(filter: readonly string[]): number {
+  const r = spawnSync('ss', ['-Htni', 'state', 'established', ...filter], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ss failed: ${r.stderr}`);
+  return Number(/retrans:\d+\/(\d+)/.exec(r.stdout)?.[1] ?? 0);
+}
+
+test('a connection\'s details list the retransmissions the agent kept of it, as many as its tcp_info counts', { timeout: 120_000 }, async (t) => {
+  const skip = rootSkipReason('ss', 'nft', PYTHON);
+  if (skip !== null) return t.skip(skip);
+  if (!existsSync(CHROMIUM)) return t.skip(`needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; scripts/setup.sh lists it)`);
+  const dir = tempDir(t, 'web-conn-events');
+  const serve = await tcpdiagProcess(t, ['--config', writeConfig(dir, CONFIG), 'serve', '--listen', '127.0.0.1:0', '--data', join(dir, 'data')]);
+  const url = `http://127.0.0.1:${(await serve.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/, 20_000))[1]}`;
+  await until('the event collector running', 20_000, async () => ((await (await fetch(`${url}/api/health`)).json()) as { events: { running: boolean } }).events.running ? true : undefined);
+
+  const server = await startProcess(t, [PYTHON, '-u', '-c', SERVER, LOSSY_SERVER]);
+  const port = Number((await server.waitFor(/port (\d+)/))[1]);
+  const sender = await startProcess(t, [PYTHON, '-u', '-c', SENDER, LOSSY_CLIENT, LOSSY_SERVER, String(port)]);
+  const clientPort = Number((await sender.waitFor(/port (\d+)/))[1]);
+  // Every packet of this one connection towards the server dropped for 1.5 s (on loopback this
+  // test's own addresses; the table is removed whatever happens): the data goes out again at each
+  // RTO (200 ms, doubling), each a tcp_retransmit_skb event.
+  const table = `tcpdiag_conn_events_${process.pid}`;
+  const nft = (input: string | null, ...args: string[]) => spawnSync('nft', input === null ? args : ['-f', '-'], { encoding: 'utf8', ...(input === null ? {} : { input }) });
+  const added = nft(`table ip ${table} {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    ip saddr ${LOSSY_CLIENT} ip daddr ${LOSSY_SERVER} tcp sport ${clientPort} tcp dport ${port} drop\n  }\n}\n`);
+  assert.equal(added.status, 0, `nft: ${added.stderr}`);
+  let removed = false;
+  t.after(() => {
+    if (!removed) nft(null, 'delete', 'table', 'ip', table);
+  });
+  sender.child.stdin.write('go\n');
+  await sender.waitFor(/sent/);
+  await sleep(1500);
+  assert.equal(nft(null, 'delete', 'table', 'ip', table).status, 0);
+  removed = true;
+  const local = `${LOSSY_CLIENT}:${clientPort}`;
+  const remote = `${LOSSY_SERVER}:${port}`;
+  // Acknowledged once the next retransmission gets through: then tcp_info's count is final.
+  await until('the data acknowledged', 10_000, async () => {
+    const r = spawnSync('ss', ['-Htni', 'state', 'established', 'src', local], { encoding: 'utf8' });
+    return /unacked:/.test(r.stdout) ? sleep(200).then(() => undefined) : true;
+  });
+  const retrans = ssTotalRetrans(['src', local]);
+  assert.ok(retrans >= 2, `ss counted ${retrans} retransmissions`);
+  // The API's answer for this connection, once the collector stored them, is what the page lists.
+  await until(`the agent's ${retrans} retransmit events`, 10_000, async () => {
+    const r = (await (await fetch(`${url}/api/v1/events?local=${local}&remote=${remote}&kind=retransmit`)).json()) as { events: unknown[] };
+    return r.events.length >= retrans ? true : sleep(300).then(() => undefined);
+  });
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${url}/?lang=en#/connections?addr=${LOSSY_CLIENT}`);
+  // The client's socket (its local end is LOSSY_CLIENT's): the server's row has the same endpoints the other way round.
+  const clientRow = () => page.locator('.vt-row').filter({ has: page.locator('.vt-cell:nth-child(2)', { hasText: new RegExp(`^${local.replace(/\./g, '\\.')}$`) }) });
+  const row = clientRow();
+  await row.waitFor({ timeout: 15_000 });
+  await row.click();
+  await page.locator('aside.details h3', { hasText: `${local} → ${remote}` }).waitFor({ timeout: 10_000 });
+  const list = page.locator('[data-testid=conn-events]');
+  await list.waitFor({ timeout: 10_000 }).catch(async (e: unknown) => assert.fail(`${String(e)}; the details say: ${await page.locator('aside.details').innerText().catch(() => '(no details)')}`));
+  const kinds = await page.evaluate<string[]>("[...document.querySelectorAll('[data-testid=conn-events] tbody tr')].map((tr) => tr.dataset.kind)");
+  console.log(`connection ${local} -> ${remote}: ss retrans ${retrans}; the details list ${JSON.stringify(kinds)}`);
+  assert.equal(kinds.filter((k) => k === 'retransmit').length, retrans, 'one retransmit row per retransmission tcp_info counted');
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'connection-events-en.png'), fullPage: true });
+  await page.selectOption('#lang', 'zh-CN');
+  await clientRow().click();
+  await page.locator('[data-testid=conn-events]').waitFor({ timeout: 10_000 });
+  assert.deepEqual(englishLeft(await visibleText(page)), [], 'the details in 中文');
+
+  // A bad endpoint is refused like every parameter: 400 with the CLI's code and what to give.
+  const bad = await fetch(`${url}/api/v1/events?local=nowhere:1&remote=${remote}`);
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: { message: string } }).error.message, /local="nowhere:1" is not an endpoint/);
+  const half = await fetch(`${url}/api/v1/events?local=${local}`);
+  assert.equal(half.status, 400);
+  assert.deepEqual(errors, [], 'no page errors');
 });

@@ -1,8 +1,11 @@
 /**
  * Connections: the agent's socket table (/api/v1/connections, the CLI's filters as query
  * parameters, kept in the URL), re-read every 5 s, in a virtualised table with sorting, a
- * search over the rows and a row's details.
+ * search over the rows and a row's details: its tcp_info, timer and owners, and the kernel
+ * events the agent kept of it (retransmissions, resets, state anomalies: /api/v1/events with
+ * local and remote), newest first.
  */
+import type { AgentEvent } from '../../../src/model/agent-event.js';
 import type { TcpSocket } from '../../../src/model/socket.js';
 import { formatEndpoint } from '../../../src/model/socket.js';
 import { h, clear, jsonBlock } from '../dom.js';
@@ -22,6 +25,41 @@ interface Reply {
 
 const FILTERS = ['state', 'port', 'addr', 'expr'] as const;
 const REFRESH_MS = 5000;
+/** How far back a connection's events are looked up, and how many are listed. */
+const EVENTS_BACK_MS = 24 * 3_600_000;
+const EVENTS_SHOWN = 200;
+
+/** What an event says beyond its kind: its state or reason, and its detail's fields. */
+function eventText(e: AgentEvent): string {
+  const parts = [e.state, e.reason, e.direction].filter((p) => p !== null && p !== undefined);
+  const detail = Object.entries(e.detail ?? {}).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  return [...parts, ...detail].join(' ');
+}
+
+/** The events the agent kept of one connection, into `into` (a section of the details). */
+async function showEvents(r: TcpSocket, into: HTMLElement, isCurrent: () => boolean): Promise<void> {
+  const q = new URLSearchParams({
+    local: formatEndpoint(r.local, r.family), remote: formatEndpoint(r.remote, r.family),
+    from: String(Date.now() - EVENTS_BACK_MS), limit: String(EVENTS_SHOWN),
+  });
+  try {
+    const reply = await get<{ events: AgentEvent[]; collector: { running: boolean } }>(`/api/v1/events?${q.toString()}`);
+    if (!isCurrent()) return;
+    clear(into);
+    if (reply === null) return;
+    if (reply.events.length === 0) {
+      into.append(h('p', { class: 'empty' }, t(reply.collector.running ? 'conns.noEvents' : 'conns.noCollector')));
+      return;
+    }
+    const rows = [...reply.events].reverse().map((e) => h('tr', { 'data-kind': e.kind }, h('td', {}, time(e.ts)), h('td', { translate: 'no' }, e.kind), h('td', { class: 'mono', translate: 'no' }, eventText(e))));
+    into.append(h('table', { class: 'table', 'data-testid': 'conn-events', 'data-count': reply.events.length },
+      h('thead', {}, h('tr', {}, h('th', {}, t('conns.eventTime')), h('th', {}, t('events.kind')), h('th', {}, t('events.fields')))), h('tbody', {}, ...rows)));
+  } catch (e: unknown) {
+    if (!isCurrent()) return;
+    clear(into);
+    into.append(errorNote(e));
+  }
+}
 
 export const connections: Page = {
   path: 'connections',
@@ -38,8 +76,11 @@ export const connections: Page = {
       { key: 'process', label: t('conns.process'), width: 160, value: (r) => (r.process === null ? '' : `${r.process} (${r.pid ?? ''})`) },
     ];
     const details = h('aside', { class: 'details', hidden: true, 'aria-live': 'polite' });
+    let picked: TcpSocket | null = null;
     const showDetails = (r: TcpSocket) => {
+      picked = r;
       clear(details);
+      const events = h('div', { 'data-testid': 'conn-events-box' }, h('p', { class: 'muted' }, t('common.loading')));
       details.hidden = false;
       const peer = `${r.remote.address}`;
       details.append(
@@ -49,7 +90,9 @@ export const connections: Page = {
         r.tcpInfo === null ? h('p', { class: 'empty' }, t('conns.noInfo')) : jsonBlock(r.tcpInfo),
         h('h4', {}, t('conns.timer')), jsonBlock(r.timer),
         h('h4', {}, t('conns.owners')), jsonBlock(r.owners),
+        h('h4', {}, t('conns.events')), events,
       );
+      void showEvents(r, events, () => picked === r && !details.hidden);
     };
     const table = new VirtualTable<TcpSocket>(columns, showDetails);
     const stateSel = h('select', { name: 'state', 'aria-label': t('conns.state') }, h('option', { value: '' }, t('conns.allStates')), ...SHOWN_STATES.map((s) => h('option', { value: s }, s)));
