@@ -3,14 +3,15 @@
  * counter per second) and GET /api/v1/rollups (per minute, per listener or peer). Parameters
  * are read with api.ts's validators, so errors are the same JSON with the CLI's codes.
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import * as z from 'zod/mini';
 import { UsageError } from '../errors.js';
+import { isIPv4 } from '../model/address.js';
 import { ABNORMAL_KINDS, AGENT_EVENT_KINDS, ROLLUP_BY } from '../model/agent-event.js';
 import type { AgentEventKind, EventCounter, RollupBy } from '../model/agent-event.js';
 import type { EndpointForms } from '../store/events.js';
 import type { ApiContext, Query } from './api.js';
 import { limitOf, one, param, timeOf } from './api.js';
+import { parseEndpointText } from './recording-scope.js';
 
 /** The per-second counters that belong to each kind. */
 const COUNTERS_OF: Readonly<Record<AgentEventKind, readonly EventCounter[]>> = {
@@ -50,12 +51,11 @@ function kindsOf(q: Query): AgentEventKind[] | null {
 function endpointOf(q: Query, key: string): EndpointForms | undefined {
   const text = one(q, key);
   if (text === undefined) return undefined;
-  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:]+):(\d{1,5})$/.exec(text);
-  const address = m?.[1] ?? '';
-  const port = Number(m?.[2] ?? NaN);
-  if (m === null || !(isIPv4(address) || isIPv6(address)) || port > 65535) {
+  const e = parseEndpointText(text);
+  if (e === null || e.address === null || e.port === null) {
     throw new UsageError(`query parameter ${key}=${JSON.stringify(text.slice(0, 80))} is not an endpoint`, `give ADDRESS:PORT, [IPV6]:PORT for IPv6 (${key}=10.0.0.5:443, ${key}=[2001:db8::5]:443)`);
   }
+  const { address, port } = e;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
   const addresses = isIPv4(address) ? [address, `::ffff:${address}`] : mapped !== undefined ? [address, mapped] : [address];
   return { addresses, port };

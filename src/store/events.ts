@@ -63,6 +63,9 @@ interface RollupDbRow {
   bytes_sent: number | null; bytes_received: number | null; rtt_mean_ms: number | null; rtt_max_ms: number | null; rtt_samples: number;
 }
 
+/** `?, ?, ?` for n bound values. */
+const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
 export class EventStore {
   private readonly insertEvent: Statement;
   private readonly addCount: Statement;
@@ -99,12 +102,11 @@ export class EventStore {
   /** Abnormal events in [from, to], oldest first (newest first with `newestFirst`). */
   events(q: EventQuery): AgentEvent[] {
     const kinds = q.kinds ?? [];
-    let where = kinds.length === 0 ? '' : ` AND kind IN (${kinds.map(() => '?').join(', ')})`;
+    let where = kinds.length === 0 ? '' : ` AND kind IN (${placeholders(kinds.length)})`;
     const args: (string | number)[] = [q.fromMs, q.toMs, ...kinds];
     const c = q.connection;
     if (c !== undefined) {
-      const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-      where += ` AND laddr IN (${marks(c.local.addresses.length)}) AND lport = ? AND raddr IN (${marks(c.remote.addresses.length)}) AND rport = ?`;
+      where += ` AND laddr IN (${placeholders(c.local.addresses.length)}) AND lport = ? AND raddr IN (${placeholders(c.remote.addresses.length)}) AND rport = ?`;
       args.push(...c.local.addresses, c.local.port, ...c.remote.addresses, c.remote.port);
     }
     const rows = this.db.prepare(`SELECT * FROM events WHERE ts >= ? AND ts <= ?${where} ORDER BY ${q.newestFirst === true ? 'ts DESC, id DESC' : 'ts, id'} LIMIT ?`).all(...args, q.limit) as EventRow[];
@@ -118,7 +120,7 @@ export class EventStore {
 
   /** Per-second counts in [from, to]: counter -> [[ts, n], ...], and their totals. */
   counts(fromMs: number, toMs: number, counters: readonly string[] | null, limit: number): { readonly perSecond: Record<string, [number, number][]>; readonly totals: Record<string, number> } {
-    const where = counters === null ? '' : ` AND counter IN (${counters.map(() => '?').join(', ')})`;
+    const where = counters === null ? '' : ` AND counter IN (${placeholders(counters.length)})`;
     const rows = this.db.prepare(`SELECT ts, counter, n FROM event_counts WHERE ts >= ? AND ts <= ?${where} ORDER BY ts LIMIT ?`).all(fromMs, toMs, ...(counters ?? []), limit) as { ts: number; counter: string; n: number }[];
     const perSecond: Record<string, [number, number][]> = {};
     const totals: Record<string, number> = {};
