@@ -26,7 +26,7 @@ import type { Page } from 'playwright-core';
 import { rootSkipReason, startProcess, tcpdiagProcess } from './diagnose-support.js';
 import { tempDir, writeConfig } from './watch-support.js';
 import { until } from './serve-support.js';
-import { ARTIFACTS, CHROMIUM, englishLeft, visibleText } from './dashboard-support.js';
+import { ARTIFACTS, CHROMIUM, englishLeft, eventCollectorRunning, visibleText } from './dashboard-support.js';
 import { ZH_CN } from '../web/src/catalogue.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -111,11 +111,7 @@ test('the map shows the server process behind its listener, its peers, and the r
   const dir = tempDir(t, 'web-map');
   const serve = await tcpdiagProcess(t, ['--config', writeConfig(dir, CONFIG), 'serve', '--listen', '127.0.0.1:0', '--data', join(dir, 'data')]);
   const url = `http://127.0.0.1:${(await serve.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/, 20_000))[1]}`;
-  await until('the event collector running', 20_000, async () => {
-    const r = await fetch(`${url}/api/health`);
-    const h = (await r.json()) as { events: { running: boolean } };
-    return h.events.running ? true : undefined;
-  });
+  await eventCollectorRunning(url);
 
   // Bad parameters are refused like every API route's: 400, the CLI's code, one line that says what to give.
   for (const [query, message] of [['window=soon', /query parameter window: "soon" is not a duration/], ['window=1s', /window: "1s" is out of range: expected 10s-168h/], ['top=0', /top="0": expected 1-500/], ['window=5m&window=1h', /window is given 2 times/]] as const) {
@@ -234,7 +230,7 @@ test('a connection\'s details list the retransmissions the agent kept of it, as 
   const dir = tempDir(t, 'web-conn-events');
   const serve = await tcpdiagProcess(t, ['--config', writeConfig(dir, CONFIG), 'serve', '--listen', '127.0.0.1:0', '--data', join(dir, 'data')]);
   const url = `http://127.0.0.1:${(await serve.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/, 20_000))[1]}`;
-  await until('the event collector running', 20_000, async () => ((await (await fetch(`${url}/api/health`)).json()) as { events: { running: boolean } }).events.running ? true : undefined);
+  await eventCollectorRunning(url);
 
   const server = await startProcess(t, [PYTHON, '-u', '-c', SERVER, LOSSY_SERVER]);
   const port = Number((await server.waitFor(/port (\d+)/))[1]);

@@ -2,8 +2,9 @@
  * Shared pieces of the dashboard's end-to-end tests: Debian's Chromium (playwright-core, never
  * a downloaded browser) started inside a test's network namespace, where `tcpdiag serve` runs
  * bound to its loopback; the page's visible UI text; and the check that no English catalogue
- * string stays visible in 中文; and who else used the CPU while a page was measured (on 2 cores a
- * frame budget is shared with the agent and the kernel's workers). Screenshots go to test-artifacts/dashboard/ (gitignored).
+ * string stays visible in 中文; the wait for the agent's event collector; and who else used the
+ * CPU while a page was measured (on 2 cores a frame budget is shared with the agent and the
+ * kernel's workers). Screenshots go to test-artifacts/dashboard/ (gitignored).
  */
 import { chmodSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { TestContext } from 'node:test';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import type { Netns } from './diagnose-support.js';
+import { until } from './serve-support.js';
 import { REPO_ROOT } from './helpers/cli.js';
 import { EN, ZH_CN } from '../web/src/catalogue.js';
 import type { MessageKey } from '../web/src/catalogue.js';
@@ -58,6 +60,17 @@ export function englishLeft(text: string): string[] {
     }
   }
   return left;
+}
+
+/**
+ * Until the agent at `url` says its kernel event collector runs (/api/health): connections
+ * closed before it does are in none of its counts.
+ */
+export function eventCollectorRunning(url: string, token?: string): Promise<true> {
+  return until('the event collector running', 20_000, async () => {
+    const r = await fetch(`${url}/api/health`, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+    return ((await r.json()) as { events: { running: boolean } }).events.running ? true : undefined;
+  });
 }
 
 /** CPU ticks (utime + stime, in 1/100 s) of every thread on the machine, keyed "pid/thread name". */

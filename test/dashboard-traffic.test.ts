@@ -18,7 +18,7 @@ import { Netns, actor, rootSkipReason, sleep, tcpdiagProcess } from './diagnose-
 import { tempDir, writeConfig } from './watch-support.js';
 import { nstat, until } from './serve-support.js';
 import { REPO_ROOT } from './helpers/cli.js';
-import { ARTIFACTS, CHROMIUM, chromiumInNetns, englishLeft, visibleText } from './dashboard-support.js';
+import { ARTIFACTS, CHROMIUM, chromiumInNetns, englishLeft, eventCollectorRunning, visibleText } from './dashboard-support.js';
 import { EN } from '../web/src/catalogue.js';
 
 const HELD = 20;
@@ -231,12 +231,7 @@ test('the peers page groups real peers by /24 and /48 prefix and, with agent.geo
   t.after(() => browser.close());
   const page = await livePage(browser, url, token, errors);
   await page.locator('[data-testid=rtt-chart]').waitFor();
-  // Connections closed before the collector runs are not in its totals.
-  await until('the event collector running', 20_000, async () => {
-    const r = await fetch(`${url}/api/health`, { headers: { authorization: `Bearer ${token}` } });
-    const h = (await r.json()) as { events: { running: boolean } };
-    return h.events.running ? true : undefined;
-  });
+  await eventCollectorRunning(url, token);
 
   const echo = await actor(t, ['serve', '0', '--host', '::'], servers);
   const port = Number((await echo.waitFor(/ready (\d+)/))[1]);

@@ -209,4 +209,3 @@ test('the dashboard shows the kernel\'s counts, fires the alert, streams within 
   await page.screenshot({ path: join(ARTIFACTS, 'en-connections-60k.png') });
   assert.deepEqual(errors, [], 'no page errors');
 });
-
