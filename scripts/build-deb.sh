@@ -124,7 +124,7 @@ mkdir -p "$PKG/usr/share/lintian/overrides"
 cat > "$PKG/usr/share/lintian/overrides/tcpdiag" <<'EOF'
 # Not uploaded to Debian: there is no ITP bug for the first changelog entry to close.
 tcpdiag: initial-upload-closes-no-bugs
-# The launcher's "#!/usr/bin/env -S node --min-semi-space-size=16": env -S is coreutils >= 8.30
+# The launcher's "#!/usr/bin/env -S node --min-semi-space-size=16 --no-memory-reducer": env -S is coreutils >= 8.30
 # (Debian 12 has 9.1); the flag halves the idle agent's garbage-collection wake-ups (launcher.cts).
 tcpdiag: unusual-interpreter -S [usr/lib/tcpdiag/dist/src/cli/launcher.cjs]
 EOF

@@ -1,12 +1,19 @@
-#!/usr/bin/env -S node --min-semi-space-size=16
+#!/usr/bin/env -S node --min-semi-space-size=16 --no-memory-reducer
 /**
- * The V8 flag in the line above: V8 starts the young generation at 1 MiB and shrinks it back
- * there whenever the process idles (its memory reducer), so each burst of the agent's work
- * (a socket table read, a diagnosis) ran as ~10 scavenges in a row, and each scavenge wakes
- * V8's worker threads. Measured with the idle agent and 1,000 connections (bench/agent.ts in a
- * network namespace): 1.02-1.15% of a core with the default, 0.90-0.94% with 8 or 16 MiB; V8's
- * worker threads went from 0.52% to 0.24%. RSS grows by ~10 MB. Every way tcpdiag is installed
- * runs this file as an executable (/usr/local/bin, the Debian package's /usr/bin, the unit).
+ * The V8 flags in the line above, both measured with the idle agent and 1,000 connections
+ * (bench/agent.ts; bench/README.md has the runs):
+ * - `--min-semi-space-size=16`: V8 starts the young generation at 1 MiB and shrinks it back
+ *   there whenever the process idles, so each burst of the agent's work (a socket table read,
+ *   a diagnosis) ran as ~10 scavenges in a row, each waking V8's worker threads: 1.02-1.15% of
+ *   a core with the default, 0.90-0.94% with 8 or 16 MiB (in a network namespace).
+ * - `--no-memory-reducer`: after each of those bursts V8's memory reducer, seeing a process
+ *   that allocates little, ran two or three full mark-compacts in a row to give ~13 MB back
+ *   (--trace-gc: 7 of the 10 mark-compacts in 180 s idle), and their concurrent marking kept
+ *   V8's four worker threads busy: 0.90-0.97% of a core over 180 s with it, 0.80% without
+ *   (worker threads 70 -> 50 ticks). The heap is still collected when it grows (a mark-compact
+ *   every ~45 s here); RSS stays within the 150 MB target.
+ * Every way tcpdiag is installed runs this file as an executable (/usr/local/bin, the Debian
+ * package's /usr/bin, the unit).
  */
 /**
  * The `tcpdiag` executable. The snapshot commands (stats, conns, listeners) are run from
