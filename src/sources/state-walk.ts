@@ -72,7 +72,12 @@ export class StateWalkMemo {
   /** Walks left out so far. */
   reused = 0;
 
-  constructor(maxAgeMs = 5000) {
+  /**
+   * 30 s, as for the agent's socket table: the witnesses above see every change, so the age
+   * bound is a backstop, and at 5 s its walks were most of the agent's sock_diag dumps while
+   * idle (12 a minute, ~4 ms each of kernel and decode time; bench/README.md).
+   */
+  constructor(maxAgeMs = 30_000) {
     this.witness = new TableWitness(maxAgeMs);
   }
 
