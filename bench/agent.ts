@@ -13,7 +13,7 @@
  * (2000 sockets are 1,000 connections, both ends held.)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,10 +29,24 @@ const processes = Number(process.argv[5] ?? Math.max(1, Math.ceil(sockets / 18_0
 const CLI = join(fileURLToPath(new URL('../src/cli/launcher.cjs', import.meta.url)));
 const TICKS_PER_S = 100; // USER_HZ, what /proc/PID/stat counts in (proc(5))
 
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+function cpuTicks(pid: number, path = `/proc/${pid}/stat`): number {
+  const stat = readFileSync(path, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+}
+
+/** CPU ticks per thread, named `main` or comm/tid (Node leaves most of its threads' names at `node`). */
+function ticksByThread(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = Number(tid) === pid ? 'main' : `${readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()}/${tid}`;
+      byName.set(name, cpuTicks(Number(tid), `/proc/${pid}/task/${tid}/stat`));
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return byName;
 }
 
 function rssBytes(pid: number): number {
@@ -62,7 +76,10 @@ async function main(): Promise<void> {
   const serve = spawn(process.execPath, [...launcherNodeFlags(CLI), ...nodeFlags, CLI, 'serve', '--listen', '127.0.0.1:0', '--data', data], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const url = await new Promise<string>((resolve, reject) => {
+      // BENCH_SERVE_LOG=FILE keeps the agent's stdout (--trace-gc writes there).
+      const log = process.env['BENCH_SERVE_LOG'];
       createInterface({ input: serve.stdout }).on('line', (line) => {
+        if (log !== undefined) appendFileSync(log, `${line}\n`);
         const m = /listening on (\S+)/.exec(line);
         if (m !== null) resolve(m[1]!);
       });
@@ -72,10 +89,13 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 6000));
     const pid = serve.pid!;
     const before = cpuTicks(pid);
+    const threadsBefore = ticksByThread(pid);
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
     const cpuPercent = ((cpuTicks(pid) - before) / TICKS_PER_S) / ((performance.now() - t0) / 1000) * 100;
     const rss = rssBytes(pid);
+    const threads = [...ticksByThread(pid)].map(([name, ticks]) => [name, ticks - (threadsBefore.get(name) ?? 0)] as const)
+      .filter(([, ticks]) => ticks > 0).sort((a, b) => b[1] - a[1]);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const times: number[] = [];
     for (let i = 0; i < scrapes; i++) times.push(await get(agent, `${url}/metrics`));
@@ -85,6 +105,7 @@ async function main(): Promise<void> {
     console.log(`tcpdiag serve with ${sockets} sockets held (${sockets / 2} connections), idle ${idleSeconds} s, ${scrapes} scrapes`);
     line('idle CPU (% of one core)', cpuPercent.toFixed(2), '< 1% (1,000 connections)');
     line('RSS (MB)', (rss / 1e6).toFixed(1), '< 150 MB');
+    console.log(`  by thread (ticks of 10 ms over ${idleSeconds} s): ${threads.map(([name, ticks]) => `${name} ${ticks}`).join(', ')}`);
     line('/metrics p50 (ms)', quantile(times, 0.5).toFixed(2), '');
     line('/metrics p99 (ms)', quantile(times, 0.99).toFixed(2), '< 50 ms (60,000 sockets)');
     line('/metrics max (ms)', (times.at(-1) ?? NaN).toFixed(2), '');
