@@ -125,7 +125,7 @@ cat > "$PKG/usr/share/lintian/overrides/tcpdiag" <<'EOF'
 # Not uploaded to Debian: there is no ITP bug for the first changelog entry to close.
 tcpdiag: initial-upload-closes-no-bugs
 # The launcher's "#!/usr/bin/env -S node --min-semi-space-size=16 --no-memory-reducer": env -S is coreutils >= 8.30
-# (Debian 12 has 9.1); the flag halves the idle agent's garbage-collection wake-ups (launcher.cts).
+# (Debian 12 has 9.1); the flags cut the idle agent's garbage-collection work (launcher.cts says by how much).
 tcpdiag: unusual-interpreter -S [usr/lib/tcpdiag/dist/src/cli/launcher.cjs]
 EOF
 chmod 0644 "$PKG/usr/share/lintian/overrides/tcpdiag"

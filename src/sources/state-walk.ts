@@ -74,8 +74,8 @@ export class StateWalkMemo {
 
   /**
    * 30 s, as for the agent's socket table: the witnesses above see every change, so the age
-   * bound is a backstop, and at 5 s its walks were most of the agent's sock_diag dumps while
-   * idle (12 a minute, ~4 ms each of kernel and decode time; bench/README.md).
+   * bound is a backstop. At 5 s the idle agent walked 12 times a minute, ~4 ms of kernel and
+   * decode time each (the LISTEN-only listener dumps cost far less; bench/README.md).
    */
   constructor(maxAgeMs = 30_000) {
     this.witness = new TableWitness(maxAgeMs);
