@@ -29,24 +29,27 @@ const processes = Number(process.argv[5] ?? Math.max(1, Math.ceil(sockets / 18_0
 const CLI = join(fileURLToPath(new URL('../src/cli/launcher.cjs', import.meta.url)));
 const TICKS_PER_S = 100; // USER_HZ, what /proc/PID/stat counts in (proc(5))
 
-function cpuTicks(pid: number, path = `/proc/${pid}/stat`): number {
-  const stat = readFileSync(path, 'utf8');
+/** utime + stime of a process or thread from its stat file (/proc/PID/stat, /proc/PID/task/TID/stat). */
+function cpuTicksOf(statPath: string): number {
+  const stat = readFileSync(statPath, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
 }
 
+const cpuTicks = (pid: number): number => cpuTicksOf(`/proc/${pid}/stat`);
+
 /** CPU ticks per thread, named `main` or comm/tid (Node leaves most of its threads' names at `node`). */
 function ticksByThread(pid: number): Map<string, number> {
-  const byName = new Map<string, number>();
+  const byThread = new Map<string, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const name = Number(tid) === pid ? 'main' : `${readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()}/${tid}`;
-      byName.set(name, cpuTicks(Number(tid), `/proc/${pid}/task/${tid}/stat`));
+      byThread.set(name, cpuTicksOf(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       // The thread ended between the listing and the read.
     }
   }
-  return byName;
+  return byThread;
 }
 
 function rssBytes(pid: number): number {
