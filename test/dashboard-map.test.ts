@@ -284,6 +284,9 @@ test('a connection\'s details list the retransmissions the agent kept of it, as 
   const kinds = await page.evaluate<string[]>("[...document.querySelectorAll('[data-testid=conn-events] tbody tr')].map((tr) => tr.dataset.kind)");
   console.log(`connection ${local} -> ${remote}: ss retrans ${retrans}; the details list ${JSON.stringify(kinds)}`);
   assert.equal(kinds.filter((k) => k === 'retransmit').length, retrans, 'one retransmit row per retransmission tcp_info counted');
+  // Its states, every transition the kernel made since the agent started: opened here, still open.
+  const states = await page.evaluate<string[]>("[...document.querySelectorAll('[data-testid=conn-history] tbody tr')].map((tr) => tr.dataset.state)");
+  assert.deepEqual(states, ['SYN_SENT', 'ESTABLISHED'], 'the client socket\'s states in the details');
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'connection-events-en.png'), fullPage: true });
   await page.selectOption('#lang', 'zh-CN');
@@ -297,5 +300,38 @@ test('a connection\'s details list the retransmissions the agent kept of it, as 
   assert.match(((await bad.json()) as { error: { message: string } }).error.message, /local="nowhere:1" is not an endpoint/);
   const half = await fetch(`${url}/api/v1/events?local=${local}`);
   assert.equal(half.status, 400);
+
+  // order=newest: the limit keeps the newest events of the connection, newest first.
+  type EventsReply = { events: { ts: number }[]; history: { origin: string; states: { state: string; sinceMs: number | null; durationMs: number | null }[]; handedOver: boolean } | null };
+  const eventsOf = async (query: string) => (await (await fetch(`${url}/api/v1/events?${query}`)).json()) as EventsReply;
+  const oldest = await eventsOf(`local=${local}&remote=${remote}&kind=retransmit&limit=1`);
+  const newest = await eventsOf(`local=${local}&remote=${remote}&kind=retransmit&limit=${retrans}&order=newest`);
+  assert.equal(newest.events.length, retrans);
+  assert.ok(newest.events[0]!.ts > oldest.events[0]!.ts, 'the newest retransmission first');
+  assert.deepEqual(newest.events.map((e) => e.ts), [...newest.events.map((e) => e.ts)].sort((a, b) => b - a));
+
+  // The client closes: its socket goes through FIN_WAIT1 and FIN_WAIT2 to a time-wait
+  // mini-socket (the server never closes, so an orphan's FIN_WAIT2 is handed over at once,
+  // tcp_rcv_state_process); the server's side is left in CLOSE_WAIT. Both histories, kept in
+  // memory, say so, with each state's duration once the next one began.
+  sender.child.stdin.end();
+  await until('the client socket closed into a time-wait mini-socket', 10_000, async () => {
+    const h = (await eventsOf(`local=${local}&remote=${remote}`)).history;
+    return h !== null && h.states.at(-1)?.state === 'CLOSE' ? true : sleep(200).then(() => undefined);
+  });
+  const client = (await eventsOf(`local=${local}&remote=${remote}`)).history!;
+  console.log(`client history: ${JSON.stringify(client)}`);
+  assert.equal(client.origin, 'active');
+  assert.deepEqual(client.states.map((s) => s.state), ['SYN_SENT', 'ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE']);
+  assert.equal(client.handedOver, true);
+  for (const s of client.states.slice(0, -1)) assert.ok(s.sinceMs !== null && s.durationMs !== null && s.durationMs >= 0, JSON.stringify(s));
+  // ESTABLISHED lasted through the 1.5 s of drops.
+  assert.ok(client.states[1]!.durationMs! >= 1500, `ESTABLISHED for ${client.states[1]!.durationMs} ms`);
+  const serverSide = (await eventsOf(`local=${remote}&remote=${local}`)).history;
+  assert.ok(serverSide !== null);
+  assert.equal(serverSide.origin, 'passive');
+  assert.deepEqual(serverSide.states.map((s) => s.state), ['SYN_RECV', 'ESTABLISHED', 'CLOSE_WAIT']);
+  assert.equal(serverSide.states[2]!.durationMs, null, 'still in CLOSE_WAIT');
+  assert.equal((await eventsOf(`local=${local}&remote=${LOSSY_SERVER}:1`)).history, null, 'a connection never seen has no history');
   assert.deepEqual(errors, [], 'no page errors');
 });

@@ -78,3 +78,31 @@ export interface RollupRow {
   readonly rttMaxMs: number | null;
   readonly rttSamples: number;
 }
+
+/** One state a connection was in, from the kernel's transitions (sock:inet_sock_set_state). */
+export interface StateSpan {
+  readonly state: TcpState;
+  /** When it entered the state, wall-clock ms; null when it was already in it when first seen. */
+  readonly sinceMs: number | null;
+  /** How long it stayed; null while it is still in it, or when its entry was not seen. */
+  readonly durationMs: number | null;
+}
+
+/**
+ * Every state one connection went through while the agent watched (GET /api/v1/events with
+ * local and remote: `history`), kept in memory for the open connections and the most recently
+ * closed ones. The last span is CLOSE once the socket is gone.
+ */
+export interface ConnectionHistory {
+  /** Who opened it: active (connect), passive (accepted), null (first seen mid-life). */
+  readonly origin: 'active' | 'passive' | null;
+  readonly states: readonly StateSpan[];
+  /**
+   * The full socket closed into a time-wait mini-socket (tcp_time_wait: FIN_WAIT2 or CLOSING to
+   * CLOSE without a reset), which the socket table lists as TIME_WAIT, or as FIN_WAIT2 while an
+   * orphan waits for the peer's FIN, and which has no transitions of its own.
+   */
+  readonly handedOver: boolean;
+  /** Transitions past the per-connection cap were not kept. */
+  readonly truncated: boolean;
+}

@@ -32,6 +32,7 @@ import { AlertLoop, diagnoseSamples, parsePortRange } from '../sessions/watch-se
 import type { WatchOptions } from '../sessions/watch-session.js';
 import type { HistoryStore, RetentionOptions } from '../store/history.js';
 import { EventStore } from '../store/events.js';
+import type { EndpointForms } from '../store/events.js';
 import { EventCollector } from '../sessions/event-collector.js';
 import type { EventCollectorStatus } from '../sessions/event-collector.js';
 import { listenerIndex } from '../analysis/events/listener-of.js';
@@ -39,7 +40,7 @@ import type { ListenerOf } from '../analysis/events/aggregate.js';
 import { RttHistogram, rttPercentiles } from '../analysis/events/rtt.js';
 import type { RttPercentiles } from '../analysis/events/rtt.js';
 import type { Scope } from '../platform/scope.js';
-import type { EventCounter, RollupRow } from '../model/agent-event.js';
+import type { ConnectionHistory, EventCounter, RollupRow } from '../model/agent-event.js';
 import { TcpdiagError } from '../errors.js';
 import type { AgentSnapshot } from '../sinks/prometheus/metrics.js';
 import { AgentBus } from './bus.js';
@@ -320,6 +321,11 @@ export class Agent {
   /** The rollups of the minutes still filling, which the store does not hold yet. */
   openRollups(): RollupRow[] {
     return this.events?.openRollups() ?? [];
+  }
+
+  /** One connection's state history from the event collector; null when it was not seen or events are off. */
+  connectionHistory(local: EndpointForms, remote: EndpointForms): ConnectionHistory | null {
+    return this.events?.connectionHistory(local, remote) ?? null;
   }
 
   /** What /api/health says of the event collector. */

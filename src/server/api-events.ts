@@ -73,6 +73,7 @@ function events(context: ApiContext, q: Query): unknown {
   const { from, to } = span(q);
   const kinds = kindsOf(q);
   const limit = limitOf(q, 1000);
+  const newestFirst = param(q, 'order', z.enum(['oldest', 'newest'])) === 'newest';
   const connection = connectionOf(q);
   const stored = kinds === null ? null : kinds.filter((k) => ABNORMAL_KINDS.has(k));
   const counters = kinds === null ? null : kinds.flatMap((k) => COUNTERS_OF[k]);
@@ -82,7 +83,9 @@ function events(context: ApiContext, q: Query): unknown {
     to,
     collector: context.agent.eventStatus(),
     // Opens and closes are only counted (per second); the rest are kept one by one too.
-    events: stored !== null && stored.length === 0 ? [] : store.events({ fromMs: from, toMs: to, kinds: stored, limit, ...(connection === undefined ? {} : { connection }) }),
+    events: stored !== null && stored.length === 0 ? [] : store.events({ fromMs: from, toMs: to, kinds: stored, limit, newestFirst, ...(connection === undefined ? {} : { connection }) }),
+    // A connection's every state, from memory (the store keeps only the abnormal transitions).
+    ...(connection === undefined ? {} : { history: context.agent.connectionHistory(connection.local, connection.remote) }),
     // Counts are per second for the whole host: a connection's are its events above.
     counts: connection === undefined ? store.counts(from, to, counters, 100_000) : { perSecond: {}, totals: {} },
   };
@@ -110,7 +113,7 @@ function rollups(context: ApiContext, q: Query): unknown {
 }
 
 export const EVENT_PARAMETERS: Readonly<Record<string, string>> = {
-  '/api/v1/events': `from, to (epoch ms or ISO 8601; the last hour by default), kind (${AGENT_EVENT_KINDS.join('|')}, comma-separated), local and remote (ADDR:PORT, [IPV6]:PORT: one connection's events), limit`,
+  '/api/v1/events': `from, to (epoch ms or ISO 8601; the last hour by default), kind (${AGENT_EVENT_KINDS.join('|')}, comma-separated), local and remote (ADDR:PORT, [IPV6]:PORT: one connection's events and its state history), order (oldest|newest: which end the limit keeps; oldest by default), limit`,
   '/api/v1/rollups': 'by (listener|peer, required), from, to, key (one listener ADDR:PORT or peer address), limit',
 };
 

@@ -22,7 +22,7 @@ import { openTcpEvents } from '../sources/events.js';
 import { ensureTracefs } from '../sources/trace.js';
 import type { TcpEventSource } from '../sources/source.js';
 import type { TracepointName, RawTcpEvent } from '../model/kernel-event.js';
-import type { AgentEvent, EventCounter, RollupRow, SecondCount } from '../model/agent-event.js';
+import type { AgentEvent, ConnectionHistory, EventCounter, RollupRow, SecondCount } from '../model/agent-event.js';
 import type { TcpSocket } from '../model/socket.js';
 import type { ProcessLookup } from '../model/process.js';
 import { MODE_EVENTS } from '../analysis/trace/events.js';
@@ -31,10 +31,17 @@ import { TraceTracker } from '../analysis/trace/tracker.js';
 import { EventAggregator } from '../analysis/events/aggregate.js';
 import type { ListenerOf } from '../analysis/events/aggregate.js';
 import type { PeerTotals } from '../analysis/events/peer-totals.js';
-import type { EventStore } from '../store/events.js';
+import type { EndpointForms, EventStore } from '../store/events.js';
 import type { Scope } from '../platform/scope.js';
 import { ownNetnsInode } from '../platform/netns.js';
 import { KernelFeatureError } from '../errors.js';
+
+/**
+ * Closed connections whose state history is kept (a slot each). A storm of 10,000 connections
+ * a second turns the ring over in a fraction of a second; a person clicking a row of the
+ * socket table looks at connections that are open or just ended.
+ */
+const CLOSED_HISTORIES = 4096;
 
 const TRACEPOINTS: readonly TracepointName[] = ['inet_sock_set_state', 'tcp_retransmit_skb', 'tcp_retransmit_synack', 'tcp_send_reset', 'tcp_receive_reset'];
 
@@ -92,6 +99,7 @@ export class EventCollector {
       processes: NO_OWNERS,
       wallOffsetMs: Date.now() - startNs / 1e6,
       lookupConnections: false,
+      closedHistories: CLOSED_HISTORIES,
     });
     this.aggregator = new EventAggregator({
       slowStateMs: options.slowStateMs,
@@ -180,6 +188,11 @@ export class EventCollector {
   /** A socket table read (RTT, bytes). */
   observeSockets(atMs: number, sockets: readonly TcpSocket[]): void {
     this.aggregator.observeSockets(atMs, sockets);
+  }
+
+  /** One connection's states while the agent watched (open, or among the last closed ones); null when not seen. */
+  connectionHistory(local: EndpointForms, remote: EndpointForms): ConnectionHistory | null {
+    return this.tracker.history((s) => s.localPort === local.port && s.remotePort === remote.port && local.addresses.includes(s.localAddress) && remote.addresses.includes(s.remoteAddress));
   }
 
   /** The rollups of the minutes still filling (not in the store yet). */

@@ -156,3 +156,77 @@ test('TCP flags read as tcpdump prints them', () => {
   assert.equal(tcpFlagLetters(0x04), 'R');
   assert.equal(tcpFlagLetters(0), 'none');
 });
+
+function historyTracker(closed = 4): TraceTracker {
+  return new TraceTracker({ emit: MODE_EVENTS.all, processes: lookup, wallOffsetMs: 0, closedHistories: closed });
+}
+
+const byRemotePort = (port: number) => (s: { remotePort: number }) => s.remotePort === port;
+
+test('a connection\'s state history: every state with when it was entered and for how long, kept after CLOSE', () => {
+  const tracker = historyTracker();
+  const start = clock;
+  const raws = [
+    raw({ skaddr: 1, oldState: 7, newState: 2, localPort: 0 }),
+    raw({ skaddr: 1, oldState: 2, newState: 1, tsNs: 2_000_000 }),
+    raw({ skaddr: 1, oldState: 1, newState: 4, tsNs: 10_000_000 }),
+    raw({ skaddr: 1, oldState: 4, newState: 5 }),
+  ];
+  for (const r of raws) tracker.process(r, () => undefined);
+  const open = tracker.history(byRemotePort(80));
+  assert.ok(open !== null);
+  assert.deepEqual(open.states.map((s) => s.state), ['SYN_SENT', 'ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2']);
+  assert.deepEqual(open.states.map((s) => s.durationMs), [2, 10, 1, null]);
+  assert.equal(open.states[0]!.sinceMs, (start + 1_000_000) / 1e6);
+  assert.equal(open.origin, 'active');
+  assert.equal(open.handedOver, false);
+  tracker.process(raw({ skaddr: 1, oldState: 5, newState: 7, tsNs: 3_000_000, inInterrupt: true }), () => undefined);
+  assert.equal(tracker.sockets.size, 0);
+  const closed = tracker.history(byRemotePort(80));
+  assert.ok(closed !== null);
+  assert.deepEqual(closed.states.map((s) => s.state), ['SYN_SENT', 'ESTABLISHED', 'FIN_WAIT1', 'FIN_WAIT2', 'CLOSE']);
+  assert.equal(closed.states[3]!.durationMs, 3);
+  // FIN_WAIT2 -> CLOSE without a reset: the TIME_WAIT mini-socket took over (tcp_time_wait).
+  assert.equal(closed.handedOver, true);
+});
+
+test('a passive close and a reset are not a TIME_WAIT handover; a socket first seen mid-life has an unknown start', () => {
+  const tracker = historyTracker();
+  const passive = [
+    raw({ skaddr: 2, oldState: 10, newState: 3, localPort: 80, remotePort: 5001, inInterrupt: true }),
+    raw({ skaddr: 2, oldState: 3, newState: 1, localPort: 80, remotePort: 5001, inInterrupt: true }),
+    raw({ skaddr: 2, oldState: 1, newState: 8, localPort: 80, remotePort: 5001, inInterrupt: true }),
+    raw({ skaddr: 2, oldState: 8, newState: 9, localPort: 80, remotePort: 5001 }),
+    raw({ skaddr: 2, oldState: 9, newState: 7, localPort: 80, remotePort: 5001, inInterrupt: true }),
+  ];
+  for (const r of passive) tracker.process(r, () => undefined);
+  const p = tracker.history(byRemotePort(5001));
+  assert.ok(p !== null);
+  assert.equal(p.origin, 'passive');
+  assert.deepEqual(p.states.map((s) => s.state), ['SYN_RECV', 'ESTABLISHED', 'CLOSE_WAIT', 'LAST_ACK', 'CLOSE']);
+  assert.equal(p.handedOver, false);
+
+  tracker.process(raw({ skaddr: 3, oldState: 1, newState: 5, remotePort: 5002 }), () => undefined);
+  tracker.process(raw({ skaddr: 3, kind: 'receive-reset', oldState: 0, newState: 0, remotePort: 5002 }), () => undefined);
+  tracker.process(raw({ skaddr: 3, oldState: 5, newState: 7, remotePort: 5002 }), () => undefined);
+  const reset = tracker.history(byRemotePort(5002));
+  assert.ok(reset !== null);
+  assert.equal(reset.origin, null);
+  assert.deepEqual(reset.states.map((s) => [s.state, s.sinceMs === null, s.durationMs === null]), [['ESTABLISHED', true, true], ['FIN_WAIT2', false, false], ['CLOSE', false, true]]);
+  assert.equal(reset.handedOver, false);
+  assert.equal(tracker.history(byRemotePort(6000)), null);
+});
+
+test('closed histories are bounded by the ring: the oldest go first', () => {
+  const tracker = historyTracker(2);
+  for (const port of [7001, 7002, 7003]) {
+    tracker.process(raw({ skaddr: port, oldState: 7, newState: 2, localPort: 0, remotePort: port }), () => undefined);
+    tracker.process(raw({ skaddr: port, oldState: 2, newState: 7, remotePort: port, inInterrupt: true }), () => undefined);
+  }
+  assert.equal(tracker.history(byRemotePort(7001)), null);
+  assert.deepEqual(tracker.history(byRemotePort(7003))?.states.map((s) => s.state), ['SYN_SENT', 'CLOSE']);
+  // Without closedHistories nothing is kept (`tcpdiag trace` does not pay for it).
+  const plain = new TraceTracker({ emit: MODE_EVENTS.all, processes: lookup, wallOffsetMs: 0 });
+  plain.process(raw({ skaddr: 9, oldState: 7, newState: 2, localPort: 0 }), () => undefined);
+  assert.equal(plain.history(() => true), null);
+});

@@ -20,6 +20,8 @@ import type { AddressFamily, Endpoint } from '../../model/socket.js';
 import type { TcpState } from '../../model/tcp-state.js';
 import { tcpStateFromKernel } from '../../model/tcp-state.js';
 import type { ConnectFailReason, EventHead, RetransmitEvent, StateEvent, TraceEvent, TraceEventType } from './events.js';
+import type { ConnectionHistory } from '../../model/agent-event.js';
+import { ClosedRing, UNKNOWN_ENTRY, historyOf, recordState } from './history.js';
 
 const ESTABLISHED = 1;
 const SYN_SENT = 2;
@@ -58,6 +60,8 @@ export interface TrackedSocket {
   /** The endpoints as objects, replaced only when they change: events share them (and the JSON writer caches by them). */
   local: Endpoint;
   remote: Endpoint;
+  /** Its states and when each was entered (history.ts), when the tracker keeps histories; else null. */
+  history: number[] | null;
 }
 
 export interface TrackerOptions {
@@ -72,6 +76,8 @@ export interface TrackerOptions {
   readonly keepHandovers?: boolean;
   /** Ask the socket table for owners the events do not give (default true; not for made-up events). */
   readonly lookupConnections?: boolean;
+  /** Keep each socket's state history, and that of this many closed ones (0 or absent: none). */
+  readonly closedHistories?: number;
 }
 
 /**
@@ -104,9 +110,12 @@ export class TraceTracker {
   private readonly emitClose: boolean;
 
   private readonly wallOffsetMs: number;
+  /** The sockets that reached CLOSE, for their histories; null when histories are not kept. */
+  private readonly closed: ClosedRing<TrackedSocket> | null;
 
   constructor(private readonly options: TrackerOptions) {
     this.wallOffsetMs = options.wallOffsetMs;
+    this.closed = (options.closedHistories ?? 0) > 0 ? new ClosedRing(options.closedHistories!) : null;
     this.emit = options.emit;
     this.emitState = options.emit.has('state');
     this.emitConnect = options.emit.has('connect');
@@ -209,6 +218,7 @@ export class TraceTracker {
     }
     sock.state = newState;
     sock.sinceNs = tsNs;
+    if (sock.history !== null) recordState(sock.history, tsNs, newState);
     if (newState === ESTABLISHED) sock.everEstablished = true;
     // net/ipv4/tcp_input.c: FIN_WAIT1->FIN_WAIT2 and LAST_ACK/CLOSING->CLOSE happen when our FIN
     // is acked; CLOSE_WAIT, CLOSING and FIN_WAIT2->CLOSE (TIME_WAIT) when the peer's FIN arrives.
@@ -268,6 +278,7 @@ export class TraceTracker {
         });
       }
       this.sockets.delete(raw.skaddr);
+      if (this.closed !== null && oldState !== LISTEN) this.closed.add(sock);
     } else if (this.options.forgetWhenOpen === true && (oldState === SYN_SENT || oldState === SYN_RECV)) {
       // connect/accept modes filter later transitions out in the kernel: no CLOSE will come.
       this.sockets.delete(raw.skaddr);
@@ -392,6 +403,8 @@ export class TraceTracker {
       remotePort: raw.remotePort,
       local: { address: raw.localAddress, port: raw.localPort },
       remote: { address: raw.remoteAddress, port: raw.remotePort },
+      // A socket first seen mid-life was in its old state since before the trace.
+      history: this.closed === null ? null : origin === null ? [UNKNOWN_ENTRY, raw.oldState] : [],
     };
     this.sockets.set(raw.skaddr, sock);
     return sock;
@@ -412,6 +425,24 @@ export class TraceTracker {
       pid: owner === null ? null : owner.pid,
       process: owner === null ? null : owner.process,
     };
+  }
+
+  /**
+   * The state history of the connection `match` picks: an open socket's, else the newest
+   * closed one's; null when it was not seen (or histories are not kept). Scans every tracked
+   * socket: it answers a person's click, not the event path.
+   */
+  history(match: (sock: TrackedSocket) => boolean): ConnectionHistory | null {
+    if (this.closed === null) return null;
+    let found: TrackedSocket | undefined;
+    for (const sock of this.sockets.values()) {
+      if (match(sock)) {
+        found = sock;
+        break;
+      }
+    }
+    found ??= this.closed.findNewest(match);
+    return found === undefined ? null : historyOf(found, (tsNs) => this.ts(tsNs));
   }
 
   private ts(tsNs: number): number {

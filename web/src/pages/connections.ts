@@ -2,14 +2,14 @@
  * Connections: the agent's socket table (/api/v1/connections, the CLI's filters as query
  * parameters, kept in the URL), re-read every 5 s, in a virtualised table with sorting, a
  * search over the rows and a row's details: its tcp_info, timer and owners, and the kernel
- * events the agent kept of it (retransmissions, resets, state anomalies: /api/v1/events with
- * local and remote), newest first.
+ * states it went through and the events the agent kept of it (retransmissions, resets, state
+ * anomalies: /api/v1/events with local and remote, its `history` and its newest events first).
  */
-import type { AgentEvent } from '../../../src/model/agent-event.js';
+import type { AgentEvent, ConnectionHistory } from '../../../src/model/agent-event.js';
 import type { TcpSocket } from '../../../src/model/socket.js';
 import { formatEndpoint } from '../../../src/model/socket.js';
 import { h, clear, jsonBlock } from '../dom.js';
-import { t, time } from '../i18n.js';
+import { num, t, time } from '../i18n.js';
 import { get } from '../api.js';
 import { VirtualTable } from '../vtable.js';
 import type { Column } from '../vtable.js';
@@ -36,27 +36,43 @@ function eventText(e: AgentEvent): string {
   return [...parts, ...detail].join(' ');
 }
 
-/** The events the agent kept of one connection, into `into` (a section of the details). */
-async function showEvents(r: TcpSocket, into: HTMLElement, isCurrent: () => boolean): Promise<void> {
+/** A connection's states, oldest first, each with when it was entered and for how long. */
+function historyTable(history: ConnectionHistory): HTMLElement {
+  const rows = history.states.map((s) => h('tr', { 'data-state': s.state },
+    h('td', { translate: 'no' }, s.state),
+    h('td', {}, s.sinceMs === null ? t('conns.historyBefore') : time(s.sinceMs)),
+    h('td', { class: 'num' }, s.durationMs === null ? (s.sinceMs === null ? '' : t('conns.historyNow')) : t('conns.historyMs', { ms: num(s.durationMs, 3) }))));
+  return h('div', {},
+    h('table', { class: 'table', 'data-testid': 'conn-history', 'data-count': history.states.length },
+      h('thead', {}, h('tr', {}, h('th', {}, t('conns.historyState')), h('th', {}, t('conns.historySince')), h('th', {}, t('conns.historyFor')))), h('tbody', {}, ...rows)),
+    ...(history.handedOver ? [h('p', { class: 'muted' }, t('conns.historyHandedOver'))] : []),
+    ...(history.truncated ? [h('p', { class: 'muted' }, t('conns.historyTruncated'))] : []));
+}
+
+/** The states and events the agent kept of one connection, into `historyBox` and `into` (sections of the details). */
+async function showEvents(r: TcpSocket, historyBox: HTMLElement, into: HTMLElement, isCurrent: () => boolean): Promise<void> {
   const q = new URLSearchParams({
     local: formatEndpoint(r.local, r.family), remote: formatEndpoint(r.remote, r.family),
-    from: String(Date.now() - EVENTS_BACK_MS), limit: String(EVENTS_SHOWN),
+    from: String(Date.now() - EVENTS_BACK_MS), limit: String(EVENTS_SHOWN), order: 'newest',
   });
   try {
-    const reply = await get<{ events: AgentEvent[]; collector: { running: boolean } }>(`/api/v1/events?${q.toString()}`);
+    const reply = await get<{ events: AgentEvent[]; history: ConnectionHistory | null; collector: { running: boolean } }>(`/api/v1/events?${q.toString()}`);
     if (!isCurrent()) return;
     clear(into);
+    clear(historyBox);
     if (reply === null) return;
+    historyBox.append(reply.history !== null ? historyTable(reply.history) : h('p', { class: 'empty' }, t(reply.collector.running ? 'conns.noHistory' : 'conns.noCollector')));
     if (reply.events.length === 0) {
       into.append(h('p', { class: 'empty' }, t(reply.collector.running ? 'conns.noEvents' : 'conns.noCollector')));
       return;
     }
-    const rows = [...reply.events].reverse().map((e) => h('tr', { 'data-kind': e.kind }, h('td', {}, time(e.ts)), h('td', { translate: 'no' }, e.kind), h('td', { class: 'mono', translate: 'no' }, eventText(e))));
+    const rows = reply.events.map((e) => h('tr', { 'data-kind': e.kind }, h('td', {}, time(e.ts)), h('td', { translate: 'no' }, e.kind), h('td', { class: 'mono', translate: 'no' }, eventText(e))));
     into.append(h('table', { class: 'table', 'data-testid': 'conn-events', 'data-count': reply.events.length },
       h('thead', {}, h('tr', {}, h('th', {}, t('conns.eventTime')), h('th', {}, t('events.kind')), h('th', {}, t('events.fields')))), h('tbody', {}, ...rows)));
   } catch (e: unknown) {
     if (!isCurrent()) return;
     clear(into);
+    clear(historyBox);
     into.append(errorNote(e));
   }
 }
@@ -81,6 +97,7 @@ export const connections: Page = {
       picked = r;
       clear(details);
       const events = h('div', { 'data-testid': 'conn-events-box' }, h('p', { class: 'muted' }, t('common.loading')));
+      const history = h('div', { 'data-testid': 'conn-history-box' }, h('p', { class: 'muted' }, t('common.loading')));
       details.hidden = false;
       const peer = `${r.remote.address}`;
       details.append(
@@ -90,9 +107,10 @@ export const connections: Page = {
         r.tcpInfo === null ? h('p', { class: 'empty' }, t('conns.noInfo')) : jsonBlock(r.tcpInfo),
         h('h4', {}, t('conns.timer')), jsonBlock(r.timer),
         h('h4', {}, t('conns.owners')), jsonBlock(r.owners),
+        h('h4', {}, t('conns.history')), history,
         h('h4', {}, t('conns.events')), events,
       );
-      void showEvents(r, events, () => picked === r && !details.hidden);
+      void showEvents(r, history, events, () => picked === r && !details.hidden);
     };
     const table = new VirtualTable<TcpSocket>(columns, showDetails);
     const stateSel = h('select', { name: 'state', 'aria-label': t('conns.state') }, h('option', { value: '' }, t('conns.allStates')), ...SHOWN_STATES.map((s) => h('option', { value: s }, s)));
