@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { launcherNodeFlags } from './fixtures/launcher-flags.js';
+import { TICKS_PER_S, cpuTicks } from './fixtures/proc-cpu.js';
 
 const rate = Number(process.argv[2] ?? 10_000);
 const seconds = Number(process.argv[3] ?? 10);
@@ -30,13 +31,6 @@ if (!(rate > 0 && rate <= 100_000 && seconds > 0 && seconds <= 600)) throw new E
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const CLI = join(HERE, '..', 'src', 'cli', 'launcher.cjs');
 const SOURCE = join(HERE, '..', '..', 'bench', 'c', 'storm.c');
-const TICKS_PER_S = 100; // USER_HZ, what /proc/PID/stat counts in (proc(5))
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
-}
 
 function kernel(): Map<string, number> {
   const out = new Map<string, number>();

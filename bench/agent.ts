@@ -13,7 +13,7 @@
  * (2000 sockets are 1,000 connections, both ends held.)
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,36 +21,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startHolders } from './fixtures/holders.js';
 import { launcherNodeFlags } from './fixtures/launcher-flags.js';
+import { TICKS_PER_S, cpuTicks, ticksByThread } from './fixtures/proc-cpu.js';
 
 const sockets = Number(process.argv[2] ?? 2000);
 const idleSeconds = Number(process.argv[3] ?? 30);
 const scrapes = Number(process.argv[4] ?? 200);
 const processes = Number(process.argv[5] ?? Math.max(1, Math.ceil(sockets / 18_000)));
 const CLI = join(fileURLToPath(new URL('../src/cli/launcher.cjs', import.meta.url)));
-const TICKS_PER_S = 100; // USER_HZ, what /proc/PID/stat counts in (proc(5))
-
-/** utime + stime of a process or thread from its stat file (/proc/PID/stat, /proc/PID/task/TID/stat). */
-function cpuTicksOf(statPath: string): number {
-  const stat = readFileSync(statPath, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
-}
-
-const cpuTicks = (pid: number): number => cpuTicksOf(`/proc/${pid}/stat`);
-
-/** CPU ticks per thread, named `main` or comm/tid (Node leaves most of its threads' names at `node`). */
-function ticksByThread(pid: number): Map<string, number> {
-  const byThread = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const name = Number(tid) === pid ? 'main' : `${readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()}/${tid}`;
-      byThread.set(name, cpuTicksOf(`/proc/${pid}/task/${tid}/stat`));
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return byThread;
-}
 
 function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -17,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,17 +26,11 @@ import { clickhouse, hostGet, victoriaMetrics } from '../test/helpers/engines.js
 import { createTableSql, rowsOf } from '../src/sinks/clickhouse/rows.js';
 import type { AlertTransition } from '../src/model/alert.js';
 import { launcherNodeFlags } from './fixtures/launcher-flags.js';
+import { TICKS_PER_S, cpuTicks } from './fixtures/proc-cpu.js';
 
 const seconds = Number(process.argv[2] ?? 60);
 const rows = Number(process.argv[3] ?? 200_000);
 const CLI = join(fileURLToPath(new URL('../src/cli/launcher.cjs', import.meta.url)));
-const TICKS_PER_S = 100; // USER_HZ (proc(5))
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
 
 async function serve(args: readonly string[], config: string, data: string, children: ChildProcess[]): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...launcherNodeFlags(CLI), CLI, '--config', config, 'serve', '--listen', '127.0.0.1:0', '--data', data, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -12,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { cpuSeconds } from './fixtures/proc-cpu.js';
 import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,13 +20,10 @@ const CLI = join(here, '..', 'src', 'cli', 'launcher.cjs');
 const connections = Number(process.argv[2] ?? 20_000);
 const runs = Number(process.argv[3] ?? 3);
 const NS = `tcpdiag-bench-netns-${process.pid}`;
-const CLOCK_TICKS_PER_S = 100; // USER_HZ: /proc/PID/stat utime/stime units
-
-function cpuSeconds(pid: number): number {
+/** A process's CPU seconds; 0 once it has exited. */
+function cpuSecondsOrZero(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+    return cpuSeconds(pid);
   } catch {
     return 0;
   }
@@ -33,7 +31,7 @@ function cpuSeconds(pid: number): number {
 
 /** The process and its descendants (bpftrace is tcpdiag's child). */
 function treeCpu(pid: number): number {
-  let total = cpuSeconds(pid);
+  let total = cpuSecondsOrZero(pid);
   for (const task of safeReaddir(`/proc/${pid}/task`)) {
     for (const child of readFileSafe(`/proc/${pid}/task/${task}/children`).split(' ').filter((c) => c !== '')) total += treeCpu(Number(child));
   }

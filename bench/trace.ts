@@ -16,12 +16,12 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuSeconds } from './fixtures/proc-cpu.js';
 
 const CONNECTIONS = Number(process.argv[2] ?? 20_000);
 /** Rounds of (untraced, tcpdiag, bpftrace) per loop: the machine's speed drifts, medians need several. */
 const ROUNDS = Number(process.argv[3] ?? 7);
 const CLI = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'cli', 'launcher.cjs');
-const CLOCK_TICKS_PER_S = 100; // USER_HZ: /proc/PID/stat utime/stime units
 
 const CONNECT_LOOP_C = `
 #include <arpa/inet.h>
@@ -126,12 +126,6 @@ interface LoopResult {
   readonly cpuSeconds: number;
 }
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[11], fields[12] are utime, stime (fields 14 and 15 of proc(5), after pid and comm)
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
