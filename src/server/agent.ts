@@ -14,7 +14,7 @@
  *   RTT and bytes to its rollups. Without root or tracefs it says so once; the rest runs.
  * The history is rolled up into its 1 min and 1 h tiers and trimmed every minute.
  */
-import { counterSource, listenerSource, socketSource, TableWitness } from '../sources/index.js';
+import { counterSource, listenerSource, socketSource, TableWitness, WITNESSED_MAX_AGE_MS } from '../sources/index.js';
 import { summarizeListeners } from '../analysis/listeners.js';
 import type { DiagnoseSources } from '../sources/diagnose.js';
 import type { CounterSample } from '../model/counters.js';
@@ -91,7 +91,6 @@ export interface CollectorState {
 const COLLECTORS = ['counters', 'listeners', 'sockets', 'events'] as const;
 const EVENT_FLUSH_EVERY_MS = 1000;
 const EVENTS_IDLE_POLL_MS = 500;
-const TABLE_MAX_AGE_MS = 30_000;
 export type CollectorName = (typeof COLLECTORS)[number];
 const MAINTAIN_EVERY_MS = 60_000;
 const SYSCTL_EVERY_MS = 60_000;
@@ -146,10 +145,10 @@ export class Agent {
   private sysctlAtMs = -Infinity;
   /**
    * The socket table is read again only when the counters say a socket can have changed
-   * (sources/state-walk.ts), and at least every TABLE_MAX_AGE_MS: an idle host's table, 1,000
+   * (sources/state-walk.ts), and at least every WITNESSED_MAX_AGE_MS: an idle host's table, 1,000
    * connections with their tcp_info, was most of the idle agent's cost (bench/README.md).
    */
-  private readonly tableWitness = new TableWitness(TABLE_MAX_AGE_MS);
+  private readonly tableWitness = new TableWitness(WITNESSED_MAX_AGE_MS);
   /** Socket-table reads left out because nothing had moved (/api/health). */
   tablesReused = 0;
   private lastSample: WatchSample | null = null;

@@ -28,7 +28,7 @@ import { StateWalkMemo } from './state-walk.js';
 export type { BackendChoice, ListenerQuery, ProcessQuery, SocketBackend, SocketQuery } from './sockets.js';
 export type { HostQuery } from './host.js';
 export { backendStatus } from './status.js';
-export { TableWitness } from './state-walk.js';
+export { TableWitness, WITNESSED_MAX_AGE_MS } from './state-walk.js';
 
 /**
  * A snapshot source over a synchronous read. The read checks `signal` between its steps (a

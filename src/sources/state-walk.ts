@@ -66,18 +66,20 @@ export interface StateWalk {
 }
 
 /** The last state walk, and whether it still holds. */
+/**
+ * How long a reading the witnesses vouch for is trusted (the agent's socket table and its
+ * state walks): they see every change, so the age bound is a backstop. At 5 s the idle agent
+ * walked 12 times a minute, ~4 ms of kernel and decode time each (bench/README.md).
+ */
+export const WITNESSED_MAX_AGE_MS = 30_000;
+
 export class StateWalkMemo {
   private readonly witness: TableWitness;
   private last: StateWalk | null = null;
   /** Walks left out so far. */
   reused = 0;
 
-  /**
-   * 30 s, as for the agent's socket table: the witnesses above see every change, so the age
-   * bound is a backstop. At 5 s the idle agent walked 12 times a minute, ~4 ms of kernel and
-   * decode time each (the LISTEN-only listener dumps cost far less; bench/README.md).
-   */
-  constructor(maxAgeMs = 30_000) {
+  constructor(maxAgeMs = WITNESSED_MAX_AGE_MS) {
     this.witness = new TableWitness(maxAgeMs);
   }
 
