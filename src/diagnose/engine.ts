@@ -3,7 +3,7 @@
  * missing, with the reason and what grants it), passed or fired (with its findings), plus the
  * health score those findings leave. Pure; `diagnose`, `analyze` and the alerts engine call it.
  */
-import type { FindingSeverity } from '../model/finding.js';
+import { HEALTH_PENALTY } from '../model/health.js';
 import type { CheckedRule, DiagnosisFinding, DiagnosisResult } from '../model/diagnosis.js';
 import { bySeverity } from '../model/finding.js';
 import type { Facts } from '../model/facts.js';
@@ -15,12 +15,6 @@ export interface EngineOptions {
   /** What the findings say produced them (`diagnose`, `analyze`, `alerts`). */
   readonly source: string;
 }
-
-/**
- * Points a finding takes off the score: one critical finding leaves 60 ("something is broken"),
- * a warning 85, an info note 98, so the score orders hosts the way the findings would.
- */
-export const SCORE_PENALTY: Readonly<Record<FindingSeverity, number>> = { critical: 40, warning: 15, info: 2 };
 
 export const CAPTURE_CANNOT_TELL = 'a capture shows packets, not the host\'s sockets, counters, sysctls or processes this rule reads';
 
@@ -61,7 +55,8 @@ export function runRules(facts: Facts, thresholds: Thresholds, rules: readonly R
     });
   }
   findings.sort(bySeverity);
-  const scoreLoweredBy = findings.map((f) => ({ id: f.id, subject: f.subject, severity: f.severity, points: SCORE_PENALTY[f.severity] }));
+  // The points each finding takes off are the page's and the agent's too (model/health.ts).
+  const scoreLoweredBy = findings.map((f) => ({ id: f.id, subject: f.subject, severity: f.severity, points: HEALTH_PENALTY[f.severity] }));
   const score = Math.max(0, 100 - scoreLoweredBy.reduce((sum, d) => sum + d.points, 0));
   return { score, scoreLoweredBy, findings, checked };
 }

@@ -12,7 +12,7 @@ import type { RetentionOptions } from '../store/history.js';
 import { agentRegistry } from '../sinks/prometheus/metrics.js';
 import type { PeerMetricsOptions } from '../sinks/prometheus/peer-metrics.js';
 import { registerHealthScore } from '../sinks/prometheus/export-metrics.js';
-import { SCORE_PENALTY } from '../diagnose/engine.js';
+import { healthScore } from '../model/health.js';
 import { Agent } from './agent.js';
 import type { AgentOptions } from './agent.js';
 import { createAgentServer, createFleetServer, streamOf } from './http.js';
@@ -107,7 +107,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     const agent = new Agent({ ...options, store });
     const recordings = Recordings.open({ ...options.recordings, history: store, bus: agent.bus, note: options.note });
     const registry = agentRegistry(() => agent.snapshot(), options.topListeners, options.peerMetrics);
-    registerHealthScore(registry, () => (agent.findingsAtMs === null ? null : Math.max(0, 100 - agent.findings.reduce((sum, f) => sum + SCORE_PENALTY[f.severity], 0))));
+    registerHealthScore(registry, () => (agent.findingsAtMs === null ? null : healthScore(agent.findings).score));
     const fleet = options.fleetEngines === undefined ? {} : { fleet: { ...options.fleetEngines, signal: options.signal } };
     const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal, recordings, geoip, ...(options.plans === undefined ? {} : { plans: options.plans }), ...fleet }, registry, token: token.token, onError: options.note });
     const url = await listen(server, options.host, options.port);
