@@ -54,7 +54,12 @@ export interface SecondCount {
   readonly n: number;
 }
 
-export const ROLLUP_BY = ['listener', 'peer'] as const;
+/**
+ * What a rollup row is keyed by: a listener of this host (the connections it accepted), a peer
+ * (remote address), or the remote port of the connections this host opened (the services it
+ * calls: outbound, the local end not a listener's).
+ */
+export const ROLLUP_BY = ['listener', 'peer', 'remote-port'] as const;
 export type RollupBy = (typeof ROLLUP_BY)[number];
 /** The key of the row that sums the peers past the top K of a minute. */
 export const OTHER_KEY = 'other';
@@ -63,7 +68,7 @@ export interface RollupRow {
   /** Start of the minute, wall-clock ms. */
   readonly ts: number;
   readonly by: RollupBy;
-  /** listener: its endpoint (ADDR:PORT, [ADDR]:PORT); peer: the remote address; or "other". */
+  /** listener: its endpoint (ADDR:PORT, [ADDR]:PORT); peer: the remote address; remote-port: the port as decimal text; or "other". */
   readonly key: string;
   readonly opened: number;
   readonly closed: number;

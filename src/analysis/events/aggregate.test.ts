@@ -144,3 +144,54 @@ test('the minute still filling can be read as it stands without closing it', () 
   assert.equal(a.takeRollups(T0 + 60_000).find((r) => r.by === 'listener')!.opened, 2, 'peeking took nothing away');
   assert.deepEqual(a.openRollups(), []);
 });
+
+test('connections this host opens are rolled up by their remote port; those its listeners accepted are not', () => {
+  const a = aggregator(100, 2);
+  // Outbound: local ends on ephemeral ports, no listener's.
+  const out = (ts: number, rport: number, lport = 41000) => ({ ts, family: 4 as const, local: { address: '127.0.0.1', port: lport }, remote: { address: '127.0.0.20', port: rport }, pid: null, process: null });
+  for (let i = 0; i < 3; i++) a.add({ ...out(T0 + i, 5432, 41000 + i), type: 'connect', latencyMs: 0.1 });
+  a.add({ ...out(T0 + 10, 5432, 41000), type: 'retransmit', kind: 'data', state: 'ESTABLISHED', failed: false, segments: null });
+  a.add({ ...out(T0 + 11, 5432, 41000), type: 'retransmit', kind: 'data', state: 'ESTABLISHED', failed: true, error: 'EBUSY', segments: null });
+  a.add({ ...out(T0 + 12, 5432, 41001), type: 'reset', direction: 'received', reason: null, state: 'ESTABLISHED' });
+  a.add({ ...out(T0 + 13, 5432, 41002), type: 'close', durationMs: 5, bytesSent: null, bytesReceived: null, origin: 'active' });
+  a.add({ ...out(T0 + 14, 443, 0), type: 'connect-failed', reason: 'refused', durationMs: 0.1, synRetransmits: 0 });
+  // A close first seen mid-life (origin unknown) whose local end is no listener's is outbound too.
+  a.add({ ...out(T0 + 15, 443, 41003), type: 'close', durationMs: null, bytesSent: null, bytesReceived: null, origin: null });
+  // Inbound: accepted on 0.0.0.0:8080; its reset, retransmission and close are the listener's, never a remote port's.
+  a.add({ ...common(T0 + 20, '127.0.0.30', 50000), type: 'accept', listener: L, handshakeMs: null });
+  a.add({ ...common(T0 + 21, '127.0.0.30', 50000), type: 'reset', direction: 'sent', reason: 'TCP_ABORT_ON_CLOSE', state: 'ESTABLISHED' });
+  a.add({ ...common(T0 + 22, '127.0.0.30', 50000), type: 'retransmit', kind: 'data', state: 'ESTABLISHED', failed: false, segments: null });
+  a.add({ ...common(T0 + 23, '127.0.0.30', 50000), type: 'close', durationMs: 1, bytesSent: null, bytesReceived: null, origin: 'passive' });
+  // Accepted by a listener that has closed since: still not one this host opened.
+  a.add({ ...out(T0 + 24, 50001, 9999), type: 'close', durationMs: 1, bytesSent: null, bytesReceived: null, origin: 'passive' });
+  // The reset answering a SYN to a port nobody holds has no socket: its remote port is the sender's ephemeral one.
+  a.add({ ...out(T0 + 25, 50002, 7), type: 'reset', direction: 'sent', reason: 'NO_SOCKET', state: null });
+  const rows = a.takeRollups(T0 + 60_000).filter((r) => r.by === 'remote-port');
+  assert.deepEqual(rows.map((r) => [r.key, r.opened, r.closed, r.resets, r.retransmits, r.failed]), [
+    ['5432', 3, 1, 1, 1, 0],
+    ['443', 0, 1, 0, 0, 1],
+  ]);
+  assert.ok(rows.every((r) => r.ts === T0));
+});
+
+test('remote ports are capped while a minute fills: a port scan costs one "other" row, not one per port', () => {
+  const a = new EventAggregator({ slowStateMs: 10_000, maxRecordsPerSecond: 100, topPeers: 2, listenerOf: listenerIndex(listeners), graceMs: 0 });
+  // The default cap is 1000 remote ports a minute; 1500 ports are scanned once each.
+  for (let port = 1; port <= 1500; port++) a.add({ ts: T0, family: 4, local: { address: '127.0.0.1', port: 0 }, remote: { address: '127.0.0.40', port }, pid: null, process: null, type: 'connect-failed', reason: 'refused', durationMs: 0.1, synRetransmits: 0 });
+  const rows = a.takeRollups(T0 + 60_000).filter((r) => r.by === 'remote-port');
+  assert.equal(rows.length, 1001);
+  assert.equal(rows.find((r) => r.key === 'other')?.failed, 500);
+  assert.equal(rows.reduce((n, r) => n + r.failed, 0), 1500, 'every failed connect is counted');
+});
+
+test('socket samples add RTT and bytes to the remote port of an outbound connection', () => {
+  const a = aggregator();
+  const sock = (acked: number, received: number): TcpSocket => ({
+    family: 4, state: 'ESTABLISHED', local: { address: '127.0.0.1', port: 42000 }, remote: { address: '127.0.0.9', port: 6379 },
+    tcpInfo: { rttMs: 0.04, bytesAcked: acked, bytesReceived: received },
+  }) as unknown as TcpSocket;
+  a.observeSockets(T0, [sock(100, 200)]);
+  a.observeSockets(T0 + 5000, [sock(400, 900)]);
+  const row = a.takeRollups(T0 + 120_000).find((r) => r.by === 'remote-port');
+  assert.deepEqual([row?.key, row?.bytesSent, row?.bytesReceived, row?.rttSamples, row?.rttMeanMs], ['6379', 300, 700, 2, 0.04]);
+});

@@ -2,8 +2,10 @@
  * The agent's event bookkeeping, pure (events and samples in, rows out; no clock, no I/O):
  * the tracker's events become totals (for /metrics), per-second counts, the abnormal events
  * kept one by one (at most `maxRecordsPerSecond`; the rest only counted as `unstored`, so a
- * reset storm cannot fill the disk) and per-minute rollups per listener and peer. Socket
- * samples add what events do not carry: RTT and bytes (tcp_info), per listener and peer.
+ * reset storm cannot fill the disk) and per-minute rollups per listener, peer and remote port
+ * (the service port of the connections this host opened: a connect, or a local end that is no
+ * listener's). Socket samples add what events do not carry: RTT and bytes (tcp_info), per
+ * listener, peer and remote port.
  */
 import type { AgentEvent, EventCounter, RollupRow, SecondCount } from '../../model/agent-event.js';
 import { EVENT_COUNTERS } from '../../model/agent-event.js';
@@ -79,9 +81,11 @@ export class EventAggregator {
       if (info === null || s.state === 'LISTEN' || s.state === 'TIME_WAIT' || s.state === 'SYN_RECV') continue;
       const peer = s.remote.address;
       const listener = listenerOf(s.family, s.local);
+      const service = String(s.remote.port);
       if (s.state === 'ESTABLISHED') {
         this.rollups.addRtt(atMs, 'peer', peer, info.rttMs);
         if (listener !== null) this.rollups.addRtt(atMs, 'listener', listener, info.rttMs);
+        else this.rollups.addRtt(atMs, 'remote-port', service, info.rttMs);
       }
       if (info.bytesAcked === null || info.bytesReceived === null) continue;
       const key = `${s.local.address}|${s.local.port}|${s.remote.address}|${s.remote.port}`;
@@ -96,6 +100,7 @@ export class EventAggregator {
       if (sent === 0 && received === 0 && before !== undefined) continue;
       this.rollups.addBytes(atMs, 'peer', peer, sent, received);
       if (listener !== null) this.rollups.addBytes(atMs, 'listener', listener, sent, received);
+      else this.rollups.addBytes(atMs, 'remote-port', service, sent, received);
     }
     this.bytesSeen = next;
     this.sampled = true;
@@ -144,9 +149,12 @@ export class EventAggregator {
     if (e.family === null || e.local === null || e.remote === null) return;
     const r = this.rollups;
     const peer = e.remote.address;
+    // The service this host called: the remote port of a connection it opened.
+    const service = String(e.remote.port);
     switch (e.type) {
       case 'connect':
         r.add(e.ts, 'peer', peer, 'opened');
+        r.add(e.ts, 'remote-port', service, 'opened');
         return;
       case 'accept': {
         r.add(e.ts, 'peer', peer, 'opened');
@@ -157,10 +165,13 @@ export class EventAggregator {
         r.add(e.ts, 'peer', peer, 'closed');
         const listener = e.origin === 'active' ? null : this.options.listenerOf(e.family, e.local);
         if (listener !== null) r.add(e.ts, 'listener', listener, 'closed');
+        // A connection accepted from a listener that has closed since is not an outbound one.
+        else if (e.origin !== 'passive') r.add(e.ts, 'remote-port', service, 'closed');
         return;
       }
       case 'connect-failed':
         r.add(e.ts, 'peer', peer, 'failed');
+        r.add(e.ts, 'remote-port', service, 'failed');
         return;
       case 'state': {
         if (e.oldState !== 'SYN_RECV' || e.newState !== 'CLOSE') return;
@@ -177,6 +188,10 @@ export class EventAggregator {
         this.peerTotals.add(peer, field);
         const listener = this.options.listenerOf(e.family, e.local);
         if (listener !== null) r.add(e.ts, 'listener', listener, field);
+        // A reset with no socket (state null: the answer to a segment for a port nobody holds,
+        // tcp_v4_send_reset) belongs to no connection of ours, and its remote port is the
+        // sender's ephemeral one, not a service.
+        else if (e.state !== null) r.add(e.ts, 'remote-port', service, field);
         return;
       }
       default:
@@ -184,4 +199,3 @@ export class EventAggregator {
     }
   }
 }
-

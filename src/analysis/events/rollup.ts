@@ -1,7 +1,8 @@
 /**
- * Per-minute rollups of the agent's events and socket samples, per listener and per peer
- * (remote address). Bounded: a minute keeps at most `trackPeers` peers and `trackListeners`
- * listeners as it fills (later ones are summed into "other" at once), and a closed minute
+ * Per-minute rollups of the agent's events and socket samples, per listener, per peer (remote
+ * address) and per remote port of the connections this host opened. Bounded: a minute keeps at
+ * most `trackPeers` peers, `trackListeners` listeners and `trackRemotePorts` remote ports as it
+ * fills (later ones are summed into "other" at once), and a closed minute
  * keeps its `topPeers` busiest peers, the rest summed into "other" — a scan from many source
  * addresses costs one row per minute, not one per address (the cardinality that sank per-IP
  * metrics in other agents).
@@ -35,6 +36,7 @@ export interface RollupOptions {
   /** Hard caps while a minute fills. */
   readonly trackPeers?: number;
   readonly trackListeners?: number;
+  readonly trackRemotePorts?: number;
   readonly graceMs?: number;
 }
 
@@ -43,17 +45,21 @@ const emptyCell = (): Cell => ({ opened: 0, closed: 0, resets: 0, retransmits: 0
 class Minute {
   readonly listener = new Map<string, Cell>();
   readonly peer = new Map<string, Cell>();
+  readonly 'remote-port' = new Map<string, Cell>();
 }
 
 export class RollupAggregator {
   private readonly minutes = new Map<number, Minute>();
   private readonly trackPeers: number;
   private readonly trackListeners: number;
+  private readonly trackRemotePorts: number;
   private readonly graceMs: number;
 
   constructor(private readonly options: RollupOptions) {
     this.trackPeers = options.trackPeers ?? 10_000;
     this.trackListeners = options.trackListeners ?? 1000;
+    // 65,535 ports at most, but a scan of them must not cost a row each per minute.
+    this.trackRemotePorts = options.trackRemotePorts ?? 1000;
     this.graceMs = options.graceMs ?? 2000;
   }
 
@@ -78,8 +84,7 @@ export class RollupAggregator {
   peek(): RollupRow[] {
     const rows: RollupRow[] = [];
     for (const [start, minute] of [...this.minutes].sort((a, b) => a[0] - b[0])) {
-      for (const [key, cell] of minute.listener) rows.push(row(start, 'listener', key, cell));
-      rows.push(...this.topPeers(start, minute.peer));
+      rows.push(...this.rowsOf(start, minute));
     }
     return rows;
   }
@@ -90,9 +95,16 @@ export class RollupAggregator {
     for (const [start, minute] of [...this.minutes].sort((a, b) => a[0] - b[0])) {
       if (!all && start + MINUTE_MS + this.graceMs > nowMs) continue;
       this.minutes.delete(start);
-      for (const [key, cell] of minute.listener) rows.push(row(start, 'listener', key, cell));
-      rows.push(...this.topPeers(start, minute.peer));
+      rows.push(...this.rowsOf(start, minute));
     }
+    return rows;
+  }
+
+  private rowsOf(start: number, minute: Minute): RollupRow[] {
+    const rows: RollupRow[] = [];
+    for (const [key, cell] of minute.listener) rows.push(row(start, 'listener', key, cell));
+    rows.push(...this.topPeers(start, minute.peer));
+    for (const [key, cell] of minute['remote-port']) rows.push(row(start, 'remote-port', key, cell));
     return rows;
   }
 
@@ -113,10 +125,10 @@ export class RollupAggregator {
       minute = new Minute();
       this.minutes.set(start, minute);
     }
-    const map = by === 'listener' ? minute.listener : minute.peer;
+    const map = minute[by];
     let cell = map.get(key);
     if (cell === undefined) {
-      const cap = by === 'listener' ? this.trackListeners : this.trackPeers;
+      const cap = by === 'listener' ? this.trackListeners : by === 'peer' ? this.trackPeers : this.trackRemotePorts;
       const k = map.size >= cap ? OTHER_KEY : key;
       cell = map.get(k);
       if (cell === undefined) {

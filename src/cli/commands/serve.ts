@@ -107,7 +107,7 @@ token is set):
   GET /api/v1/recordings/analysis?id=N (as tcpdiag analyze --json)
   POST /api/v1/analyze         body: a pcap or pcapng file (escalation.upload_max_mb): its analysis
   GET /api/v1/events           from=, to=, kind=connect,accept,close,connect-failed,reset,retransmit,state, limit=, local=ADDR:PORT&remote=ADDR:PORT (one connection)
-  GET /api/v1/rollups          by=listener|peer, from=, to=, key=, limit= (per minute)
+  GET /api/v1/rollups          by=listener|peer|remote-port, from=, to=, key=, limit= (per minute)
   GET /api/v1/plans            the change plans of agent.plans_dir with their status; /api/v1/plans/show?id=
   POST /api/v1/plans/approve   ?id= {by}: approve as tcpdiag plan approve does (agent.actions "approve");
                                applying stays sudo tcpdiag plan apply FILE
@@ -123,7 +123,8 @@ alert are frozen into a recording when it fires. Files in data_dir/recordings.
 
 As root, kernel events ([events]: tracefs, continuously): resets, retransmissions, failed connects
 and state anomalies are kept one by one (events.max_stored_per_s), opens and closes are counted
-per second, and per-minute rollups are kept per listener and per peer (events.top_peers).
+per second, and per-minute rollups are kept per listener, per peer (events.top_peers) and per
+remote port of the connections this host opens.
 Without root the agent says so once and collects the rest.`,
     )
     .action(

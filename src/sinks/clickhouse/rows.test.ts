@@ -39,7 +39,8 @@ test('findings take listener, peer and process from their evidence; kernel event
   assert.deepEqual(rowsOf('h', { kind: 'event', atMs: AT, event: 'counts', data: { 'open.active': 3 } }), []);
   // A closed minute's rollups: a row per key and abnormal measure that is not zero.
   const minute = { ts: AT, opened: 5, closed: 5, resets: 0, retransmits: 120, failed: 2, bytesSent: 100, bytesReceived: 10, rttMeanMs: 1.5, rttMaxMs: 3, rttSamples: 4 };
-  const r = rowsOf('h', { kind: 'rollup', atMs: AT + 60_000, rows: [{ ...minute, by: 'peer', key: '10.0.0.9' }, { ...minute, by: 'listener', key: '10.0.0.1:80', retransmits: 0, failed: 0 }] });
+  // The per-remote-port rows stay in the agent: the fleet counts the peers' events from the per-peer rows.
+  const r = rowsOf('h', { kind: 'rollup', atMs: AT + 60_000, rows: [{ ...minute, by: 'peer', key: '10.0.0.9' }, { ...minute, by: 'listener', key: '10.0.0.1:80', retransmits: 0, failed: 0 }, { ...minute, by: 'remote-port', key: '443' }] });
   assert.deepEqual(r.map((x) => [x.kind, x.name, x.peer, x.listener, x.count, x.time_ms]), [['rollup.peer', 'retransmits', '10.0.0.9', '', 120, AT], ['rollup.peer', 'failed', '10.0.0.9', '', 2, AT]]);
   assert.equal((JSON.parse(r[0]!.evidence) as { opened: number }).opened, 5);
   assert.deepEqual(rowsOf('h', { kind: 'sample', atMs: AT, states: {}, series: {} }), []);

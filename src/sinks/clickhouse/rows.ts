@@ -160,6 +160,9 @@ const ROLLUP_MEASURES = ['resets', 'retransmits', 'failed'] as const;
 export function rollupRows(host: string, rows: readonly RollupRow[]): EventRow[] {
   const out: EventRow[] = [];
   for (const r of rows) {
+    // The per-remote-port rows count the peers' events a third time (the fleet's questions sum
+    // the per-peer rows, src/server/fleet/events.ts): they stay in the agent's own store.
+    if (r.by === 'remote-port') continue;
     for (const measure of ROLLUP_MEASURES) {
       const n = r[measure];
       if (n <= 0) continue;
