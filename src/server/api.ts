@@ -26,6 +26,8 @@ import type { PlanApiOptions } from './api-plans.js';
 import { MAP_PARAMETERS, MAP_ROUTES } from './api-map.js';
 import { FLEET_PARAMETERS, fleetEventsRoute, fleetHostsRoute } from './api-fleet.js';
 import type { FleetEngines } from './api-fleet.js';
+import { GUARD_PARAMETERS, GUARD_ROUTES } from './api-guard.js';
+import type { GuardApiOptions } from './api-guard.js';
 
 export interface ApiContext {
   readonly agent: Agent;
@@ -40,6 +42,8 @@ export interface ApiContext {
   readonly geoip?: GeoIp | null;
   /** The engines of the fleet view (absent: its routes say which URL to configure). */
   readonly fleet?: FleetEngines;
+  /** The [guard] settings the guard observation runs with (absent: that route answers 503). */
+  readonly guard?: GuardApiOptions;
 }
 
 export type Query = Readonly<Record<string, string[]>>;
@@ -220,6 +224,7 @@ const PARAMETERS: Readonly<Record<string, string>> = {
   ...EVENT_PARAMETERS,
   ...PLAN_PARAMETERS,
   ...MAP_PARAMETERS,
+  ...GUARD_PARAMETERS,
   ...FLEET_PARAMETERS,
 };
 
@@ -242,6 +247,7 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   ...EVENT_ROUTES,
   ...PLAN_ROUTES,
   ...MAP_ROUTES,
+  ...GUARD_ROUTES,
   '/api/v1/fleet/hosts': { method: 'GET', handler: (c, q) => fleetHostsRoute(enginesOf(c), q) },
   '/api/v1/fleet/events': { method: 'GET', handler: (c, q) => fleetEventsRoute(enginesOf(c), q) },
 };

@@ -25,6 +25,7 @@ import { Recordings } from './recordings.js';
 import { GeoIp } from './geoip.js';
 import type { RecordingsOptions } from './recordings.js';
 import type { PlanApiOptions } from './api-plans.js';
+import type { GuardApiOptions } from './api-guard.js';
 
 export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> {
   readonly host: string;
@@ -48,6 +49,8 @@ export interface ServeOptions extends Omit<AgentOptions, 'store' | 'retention'> 
   readonly recordings: Omit<RecordingsOptions, 'history' | 'bus' | 'note'>;
   /** Change plans through the API (agent.plans_dir, guard.data_dir, agent.actions). */
   readonly plans?: PlanApiOptions;
+  /** The [guard] settings of POST /api/v1/guard/observe. */
+  readonly guard?: GuardApiOptions;
   /** The engines the fleet API and the Fleet page ask (fleet.prometheus, fleet.clickhouse); absent: none configured. */
   readonly fleetEngines?: Omit<FleetEngines, 'signal'>;
 }
@@ -109,7 +112,7 @@ export async function runServe(options: ServeOptions): Promise<void> {
     const registry = agentRegistry(() => agent.snapshot(), options.topListeners, options.peerMetrics);
     registerHealthScore(registry, () => (agent.findingsAtMs === null ? null : healthScore(agent.findings).score));
     const fleet = options.fleetEngines === undefined ? {} : { fleet: { ...options.fleetEngines, signal: options.signal } };
-    const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal, recordings, geoip, ...(options.plans === undefined ? {} : { plans: options.plans }), ...fleet }, registry, token: token.token, onError: options.note });
+    const server = createAgentServer({ context: { agent, store, version: options.version, signal: options.signal, recordings, geoip, ...(options.plans === undefined ? {} : { plans: options.plans }), ...(options.guard === undefined ? {} : { guard: options.guard }), ...fleet }, registry, token: token.token, onError: options.note });
     const url = await listen(server, options.host, options.port);
     if (token.generated) options.say(`token (shown once; kept in ${token.file}, mode 0600): ${token.token!}`);
     options.say(`listening on ${url}`);

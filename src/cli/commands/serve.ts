@@ -111,6 +111,8 @@ token is set):
   GET /api/v1/plans            the change plans of agent.plans_dir with their status; /api/v1/plans/show?id=
   POST /api/v1/plans/approve   ?id= {by}: approve as tcpdiag plan approve does (agent.actions "approve");
                                applying stays sudo tcpdiag plan apply FILE
+  POST /api/v1/guard/observe   {seconds (1-60, default guard.duration_s), ports}: one tcpdiag guard window
+                               with [guard]'s settings, as guard --json; one at a time (409 TCPDIAG_BUSY)
   GET /api/v1/fleet/hosts      since= (or from=, to=), host= : hosts, health and firing alerts (fleet.prometheus)
   GET /api/v1/fleet/events     question=resets|overflows|retrans|rows, peer=, listener=, host=, kind=, since=
                                (fleet.clickhouse); both answer 503 TCPDIAG_NOT_CONFIGURED without the URL
@@ -244,6 +246,14 @@ Without root the agent says so once and collects the rest.`,
               redactor: pv.redact ? () => new Redactor({ kinds: pv.kinds, patterns: pv.patterns, maskChar: pv.mask_char }) : () => null,
             },
             plans: { dir: ag.plans_dir, dataDir: config.guard.data_dir, actions: ag.actions },
+            guard: {
+              thresholds: config.guard,
+              allowlist: config.guard.allowlist.map((c) => parseCidr(c)),
+              idleMs: config.guard.idle_s * 1000,
+              idleMaxBytes: config.guard.idle_max_bytes,
+              pollMs: config.guard.poll_interval_ms,
+              durationS: config.guard.duration_s,
+            },
             signal: stop.signal,
             say: (line) => out(`${line}\n`),
             note: (text) => process.stderr.write(`tcpdiag: ${text}\n`),
