@@ -5,7 +5,10 @@
  * rollups (/api/v1/rollups?by=peer: connections opened, closed, reset, retransmitted, failed),
  * with the top groups, the top addresses, and the remote ports of the connections open now; or
  * by this host's listening port (the service the peers reach) from the per-listener rollups
- * (by=listener), where the accepts are keyed by the listening socket (analysis/events/aggregate.ts).
+ * (by=listener), where the accepts are keyed by the listening socket (analysis/events/aggregate.ts);
+ * or by the remote port of the connections this host opened (the services it calls) from the
+ * per-remote-port rollups (by=remote-port). Below, the guard's source fingerprints
+ * (peer-fingerprints.ts).
  * Range, grouping and measure are in the URL (#/peers?range=1h&group=prefix&measure=opened).
  */
 import type { RollupRow } from '../../../src/model/agent-event.js';
@@ -18,13 +21,14 @@ import { drawHeatmap, prefixOf } from '../heatmap.js';
 import type { Page } from './page.js';
 import { empty, errorNote, section, unsupported } from './common.js';
 import type { MessageKey } from '../catalogue.js';
+import { fingerprints } from './peer-fingerprints.js';
 
 const TOP = 25;
 /** Columns drawn at most: minutes are summed into wider buckets past this (7 days are 10,080 minutes). */
 const MAX_COLUMNS = 240;
 const MINUTE_MS = 60_000;
 const RANGES = [['15m', 15 * MINUTE_MS], ['1h', 60 * MINUTE_MS], ['24h', 1440 * MINUTE_MS], ['7d', 7 * 1440 * MINUTE_MS]] as const;
-const GROUPS = ['prefix', 'country', 'port'] as const;
+const GROUPS = ['prefix', 'country', 'port', 'remote-port'] as const;
 const MEASURES = ['opened', 'closed', 'resets', 'retransmits', 'failed'] as const;
 type Group = (typeof GROUPS)[number];
 type Measure = (typeof MEASURES)[number];
@@ -42,9 +46,10 @@ interface RollupReply {
   readonly rows: readonly PeerRow[];
 }
 
-/** The group a row belongs to: its prefix, its country (?? when the file has none for it), or its listener's port. */
+/** The group a row belongs to: its prefix, its country (?? when the file has none for it), its listener's port, or its remote port (the key). */
 function groupOf(row: PeerRow, group: Group): string {
   if (row.key === OTHER_KEY) return OTHER_KEY;
+  if (group === 'remote-port') return row.key;
   if (group === 'country') return row.country ?? '??';
   // A listener's key is its endpoint, 0.0.0.0:443 or [::]:443.
   if (group === 'port') return row.key.slice(row.key.lastIndexOf(':') + 1);
@@ -60,7 +65,7 @@ function regionName(code: string): string {
 }
 
 function label(key: string, group: Group): string {
-  if (key === OTHER_KEY) return t('peers.other');
+  if (key === OTHER_KEY) return t(group === 'remote-port' ? 'peers.otherPorts' : 'peers.other');
   if (group === 'country') return key === '??' ? t('peers.unknownCountry') : `${key} · ${regionName(key)}`;
   return key;
 }
@@ -94,8 +99,12 @@ export const peers: Page = {
     const range = RANGES.find((r) => r[0] === params.get('range')) ?? RANGES[1];
     const group: Group = (GROUPS as readonly string[]).includes(params.get('group') ?? '') ? (params.get('group') as Group) : 'prefix';
     const byListener = group === 'port';
-    const explain: MessageKey = group === 'country' ? 'peers.explainCountry' : byListener ? 'peers.explainPort' : 'peers.explainPrefix';
-    const groupHead: MessageKey = group === 'country' ? 'peers.country' : byListener ? 'peers.port' : 'peers.prefix';
+    // One row per remote port already: the groups are the keys, so the per-key table and count would repeat them.
+    const byRemotePort = group === 'remote-port';
+    const by = byListener ? 'listener' : byRemotePort ? 'remote-port' : 'peer';
+    const explain: MessageKey = group === 'country' ? 'peers.explainCountry' : byListener ? 'peers.explainPort' : byRemotePort ? 'peers.explainRemotePort' : 'peers.explainPrefix';
+    const groupHead: MessageKey = group === 'country' ? 'peers.country' : byListener ? 'peers.port' : byRemotePort ? 'peers.remotePort' : 'peers.prefix';
+    const noRows: MessageKey = byListener ? 'peers.noListeners' : byRemotePort ? 'peers.noRemotePorts' : 'peers.none';
     const measure: Measure = (MEASURES as readonly string[]).includes(params.get('measure') ?? '') ? (params.get('measure') as Measure) : 'opened';
     const picker = <T extends string>(key: string, values: readonly T[], current: T, labelKey: MessageKey, text: (v: T) => string) =>
       h('div', { class: 'range', role: 'group', 'aria-label': t(labelKey), 'data-testid': `peers-${key}` },
@@ -112,16 +121,16 @@ export const peers: Page = {
         picker('group', GROUPS, group, 'peers.groupBy', (v) => t(`peers.group.${v}` as MessageKey)),
         picker('measure', MEASURES, measure, 'peers.measure', (v) => t(`peers.measure.${v}` as MessageKey))),
       section(t('peers.title'), h('p', { class: 'muted' }, t(explain)), note, h('div', { class: 'heat' }, canvas)),
-      h('div', { class: 'grid2' },
-        section(t('peers.topGroups'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t(groupHead)), h('th', { class: 'right' }, t(byListener ? 'peers.listeners' : 'peers.addresses')), ...measureHead())), groupsBody)),
-        section(t(byListener ? 'peers.topListeners' : 'peers.topAddresses'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t(byListener ? 'peers.listener' : 'peers.address')), h('th', {}, t(groupHead)), ...measureHead())), peersBody))),
+      h('div', { class: byRemotePort ? '' : 'grid2' },
+        section(t('peers.topGroups'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t(groupHead)), byRemotePort ? null : h('th', { class: 'right' }, t(byListener ? 'peers.listeners' : 'peers.addresses')), ...measureHead())), groupsBody)),
+        byRemotePort ? null : section(t(byListener ? 'peers.topListeners' : 'peers.topAddresses'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t(byListener ? 'peers.listener' : 'peers.address')), h('th', {}, t(groupHead)), ...measureHead())), peersBody))),
       section(t('peers.ports'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t('peers.port')), h('th', { class: 'right' }, t('peers.connections')))), portsBody)),
     );
 
     const draw = (reply: RollupReply) => {
       clear(note);
       if (group === 'country' && reply.geoip === null) note.append(empty(t('peers.noGeoip')));
-      if (reply.rows.length === 0) note.append(empty(t(byListener ? 'peers.noListeners' : 'peers.none')));
+      if (reply.rows.length === 0) note.append(empty(t(noRows)));
       const byGroup = new Map<string, Totals>();
       const byPeer = new Map<string, Totals>();
       for (const r of reply.rows) {
@@ -150,7 +159,7 @@ export const peers: Page = {
       canvas.dataset.rows = JSON.stringify(top.map(([k]) => k));
       const cells = (v: Totals) => MEASURES.map((m) => h('td', { class: 'right', [`data-${m}`]: v[m] }, num(v[m])));
       clear(groupsBody);
-      for (const [k, v] of top) groupsBody.append(h('tr', { 'data-group': k, 'data-peers': v.peers.size }, h('td', { translate: k === OTHER_KEY ? undefined : 'no' }, label(k, group)), h('td', { class: 'right' }, num(v.peers.size)), ...cells(v)));
+      for (const [k, v] of top) groupsBody.append(h('tr', { 'data-group': k, 'data-peers': v.peers.size }, h('td', { translate: k === OTHER_KEY ? undefined : 'no' }, label(k, group)), byRemotePort ? null : h('td', { class: 'right' }, num(v.peers.size)), ...cells(v)));
       clear(peersBody);
       const topPeers = [...byPeer.entries()].filter(([k, v]) => k !== OTHER_KEY && v[measure] > 0).sort((a, b) => b[1][measure] - a[1][measure]).slice(0, TOP);
       const rowOf = new Map(reply.rows.map((r) => [r.key, r]));
@@ -162,7 +171,7 @@ export const peers: Page = {
     const load = async () => {
       try {
         const to = Date.now();
-        const reply = await get<RollupReply>(`/api/v1/rollups?by=${byListener ? 'listener' : 'peer'}&from=${to - range[1]}&to=${to}&limit=100000`);
+        const reply = await get<RollupReply>(`/api/v1/rollups?by=${by}&from=${to - range[1]}&to=${to}&limit=100000`);
         if (stopped) return;
         if (reply === null) {
           clear(note);
@@ -187,11 +196,13 @@ export const peers: Page = {
         portsBody.append(h('tr', {}, h('td', { colspan: 2 }, errorNote(e))));
       }
     };
+    const unmountFingerprints = fingerprints(root);
     void load();
     void loadPorts();
     return () => {
       stopped = true;
       window.clearTimeout(timer);
+      unmountFingerprints();
     };
   },
 };
