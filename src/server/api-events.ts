@@ -114,7 +114,7 @@ function rollups(context: ApiContext, q: Query): unknown {
 
 export const EVENT_PARAMETERS: Readonly<Record<string, string>> = {
   '/api/v1/events': `from, to (epoch ms or ISO 8601; the last hour by default), kind (${AGENT_EVENT_KINDS.join('|')}, comma-separated), local and remote (ADDR:PORT, [IPV6]:PORT: one connection's events and its state history), order (oldest|newest: which end the limit keeps; oldest by default), limit`,
-  '/api/v1/rollups': 'by (listener|peer, required), from, to, key (one listener ADDR:PORT or peer address), limit',
+  '/api/v1/rollups': `by (${ROLLUP_BY.join('|')}, required), from, to, key (one listener ADDR:PORT, peer address or remote port), limit`,
 };
 
 export const EVENT_ROUTES = {
