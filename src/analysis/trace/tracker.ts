@@ -22,6 +22,7 @@ import { tcpStateFromKernel } from '../../model/tcp-state.js';
 import type { ConnectFailReason, EventHead, RetransmitEvent, StateEvent, TraceEvent, TraceEventType } from './events.js';
 import type { ConnectionHistory } from '../../model/agent-event.js';
 import { ClosedRing, UNKNOWN_ENTRY, historyOf, recordState } from './history.js';
+import type { ConnectionKey, WithHistory } from './history.js';
 
 const ESTABLISHED = 1;
 const SYN_SENT = 2;
@@ -111,7 +112,7 @@ export class TraceTracker {
 
   private readonly wallOffsetMs: number;
   /** The sockets that reached CLOSE, for their histories; null when histories are not kept. */
-  private readonly closed: ClosedRing<TrackedSocket> | null;
+  private readonly closed: ClosedRing | null;
 
   constructor(private readonly options: TrackerOptions) {
     this.wallOffsetMs = options.wallOffsetMs;
@@ -432,9 +433,9 @@ export class TraceTracker {
    * closed one's; null when it was not seen (or histories are not kept). Scans every tracked
    * socket: it answers a person's click, not the event path.
    */
-  history(match: (sock: TrackedSocket) => boolean): ConnectionHistory | null {
+  history(match: (key: ConnectionKey) => boolean): ConnectionHistory | null {
     if (this.closed === null) return null;
-    let found: TrackedSocket | undefined;
+    let found: WithHistory | undefined;
     for (const sock of this.sockets.values()) {
       if (match(sock)) {
         found = sock;
