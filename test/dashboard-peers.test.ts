@@ -20,24 +20,12 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { Netns, actor, rootSkipReason, sleep, tcpdiagProcess } from './diagnose-support.js';
 import { tempDir, writeConfig } from './watch-support.js';
 import { ssCount, until } from './serve-support.js';
-import { ARTIFACTS, CHROMIUM, chromiumInNetns, englishLeft, eventCollectorRunning, visibleText } from './dashboard-support.js';
+import { ARTIFACTS, CHROMIUM, chromiumInNetns, englishLeft, eventCollectorRunning, livePage, visibleText } from './dashboard-support.js';
 import type { GuardReport } from '../src/model/guard.js';
-
-/** The page with the agent's token given through its prompt, live. */
-async function livePage(browser: Browser, url: string, token: string, errors: string[], hash: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${url}/?lang=en#/${hash}`);
-  await page.locator('dialog.token').waitFor({ state: 'visible', timeout: 10_000 });
-  await page.locator('dialog.token input').fill(token);
-  await page.locator('dialog.token button').click();
-  await page.locator('[data-status=live]').waitFor({ timeout: 10_000 });
-  return page;
-}
 
 interface Reply {
   readonly status: number;
@@ -135,7 +123,7 @@ test('source fingerprints: idle holders, half-open SYNs and a normal client are 
 
   const errors: string[] = [];
   const browser = await chromiumInNetns(t, ns, dir);
-  const page = await livePage(browser, url, token, errors, 'peers');
+  const page = await livePage(browser, url, token, errors, 'peers', 900);
   await page.locator('[data-testid=fp-run]').waitFor();
   assert.ok((await page.locator('[data-testid=fp-result]').innerText()).includes('No observation yet'), 'the section says no observation has run');
 
@@ -266,7 +254,7 @@ test('remote ports over time: the connections this host opens to a loopback echo
   await refused.waitFor(new RegExp(`done refused ${REFUSED}`), 15_000);
 
   const errors: string[] = [];
-  const page = await livePage(browser, url, token, errors, 'peers?range=15m&group=remote-port');
+  const page = await livePage(browser, url, token, errors, 'peers?range=15m&group=remote-port', 900);
   // The groups listed are those with some of the measure: opens first, then failures.
   let shown: Record<string, GroupShown> = {};
   await until('the echo server\'s port on the page', 30_000, async () => {

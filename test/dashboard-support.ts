@@ -110,3 +110,15 @@ export function busiestThreads(before: Map<string, number>, after: Map<string, n
     .map(([key, used]) => `${key}=${used}`)
     .join(' ');
 }
+
+/** A page of the dashboard at `#/HASH`, with the agent's token given through its prompt, live (1366 px wide). */
+export async function livePage(browser: Browser, url: string, token: string, errors: string[], hash = 'overview', height = 768): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1366, height } });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${url}/?lang=en#/${hash}`);
+  await page.locator('dialog.token').waitFor({ state: 'visible', timeout: 10_000 });
+  await page.locator('dialog.token input').fill(token);
+  await page.locator('dialog.token button').click();
+  await page.locator('[data-status=live]').waitFor({ timeout: 10_000 });
+  return page;
+}

@@ -13,12 +13,12 @@ import { join } from 'node:path';
 import test from 'node:test';
 import type { TestContext } from 'node:test';
 import { chromium } from 'playwright-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { Netns, actor, rootSkipReason, sleep, tcpdiagProcess } from './diagnose-support.js';
 import { tempDir, writeConfig } from './watch-support.js';
 import { nstat, until } from './serve-support.js';
 import { REPO_ROOT } from './helpers/cli.js';
-import { ARTIFACTS, CHROMIUM, chromiumInNetns, englishLeft, eventCollectorRunning, visibleText } from './dashboard-support.js';
+import { ARTIFACTS, CHROMIUM, chromiumInNetns, englishLeft, eventCollectorRunning, livePage, visibleText } from './dashboard-support.js';
 import { EN } from '../web/src/catalogue.js';
 
 const HELD = 20;
@@ -37,18 +37,6 @@ function ssRtts(ns: Netns): number[] {
 function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((x, y) => x - y);
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-/** The page with the agent's token given through its prompt, live. */
-async function livePage(browser: Browser, url: string, token: string, errors: string[]): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${url}/?lang=en#/overview`);
-  await page.locator('dialog.token').waitFor({ state: 'visible', timeout: 10_000 });
-  await page.locator('dialog.token input').fill(token);
-  await page.locator('dialog.token button').click();
-  await page.locator('[data-status=live]').waitFor({ timeout: 10_000 });
-  return page;
 }
 
 interface Sums {
