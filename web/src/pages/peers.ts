@@ -11,7 +11,7 @@
  * (peer-fingerprints.ts).
  * Range, grouping and measure are in the URL (#/peers?range=1h&group=prefix&measure=opened).
  */
-import type { RollupRow } from '../../../src/model/agent-event.js';
+import type { RollupBy, RollupRow } from '../../../src/model/agent-event.js';
 import { OTHER_KEY } from '../../../src/model/agent-event.js';
 import type { TcpSocket } from '../../../src/model/socket.js';
 import { h, clear } from '../dom.js';
@@ -45,6 +45,27 @@ interface RollupReply {
   readonly geoip: { readonly file: string } | null;
   readonly rows: readonly PeerRow[];
 }
+
+/** What each grouping reads (its rollups) and how its tables are headed. */
+interface GroupView {
+  readonly by: RollupBy;
+  readonly explain: MessageKey;
+  readonly head: MessageKey;
+  readonly none: MessageKey;
+  /**
+   * The table of the keys in each group (addresses, listeners) and its headings; null where the
+   * groups are the keys (one row per remote port already: the table would repeat them).
+   */
+  readonly keys: { readonly count: MessageKey; readonly top: MessageKey; readonly head: MessageKey } | null;
+}
+
+const ADDRESS_KEYS = { count: 'peers.addresses', top: 'peers.topAddresses', head: 'peers.address' } as const;
+const GROUP_VIEWS: Readonly<Record<Group, GroupView>> = {
+  prefix: { by: 'peer', explain: 'peers.explainPrefix', head: 'peers.prefix', none: 'peers.none', keys: ADDRESS_KEYS },
+  country: { by: 'peer', explain: 'peers.explainCountry', head: 'peers.country', none: 'peers.none', keys: ADDRESS_KEYS },
+  port: { by: 'listener', explain: 'peers.explainPort', head: 'peers.port', none: 'peers.noListeners', keys: { count: 'peers.listeners', top: 'peers.topListeners', head: 'peers.listener' } },
+  'remote-port': { by: 'remote-port', explain: 'peers.explainRemotePort', head: 'peers.remotePort', none: 'peers.noRemotePorts', keys: null },
+};
 
 /** The group a row belongs to: its prefix, its country (?? when the file has none for it), its listener's port, or its remote port (the key). */
 function groupOf(row: PeerRow, group: Group): string {
@@ -98,13 +119,7 @@ export const peers: Page = {
   mount(root, params) {
     const range = RANGES.find((r) => r[0] === params.get('range')) ?? RANGES[1];
     const group: Group = (GROUPS as readonly string[]).includes(params.get('group') ?? '') ? (params.get('group') as Group) : 'prefix';
-    const byListener = group === 'port';
-    // One row per remote port already: the groups are the keys, so the per-key table and count would repeat them.
-    const byRemotePort = group === 'remote-port';
-    const by = byListener ? 'listener' : byRemotePort ? 'remote-port' : 'peer';
-    const explain: MessageKey = group === 'country' ? 'peers.explainCountry' : byListener ? 'peers.explainPort' : byRemotePort ? 'peers.explainRemotePort' : 'peers.explainPrefix';
-    const groupHead: MessageKey = group === 'country' ? 'peers.country' : byListener ? 'peers.port' : byRemotePort ? 'peers.remotePort' : 'peers.prefix';
-    const noRows: MessageKey = byListener ? 'peers.noListeners' : byRemotePort ? 'peers.noRemotePorts' : 'peers.none';
+    const { by, explain, head: groupHead, none: noRows, keys } = GROUP_VIEWS[group];
     const measure: Measure = (MEASURES as readonly string[]).includes(params.get('measure') ?? '') ? (params.get('measure') as Measure) : 'opened';
     const picker = <T extends string>(key: string, values: readonly T[], current: T, labelKey: MessageKey, text: (v: T) => string) =>
       h('div', { class: 'range', role: 'group', 'aria-label': t(labelKey), 'data-testid': `peers-${key}` },
@@ -121,9 +136,9 @@ export const peers: Page = {
         picker('group', GROUPS, group, 'peers.groupBy', (v) => t(`peers.group.${v}` as MessageKey)),
         picker('measure', MEASURES, measure, 'peers.measure', (v) => t(`peers.measure.${v}` as MessageKey))),
       section(t('peers.title'), h('p', { class: 'muted' }, t(explain)), note, h('div', { class: 'heat' }, canvas)),
-      h('div', { class: byRemotePort ? '' : 'grid2' },
-        section(t('peers.topGroups'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t(groupHead)), byRemotePort ? null : h('th', { class: 'right' }, t(byListener ? 'peers.listeners' : 'peers.addresses')), ...measureHead())), groupsBody)),
-        byRemotePort ? null : section(t(byListener ? 'peers.topListeners' : 'peers.topAddresses'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t(byListener ? 'peers.listener' : 'peers.address')), h('th', {}, t(groupHead)), ...measureHead())), peersBody))),
+      h('div', { class: keys === null ? '' : 'grid2' },
+        section(t('peers.topGroups'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t(groupHead)), keys === null ? null : h('th', { class: 'right' }, t(keys.count)), ...measureHead())), groupsBody)),
+        keys === null ? null : section(t(keys.top), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t(keys.head)), h('th', {}, t(groupHead)), ...measureHead())), peersBody))),
       section(t('peers.ports'), h('table', { class: 'table' }, h('thead', {}, h('tr', {}, h('th', {}, t('peers.port')), h('th', { class: 'right' }, t('peers.connections')))), portsBody)),
     );
 
@@ -159,7 +174,7 @@ export const peers: Page = {
       canvas.dataset.rows = JSON.stringify(top.map(([k]) => k));
       const cells = (v: Totals) => MEASURES.map((m) => h('td', { class: 'right', [`data-${m}`]: v[m] }, num(v[m])));
       clear(groupsBody);
-      for (const [k, v] of top) groupsBody.append(h('tr', { 'data-group': k, 'data-peers': v.peers.size }, h('td', { translate: k === OTHER_KEY ? undefined : 'no' }, label(k, group)), byRemotePort ? null : h('td', { class: 'right' }, num(v.peers.size)), ...cells(v)));
+      for (const [k, v] of top) groupsBody.append(h('tr', { 'data-group': k, 'data-peers': v.peers.size }, h('td', { translate: k === OTHER_KEY ? undefined : 'no' }, label(k, group)), keys === null ? null : h('td', { class: 'right' }, num(v.peers.size)), ...cells(v)));
       clear(peersBody);
       const topPeers = [...byPeer.entries()].filter(([k, v]) => k !== OTHER_KEY && v[measure] > 0).sort((a, b) => b[1][measure] - a[1][measure]).slice(0, TOP);
       const rowOf = new Map(reply.rows.map((r) => [r.key, r]));
